@@ -1,0 +1,48 @@
+import type { FrameHeader } from './frame';
+import type {
+  Ack,
+  ProtocolError,
+  RegisterReply,
+  RunRegistration,
+  RunStateReport,
+  RunSummary,
+  SubscribeReply,
+  SubscribeRequest,
+} from './messages';
+
+/** Engine paths: producers and viewers use separate engines so each gets its own message-size cap. */
+export const VIEWER_SOCKET_PATH = '/socket.io';
+export const PRODUCER_SOCKET_PATH = '/ingest';
+export const VIEWER_NAMESPACE = '/viewer';
+export const PRODUCER_NAMESPACE = '/producer';
+
+/** Binary attachment as each side sees it: Node hands Buffers, browsers ArrayBuffers. */
+export type BinaryPayload = ArrayBuffer | Uint8Array;
+
+/** Events a producer (HPC consumer) sends to the gateway. */
+export interface ProducerToGateway {
+  'run:register': (registration: RunRegistration, reply: (answer: RegisterReply) => void) => void;
+  /** One frame: header plus exactly one binary attachment; `reply` is optional flow control. */
+  frame: (header: FrameHeader, payload: BinaryPayload, reply?: (answer: Ack) => void) => void;
+  'run:state': (report: RunStateReport, reply?: (answer: Ack) => void) => void;
+}
+
+/** Events the gateway sends to a producer. */
+export interface GatewayToProducer {
+  'protocol:error': (error: ProtocolError) => void;
+}
+
+/** Events a viewer (browser) sends to the gateway. */
+export interface ViewerToGateway {
+  'run:subscribe': (request: SubscribeRequest, reply: (answer: SubscribeReply) => void) => void;
+  'run:unsubscribe': (request: SubscribeRequest) => void;
+}
+
+/** Events the gateway sends to a viewer. */
+export interface GatewayToViewer {
+  runs: (runs: RunSummary[]) => void;
+  'run:update': (run: RunSummary) => void;
+  /** A frame; the viewer calls `received` once it has taken it, which frees the slot in flight. */
+  frame: (header: FrameHeader, payload: BinaryPayload, received: () => void) => void;
+  'protocol:error': (error: ProtocolError) => void;
+}

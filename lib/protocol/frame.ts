@@ -1,0 +1,201 @@
+import { z } from 'zod';
+
+/** Pixel types a frame may carry. Pixels are always little-endian on the wire. */
+export const Dtype = z.enum(['uint8', 'uint16', 'float32']);
+export type Dtype = z.infer<typeof Dtype>;
+
+export const BYTES_PER_ELEMENT: Record<Dtype, number> = { uint8: 1, uint16: 2, float32: 4 };
+
+export type Pixels = Uint8Array | Uint16Array | Float32Array;
+
+/** The three orthogonal slice planes, named by the axes they span (z is the rotation axis). */
+export const Plane = z.enum(['xy', 'xz', 'yz']);
+export type Plane = z.infer<typeof Plane>;
+export const PLANES: readonly Plane[] = Plane.options;
+
+/** A stream of a run: one of the slice planes, or the preview volume sent as bricks. */
+export const StreamName = z.enum(['xy', 'xz', 'yz', 'volume']);
+export type StreamName = z.infer<typeof StreamName>;
+
+/** Which reconstruction a frame belongs to: the whole field of view, or the zoomed region. */
+export const View = z.enum(['full', 'roi']);
+export type View = z.infer<typeof View>;
+
+export const RunId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'run id: 1-64 of letters, digits, . _ -');
+export type RunId = z.infer<typeof RunId>;
+
+const Dim = z.number().int('shape entries must be integers').positive('shape entries must be > 0');
+/** Largest edge we accept, in pixels: 4096 covers every detector in use at the APS (2048-6144 wide binned). */
+export const MAX_EDGE = 4096;
+
+/**
+ * Region of the full reconstruction volume, in voxels of the full view, half-open [start, end).
+ * Axis order is (x, y, z) with z along the rotation axis.
+ */
+export const Region = z
+  .object({
+    x: z.tuple([z.number(), z.number()]),
+    y: z.tuple([z.number(), z.number()]),
+    z: z.tuple([z.number(), z.number()]),
+  })
+  .strict();
+export type Region = z.infer<typeof Region>;
+
+const Millis = z.number().nonnegative().finite();
+
+/**
+ * The JSON header sent with each frame; the pixels travel beside it as one binary attachment.
+ * Sent by a producer on `/producer`, forwarded unchanged (plus `publishedAt`) to viewers.
+ */
+export const FrameHeader = z
+  .object({
+    run: RunId,
+    stream: StreamName,
+    view: View.default('full'),
+    /** Per (run, view, stream), increasing by one per published frame, from 0. */
+    seq: z.number().int().nonnegative(),
+    dtype: Dtype,
+    /** Row-major: [rows, cols] for a slice, [depth, rows, cols] for a volume brick. */
+    shape: z.array(Dim).min(2, 'shape has 2 or 3 entries').max(3, 'shape has 2 or 3 entries'),
+    /** Physical edge of one voxel in micrometres, (x, y, z). */
+    voxelSize: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
+    /** For a slice: its index along the plane's normal axis, in voxels of the volume it cuts. */
+    position: z.number().int().nonnegative().optional(),
+    /** For a slice or brick: the volume it belongs to, (x, y, z) voxels. */
+    volumeShape: z.tuple([Dim, Dim, Dim]).optional(),
+    /** For a volume brick: its offset in the volume, (x, y, z) voxels. */
+    brickOffset: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative(), z.number().int().nonnegative()]).optional(),
+    /** For view `roi`: the region of the full volume this reconstruction covers. */
+    region: Region.optional(),
+    /** Data range of the reconstruction, for a stable window/level across frames. */
+    range: z.tuple([z.number(), z.number()]).optional(),
+    /** Unix epoch milliseconds: newest projection used, end of reconstruction, sent by the producer. */
+    acquiredAt: Millis,
+    reconstructedAt: Millis,
+    publishedAt: Millis,
+  })
+  .strict()
+  .refine((h) => h.shape.every((d) => d <= MAX_EDGE), { message: `no edge may exceed ${MAX_EDGE}` })
+  .refine((h) => h.stream === 'volume' || h.shape.length === 2, {
+    message: 'a slice has a 2-D shape [rows, cols]',
+  })
+  .refine((h) => h.stream !== 'volume' || h.shape.length === 3, {
+    message: 'a volume brick has a 3-D shape [depth, rows, cols]',
+  });
+export type FrameHeader = z.infer<typeof FrameHeader>;
+export type FrameHeaderInput = z.input<typeof FrameHeader>;
+
+/** A decoded frame: its header and its pixels as a typed array of the header's dtype. */
+export interface Frame {
+  header: FrameHeader;
+  pixels: Pixels;
+}
+
+/** Raised for every frame that does not decode; `message` says what is wrong, for the sender. */
+export class FrameError extends Error {
+  override readonly name = 'FrameError';
+}
+
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function frameByteLength(header: Pick<FrameHeader, 'dtype' | 'shape'>): number {
+  return elementCount(header.shape) * BYTES_PER_ELEMENT[header.dtype];
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function dtypeOf(pixels: Pixels): Dtype {
+  if (pixels instanceof Uint8Array) return 'uint8';
+  if (pixels instanceof Uint16Array) return 'uint16';
+  return 'float32';
+}
+
+/**
+ * Validates a header and turns typed pixels into the bytes to send. The byte view shares memory
+ * with `pixels` on little-endian hosts (all current ones); a big-endian host gets a swapped copy.
+ */
+export function encodeFrame(
+  header: FrameHeaderInput,
+  pixels: Pixels,
+): { header: FrameHeader; payload: Uint8Array } {
+  const parsed = parseHeader(header);
+  if (dtypeOf(pixels) !== parsed.dtype) {
+    throw new FrameError(`pixels are ${dtypeOf(pixels)} but the header says ${parsed.dtype}`);
+  }
+  const expected = elementCount(parsed.shape);
+  if (pixels.length !== expected) {
+    throw new FrameError(
+      `shape ${parsed.shape.join('×')} needs ${expected} pixels, got ${pixels.length}`,
+    );
+  }
+  let payload = new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+  if (!LITTLE_ENDIAN && pixels.BYTES_PER_ELEMENT > 1) payload = swapBytes(payload, pixels.BYTES_PER_ELEMENT);
+  return { header: parsed, payload };
+}
+
+/** Validates a header from the wire and reads its pixels; throws FrameError with the reason. */
+export function decodeFrame(header: unknown, payload: unknown): Frame {
+  const parsed = parseHeader(header);
+  const bytes = asBytes(payload);
+  const expected = frameByteLength(parsed);
+  if (bytes.byteLength !== expected) {
+    throw new FrameError(
+      `${parsed.dtype} ${parsed.shape.join('×')} needs ${expected} bytes, got ${bytes.byteLength}`,
+    );
+  }
+  return { header: parsed, pixels: toPixels(bytes, parsed.dtype) };
+}
+
+export function parseHeader(header: unknown): FrameHeader {
+  const result = FrameHeader.safeParse(header);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new FrameError(`invalid frame header: ${where}${issue?.message ?? 'malformed'}`);
+  }
+  return result.data;
+}
+
+/** Accepts what Socket.IO hands over for a binary attachment: Buffer, Uint8Array or ArrayBuffer. */
+export function asBytes(payload: unknown): Uint8Array {
+  if (payload instanceof Uint8Array) return payload;
+  if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
+  if (ArrayBuffer.isView(payload)) {
+    return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+  }
+  throw new FrameError('frame payload must be one binary attachment');
+}
+
+/** Typed view over the bytes; copies only when the offset is misaligned or the host big-endian. */
+export function toPixels(bytes: Uint8Array, dtype: Dtype): Pixels {
+  const size = BYTES_PER_ELEMENT[dtype];
+  let source = bytes;
+  if (!LITTLE_ENDIAN && size > 1) source = swapBytes(bytes, size);
+  else if (source.byteOffset % size !== 0) source = source.slice();
+  const count = source.byteLength / size;
+  switch (dtype) {
+    case 'uint8':
+      return new Uint8Array(source.buffer, source.byteOffset, count);
+    case 'uint16':
+      return new Uint16Array(source.buffer, source.byteOffset, count);
+    case 'float32':
+      return new Float32Array(source.buffer, source.byteOffset, count);
+  }
+}
+
+function swapBytes(bytes: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(bytes.byteLength);
+  for (let i = 0; i < bytes.byteLength; i += size) {
+    for (let j = 0; j < size; j++) out[i + j] = bytes[i + size - 1 - j]!;
+  }
+  return out;
+}
+
+/** Bytes a producer frame may take on the wire: the largest slice (4096² float32) plus its header. */
+export const MAX_PRODUCER_MESSAGE_BYTES = MAX_EDGE * MAX_EDGE * 4 + 64 * 1024;
+/** Viewers send only small control messages; anything larger is refused by the engine. */
+export const MAX_VIEWER_MESSAGE_BYTES = 64 * 1024;

@@ -1,0 +1,4 @@
+export * from './version';
+export * from './frame';
+export * from './messages';
+export * from './events';

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { FrameHeader, RunId, StreamName, View } from './frame';
+
+/** Sent in the Socket.IO handshake (`auth`) by every client, producer or viewer. */
+export const ConnectAuth = z.object({
+  protocolVersion: z.number().int(),
+  /** Bearer token; viewers may omit it where the gateway allows anonymous read-only access. */
+  token: z.string().min(1).max(4096).optional(),
+});
+export type ConnectAuth = z.infer<typeof ConnectAuth>;
+
+/** Why a connection was refused; carried as `connect_error`'s `data`. */
+export const RefusalCode = z.enum(['client-too-old', 'server-too-old', 'unauthorized', 'forbidden', 'bad-request']);
+export type RefusalCode = z.infer<typeof RefusalCode>;
+export const ConnectRefusal = z.object({
+  code: RefusalCode,
+  message: z.string(),
+  serverVersion: z.number().int(),
+});
+export type ConnectRefusal = z.infer<typeof ConnectRefusal>;
+
+/** Lifecycle of a run as the gateway sees it. */
+export const RunState = z.enum(['waiting', 'streaming', 'paused', 'stalled', 'finished', 'failed']);
+export type RunState = z.infer<typeof RunState>;
+
+/** Key of one stream of a run: `full/xy`, `roi/volume`, … */
+export const StreamKey = z.templateLiteral([View, '/', StreamName]);
+export type StreamKey = z.infer<typeof StreamKey>;
+export function streamKey(view: View, stream: StreamName): StreamKey {
+  return `${view}/${stream}`;
+}
+
+/**
+ * Producer → gateway: declare (or resume) a run. `lastSent` is, per stream, the last sequence number
+ * this producer sent before it lost its connection, so the gateway can say what it kept.
+ */
+export const RunRegistration = z
+  .object({
+    run: RunId,
+    title: z.string().min(1).max(200),
+    sample: z.string().max(200).optional(),
+    beamline: z.string().max(64).optional(),
+    lastSent: z.record(StreamKey, z.number().int().min(-1)).optional(),
+  })
+  .strict();
+export type RunRegistration = z.infer<typeof RunRegistration>;
+
+/** Gateway → producer, answering `run:register`: per stream, the last sequence number it kept. */
+export const RegisterReply = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), run: RunId, lastKept: z.record(StreamKey, z.number().int().min(-1)) }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
+export type RegisterReply = z.infer<typeof RegisterReply>;
+
+/** Producer → gateway: the producer's own account of its run's state. */
+export const RunStateReport = z.object({ run: RunId, state: RunState, message: z.string().max(500).optional() }).strict();
+export type RunStateReport = z.infer<typeof RunStateReport>;
+
+/** Generic acknowledgement for a producer's message. */
+export const Ack = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true) }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
+export type Ack = z.infer<typeof Ack>;
+
+/** Stream-level facts a viewer needs without decoding frames. */
+export const StreamInfo = z.object({
+  key: StreamKey,
+  lastSeq: z.number().int(),
+  lastFrameAt: z.number(),
+});
+export type StreamInfo = z.infer<typeof StreamInfo>;
+
+/** Gateway → viewer: a run as listed on the overview and at the top of the run page. */
+export const RunSummary = z.object({
+  id: RunId,
+  title: z.string(),
+  sample: z.string().optional(),
+  beamline: z.string().optional(),
+  state: RunState,
+  producerConnected: z.boolean(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  lastFrameAt: z.number().optional(),
+  framesReceived: z.number().int().nonnegative(),
+  streams: z.array(StreamInfo),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+/** Viewer → gateway: start or stop receiving a run's streams. */
+export const SubscribeRequest = z.object({ run: RunId }).strict();
+export type SubscribeRequest = z.infer<typeof SubscribeRequest>;
+
+export const SubscribeReply = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), run: RunSummary }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
+export type SubscribeReply = z.infer<typeof SubscribeReply>;
+
+/** Gateway → any client: a message of theirs was refused; nothing it asked for happened. */
+export const ProtocolError = z.object({
+  code: z.enum(['invalid-message', 'too-large', 'forbidden', 'unknown-run', 'rate-limited']),
+  message: z.string(),
+  /** The event that was refused. */
+  event: z.string().optional(),
+});
+export type ProtocolError = z.infer<typeof ProtocolError>;
+
+export { FrameHeader };

@@ -1,0 +1,69 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { type Identity, Role } from './Identity';
+
+export const LocalUser = z.object({
+  name: z.string().min(1).max(64),
+  role: Role,
+  token: z.string().min(16),
+  runs: z.array(z.string()).default([]),
+});
+export type LocalUser = z.infer<typeof LocalUser>;
+
+export const UsersFile = z.object({ users: z.array(LocalUser) });
+export type UsersFile = z.infer<typeof UsersFile>;
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/**
+ * The embedded default's identity source: a local JSON file of users and their bearer tokens.
+ * Tokens are compared by SHA-256 digest in constant time, so lookup time does not leak a prefix.
+ */
+export class LocalUsers {
+  private readonly entries: { digest: Buffer; user: LocalUser }[];
+
+  constructor(file: UsersFile) {
+    this.entries = file.users.map((user) => ({ digest: digest(user.token), user }));
+  }
+
+  static fromFile(path: string): LocalUsers {
+    const parsed = UsersFile.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+    if (!parsed.success) throw new Error(`users file ${path} is invalid: ${parsed.error.message}`);
+    return new LocalUsers(parsed.data);
+  }
+
+  verify(token: string): Identity | null {
+    const presented = digest(token);
+    let found: LocalUser | null = null;
+    for (const entry of this.entries) {
+      if (timingSafeEqual(entry.digest, presented)) found = entry.user;
+    }
+    return found ? { subject: found.name, role: found.role, runs: found.runs, anonymous: false } : null;
+  }
+
+  list(): readonly LocalUser[] {
+    return this.entries.map((e) => e.user);
+  }
+}
+
+/** Writes a users file with fresh random tokens for the embedded default, if none exists yet. */
+export function ensureDefaultUsersFile(path: string): UsersFile {
+  if (existsSync(path)) return UsersFile.parse(JSON.parse(readFileSync(path, 'utf8')));
+  const token = () => randomBytes(24).toString('base64url');
+  const file: UsersFile = {
+    users: [
+      { name: 'demo-consumer', role: 'producer', token: token(), runs: [] },
+      { name: 'ada', role: 'scientist', token: token(), runs: ['demo'] },
+      { name: 'sam', role: 'staff', token: token(), runs: [] },
+      { name: 'remote', role: 'viewer', token: token(), runs: [] },
+    ],
+  };
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return file;
+}

@@ -1,0 +1,29 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ANONYMOUS_VIEWER, type Identity } from './Identity';
+import type { LocalUsers } from './LocalUsers';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    identity: Identity;
+  }
+}
+
+/**
+ * Sets `request.identity` from the Authorization header on every request. A wrong token is refused
+ * outright (401), never downgraded to anonymous, so a client learns its token is bad.
+ */
+export function installHttpAuth(app: FastifyInstance, users: LocalUsers, allowAnonymous: boolean): void {
+  app.decorateRequest('identity', null as unknown as Identity);
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const header = request.headers.authorization;
+    if (header === undefined) {
+      if (!allowAnonymous) return reply.code(401).send({ error: 'a bearer token is required' });
+      request.identity = ANONYMOUS_VIEWER;
+      return;
+    }
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const identity = match?.[1] ? users.verify(match[1]) : null;
+    if (!identity) return reply.code(401).send({ error: 'invalid bearer token' });
+    request.identity = identity;
+  });
+}

@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+import { RunId } from '@/lib/protocol';
+import type { RunRegistry } from '../streams/RunRegistry';
+
+/** REST reads of runs: the list and one run's summary. */
+export async function runRoutes(app: FastifyInstance, opts: { registry: RunRegistry }): Promise<void> {
+  app.get('/api/runs', async () => ({ runs: opts.registry.list() }));
+  app.get<{ Params: { id: string } }>('/api/runs/:id', async (request, reply) => {
+    const id = RunId.safeParse(request.params.id);
+    if (!id.success) return reply.code(400).send({ error: 'invalid run id' });
+    const run = opts.registry.get(id.data);
+    if (!run) return reply.code(404).send({ error: `unknown run ${id.data}` });
+    return { run };
+  });
+}

@@ -1,0 +1,268 @@
+import { EventEmitter } from 'node:events';
+import {
+  type FrameHeader,
+  type RunRegistration,
+  type RunState,
+  type RunSummary,
+  type StreamKey,
+  streamKey,
+} from '@/lib/protocol';
+import type { Db } from '../db/openDatabase';
+
+/** A frame as the gateway keeps it: validated header (with the gateway's publication time) and bytes. */
+export interface StoredFrame {
+  key: StreamKey;
+  header: FrameHeader;
+  payload: Uint8Array;
+}
+
+interface RunRecord {
+  id: string;
+  title: string;
+  sample: string | undefined;
+  beamline: string | undefined;
+  state: RunState;
+  producer: string | null;
+  createdAt: number;
+  updatedAt: number;
+  lastFrameAt: number | undefined;
+  framesReceived: number;
+  lastSeq: Map<StreamKey, number>;
+  lastFrameAtByStream: Map<StreamKey, number>;
+  /** Newest slice per slice stream. */
+  latestSlices: Map<StreamKey, StoredFrame>;
+  /** Newest brick per brick position, per volume stream; cleared when the volume's shape changes. */
+  bricks: Map<StreamKey, Map<string, StoredFrame>>;
+}
+
+export type FrameVerdict = { ok: true; frame: StoredFrame } | { ok: false; error: string };
+
+interface RegistryEvents {
+  frame: [run: string, frame: StoredFrame];
+  run: [summary: RunSummary];
+  error: [error: Error];
+}
+
+/**
+ * Runs the gateway knows, their sequence bookkeeping and the frames a late viewer needs
+ * (latest slice per plane, current volume bricks). Runs persist in SQLite; frames do not.
+ */
+export class RunRegistry extends EventEmitter<RegistryEvents> {
+  private readonly runs = new Map<string, RunRecord>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {
+    super();
+    db.exec(`CREATE TABLE IF NOT EXISTS runs (
+      id TEXT PRIMARY KEY,
+      title TEXT NOT NULL,
+      sample TEXT,
+      beamline TEXT,
+      state TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      last_seq TEXT NOT NULL DEFAULT '{}'
+    )`);
+    type Row = {
+      id: string;
+      title: string;
+      sample: string | null;
+      beamline: string | null;
+      state: RunState;
+      created_at: number;
+      updated_at: number;
+      last_seq: string;
+    };
+    for (const row of db.prepare('SELECT * FROM runs').all() as Row[]) {
+      const lastSeq = new Map(Object.entries(JSON.parse(row.last_seq) as Record<string, number>)) as Map<
+        StreamKey,
+        number
+      >;
+      this.runs.set(row.id, {
+        id: row.id,
+        title: row.title,
+        sample: row.sample ?? undefined,
+        beamline: row.beamline ?? undefined,
+        // Nobody is producing until a consumer dials in again.
+        state: row.state === 'finished' || row.state === 'failed' ? row.state : 'waiting',
+        producer: null,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+        lastFrameAt: undefined,
+        framesReceived: 0,
+        lastSeq,
+        lastFrameAtByStream: new Map(),
+        latestSlices: new Map(),
+        bricks: new Map(),
+      });
+    }
+  }
+
+  list(): RunSummary[] {
+    return [...this.runs.values()].sort((a, b) => b.createdAt - a.createdAt).map((r) => this.toSummary(r));
+  }
+
+  get(id: string): RunSummary | undefined {
+    const run = this.runs.get(id);
+    return run ? this.toSummary(run) : undefined;
+  }
+
+  /** Registers or resumes a run for a producer; returns, per stream, the last sequence kept. */
+  register(reg: RunRegistration, producer: string): Record<StreamKey, number> {
+    const t = this.now();
+    let run = this.runs.get(reg.run);
+    if (!run) {
+      run = {
+        id: reg.run,
+        title: reg.title,
+        sample: reg.sample,
+        beamline: reg.beamline,
+        state: 'streaming',
+        producer,
+        createdAt: t,
+        updatedAt: t,
+        lastFrameAt: undefined,
+        framesReceived: 0,
+        lastSeq: new Map(),
+        lastFrameAtByStream: new Map(),
+        latestSlices: new Map(),
+        bricks: new Map(),
+      };
+      this.runs.set(reg.run, run);
+    } else {
+      run.title = reg.title;
+      run.sample = reg.sample ?? run.sample;
+      run.beamline = reg.beamline ?? run.beamline;
+      run.producer = producer;
+      run.state = 'streaming';
+      run.updatedAt = t;
+    }
+    this.persist(run);
+    this.emit('run', this.toSummary(run));
+    return Object.fromEntries(run.lastSeq) as Record<StreamKey, number>;
+  }
+
+  producerOf(id: string): string | null {
+    return this.runs.get(id)?.producer ?? null;
+  }
+
+  /** The producer's connection closed: its runs wait for it to come back. */
+  producerGone(producer: string): void {
+    for (const run of this.runs.values()) {
+      if (run.producer !== producer) continue;
+      run.producer = null;
+      if (run.state === 'streaming' || run.state === 'paused') run.state = 'waiting';
+      run.updatedAt = this.now();
+      this.persist(run);
+      this.emit('run', this.toSummary(run));
+    }
+  }
+
+  setState(id: string, producer: string, state: RunState): string | null {
+    const run = this.runs.get(id);
+    if (!run) return `unknown run ${id}`;
+    if (run.producer !== producer) return `run ${id} is not registered by this producer`;
+    run.state = state;
+    run.updatedAt = this.now();
+    this.persist(run);
+    this.emit('run', this.toSummary(run));
+    return null;
+  }
+
+  /**
+   * Accepts a decoded frame from `producer`: the run must be theirs and the sequence number new.
+   * Stamps the gateway's publication time and keeps what a late joiner will need.
+   */
+  accept(header: FrameHeader, payload: Uint8Array, producer: string): FrameVerdict {
+    const run = this.runs.get(header.run);
+    if (!run) return { ok: false, error: `unknown run ${header.run}: register it first` };
+    if (run.producer !== producer) return { ok: false, error: `run ${header.run} belongs to another producer` };
+    const key = streamKey(header.view, header.stream);
+    const last = run.lastSeq.get(key) ?? -1;
+    if (header.seq <= last) {
+      return { ok: false, error: `sequence ${header.seq} on ${key} is not after ${last}, the last kept` };
+    }
+    const t = this.now();
+    const frame: StoredFrame = { key, header: { ...header, publishedAt: t }, payload };
+    run.lastSeq.set(key, header.seq);
+    run.lastFrameAtByStream.set(key, t);
+    run.lastFrameAt = t;
+    run.framesReceived++;
+    if (header.stream === 'volume') {
+      let bricks = run.bricks.get(key);
+      const first = bricks?.values().next().value;
+      if (!bricks || (first && !sameShape(first.header.volumeShape, header.volumeShape))) {
+        bricks = new Map();
+        run.bricks.set(key, bricks);
+      }
+      bricks.set((header.brickOffset ?? [0, 0, 0]).join(','), frame);
+    } else {
+      run.latestSlices.set(key, frame);
+    }
+    if (run.state === 'waiting' || run.state === 'stalled') {
+      run.state = 'streaming';
+      this.emit('run', this.toSummary(run));
+    }
+    this.emit('frame', run.id, frame);
+    return { ok: true, frame };
+  }
+
+  /** What a viewer joining now must receive: the latest slice of every plane and the current volume. */
+  snapshot(id: string): StoredFrame[] {
+    const run = this.runs.get(id);
+    if (!run) return [];
+    const bricks = [...run.bricks.values()].flatMap((m) => [...m.values()]);
+    return [...run.latestSlices.values(), ...bricks];
+  }
+
+  /** Persists sequence numbers of every run (called on shutdown and periodically). */
+  flush(): void {
+    for (const run of this.runs.values()) this.persist(run);
+  }
+
+  private persist(run: RunRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, title, sample, beamline, state, created_at, updated_at, last_seq)
+         VALUES (@id, @title, @sample, @beamline, @state, @createdAt, @updatedAt, @lastSeq)
+         ON CONFLICT(id) DO UPDATE SET title=@title, sample=@sample, beamline=@beamline, state=@state,
+           updated_at=@updatedAt, last_seq=@lastSeq`,
+      )
+      .run({
+        id: run.id,
+        title: run.title,
+        sample: run.sample ?? null,
+        beamline: run.beamline ?? null,
+        state: run.state,
+        createdAt: run.createdAt,
+        updatedAt: run.updatedAt,
+        lastSeq: JSON.stringify(Object.fromEntries(run.lastSeq)),
+      });
+  }
+
+  private toSummary(run: RunRecord): RunSummary {
+    return {
+      id: run.id,
+      title: run.title,
+      ...(run.sample !== undefined && { sample: run.sample }),
+      ...(run.beamline !== undefined && { beamline: run.beamline }),
+      state: run.state,
+      producerConnected: run.producer !== null,
+      createdAt: run.createdAt,
+      updatedAt: run.updatedAt,
+      ...(run.lastFrameAt !== undefined && { lastFrameAt: run.lastFrameAt }),
+      framesReceived: run.framesReceived,
+      streams: [...run.lastSeq].map(([key, lastSeq]) => ({
+        key,
+        lastSeq,
+        lastFrameAt: run.lastFrameAtByStream.get(key) ?? 0,
+      })),
+    };
+  }
+}
+
+function sameShape(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
+  return (a ?? []).join() === (b ?? []).join();
+}

@@ -1,0 +1,123 @@
+import type { Namespace, Socket } from 'socket.io';
+import {
+  type GatewayToViewer,
+  type ProtocolError,
+  SubscribeRequest,
+  type ViewerToGateway,
+} from '@/lib/protocol';
+import type { Identity } from '../auth/Identity';
+import type { RunRegistry, StoredFrame } from './RunRegistry';
+import { ViewerChannel } from './ViewerChannel';
+
+export type ViewerNamespace = Namespace<ViewerToGateway, GatewayToViewer, Record<string, never>, { identity: Identity }>;
+type ViewerSocket = Socket<ViewerToGateway, GatewayToViewer, Record<string, never>, { identity: Identity }>;
+
+export interface FanOutOptions {
+  /** A viewer whose oldest frame stays unacknowledged this long is disconnected (ms). */
+  stallTimeoutMs: number;
+}
+
+const KNOWN = new Set(['run:subscribe', 'run:unsubscribe']);
+
+/**
+ * Fans frames out to viewers, each through its own ViewerChannel so a slow one never delays another.
+ * Keeps, per run, the set of subscribed channels (rooms of our own: we need the channel, not the socket).
+ */
+export function attachViewerNamespace(ns: ViewerNamespace, registry: RunRegistry, options: FanOutOptions): { close(): void } {
+  const subscribers = new Map<string, Map<string, ViewerChannel>>();
+
+  const onFrame = (run: string, frame: StoredFrame) => {
+    for (const channel of subscribers.get(run)?.values() ?? []) channel.offer(frame);
+  };
+  registry.on('frame', onFrame);
+
+  // Run summaries change with every frame; coalesce to at most one broadcast per run per interval.
+  const dirty = new Set<string>();
+  const onRun = (summary: { id: string }) => {
+    const current = registry.get(summary.id);
+    if (current) ns.emit('run:update', current);
+    dirty.delete(summary.id);
+  };
+  registry.on('run', onRun);
+  const markDirty = (run: string) => dirty.add(run);
+  registry.on('frame', markDirty);
+  const SUMMARY_INTERVAL_MS = 1000;
+  const summaryTimer = setInterval(() => {
+    for (const id of dirty) {
+      const current = registry.get(id);
+      if (current) ns.to(`run:${id}`).emit('run:update', current);
+    }
+    dirty.clear();
+  }, SUMMARY_INTERVAL_MS);
+
+  const STALL_CHECK_MS = 1000;
+  const channels = new Map<string, { socket: ViewerSocket; channel: ViewerChannel }>();
+  const stallTimer = setInterval(() => {
+    for (const { socket, channel } of channels.values()) {
+      const stalled = channel.stalledFor();
+      if (stalled > options.stallTimeoutMs) {
+        socket.emit('protocol:error', {
+          code: 'rate-limited',
+          message: `disconnected: frames unacknowledged for ${Math.round(stalled / 1000)} s`,
+        });
+        socket.disconnect(true);
+      }
+    }
+  }, STALL_CHECK_MS);
+
+  ns.on('connection', (socket: ViewerSocket) => {
+    const refuse = (event: string, code: ProtocolError['code'], message: string) =>
+      socket.emit('protocol:error', { code, message, event });
+    const channel = new ViewerChannel((frame, done) => {
+      socket.emit('frame', frame.header, frame.payload, done);
+    });
+    channels.set(socket.id, { socket, channel });
+    socket.emit('runs', registry.list());
+
+    socket.onAny((event: string) => {
+      if (!KNOWN.has(event)) refuse(event, 'invalid-message', `unknown event ${JSON.stringify(event)}`);
+    });
+
+    socket.on('run:subscribe', (...args: unknown[]) => {
+      const [body, reply] = args;
+      if (typeof reply !== 'function') return refuse('run:subscribe', 'invalid-message', 'run:subscribe needs an acknowledgement callback');
+      const parsed = SubscribeRequest.safeParse(body);
+      if (!parsed.success) return reply({ ok: false, error: `invalid request: ${parsed.error.issues[0]?.message}` });
+      const run = registry.get(parsed.data.run);
+      if (!run) return reply({ ok: false, error: `unknown run ${parsed.data.run}` });
+      let set = subscribers.get(run.id);
+      if (!set) subscribers.set(run.id, (set = new Map()));
+      set.set(socket.id, channel);
+      void socket.join(`run:${run.id}`);
+      reply({ ok: true, run });
+      for (const frame of registry.snapshot(run.id)) channel.offer(frame);
+    });
+
+    socket.on('run:unsubscribe', (...args: unknown[]) => {
+      const parsed = SubscribeRequest.safeParse(args[0]);
+      if (!parsed.success) {
+        refuse('run:unsubscribe', 'invalid-message', `invalid request: ${parsed.error.issues[0]?.message}`);
+        return;
+      }
+      subscribers.get(parsed.data.run)?.delete(socket.id);
+      channel.forgetRun(parsed.data.run);
+      void socket.leave(`run:${parsed.data.run}`);
+    });
+
+    socket.on('disconnect', () => {
+      for (const set of subscribers.values()) set.delete(socket.id);
+      channels.delete(socket.id);
+      channel.close();
+    });
+  });
+
+  return {
+    close() {
+      clearInterval(summaryTimer);
+      clearInterval(stallTimer);
+      registry.off('frame', onFrame);
+      registry.off('frame', markDirty);
+      registry.off('run', onRun);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { io, type Socket } from 'socket.io-client';
+import {
+  type GatewayToProducer,
+  type GatewayToViewer,
+  PRODUCER_NAMESPACE,
+  PRODUCER_SOCKET_PATH,
+  PROTOCOL_VERSION,
+  type ProducerToGateway,
+  VIEWER_NAMESPACE,
+  VIEWER_SOCKET_PATH,
+  type ViewerToGateway,
+} from '@/lib/protocol';
+import { LocalUsers, type UsersFile } from '../auth/LocalUsers';
+import { type Gateway, type GatewayOptions, startGateway } from '../gateway';
+
+export const TEST_USERS: UsersFile = {
+  users: [
+    { name: 'consumer', role: 'producer', token: 'producer-token-0123456789', runs: [] },
+    { name: 'consumer-2', role: 'producer', token: 'producer-token-2-0123456789', runs: [] },
+    { name: 'ada', role: 'scientist', token: 'scientist-token-0123456789', runs: ['run-1'] },
+    { name: 'bob', role: 'scientist', token: 'scientist-b-token-0123456789', runs: [] },
+    { name: 'sam', role: 'staff', token: 'staff-token-0123456789', runs: [] },
+    { name: 'remote', role: 'viewer', token: 'viewer-token-0123456789', runs: [] },
+  ],
+};
+export const TOKENS = {
+  producer: 'producer-token-0123456789',
+  producer2: 'producer-token-2-0123456789',
+  scientist: 'scientist-token-0123456789',
+  otherScientist: 'scientist-b-token-0123456789',
+  staff: 'staff-token-0123456789',
+  viewer: 'viewer-token-0123456789',
+} as const;
+
+/** A real gateway on an ephemeral loopback port with an in-memory database and the test users. */
+export function startTestGateway(overrides: Partial<GatewayOptions> = {}): Promise<Gateway> {
+  return startGateway({
+    host: '127.0.0.1',
+    port: 0,
+    db: ':memory:',
+    users: new LocalUsers(TEST_USERS),
+    allowAnonymousViewers: true,
+    ...overrides,
+  });
+}
+
+export type ProducerClient = Socket<GatewayToProducer, ProducerToGateway>;
+export type ViewerClient = Socket<GatewayToViewer, ViewerToGateway>;
+
+export function producerClient(url: string, token?: string, protocolVersion = PROTOCOL_VERSION): ProducerClient {
+  return io(url + PRODUCER_NAMESPACE, {
+    path: PRODUCER_SOCKET_PATH,
+    transports: ['websocket'],
+    reconnection: false,
+    auth: { protocolVersion, ...(token && { token }) },
+  });
+}
+
+export function viewerClient(url: string, token?: string): ViewerClient {
+  return io(url + VIEWER_NAMESPACE, {
+    path: VIEWER_SOCKET_PATH,
+    transports: ['websocket'],
+    reconnection: false,
+    auth: { protocolVersion: PROTOCOL_VERSION, ...(token && { token }) },
+  });
+}
+
+/** Resolves on connect, rejects with the server's refusal on connect_error. */
+export function connected(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (socket.connected) return resolve();
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (err) => reject(err));
+  });
+}
+
+/** Waits for `predicate` to hold, polling, failing after `timeoutMs`. */
+export async function eventually(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const start = Date.now();
+  while (!predicate()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
