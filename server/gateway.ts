@@ -58,6 +58,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const app = Fastify({
     logger: options.logger ? { level: 'info', redact: ['req.headers.authorization'] } : false,
+    disableRequestLogging: true,
     // REST bodies are small JSON (commands, estimates); frames never travel over REST.
     bodyLimit: 64 * 1024,
   });

@@ -40,14 +40,14 @@ export const RunRegistration = z
     title: z.string().min(1).max(200),
     sample: z.string().max(200).optional(),
     beamline: z.string().max(64).optional(),
-    lastSent: z.record(StreamKey, z.number().int().min(-1)).optional(),
+    lastSent: z.partialRecord(StreamKey, z.number().int().min(-1)).optional(),
   })
   .strict();
 export type RunRegistration = z.infer<typeof RunRegistration>;
 
 /** Gateway → producer, answering `run:register`: per stream, the last sequence number it kept. */
 export const RegisterReply = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), run: RunId, lastKept: z.record(StreamKey, z.number().int().min(-1)) }),
+  z.object({ ok: z.literal(true), run: RunId, lastKept: z.partialRecord(StreamKey, z.number().int().min(-1)) }),
   z.object({ ok: z.literal(false), error: z.string() }),
 ]);
 export type RegisterReply = z.infer<typeof RegisterReply>;

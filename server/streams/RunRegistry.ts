@@ -110,7 +110,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
   }
 
   /** Registers or resumes a run for a producer; returns, per stream, the last sequence kept. */
-  register(reg: RunRegistration, producer: string): Record<StreamKey, number> {
+  register(reg: RunRegistration, producer: string): Partial<Record<StreamKey, number>> {
     const t = this.now();
     let run = this.runs.get(reg.run);
     if (!run) {
@@ -141,7 +141,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
     }
     this.persist(run);
     this.emit('run', this.toSummary(run));
-    return Object.fromEntries(run.lastSeq) as Record<StreamKey, number>;
+    return Object.fromEntries(run.lastSeq) as Partial<Record<StreamKey, number>>;
   }
 
   producerOf(id: string): string | null {

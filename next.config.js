@@ -1,0 +1,21 @@
+// The browser sees one origin: Next forwards the REST API and the viewers' Socket.IO engine to the
+// gateway, which runs as its own process (server/main.ts). Rewrites are fixed at build time, so
+// `npm start` rebuilds when LOUPE_GATEWAY_URL changes.
+const gateway = process.env.LOUPE_GATEWAY_URL ?? 'http://127.0.0.1:4000';
+
+/** @type {import('next').NextConfig} */
+const nextConfig = {
+  reactStrictMode: true,
+  poweredByHeader: false,
+  // Socket.IO's path ends in a slash (/socket.io/); keep Next from redirecting it away.
+  skipTrailingSlashRedirect: true,
+  async rewrites() {
+    return [
+      { source: '/api/:path*', destination: `${gateway}/api/:path*` },
+      { source: '/socket.io/', destination: `${gateway}/socket.io/` },
+      { source: '/socket.io/:path*', destination: `${gateway}/socket.io/:path*` },
+    ];
+  },
+};
+
+export default nextConfig;

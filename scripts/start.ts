@@ -1,0 +1,112 @@
+/**
+ * `npm start` / `npm run dev`: starts the gateway, the demo consumer and the UI as child processes,
+ * builds the UI first when needed, forwards SIGINT/SIGTERM, and stops everything (exit code 1)
+ * when one of them dies, saying which.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureDefaultUsersFile } from '@/server/auth/LocalUsers';
+import { gatewayUrl, readConfig } from '@/server/config';
+
+const dev = process.argv.includes('--dev');
+const config = readConfig();
+const gateway = gatewayUrl(config);
+const env = { ...process.env, LOUPE_GATEWAY_URL: gateway, NEXT_TELEMETRY_DISABLED: '1' };
+const nextBin = join('node_modules', 'next', 'dist', 'bin', 'next');
+const uiHost = process.env.LOUPE_UI_HOST ?? '127.0.0.1';
+
+function log(message: string): void {
+  console.log(`[loupe] ${message}`);
+}
+
+/** Newest modification time under the paths that make up the UI build. */
+function newestSource(paths: string[]): number {
+  let newest = 0;
+  const walk = (p: string) => {
+    if (!existsSync(p)) return;
+    const s = statSync(p);
+    if (s.isDirectory()) for (const entry of readdirSync(p)) walk(join(p, entry));
+    else newest = Math.max(newest, s.mtimeMs);
+  };
+  paths.forEach(walk);
+  return newest;
+}
+
+function buildIfNeeded(): void {
+  const stamp = join('.next', 'loupe-build.json');
+  const sources = ['app', 'components', 'lib', 'stores', 'public', 'next.config.js', 'package-lock.json', 'postcss.config.mjs'];
+  if (existsSync(stamp)) {
+    const built = JSON.parse(readFileSync(stamp, 'utf8')) as { gateway: string; at: number };
+    if (built.gateway === gateway && built.at >= newestSource(sources)) return;
+  }
+  log('building the UI (first start, or its sources changed)…');
+  const result = spawnSync(process.execPath, [nextBin, 'build'], { stdio: 'inherit', env });
+  if (result.status !== 0) {
+    log('the UI build failed; see above');
+    process.exit(1);
+  }
+  writeFileSync(stamp, JSON.stringify({ gateway, at: Date.now() }));
+}
+
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+
+function run(name: string, args: string[]): ChildProcess {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const prefix = (chunk: Buffer, out: NodeJS.WriteStream) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) out.write(`${name.padEnd(8)}| ${line}\n`);
+  };
+  child.stdout?.on('data', (c: Buffer) => prefix(c, process.stdout));
+  child.stderr?.on('data', (c: Buffer) => prefix(c, process.stderr));
+  child.on('error', (error) => {
+    log(`${name} could not start: ${error.message}`);
+    void shutdown(1);
+  });
+  child.on('exit', (code, signal) => {
+    children.delete(name);
+    if (stopping) return;
+    log(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping Loupe`);
+    void shutdown(1);
+  });
+  children.set(name, child);
+  return child;
+}
+
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children.values()) child.kill('SIGTERM');
+  // Give each child 5 s to close its sockets and database, then insist.
+  const deadline = Date.now() + 5000;
+  while (children.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const child of children.values()) child.kill('SIGKILL');
+  process.exit(code);
+}
+
+async function waitForGateway(): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (stopping) return;
+    try {
+      const res = await fetch(`${gateway}/api/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  log(`the gateway did not answer at ${gateway} within 30 s`);
+  await shutdown(1);
+}
+
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+ensureDefaultUsersFile(config.usersFile);
+if (!dev) buildIfNeeded();
+run('gateway', dev ? ['--import', 'tsx', '--watch', 'server/main.ts'] : ['--import', 'tsx', 'server/main.ts']);
+await waitForGateway();
+if (config.demo) run('demo', ['--import', 'tsx', 'consumers/demo/main.ts']);
+run('ui', [nextBin, dev ? 'dev' : 'start', '-p', String(config.uiPort), '-H', uiHost]);
+log(`Loupe is starting: open http://${uiHost === '0.0.0.0' ? 'localhost' : uiHost}:${config.uiPort}/`);

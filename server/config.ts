@@ -1,0 +1,49 @@
+import { resolve } from 'node:path';
+
+/** Settings of the gateway and of `npm start`, from the environment, with the embedded defaults. */
+export interface LoupeConfig {
+  /** Port of the UI (Next.js). */
+  uiPort: number;
+  gatewayHost: string;
+  gatewayPort: number;
+  dbPath: string;
+  usersFile: string;
+  allowAnonymousViewers: boolean;
+  allowedOrigins: string[];
+  demo: boolean;
+}
+
+function int(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number, got ${value}`);
+  return n;
+}
+
+function flag(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  return !['0', 'false', 'no', 'off'].includes(value.toLowerCase());
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
+  const uiPort = int(env.PORT, 3000, 'PORT');
+  return {
+    uiPort,
+    gatewayHost: env.LOUPE_GATEWAY_HOST ?? '127.0.0.1',
+    gatewayPort: int(env.LOUPE_GATEWAY_PORT, 4000, 'LOUPE_GATEWAY_PORT'),
+    dbPath: resolve(env.LOUPE_DB ?? 'data/loupe.db'),
+    usersFile: resolve(env.LOUPE_USERS_FILE ?? 'data/users.json'),
+    allowAnonymousViewers: flag(env.LOUPE_ANONYMOUS_VIEWERS, true),
+    allowedOrigins: (env.LOUPE_ALLOWED_ORIGINS ?? `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    demo: flag(env.LOUPE_DEMO, true),
+  };
+}
+
+/** Where the browser-facing Next.js server forwards /api and the Socket.IO path. */
+export function gatewayUrl(config: Pick<LoupeConfig, 'gatewayHost' | 'gatewayPort'>): string {
+  const host = config.gatewayHost === '0.0.0.0' ? '127.0.0.1' : config.gatewayHost;
+  return `http://${host}:${config.gatewayPort}`;
+}

@@ -1,0 +1,51 @@
+'use client';
+
+import { createContext, type ReactNode, useContext, useEffect, useState } from 'react';
+import { useStore } from 'zustand';
+import { useShallow } from 'zustand/react/shallow';
+import { LiveClient } from '@/components/live/LiveClient';
+import { createRunsStore, type RunsState, type RunsStore } from './runsStore';
+import { createSessionStore, type SessionState, type SessionStore } from './sessionStore';
+
+interface Stores {
+  session: SessionStore;
+  runs: RunsStore;
+  live: LiveClient;
+}
+
+const StoresContext = createContext<Stores | null>(null);
+
+/**
+ * One set of stores and one gateway connection per browser tab, created on the client (the App
+ * Router renders on the server too, where no module-level store may be shared between requests).
+ */
+export function StoreProvider({ children }: { children: ReactNode }) {
+  const [stores] = useState<Stores>(() => {
+    const session = createSessionStore();
+    const runs = createRunsStore();
+    return { session, runs, live: new LiveClient(session, runs) };
+  });
+  useEffect(() => {
+    stores.live.start();
+    return () => stores.live.stop();
+  }, [stores]);
+  return <StoresContext.Provider value={stores}>{children}</StoresContext.Provider>;
+}
+
+function useStores(): Stores {
+  const stores = useContext(StoresContext);
+  if (!stores) throw new Error('StoreProvider is missing above this component');
+  return stores;
+}
+
+export function useSession<T>(selector: (s: SessionState) => T): T {
+  return useStore(useStores().session, useShallow(selector));
+}
+
+export function useRuns<T>(selector: (s: RunsState) => T): T {
+  return useStore(useStores().runs, useShallow(selector));
+}
+
+export function useLiveClient(): LiveClient {
+  return useStores().live;
+}
