@@ -1,3 +1,4 @@
+import type { Command, CommandReply, CommandUpdate } from './commands';
 import type { FrameHeader } from './frame';
 import type {
   Ack,
@@ -9,6 +10,7 @@ import type {
   SubscribeReply,
   SubscribeRequest,
 } from './messages';
+import type { ProducerMetrics } from './producerMetrics';
 
 /** Engine paths: producers and viewers use separate engines so each gets its own message-size cap. */
 export const VIEWER_SOCKET_PATH = '/socket.io';
@@ -25,11 +27,17 @@ export interface ProducerToGateway {
   /** One frame: header plus exactly one binary attachment; `reply` is optional flow control. */
   frame: (header: FrameHeader, payload: BinaryPayload, reply?: (answer: Ack) => void) => void;
   'run:state': (report: RunStateReport, reply?: (answer: Ack) => void) => void;
+  /** Outcome of a command this producer first answered `accepted`. */
+  'command:update': (update: CommandUpdate, reply?: (answer: Ack) => void) => void;
+  /** The consumer's speed, about once a second. */
+  'run:metrics': (sample: ProducerMetrics) => void;
 }
 
 /** Events the gateway sends to a producer. */
 export interface GatewayToProducer {
   'protocol:error': (error: ProtocolError) => void;
+  /** A steering command for one of this producer's runs; the producer answers each exactly once. */
+  command: (command: Command, reply: (answer: CommandReply) => void) => void;
 }
 
 /** Events a viewer (browser) sends to the gateway. */

@@ -2,3 +2,5 @@ export * from './version';
 export * from './frame';
 export * from './messages';
 export * from './events';
+export * from './commands';
+export * from './producerMetrics';

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { Region, RunId } from './frame';
+
+/**
+ * Steering commands the gateway forwards to a run's consumer, and the consumer's answers.
+ * The gateway (issue 6) records and authorises them; the consumer applies them.
+ */
+
+/** Unique per command, chosen by the gateway; a consumer that sees an id twice must not apply it twice. */
+export const CommandId = z.string().min(1).max(128);
+export type CommandId = z.infer<typeof CommandId>;
+
+/** Filters a filtered back-projection may apply to each projection row (windowed ramp filters). */
+export const ReconFilter = z.enum(['ramp', 'shepp-logan', 'hann']);
+export type ReconFilter = z.infer<typeof ReconFilter>;
+export const RECON_FILTERS: readonly ReconFilter[] = ReconFilter.options;
+
+const base = { id: CommandId, run: RunId };
+
+/**
+ * Reconstruct only `region` at a finer voxel size (down to the detector pixel) and stream it as view
+ * `roi`. The region is in voxels of the full view's volume (the `volumeShape` of `full` frames),
+ * half-open, axes (x, y, z) with z along the rotation axis.
+ */
+export const ZoomCommand = z.object({ ...base, kind: z.literal('zoom'), region: Region }).strict();
+/** Stop streaming the region; only the full view is reconstructed. */
+export const ResetZoomCommand = z.object({ ...base, kind: z.literal('reset-zoom') }).strict();
+/** Stop reconstructing and publishing until `resume`; the consumer keeps its projections. */
+export const PauseCommand = z.object({ ...base, kind: z.literal('pause') }).strict();
+export const ResumeCommand = z.object({ ...base, kind: z.literal('resume') }).strict();
+/** Save the projections of the current rotation (the last 180°) to a file; the reply names it. */
+export const CaptureCommand = z.object({ ...base, kind: z.literal('capture') }).strict();
+/** Change reconstruction parameters; at least one is given, the others keep their value. */
+export const SetParamsCommand = z
+  .object({
+    ...base,
+    kind: z.literal('set-params'),
+    /**
+     * Column of the detector the rotation axis projects onto, in detector pixels from the
+     * detector's left edge (pixel i spans [i, i + 1)); a centred axis is at width / 2.
+     */
+    rotationCentre: z.number().finite().nonnegative().optional(),
+    filter: ReconFilter.optional(),
+  })
+  .strict()
+  .refine((c) => c.rotationCentre !== undefined || c.filter !== undefined, {
+    message: 'set-params needs rotationCentre or filter',
+  });
+
+/** Gateway → producer: one steering command. */
+export const Command = z.discriminatedUnion('kind', [
+  ZoomCommand,
+  ResetZoomCommand,
+  PauseCommand,
+  ResumeCommand,
+  CaptureCommand,
+  SetParamsCommand,
+]);
+export type Command = z.infer<typeof Command>;
+export type CommandKind = Command['kind'];
+
+/**
+ * Where a command stands on the consumer: `accepted` (taken, outcome follows as `command:update`),
+ * `applied`, `failed` (tried and could not), `rejected` (malformed or not applicable, nothing done).
+ */
+export const CommandStatus = z.enum(['accepted', 'applied', 'failed', 'rejected']);
+export type CommandStatus = z.infer<typeof CommandStatus>;
+
+/** Producer → gateway: the answer to `command`, and (as `command:update`) its later outcome. */
+export const CommandReply = z
+  .object({
+    id: CommandId,
+    status: CommandStatus,
+    /** Why it failed or was rejected, for the person who pressed the button. */
+    reason: z.string().max(500).optional(),
+    /** A human-readable note on what was done, e.g. "zoomed to 64×64×32 voxels at 1.3 µm". */
+    detail: z.string().max(500).optional(),
+    /** Path, on the consumer's file system, of a file the command produced (capture). */
+    artifact: z.string().max(1000).optional(),
+  })
+  .strict()
+  .refine((r) => (r.status !== 'failed' && r.status !== 'rejected') || r.reason !== undefined, {
+    message: 'a failed or rejected command carries a reason',
+  });
+export type CommandReply = z.infer<typeof CommandReply>;
+
+/** Producer → gateway: a command answered `accepted` has finished (`applied` or `failed`). */
+export const CommandUpdate = z
+  .object({ run: RunId, reply: CommandReply })
+  .strict()
+  .refine((u) => u.reply.status === 'applied' || u.reply.status === 'failed', {
+    message: 'a command update reports applied or failed',
+  });
+export type CommandUpdate = z.infer<typeof CommandUpdate>;
