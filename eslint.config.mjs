@@ -4,7 +4,20 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.next/**', 'next-env.d.ts', 'public/**', 'test-results/**', 'playwright-report/**', 'consumers/python/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.next/**',
+      '.next-e2e/**',
+      '.e2e-data/**',
+      'captures/**',
+      'next-env.d.ts',
+      'public/**',
+      'test-results/**',
+      'playwright-report/**',
+      'consumers/python/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -13,11 +26,24 @@ export default tseslint.config(
       ...nextPlugin.configs.recommended.rules,
       'react-hooks/rules-of-hooks': 'error',
       'react-hooks/exhaustive-deps': 'warn',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       // One wrapper module per state library (CONVENTIONS.md): components reach zustand through stores/.
-      'no-restricted-imports': ['error', { paths: [{ name: 'zustand', message: 'Import stores from @/stores instead.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'zustand', message: 'Import stores from @/stores instead.' }] },
+      ],
     },
   },
   { files: ['stores/**'], rules: { 'no-restricted-imports': 'off' } },
-  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } } },
+  { files: ['*.js', '*.mjs'], languageOptions: { globals: { process: 'readonly' } } },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' },
+    },
+  },
 );

@@ -5,6 +5,8 @@ const gateway = process.env.LOUPE_GATEWAY_URL ?? 'http://127.0.0.1:4000';
 
 /** @type {import('next').NextConfig} */
 const nextConfig = {
+  // A separate build directory lets the e2e server (its own gateway port) keep its own build.
+  distDir: process.env.LOUPE_DIST_DIR ?? '.next',
   reactStrictMode: true,
   poweredByHeader: false,
   // Socket.IO's path ends in a slash (/socket.io/); keep Next from redirecting it away.

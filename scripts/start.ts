@@ -15,6 +15,7 @@ const gateway = gatewayUrl(config);
 const env = { ...process.env, LOUPE_GATEWAY_URL: gateway, NEXT_TELEMETRY_DISABLED: '1' };
 const nextBin = join('node_modules', 'next', 'dist', 'bin', 'next');
 const uiHost = process.env.LOUPE_UI_HOST ?? '127.0.0.1';
+const distDir = process.env.LOUPE_DIST_DIR ?? '.next';
 
 function log(message: string): void {
   console.log(`[loupe] ${message}`);
@@ -34,8 +35,17 @@ function newestSource(paths: string[]): number {
 }
 
 function buildIfNeeded(): void {
-  const stamp = join('.next', 'loupe-build.json');
-  const sources = ['app', 'components', 'lib', 'stores', 'public', 'next.config.js', 'package-lock.json', 'postcss.config.mjs'];
+  const stamp = join(distDir, 'loupe-build.json');
+  const sources = [
+    'app',
+    'components',
+    'lib',
+    'stores',
+    'public',
+    'next.config.js',
+    'package-lock.json',
+    'postcss.config.mjs',
+  ];
   if (existsSync(stamp)) {
     const built = JSON.parse(readFileSync(stamp, 'utf8')) as { gateway: string; at: number };
     if (built.gateway === gateway && built.at >= newestSource(sources)) return;
@@ -55,7 +65,8 @@ let stopping = false;
 function run(name: string, args: string[]): ChildProcess {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const prefix = (chunk: Buffer, out: NodeJS.WriteStream) => {
-    for (const line of chunk.toString().split('\n')) if (line.trim()) out.write(`${name.padEnd(8)}| ${line}\n`);
+    for (const line of chunk.toString().split('\n'))
+      if (line.trim()) out.write(`${name.padEnd(8)}| ${line}\n`);
   };
   child.stdout?.on('data', (c: Buffer) => prefix(c, process.stdout));
   child.stderr?.on('data', (c: Buffer) => prefix(c, process.stderr));
@@ -105,8 +116,13 @@ process.on('SIGTERM', () => void shutdown(0));
 
 ensureDefaultUsersFile(config.usersFile);
 if (!dev) buildIfNeeded();
-run('gateway', dev ? ['--import', 'tsx', '--watch', 'server/main.ts'] : ['--import', 'tsx', 'server/main.ts']);
+run(
+  'gateway',
+  dev ? ['--import', 'tsx', '--watch', 'server/main.ts'] : ['--import', 'tsx', 'server/main.ts'],
+);
 await waitForGateway();
 if (config.demo) run('demo', ['--import', 'tsx', 'consumers/demo/main.ts']);
 run('ui', [nextBin, dev ? 'dev' : 'start', '-p', String(config.uiPort), '-H', uiHost]);
-log(`Loupe is starting: open http://${uiHost === '0.0.0.0' ? 'localhost' : uiHost}:${config.uiPort}/`);
+log(
+  `Loupe is starting: open http://${uiHost === '0.0.0.0' ? 'localhost' : uiHost}:${config.uiPort}/`,
+);

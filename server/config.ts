@@ -16,7 +16,8 @@ export interface LoupeConfig {
 function int(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number, got ${value}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`${name} must be a port number, got ${value}`);
   return n;
 }
 
@@ -34,7 +35,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
     dbPath: resolve(env.LOUPE_DB ?? 'data/loupe.db'),
     usersFile: resolve(env.LOUPE_USERS_FILE ?? 'data/users.json'),
     allowAnonymousViewers: flag(env.LOUPE_ANONYMOUS_VIEWERS, true),
-    allowedOrigins: (env.LOUPE_ALLOWED_ORIGINS ?? `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`)
+    allowedOrigins: (
+      env.LOUPE_ALLOWED_ORIGINS ?? `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`
+    )
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),

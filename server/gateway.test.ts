@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeFrame, MAX_PRODUCER_MESSAGE_BYTES, type FrameHeader, type FrameHeaderInput, type ProtocolError } from '@/lib/protocol';
+import {
+  encodeFrame,
+  MAX_PRODUCER_MESSAGE_BYTES,
+  type FrameHeader,
+  type FrameHeaderInput,
+  type ProtocolError,
+} from '@/lib/protocol';
 import type { Gateway } from './gateway';
 import {
   connected,
@@ -25,7 +31,10 @@ async function gateway(): Promise<Gateway> {
 
 function slice(plane: 'xy' | 'xz' | 'yz', seq: number, over: Partial<FrameHeaderInput> = {}) {
   const shape: [number, number] = [5, 9];
-  const pixels = Uint16Array.from({ length: 45 }, (_, i) => (i * 977 + seq * 31 + plane.length) % 65536);
+  const pixels = Uint16Array.from(
+    { length: 45 },
+    (_, i) => (i * 977 + seq * 31 + plane.length) % 65536,
+  );
   return encodeFrame(
     {
       run: 'run-1',
@@ -56,7 +65,10 @@ interface Received {
   header: FrameHeader;
   bytes: Buffer;
 }
-async function viewer(gw: Gateway, run = 'run-1'): Promise<{ socket: ViewerClient; frames: Received[] }> {
+async function viewer(
+  gw: Gateway,
+  run = 'run-1',
+): Promise<{ socket: ViewerClient; frames: Received[] }> {
   const socket = viewerClient(gw.url);
   open.push(socket);
   const frames: Received[] = [];
@@ -85,7 +97,12 @@ describe('gateway', () => {
     await eventually(() => a.frames.length === 1 && b.frames.length === 1, 5000, 'both viewers');
     for (const v of [a, b]) {
       expect(v.frames[0]!.bytes.equals(Buffer.from(frame.payload))).toBe(true);
-      expect(v.frames[0]!.header).toMatchObject({ run: 'run-1', stream: 'xy', seq: 0, shape: [5, 9] });
+      expect(v.frames[0]!.header).toMatchObject({
+        run: 'run-1',
+        stream: 'xy',
+        seq: 0,
+        shape: [5, 9],
+      });
     }
   });
 
@@ -97,10 +114,16 @@ describe('gateway', () => {
     }
     const late = await viewer(gw);
     await eventually(() => late.frames.length === 3, 5000, 'snapshot');
-    expect(late.frames.map((f) => `${f.header.stream}:${f.header.seq}`).sort()).toEqual(['xy:2', 'xz:2', 'yz:2']);
-    expect(late.frames.find((f) => f.header.stream === 'xz')!.bytes.equals(Buffer.from(slice('xz', 2).payload))).toBe(
-      true,
-    );
+    expect(late.frames.map((f) => `${f.header.stream}:${f.header.seq}`).sort()).toEqual([
+      'xy:2',
+      'xz:2',
+      'yz:2',
+    ]);
+    expect(
+      late.frames
+        .find((f) => f.header.stream === 'xz')!
+        .bytes.equals(Buffer.from(slice('xz', 2).payload)),
+    ).toBe(true);
   });
 
   it('refuses a producer without a valid token', async () => {
@@ -153,12 +176,9 @@ describe('gateway', () => {
       expect(answer.ok).toBe(false);
     }
     // Two attachments in one message.
-    const two = await (p.emitWithAck as (...a: unknown[]) => Promise<{ ok: boolean; error?: string }>)(
-      'frame',
-      good.header,
-      good.payload,
-      good.payload,
-    );
+    const two = await (
+      p.emitWithAck as (...a: unknown[]) => Promise<{ ok: boolean; error?: string }>
+    )('frame', good.header, good.payload, good.payload);
     expect(two).toMatchObject({ ok: false, error: expect.stringMatching(/one binary attachment/) });
     await eventually(() => errors.length === cases.length + 1, 5000, 'protocol errors');
     expect(errors[0]!.message).toMatch(/needs 100 bytes, got 90/);
@@ -172,11 +192,17 @@ describe('gateway', () => {
     const gw = await gateway();
     const p = await producer(gw);
     expect(await publish(p, slice('xy', 0))).toEqual({ ok: true });
-    expect(await publish(p, slice('xy', 0))).toMatchObject({ ok: false, error: expect.stringMatching(/not after 0/) });
+    expect(await publish(p, slice('xy', 0))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/not after 0/),
+    });
     const other = producerClient(gw.url, TOKENS.producer2);
     open.push(other);
     await connected(other);
-    expect(await publish(other, slice('xy', 5))).toMatchObject({ ok: false, error: expect.stringMatching(/another producer/) });
+    expect(await publish(other, slice('xy', 5))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/another producer/),
+    });
   });
 
   it('drops a producer message larger than the frame limit without taking the gateway down', async () => {
@@ -186,7 +212,9 @@ describe('gateway', () => {
     const v = await viewer(gw);
     // Just above the producer engine's cap (a 4096² float32 slice plus header).
     const huge = new Uint8Array(MAX_PRODUCER_MESSAGE_BYTES + 1024);
-    const closedP = new Promise<string>((resolve) => p.once('disconnect', (reason) => resolve(reason)));
+    const closedP = new Promise<string>((resolve) =>
+      p.once('disconnect', (reason) => resolve(reason)),
+    );
     p.emit('frame', slice('xy', 1).header, huge);
     expect(await closedP).toMatch(/transport (close|error)/);
     const again = await producer(gw);
@@ -199,7 +227,9 @@ describe('gateway', () => {
     const v = viewerClient(gw.url);
     open.push(v);
     await connected(v);
-    const closed = new Promise<string>((resolve) => v.once('disconnect', (reason) => resolve(reason)));
+    const closed = new Promise<string>((resolve) =>
+      v.once('disconnect', (reason) => resolve(reason)),
+    );
     v.emit('run:subscribe', { run: 'x'.repeat(200 * 1024) }, () => undefined);
     expect(await closed).toMatch(/transport (close|error)/);
   });
@@ -209,9 +239,17 @@ describe('gateway', () => {
     await producer(gw);
     const res = await fetch(`${gw.url}/api/runs`);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { runs: { id: string; state: string; producerConnected: boolean }[] };
+    const body = (await res.json()) as {
+      runs: { id: string; state: string; producerConnected: boolean }[];
+    };
     expect(body.runs).toMatchObject([{ id: 'run-1', state: 'streaming', producerConnected: true }]);
     expect((await fetch(`${gw.url}/api/runs/nope`)).status).toBe(404);
-    expect((await fetch(`${gw.url}/api/runs`, { headers: { authorization: 'Bearer wrong-token-xxxxxxxx' } })).status).toBe(401);
+    expect(
+      (
+        await fetch(`${gw.url}/api/runs`, {
+          headers: { authorization: 'Bearer wrong-token-xxxxxxxx' },
+        })
+      ).status,
+    ).toBe(401);
   });
 });

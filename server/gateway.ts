@@ -57,8 +57,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   registry.on('error', (error) => app.log.error({ err: error }, 'run registry error'));
 
   const app = Fastify({
-    logger: options.logger ? { level: 'info', redact: ['req.headers.authorization'] } : false,
-    disableRequestLogging: true,
+    // Request lines are info-level; the default level keeps the console to warnings and errors.
+    logger: options.logger
+      ? { level: process.env.LOUPE_LOG_LEVEL ?? 'warn', redact: ['req.headers.authorization'] }
+      : false,
     // REST bodies are small JSON (commands, estimates); frames never travel over REST.
     bodyLimit: 64 * 1024,
   });
@@ -68,14 +70,24 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   // Two engines on one HTTP server, so producers may send large frames while a viewer's messages
   // stay capped small. destroyUpgrade must be off or each engine would kill the other's upgrades.
-  const viewerIo = new Server<ViewerToGateway, GatewayToViewer, Record<string, never>, { identity: Identity }>(app.server, {
+  const viewerIo = new Server<
+    ViewerToGateway,
+    GatewayToViewer,
+    Record<string, never>,
+    { identity: Identity }
+  >(app.server, {
     path: VIEWER_SOCKET_PATH,
     maxHttpBufferSize: MAX_VIEWER_MESSAGE_BYTES,
     serveClient: false,
     destroyUpgrade: false,
     cors: options.allowedOrigins?.length ? { origin: options.allowedOrigins } : undefined,
   });
-  const producerIo = new Server<ProducerToGateway, GatewayToProducer, Record<string, never>, { identity: Identity }>(app.server, {
+  const producerIo = new Server<
+    ProducerToGateway,
+    GatewayToProducer,
+    Record<string, never>,
+    { identity: Identity }
+  >(app.server, {
     path: PRODUCER_SOCKET_PATH,
     maxHttpBufferSize: MAX_PRODUCER_MESSAGE_BYTES,
     serveClient: false,
@@ -90,9 +102,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       allowAnonymous: options.allowAnonymousViewers ?? false,
     }),
   );
-  producers.use(authenticateSocket({ users: options.users, roles: ['producer'], allowAnonymous: false }));
+  producers.use(
+    authenticateSocket({ users: options.users, roles: ['producer'], allowAnonymous: false }),
+  );
   attachProducerNamespace(producers, registry);
-  const fanOut = attachViewerNamespace(viewers, registry, { stallTimeoutMs: options.stallTimeoutMs ?? 30_000 });
+  const fanOut = attachViewerNamespace(viewers, registry, {
+    stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+  });
 
   // Keep the last sequence numbers on disk so a restarted gateway can tell a producer what it kept.
   const FLUSH_INTERVAL_MS = 2000;

@@ -14,13 +14,13 @@ const gateway = await startGateway({
   allowedOrigins: config.allowedOrigins,
   logger: true,
 });
-gateway.app.log.info(`Loupe gateway listening on ${gateway.url}`);
+console.log(`Loupe gateway listening on ${gateway.url}`);
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  gateway.app.log.info(`${signal}: closing the gateway`);
+  console.log(`${signal}: closing the gateway`);
   await gateway.close();
   process.exit(0);
 }

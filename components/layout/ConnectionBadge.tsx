@@ -13,7 +13,10 @@ const LOOK: Record<ConnectionStatus, { label: string; dot: string }> = {
 
 /** Always-visible state of the link to the gateway; the detail says why it is not connected. */
 export function ConnectionBadge() {
-  const { connection, detail } = useSession((s) => ({ connection: s.connection, detail: s.connectionDetail }));
+  const { connection, detail } = useSession((s) => ({
+    connection: s.connection,
+    detail: s.connectionDetail,
+  }));
   const look = LOOK[connection];
   return (
     <span
@@ -26,7 +29,9 @@ export function ConnectionBadge() {
     >
       <span className={`h-2 w-2 rounded-full ${look.dot}`} />
       {look.label}
-      {connection !== 'connected' && detail ? <span className="max-w-64 truncate text-muted">— {detail}</span> : null}
+      {connection !== 'connected' && detail ? (
+        <span className="max-w-64 truncate text-muted">— {detail}</span>
+      ) : null}
     </span>
   );
 }

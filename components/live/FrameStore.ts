@@ -43,6 +43,7 @@ export class FrameStore {
 
   forgetRun(run: string): void {
     for (const id of [...this.latest.keys()]) if (id.startsWith(`${run}|`)) this.latest.delete(id);
-    for (const id of [...this.arrivals.keys()]) if (id.startsWith(`${run}|`)) this.arrivals.delete(id);
+    for (const id of [...this.arrivals.keys()])
+      if (id.startsWith(`${run}|`)) this.arrivals.delete(id);
   }
 }

@@ -22,7 +22,8 @@ export class LiveClient {
   readonly frames = new FrameStore();
   private socket: Socket<GatewayToViewer, ViewerToGateway> | null = null;
   private readonly watched = new Map<string, number>();
-  private readonly onOffline = () => this.session.getState().setConnection('offline', 'the browser is offline');
+  private readonly onOffline = () =>
+    this.session.getState().setConnection('offline', 'the browser is offline');
   private readonly onOnline = () => this.socket?.connect();
 
   constructor(
@@ -51,7 +52,9 @@ export class LiveClient {
     socket.on('disconnect', (reason) => {
       setConnection(reason === 'io client disconnect' ? 'offline' : 'reconnecting', reason);
     });
-    socket.io.on('reconnect_attempt', () => setConnection('reconnecting', 'reconnecting to the gateway'));
+    socket.io.on('reconnect_attempt', () =>
+      setConnection('reconnecting', 'reconnecting to the gateway'),
+    );
     socket.on('connect_error', (err) => {
       const refusal = ConnectRefusal.safeParse((err as Error & { data?: unknown }).data);
       if (refusal.success) {
@@ -64,7 +67,9 @@ export class LiveClient {
     });
     socket.on('runs', (runs) => this.runs.getState().setRuns(runs));
     socket.on('run:update', (run) => this.runs.getState().upsertRun(run));
-    socket.on('protocol:error', (error) => console.warn(`gateway refused ${error.event ?? 'a message'}: ${error.message}`));
+    socket.on('protocol:error', (error) =>
+      console.warn(`gateway refused ${error.event ?? 'a message'}: ${error.message}`),
+    );
     socket.on('frame', (header, payload, received) => {
       try {
         const frame = decodeFrame(header, payload);

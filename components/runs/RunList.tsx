@@ -19,9 +19,13 @@ export function RunList() {
   const now = useNow(1000);
   const list = Object.values(runs).sort((a, b) => b.createdAt - a.createdAt);
   if (!loaded) return <p className="text-muted">Loading runs…</p>;
-  if (list.length === 0) return <p className="text-muted">No runs yet. A consumer that dials in appears here.</p>;
+  if (list.length === 0)
+    return <p className="text-muted">No runs yet. A consumer that dials in appears here.</p>;
   return (
-    <ul data-testid={testIds.runList} className="divide-y divide-edge rounded-lg border border-edge bg-panel">
+    <ul
+      data-testid={testIds.runList}
+      className="divide-y divide-edge rounded-lg border border-edge bg-panel"
+    >
       {list.map((run) => (
         <li key={run.id}>
           <Link
@@ -33,7 +37,8 @@ export function RunList() {
             <span className="font-medium">{run.title}</span>
             <span className="text-sm text-muted">{run.sample}</span>
             <span className="ml-auto text-sm text-muted">
-              {run.framesReceived} frames · {run.lastFrameAt ? `last ${ago(now - run.lastFrameAt)}` : 'no data yet'}
+              {run.framesReceived} frames ·{' '}
+              {run.lastFrameAt ? `last ${ago(now - run.lastFrameAt)}` : 'no data yet'}
             </span>
           </Link>
         </li>

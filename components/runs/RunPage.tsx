@@ -58,7 +58,10 @@ export function RunPage({ runId }: { runId: string }) {
   if (loaded && !run) {
     return (
       <p className="text-muted">
-        No run <span className="font-mono">{runId}</span>. <Link href="/" className="text-info underline">All runs</Link>
+        No run <span className="font-mono">{runId}</span>.{' '}
+        <Link href="/" className="text-info underline">
+          All runs
+        </Link>
       </p>
     );
   }
@@ -70,19 +73,32 @@ export function RunPage({ runId }: { runId: string }) {
         {run ? <RunStateChip state={run.state} /> : null}
         {run?.sample ? <span className="text-sm text-muted">{run.sample}</span> : null}
         {run && !run.producerConnected ? (
-          <span className="text-sm text-warn">consumer disconnected — waiting for it to dial back in</span>
+          <span className="text-sm text-warn">
+            consumer disconnected — waiting for it to dial back in
+          </span>
         ) : null}
         <span className="ml-auto text-sm text-muted" data-testid={testIds.latency}>
           latency publish → draw:{' '}
-          <span className="font-mono text-white">{figures.latency === null ? '—' : `${Math.round(figures.latency)} ms`}</span>
+          <span className="font-mono text-white">
+            {figures.latency === null ? '—' : `${Math.round(figures.latency)} ms`}
+          </span>
         </span>
       </div>
 
       <div className="grid grid-cols-1 gap-3 md:grid-cols-3">
         {PLANES.map((plane) => (
           <div key={plane} className="rounded-lg border border-edge bg-panel p-2">
-            <SliceView run={runId} plane={plane} frames={live.frames} windowRef={windowRef} stats={stats} />
-            <div className="mt-1 text-right text-xs text-muted" data-testid={testIds.sliceFps(plane)}>
+            <SliceView
+              run={runId}
+              plane={plane}
+              frames={live.frames}
+              windowRef={windowRef}
+              stats={stats}
+            />
+            <div
+              className="mt-1 text-right text-xs text-muted"
+              data-testid={testIds.sliceFps(plane)}
+            >
               {(figures.fps[plane] ?? 0).toFixed(1)} fps
             </div>
           </div>

@@ -12,7 +12,11 @@ const COLOUR: Record<RunState, string> = {
 
 export function RunStateChip({ state }: { state: RunState }) {
   return (
-    <span data-testid={testIds.runState} data-state={state} className={`rounded border px-2 py-0.5 text-xs ${COLOUR[state]}`}>
+    <span
+      data-testid={testIds.runState}
+      data-state={state}
+      className={`rounded border px-2 py-0.5 text-xs ${COLOUR[state]}`}
+    >
       {state}
     </span>
   );

@@ -28,7 +28,10 @@ export class DrawStats {
 
   /** Median publication → drawing latency over recent draws of all planes, ms. */
   medianLatency(now: number, windowMs = 3000): number | null {
-    const all = [...this.samples.values()].flat().filter((s) => now - s.at <= windowMs).map((s) => s.latencyMs);
+    const all = [...this.samples.values()]
+      .flat()
+      .filter((s) => now - s.at <= windowMs)
+      .map((s) => s.latencyMs);
     if (all.length === 0) return null;
     all.sort((a, b) => a - b);
     return all[Math.floor(all.length / 2)]!;

@@ -31,14 +31,17 @@ export interface DemoOptions {
  * sweeping slowly so the images change. Stand-in for a reconstruction until the reference consumer.
  */
 export function startDemoProducer(options: DemoOptions): { stop(): void } {
-  const socket: Socket<GatewayToProducer, ProducerToGateway> = io(options.gatewayUrl + PRODUCER_NAMESPACE, {
-    path: PRODUCER_SOCKET_PATH,
-    transports: ['websocket'],
-    auth: { protocolVersion: PROTOCOL_VERSION, token: options.token },
-    // Backoff from 0.5 s up to 5 s while the gateway is away; never give up.
-    reconnectionDelay: 500,
-    reconnectionDelayMax: 5000,
-  });
+  const socket: Socket<GatewayToProducer, ProducerToGateway> = io(
+    options.gatewayUrl + PRODUCER_NAMESPACE,
+    {
+      path: PRODUCER_SOCKET_PATH,
+      transports: ['websocket'],
+      auth: { protocolVersion: PROTOCOL_VERSION, token: options.token },
+      // Backoff from 0.5 s up to 5 s while the gateway is away; never give up.
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+    },
+  );
   const next = new Map<StreamKey, number>();
   let registered = false;
   let tick = 0;
@@ -64,22 +67,31 @@ export function startDemoProducer(options: DemoOptions): { stop(): void } {
     registered = true;
     console.log(`demo producer: streaming run ${options.run} to ${options.gatewayUrl}`);
   });
-  socket.on('connect_error', (err) => console.error(`demo producer: cannot connect (${err.message}); retrying`));
-  socket.on('protocol:error', (e) => console.error(`demo producer: gateway refused ${e.event ?? 'a message'}: ${e.message}`));
+  socket.on('connect_error', (err) =>
+    console.error(`demo producer: cannot connect (${err.message}); retrying`),
+  );
+  socket.on('protocol:error', (e) =>
+    console.error(`demo producer: gateway refused ${e.event ?? 'a message'}: ${e.message}`),
+  );
 
   const timer = setInterval(() => {
     if (!registered || !socket.connected) return;
     tick++;
     const n = options.size;
     // The slice position drifts through the middle half of the volume and back, one cycle per ~20 s.
-    const position = Math.round(n / 2 + (n / 4) * Math.sin((2 * Math.PI * tick) / (20 * options.rateHz)));
+    const position = Math.round(
+      n / 2 + (n / 4) * Math.sin((2 * Math.PI * tick) / (20 * options.rateHz)),
+    );
     const acquiredAt = Date.now();
     for (const plane of PLANES) {
       const density = phantomSlice(plane, position, n);
       const pixels = new Uint16Array(n * n);
       // Densities span [0, 1]; map to 12 bits like a detector-scaled reconstruction, with faint noise.
       for (let i = 0; i < pixels.length; i++) {
-        pixels[i] = Math.max(0, Math.min(4095, Math.round(density[i]! * 4000 + 40 + Math.random() * 30)));
+        pixels[i] = Math.max(
+          0,
+          Math.min(4095, Math.round(density[i]! * 4000 + 40 + Math.random() * 30)),
+        );
       }
       const key = streamKey('full', plane);
       const seq = next.get(key) ?? 0;

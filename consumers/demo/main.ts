@@ -5,8 +5,12 @@ import { startDemoProducer } from './demoProducer';
 
 const config = readConfig();
 const users = UsersFile.parse(JSON.parse(readFileSync(config.usersFile, 'utf8')));
-const token = process.env.LOUPE_PRODUCER_TOKEN ?? users.users.find((u) => u.role === 'producer')?.token;
-if (!token) throw new Error(`no producer token: set LOUPE_PRODUCER_TOKEN or add a producer to ${config.usersFile}`);
+const token =
+  process.env.LOUPE_PRODUCER_TOKEN ?? users.users.find((u) => u.role === 'producer')?.token;
+if (!token)
+  throw new Error(
+    `no producer token: set LOUPE_PRODUCER_TOKEN or add a producer to ${config.usersFile}`,
+  );
 
 const demo = startDemoProducer({
   gatewayUrl: process.env.LOUPE_GATEWAY_URL ?? gatewayUrl(config),

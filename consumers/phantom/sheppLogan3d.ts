@@ -58,7 +58,16 @@ const TABLE: readonly (readonly number[])[] = [
 
 export const SHEPP_LOGAN_3D: readonly Ellipsoid[] = TABLE.map((row) => {
   const [value, a, b, c, x0, y0, z0, phi, theta, psi] = row as [
-    number, number, number, number, number, number, number, number, number, number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
   ];
   return { value, axes: [a, b, c], centre: [x0, y0, z0], rotation: eulerRotation(phi, theta, psi) };
 });
@@ -102,7 +111,11 @@ export function phantomSlice(plane: 'xy' | 'xz' | 'yz', position: number, n: num
     for (let col = 0; col < n; col++) {
       const c = voxelCentre(col, n);
       out[row * n + col] =
-        plane === 'xy' ? phantomValue(c, r, p) : plane === 'xz' ? phantomValue(c, p, r) : phantomValue(p, c, r);
+        plane === 'xy'
+          ? phantomValue(c, r, p)
+          : plane === 'xz'
+            ? phantomValue(c, p, r)
+            : phantomValue(p, c, r);
     }
   }
   return out;

@@ -22,7 +22,9 @@ export function autoWindow(pixels: Pixels, lowPct = 0.5, highPct = 99.5): Displa
   if (sample.length === 0) return { min: 0, max: 1 };
   sample.sort((a, b) => a - b);
   const at = (pct: number) =>
-    sample[Math.min(sample.length - 1, Math.max(0, Math.round((pct / 100) * (sample.length - 1))))]!;
+    sample[
+      Math.min(sample.length - 1, Math.max(0, Math.round((pct / 100) * (sample.length - 1))))
+    ]!;
   const min = at(lowPct);
   let max = at(highPct);
   if (max <= min) max = min + 1;

@@ -19,7 +19,7 @@ function header(over: Partial<FrameHeaderInput> = {}): FrameHeaderInput {
 /** Seeded pixels so a failure reproduces. */
 function pixels(dtype: 'uint8' | 'uint16' | 'float32', n: number, seed = 7): Pixels {
   let s = seed;
-  const next = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const next = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
   if (dtype === 'uint8') return Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
   if (dtype === 'uint16') return Uint16Array.from({ length: n }, () => Math.floor(next() * 65536));
   return Float32Array.from({ length: n }, () => (next() - 0.5) * 1e6);
@@ -56,7 +56,12 @@ describe('frame codec', () => {
   });
 
   it('accepts a volume brick with a 3-D shape', () => {
-    const h = header({ stream: 'volume', shape: [2, 3, 4], brickOffset: [0, 0, 8], volumeShape: [16, 16, 16] });
+    const h = header({
+      stream: 'volume',
+      shape: [2, 3, 4],
+      brickOffset: [0, 0, 8],
+      volumeShape: [16, 16, 16],
+    });
     const decoded = decodeFrame(h, new Uint8Array(2 * 3 * 4 * 2));
     expect(decoded.pixels.length).toBe(24);
   });
@@ -64,13 +69,33 @@ describe('frame codec', () => {
   const refusals: [string, unknown, unknown, RegExp][] = [
     ['a wrong byte length', header(), new Uint8Array(7 * 13 * 2 - 1), /needs 182 bytes, got 181/],
     ['an unknown dtype', header({ dtype: 'int64' as never }), new Uint8Array(8), /dtype/],
-    ['a negative shape', header({ shape: [-1, 4] }), new Uint8Array(0), /shape.0: shape entries must be > 0/],
-    ['a non-integer shape', header({ shape: [2.5, 4] }), new Uint8Array(20), /shape.0: shape entries must be integers/],
+    [
+      'a negative shape',
+      header({ shape: [-1, 4] }),
+      new Uint8Array(0),
+      /shape.0: shape entries must be > 0/,
+    ],
+    [
+      'a non-integer shape',
+      header({ shape: [2.5, 4] }),
+      new Uint8Array(20),
+      /shape.0: shape entries must be integers/,
+    ],
     ['a missing field', (({ seq: _seq, ...rest }) => rest)(header()), new Uint8Array(182), /seq/],
-    ['an unexpected field', { ...header(), pixels: [1, 2] }, new Uint8Array(182), /unrecognized key/i],
+    [
+      'an unexpected field',
+      { ...header(), pixels: [1, 2] },
+      new Uint8Array(182),
+      /unrecognized key/i,
+    ],
     ['a JSON array instead of bytes', header({ shape: [1, 1] }), [0, 0], /one binary attachment/],
     ['a 3-D slice', header({ shape: [2, 2, 2] }), new Uint8Array(16), /slice has a 2-D shape/],
-    ['an oversize edge', header({ shape: [1, 5000] }), new Uint8Array(10000), /no edge may exceed 4096/],
+    [
+      'an oversize edge',
+      header({ shape: [1, 5000] }),
+      new Uint8Array(10000),
+      /no edge may exceed 4096/,
+    ],
   ];
   for (const [what, h, payload, message] of refusals) {
     it(`rejects ${what} with a clear error`, () => {
@@ -80,8 +105,8 @@ describe('frame codec', () => {
   }
 
   it('refuses pixels whose type disagrees with the header', () => {
-    expect(() => encodeFrame(header({ dtype: 'float32', shape: [1, 1] }), Uint16Array.of(1))).toThrow(
-      /pixels are uint16 but the header says float32/,
-    );
+    expect(() =>
+      encodeFrame(header({ dtype: 'float32', shape: [1, 1] }), Uint16Array.of(1)),
+    ).toThrow(/pixels are uint16 but the header says float32/);
   });
 });

@@ -66,7 +66,13 @@ export const FrameHeader = z
     /** For a slice or brick: the volume it belongs to, (x, y, z) voxels. */
     volumeShape: z.tuple([Dim, Dim, Dim]).optional(),
     /** For a volume brick: its offset in the volume, (x, y, z) voxels. */
-    brickOffset: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative(), z.number().int().nonnegative()]).optional(),
+    brickOffset: z
+      .tuple([
+        z.number().int().nonnegative(),
+        z.number().int().nonnegative(),
+        z.number().int().nonnegative(),
+      ])
+      .optional(),
     /** For view `roi`: the region of the full volume this reconstruction covers. */
     region: Region.optional(),
     /** Data range of the reconstruction, for a stable window/level across frames. */
@@ -133,7 +139,8 @@ export function encodeFrame(
     );
   }
   let payload = new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
-  if (!LITTLE_ENDIAN && pixels.BYTES_PER_ELEMENT > 1) payload = swapBytes(payload, pixels.BYTES_PER_ELEMENT);
+  if (!LITTLE_ENDIAN && pixels.BYTES_PER_ELEMENT > 1)
+    payload = swapBytes(payload, pixels.BYTES_PER_ELEMENT);
   return { header: parsed, payload };
 }
 

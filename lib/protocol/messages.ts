@@ -10,7 +10,13 @@ export const ConnectAuth = z.object({
 export type ConnectAuth = z.infer<typeof ConnectAuth>;
 
 /** Why a connection was refused; carried as `connect_error`'s `data`. */
-export const RefusalCode = z.enum(['client-too-old', 'server-too-old', 'unauthorized', 'forbidden', 'bad-request']);
+export const RefusalCode = z.enum([
+  'client-too-old',
+  'server-too-old',
+  'unauthorized',
+  'forbidden',
+  'bad-request',
+]);
 export type RefusalCode = z.infer<typeof RefusalCode>;
 export const ConnectRefusal = z.object({
   code: RefusalCode,
@@ -47,13 +53,19 @@ export type RunRegistration = z.infer<typeof RunRegistration>;
 
 /** Gateway → producer, answering `run:register`: per stream, the last sequence number it kept. */
 export const RegisterReply = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), run: RunId, lastKept: z.partialRecord(StreamKey, z.number().int().min(-1)) }),
+  z.object({
+    ok: z.literal(true),
+    run: RunId,
+    lastKept: z.partialRecord(StreamKey, z.number().int().min(-1)),
+  }),
   z.object({ ok: z.literal(false), error: z.string() }),
 ]);
 export type RegisterReply = z.infer<typeof RegisterReply>;
 
 /** Producer → gateway: the producer's own account of its run's state. */
-export const RunStateReport = z.object({ run: RunId, state: RunState, message: z.string().max(500).optional() }).strict();
+export const RunStateReport = z
+  .object({ run: RunId, state: RunState, message: z.string().max(500).optional() })
+  .strict();
 export type RunStateReport = z.infer<typeof RunStateReport>;
 
 /** Generic acknowledgement for a producer's message. */

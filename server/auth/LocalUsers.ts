@@ -42,7 +42,9 @@ export class LocalUsers {
     for (const entry of this.entries) {
       if (timingSafeEqual(entry.digest, presented)) found = entry.user;
     }
-    return found ? { subject: found.name, role: found.role, runs: found.runs, anonymous: false } : null;
+    return found
+      ? { subject: found.name, role: found.role, runs: found.runs, anonymous: false }
+      : null;
   }
 
   list(): readonly LocalUser[] {

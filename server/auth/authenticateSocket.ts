@@ -1,5 +1,10 @@
 import type { Socket } from 'socket.io';
-import { ConnectAuth, type ConnectRefusal, PROTOCOL_VERSION, type RefusalCode } from '@/lib/protocol';
+import {
+  ConnectAuth,
+  type ConnectRefusal,
+  PROTOCOL_VERSION,
+  type RefusalCode,
+} from '@/lib/protocol';
 import { ANONYMOUS_VIEWER, type Identity, type Role } from './Identity';
 import type { LocalUsers } from './LocalUsers';
 
@@ -27,7 +32,12 @@ export function authenticateSocket(options: SocketAuthOptions) {
   return (socket: Socket, next: (err?: Error) => void): void => {
     const parsed = ConnectAuth.safeParse(socket.handshake.auth);
     if (!parsed.success) {
-      next(new RefusedError('bad-request', 'handshake auth must be { protocolVersion: number, token?: string }'));
+      next(
+        new RefusedError(
+          'bad-request',
+          'handshake auth must be { protocolVersion: number, token?: string }',
+        ),
+      );
       return;
     }
     const { protocolVersion, token } = parsed.data;

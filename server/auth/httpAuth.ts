@@ -12,7 +12,11 @@ declare module 'fastify' {
  * Sets `request.identity` from the Authorization header on every request. A wrong token is refused
  * outright (401), never downgraded to anonymous, so a client learns its token is bad.
  */
-export function installHttpAuth(app: FastifyInstance, users: LocalUsers, allowAnonymous: boolean): void {
+export function installHttpAuth(
+  app: FastifyInstance,
+  users: LocalUsers,
+  allowAnonymous: boolean,
+): void {
   app.decorateRequest('identity', null as unknown as Identity);
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization;

@@ -3,7 +3,10 @@ import { RunId } from '@/lib/protocol';
 import type { RunRegistry } from '../streams/RunRegistry';
 
 /** REST reads of runs: the list and one run's summary. */
-export async function runRoutes(app: FastifyInstance, opts: { registry: RunRegistry }): Promise<void> {
+export async function runRoutes(
+  app: FastifyInstance,
+  opts: { registry: RunRegistry },
+): Promise<void> {
   app.get('/api/runs', async () => ({ runs: opts.registry.list() }));
   app.get<{ Params: { id: string } }>('/api/runs/:id', async (request, reply) => {
     const id = RunId.safeParse(request.params.id);

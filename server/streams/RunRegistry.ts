@@ -76,10 +76,9 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
       last_seq: string;
     };
     for (const row of db.prepare('SELECT * FROM runs').all() as Row[]) {
-      const lastSeq = new Map(Object.entries(JSON.parse(row.last_seq) as Record<string, number>)) as Map<
-        StreamKey,
-        number
-      >;
+      const lastSeq = new Map(
+        Object.entries(JSON.parse(row.last_seq) as Record<string, number>),
+      ) as Map<StreamKey, number>;
       this.runs.set(row.id, {
         id: row.id,
         title: row.title,
@@ -101,7 +100,9 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
   }
 
   list(): RunSummary[] {
-    return [...this.runs.values()].sort((a, b) => b.createdAt - a.createdAt).map((r) => this.toSummary(r));
+    return [...this.runs.values()]
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .map((r) => this.toSummary(r));
   }
 
   get(id: string): RunSummary | undefined {
@@ -178,11 +179,15 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
   accept(header: FrameHeader, payload: Uint8Array, producer: string): FrameVerdict {
     const run = this.runs.get(header.run);
     if (!run) return { ok: false, error: `unknown run ${header.run}: register it first` };
-    if (run.producer !== producer) return { ok: false, error: `run ${header.run} belongs to another producer` };
+    if (run.producer !== producer)
+      return { ok: false, error: `run ${header.run} belongs to another producer` };
     const key = streamKey(header.view, header.stream);
     const last = run.lastSeq.get(key) ?? -1;
     if (header.seq <= last) {
-      return { ok: false, error: `sequence ${header.seq} on ${key} is not after ${last}, the last kept` };
+      return {
+        ok: false,
+        error: `sequence ${header.seq} on ${key} is not after ${last}, the last kept`,
+      };
     }
     const t = this.now();
     const frame: StoredFrame = { key, header: { ...header, publishedAt: t }, payload };

@@ -12,28 +12,55 @@ import {
 import type { Identity } from '../auth/Identity';
 import type { RunRegistry } from './RunRegistry';
 
-export type ProducerNamespace = Namespace<ProducerToGateway, GatewayToProducer, Record<string, never>, { identity: Identity }>;
-type ProducerSocket = Socket<ProducerToGateway, GatewayToProducer, Record<string, never>, { identity: Identity }>;
+export type ProducerNamespace = Namespace<
+  ProducerToGateway,
+  GatewayToProducer,
+  Record<string, never>,
+  { identity: Identity }
+>;
+type ProducerSocket = Socket<
+  ProducerToGateway,
+  GatewayToProducer,
+  Record<string, never>,
+  { identity: Identity }
+>;
 
 const KNOWN = new Set(['run:register', 'frame', 'run:state']);
 
 /** Wires the producer namespace: every message is validated where it enters; refusals go back to the sender. */
 export function attachProducerNamespace(ns: ProducerNamespace, registry: RunRegistry): void {
   ns.on('connection', (socket: ProducerSocket) => {
-    const refuse = (event: string, code: ProtocolError['code'], message: string, reply?: unknown) => {
+    const refuse = (
+      event: string,
+      code: ProtocolError['code'],
+      message: string,
+      reply?: unknown,
+    ) => {
       socket.emit('protocol:error', { code, message, event });
       if (typeof reply === 'function') (reply as (a: Ack) => void)({ ok: false, error: message });
     };
 
     socket.onAny((event: string) => {
-      if (!KNOWN.has(event)) refuse(event, 'invalid-message', `unknown event ${JSON.stringify(event)}`);
+      if (!KNOWN.has(event))
+        refuse(event, 'invalid-message', `unknown event ${JSON.stringify(event)}`);
     });
 
     socket.on('run:register', (...args: unknown[]) => {
       const [body, reply] = args;
-      if (typeof reply !== 'function') return refuse('run:register', 'invalid-message', 'run:register needs an acknowledgement callback');
+      if (typeof reply !== 'function')
+        return refuse(
+          'run:register',
+          'invalid-message',
+          'run:register needs an acknowledgement callback',
+        );
       const parsed = RunRegistration.safeParse(body);
-      if (!parsed.success) return refuse('run:register', 'invalid-message', `invalid registration: ${parsed.error.issues[0]?.message}`, reply);
+      if (!parsed.success)
+        return refuse(
+          'run:register',
+          'invalid-message',
+          `invalid registration: ${parsed.error.issues[0]?.message}`,
+          reply,
+        );
       const lastKept = registry.register(parsed.data, socket.id);
       reply({ ok: true, run: parsed.data.run, lastKept });
     });
@@ -41,11 +68,20 @@ export function attachProducerNamespace(ns: ProducerNamespace, registry: RunRegi
     socket.on('frame', (...args: unknown[]) => {
       const reply = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
       if (args.length !== 2) {
-        return refuse('frame', 'invalid-message', `a frame is (header, one binary attachment); got ${args.length} arguments`, reply);
+        return refuse(
+          'frame',
+          'invalid-message',
+          `a frame is (header, one binary attachment); got ${args.length} arguments`,
+          reply,
+        );
       }
       try {
         const frame = decodeFrame(args[0], args[1]);
-        const verdict = registry.accept(frame.header, new Uint8Array(frame.pixels.buffer, frame.pixels.byteOffset, frame.pixels.byteLength), socket.id);
+        const verdict = registry.accept(
+          frame.header,
+          new Uint8Array(frame.pixels.buffer, frame.pixels.byteOffset, frame.pixels.byteLength),
+          socket.id,
+        );
         if (!verdict.ok) return refuse('frame', 'unknown-run', verdict.error, reply);
         if (typeof reply === 'function') (reply as (a: Ack) => void)({ ok: true });
       } catch (error) {
@@ -57,7 +93,13 @@ export function attachProducerNamespace(ns: ProducerNamespace, registry: RunRegi
     socket.on('run:state', (...args: unknown[]) => {
       const [body, reply] = args;
       const parsed = RunStateReport.safeParse(body);
-      if (!parsed.success) return refuse('run:state', 'invalid-message', `invalid state report: ${parsed.error.issues[0]?.message}`, reply);
+      if (!parsed.success)
+        return refuse(
+          'run:state',
+          'invalid-message',
+          `invalid state report: ${parsed.error.issues[0]?.message}`,
+          reply,
+        );
       const error = registry.setState(parsed.data.run, socket.id, parsed.data.state);
       if (error) return refuse('run:state', 'unknown-run', error, reply);
       if (typeof reply === 'function') (reply as (a: Ack) => void)({ ok: true });

@@ -9,8 +9,18 @@ import type { Identity } from '../auth/Identity';
 import type { RunRegistry, StoredFrame } from './RunRegistry';
 import { ViewerChannel } from './ViewerChannel';
 
-export type ViewerNamespace = Namespace<ViewerToGateway, GatewayToViewer, Record<string, never>, { identity: Identity }>;
-type ViewerSocket = Socket<ViewerToGateway, GatewayToViewer, Record<string, never>, { identity: Identity }>;
+export type ViewerNamespace = Namespace<
+  ViewerToGateway,
+  GatewayToViewer,
+  Record<string, never>,
+  { identity: Identity }
+>;
+type ViewerSocket = Socket<
+  ViewerToGateway,
+  GatewayToViewer,
+  Record<string, never>,
+  { identity: Identity }
+>;
 
 export interface FanOutOptions {
   /** A viewer whose oldest frame stays unacknowledged this long is disconnected (ms). */
@@ -23,7 +33,11 @@ const KNOWN = new Set(['run:subscribe', 'run:unsubscribe']);
  * Fans frames out to viewers, each through its own ViewerChannel so a slow one never delays another.
  * Keeps, per run, the set of subscribed channels (rooms of our own: we need the channel, not the socket).
  */
-export function attachViewerNamespace(ns: ViewerNamespace, registry: RunRegistry, options: FanOutOptions): { close(): void } {
+export function attachViewerNamespace(
+  ns: ViewerNamespace,
+  registry: RunRegistry,
+  options: FanOutOptions,
+): { close(): void } {
   const subscribers = new Map<string, Map<string, ViewerChannel>>();
 
   const onFrame = (run: string, frame: StoredFrame) => {
@@ -75,14 +89,21 @@ export function attachViewerNamespace(ns: ViewerNamespace, registry: RunRegistry
     socket.emit('runs', registry.list());
 
     socket.onAny((event: string) => {
-      if (!KNOWN.has(event)) refuse(event, 'invalid-message', `unknown event ${JSON.stringify(event)}`);
+      if (!KNOWN.has(event))
+        refuse(event, 'invalid-message', `unknown event ${JSON.stringify(event)}`);
     });
 
     socket.on('run:subscribe', (...args: unknown[]) => {
       const [body, reply] = args;
-      if (typeof reply !== 'function') return refuse('run:subscribe', 'invalid-message', 'run:subscribe needs an acknowledgement callback');
+      if (typeof reply !== 'function')
+        return refuse(
+          'run:subscribe',
+          'invalid-message',
+          'run:subscribe needs an acknowledgement callback',
+        );
       const parsed = SubscribeRequest.safeParse(body);
-      if (!parsed.success) return reply({ ok: false, error: `invalid request: ${parsed.error.issues[0]?.message}` });
+      if (!parsed.success)
+        return reply({ ok: false, error: `invalid request: ${parsed.error.issues[0]?.message}` });
       const run = registry.get(parsed.data.run);
       if (!run) return reply({ ok: false, error: `unknown run ${parsed.data.run}` });
       let set = subscribers.get(run.id);
@@ -96,7 +117,11 @@ export function attachViewerNamespace(ns: ViewerNamespace, registry: RunRegistry
     socket.on('run:unsubscribe', (...args: unknown[]) => {
       const parsed = SubscribeRequest.safeParse(args[0]);
       if (!parsed.success) {
-        refuse('run:unsubscribe', 'invalid-message', `invalid request: ${parsed.error.issues[0]?.message}`);
+        refuse(
+          'run:unsubscribe',
+          'invalid-message',
+          `invalid request: ${parsed.error.issues[0]?.message}`,
+        );
         return;
       }
       subscribers.get(parsed.data.run)?.delete(socket.id);

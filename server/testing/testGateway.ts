@@ -47,7 +47,11 @@ export function startTestGateway(overrides: Partial<GatewayOptions> = {}): Promi
 export type ProducerClient = Socket<GatewayToProducer, ProducerToGateway>;
 export type ViewerClient = Socket<GatewayToViewer, ViewerToGateway>;
 
-export function producerClient(url: string, token?: string, protocolVersion = PROTOCOL_VERSION): ProducerClient {
+export function producerClient(
+  url: string,
+  token?: string,
+  protocolVersion = PROTOCOL_VERSION,
+): ProducerClient {
   return io(url + PRODUCER_NAMESPACE, {
     path: PRODUCER_SOCKET_PATH,
     transports: ['websocket'],
@@ -75,7 +79,11 @@ export function connected(socket: Socket): Promise<void> {
 }
 
 /** Waits for `predicate` to hold, polling, failing after `timeoutMs`. */
-export async function eventually(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function eventually(
+  predicate: () => boolean,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
   const start = Date.now();
   while (!predicate()) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);

@@ -1,0 +1,52 @@
+import { defineConfig } from '@playwright/test';
+
+// The e2e server is `npm start` on its own ports, database and build directory, so it never
+// collides with a Loupe a developer is running.
+const UI_PORT = Number(process.env.LOUPE_E2E_PORT ?? 3210);
+const GATEWAY_PORT = UI_PORT + 1000;
+const baseURL = `http://127.0.0.1:${UI_PORT}`;
+
+export default defineConfig({
+  testDir: 'e2e',
+  fullyParallel: false,
+  // Two cores, one server, software WebGL: one worker keeps timings sane.
+  workers: 1,
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  retries: 0,
+  reporter: process.env.CI ? [['list']] : [['list']],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    viewport: { width: 1400, height: 900 },
+    launchOptions: {
+      executablePath: process.env.LOUPE_CHROMIUM ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--use-angle=swiftshader',
+        '--enable-unsafe-swiftshader',
+      ],
+    },
+  },
+  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  webServer: {
+    command: 'node --import tsx scripts/start.ts',
+    url: `${baseURL}/api/health`,
+    // First run builds the UI (about a minute on two cores).
+    timeout: 240_000,
+    reuseExistingServer: false,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: {
+      PORT: String(UI_PORT),
+      LOUPE_GATEWAY_PORT: String(GATEWAY_PORT),
+      LOUPE_DIST_DIR: '.next-e2e',
+      LOUPE_DB: '.e2e-data/loupe.db',
+      LOUPE_USERS_FILE: '.e2e-data/users.json',
+      LOUPE_DEMO: '1',
+    },
+  },
+});
