@@ -25,7 +25,8 @@ type ProducerSocket = Socket<
   { identity: Identity }
 >;
 
-const KNOWN = new Set(['run:register', 'frame', 'run:state']);
+// command:update is handled by server/steering, run:metrics by the run metrics; both are known here.
+const KNOWN = new Set(['run:register', 'frame', 'run:state', 'command:update', 'run:metrics']);
 
 /** Wires the producer namespace: every message is validated where it enters; refusals go back to the sender. */
 export function attachProducerNamespace(ns: ProducerNamespace, registry: RunRegistry): void {
