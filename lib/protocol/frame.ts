@@ -182,7 +182,8 @@ export function toPixels(bytes: Uint8Array, dtype: Dtype): Pixels {
   const size = BYTES_PER_ELEMENT[dtype];
   let source = bytes;
   if (!LITTLE_ENDIAN && size > 1) source = swapBytes(bytes, size);
-  else if (source.byteOffset % size !== 0) source = source.slice();
+  // Copy into a fresh array: a Node Buffer's slice() would only re-view the same misaligned bytes.
+  else if (source.byteOffset % size !== 0) source = new Uint8Array(source);
   const count = source.byteLength / size;
   switch (dtype) {
     case 'uint8':
