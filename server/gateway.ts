@@ -14,9 +14,25 @@ import {
   type ViewerToGateway,
 } from '@/lib/protocol';
 import type { Identity } from './auth/Identity';
+import helmet from '@fastify/helmet';
 import { authenticateSocket } from './auth/authenticateSocket';
 import { installHttpAuth } from './auth/httpAuth';
+import { CompositeVerifier, type TokenVerifier } from './auth/Identity';
 import type { LocalUsers } from './auth/LocalUsers';
+import { type OidcOptions, OidcVerifier } from './auth/OidcVerifier';
+import { ShareLinks } from './auth/ShareLinks';
+import { originAllowed } from './http/originCheck';
+import { AuditLog } from './steering/AuditLog';
+import {
+  authorizeProducerMessages,
+  authorizeViewerMessages,
+} from './steering/authorizeSocketMessages';
+import {
+  CommandService,
+  type CommandServiceOptions,
+  type ResubmitHandler,
+} from './steering/CommandService';
+import { steeringRoutes } from './steering/steeringRoutes';
 import { type Db, openDatabase } from './db/openDatabase';
 import { runRoutes } from './http/runRoutes';
 import { attachProducerNamespace, type ProducerNamespace } from './streams/producerNamespace';
@@ -38,6 +54,18 @@ export interface GatewayOptions {
   /** A viewer with a frame unacknowledged this long is disconnected (ms). */
   stallTimeoutMs?: number;
   logger?: boolean;
+  /** Verify OIDC access tokens (e.g. Globus Auth) besides the local users. */
+  oidc?: OidcOptions;
+  /** Secret for read-only share links (≥ 32 bytes); random per process when omitted. */
+  shareSecret?: Uint8Array;
+  /** Serve the local users' tokens at /api/dev/users for the sign-in page (embedded default only). */
+  devSignIn?: boolean;
+  /** Sends resubmitted jobs to a facility; without it resubmit fails with the reason. */
+  resubmit?: ResubmitHandler;
+  /** Timeouts and limits of steering commands. */
+  commands?: Partial<
+    Omit<CommandServiceOptions, 'db' | 'registry' | 'producers' | 'audit' | 'resubmit'>
+  >;
 }
 
 export interface Gateway {
@@ -45,6 +73,9 @@ export interface Gateway {
   port: number;
   app: FastifyInstance;
   registry: RunRegistry;
+  commands: CommandService;
+  audit: AuditLog;
+  shares: ShareLinks;
   viewers: ViewerNamespace;
   producers: ProducerNamespace;
   close(): Promise<void>;
@@ -64,9 +95,40 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // REST bodies are small JSON (commands, estimates); frames never travel over REST.
     bodyLimit: 64 * 1024,
   });
-  installHttpAuth(app, options.users, options.allowAnonymousViewers ?? false);
+  const shares = new ShareLinks(options.shareSecret ?? crypto.getRandomValues(new Uint8Array(32)));
+  const verifier: TokenVerifier = new CompositeVerifier([
+    options.users,
+    shares,
+    ...(options.oidc ? [new OidcVerifier(options.oidc)] : []),
+  ]);
+  const allowedOrigins = options.allowedOrigins ?? [];
+  await app.register(helmet, {
+    // The gateway serves JSON only; the UI's own headers are set by next.config.js.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (
+      request.method !== 'GET' &&
+      request.method !== 'HEAD' &&
+      !originAllowed(request.raw, allowedOrigins)
+    ) {
+      return reply
+        .code(403)
+        .send({ error: `origin ${request.headers.origin} may not change anything here` });
+    }
+  });
+  installHttpAuth(app, verifier, options.allowAnonymousViewers ?? false);
+  if (options.devSignIn) {
+    app.get('/api/dev/users', async () => ({
+      users: options.users
+        .list()
+        .filter((u) => u.role !== 'producer')
+        .map((u) => ({ name: u.name, role: u.role, token: u.token, runs: u.runs })),
+    }));
+  }
   app.get('/api/health', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
   await app.register(runRoutes, { registry });
+  const audit = new AuditLog(db);
 
   // Two engines on one HTTP server, so producers may send large frames while a viewer's messages
   // stay capped small. destroyUpgrade must be off or each engine would kill the other's upgrades.
@@ -80,7 +142,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxHttpBufferSize: MAX_VIEWER_MESSAGE_BYTES,
     serveClient: false,
     destroyUpgrade: false,
-    cors: options.allowedOrigins?.length ? { origin: options.allowedOrigins } : undefined,
+    cors: allowedOrigins.length ? { origin: allowedOrigins } : undefined,
+    allowRequest: (req, callback) =>
+      callback(
+        originAllowed(req, allowedOrigins) ? null : 'origin not allowed',
+        originAllowed(req, allowedOrigins),
+      ),
   });
   const producerIo = new Server<
     ProducerToGateway,
@@ -97,15 +164,35 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const producers: ProducerNamespace = producerIo.of(PRODUCER_NAMESPACE);
   viewers.use(
     authenticateSocket({
-      users: options.users,
+      users: verifier,
       roles: ['viewer', 'scientist', 'staff'],
       allowAnonymous: options.allowAnonymousViewers ?? false,
     }),
   );
   producers.use(
-    authenticateSocket({ users: options.users, roles: ['producer'], allowAnonymous: false }),
+    authenticateSocket({ users: verifier, roles: ['producer'], allowAnonymous: false }),
   );
+  const commands = new CommandService({
+    db,
+    registry,
+    producers,
+    audit,
+    resubmit: options.resubmit,
+    ...options.commands,
+  });
+  commands.on('error', (error) => app.log.error({ err: error }, 'command service error'));
+  commands.on('state', (command) =>
+    viewers.to(`run:${command.run}`).emit('command:state', command),
+  );
+  // Registered before the namespaces' own handlers, so every message is authorised first.
+  viewers.on('connection', (socket) => authorizeViewerMessages(socket, audit, commands));
+  const ownerOf = (run: string) => {
+    const id = registry.producerOf(run);
+    return id ? (producers.sockets.get(id)?.data.identity.subject ?? null) : null;
+  };
+  producers.on('connection', (socket) => authorizeProducerMessages(socket, audit, ownerOf));
   attachProducerNamespace(producers, registry);
+  await app.register(steeringRoutes, { commands, audit, shares, registry });
   const fanOut = attachViewerNamespace(viewers, registry, {
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
   });
@@ -124,12 +211,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     port,
     app,
     registry,
+    commands,
+    audit,
+    shares,
     viewers,
     producers,
     close() {
       closing ??= (async () => {
         clearInterval(flushTimer);
         fanOut.close();
+        commands.close();
         registry.flush();
         viewerIo.disconnectSockets(true);
         producerIo.disconnectSockets(true);

@@ -1,5 +1,6 @@
 import type { Command, CommandReply, CommandUpdate } from './commands';
 import type { FrameHeader } from './frame';
+import type { CommandRecord, CommandSend, CommandSendReply } from './steering';
 import type {
   Ack,
   ProtocolError,
@@ -44,6 +45,8 @@ export interface GatewayToProducer {
 export interface ViewerToGateway {
   'run:subscribe': (request: SubscribeRequest, reply: (answer: SubscribeReply) => void) => void;
   'run:unsubscribe': (request: SubscribeRequest) => void;
+  /** A steering command, authorised and recorded exactly as over REST. */
+  'command:send': (request: CommandSend, reply: (answer: CommandSendReply) => void) => void;
 }
 
 /** Events the gateway sends to a viewer. */
@@ -53,4 +56,6 @@ export interface GatewayToViewer {
   /** A frame; the viewer calls `received` once it has taken it, which frees the slot in flight. */
   frame: (header: FrameHeader, payload: BinaryPayload, received: () => void) => void;
   'protocol:error': (error: ProtocolError) => void;
+  /** A command on a run this viewer follows changed state. */
+  'command:state': (command: CommandRecord) => void;
 }

@@ -4,3 +4,4 @@ export * from './messages';
 export * from './events';
 export * from './commands';
 export * from './producerMetrics';
+export * from './steering';

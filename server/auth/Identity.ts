@@ -4,14 +4,18 @@ import { z } from 'zod';
 export const Role = z.enum(['producer', 'viewer', 'scientist', 'staff']);
 export type Role = z.infer<typeof Role>;
 
+/** Where an identity came from; a share link reads only the runs it names. */
+export type IdentitySource = 'local' | 'oidc' | 'share' | 'anonymous';
+
 /** The authenticated caller of one request or socket. Never carries the token itself. */
 export interface Identity {
   subject: string;
   role: Role;
-  /** Runs a scientist belongs to (ignored for other roles). */
+  /** Runs a scientist belongs to, or the runs a share link opens (ignored for other roles). */
   runs: readonly string[];
   /** True for a caller without a token, admitted read-only where the gateway allows it. */
   anonymous: boolean;
+  source: IdentitySource;
 }
 
 export const ANONYMOUS_VIEWER: Identity = Object.freeze({
@@ -19,4 +23,23 @@ export const ANONYMOUS_VIEWER: Identity = Object.freeze({
   role: 'viewer',
   runs: [],
   anonymous: true,
+  source: 'anonymous',
 });
+
+/** Turns a bearer token into an identity, or null when the token is not one of this verifier's. */
+export interface TokenVerifier {
+  verify(token: string): Promise<Identity | null>;
+}
+
+/** Asks each verifier in turn; the first that recognises the token decides. */
+export class CompositeVerifier implements TokenVerifier {
+  constructor(private readonly verifiers: readonly TokenVerifier[]) {}
+
+  async verify(token: string): Promise<Identity | null> {
+    for (const verifier of this.verifiers) {
+      const identity = await verifier.verify(token);
+      if (identity) return identity;
+    }
+    return null;
+  }
+}

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { type Identity, Role } from './Identity';
+import { type Identity, Role, type TokenVerifier } from './Identity';
 
 export const LocalUser = z.object({
   name: z.string().min(1).max(64),
@@ -23,7 +23,7 @@ function digest(token: string): Buffer {
  * The embedded default's identity source: a local JSON file of users and their bearer tokens.
  * Tokens are compared by SHA-256 digest in constant time, so lookup time does not leak a prefix.
  */
-export class LocalUsers {
+export class LocalUsers implements TokenVerifier {
   private readonly entries: { digest: Buffer; user: LocalUser }[];
 
   constructor(file: UsersFile) {
@@ -36,14 +36,24 @@ export class LocalUsers {
     return new LocalUsers(parsed.data);
   }
 
-  verify(token: string): Identity | null {
+  async verify(token: string): Promise<Identity | null> {
+    return this.verifySync(token);
+  }
+
+  verifySync(token: string): Identity | null {
     const presented = digest(token);
     let found: LocalUser | null = null;
     for (const entry of this.entries) {
       if (timingSafeEqual(entry.digest, presented)) found = entry.user;
     }
     return found
-      ? { subject: found.name, role: found.role, runs: found.runs, anonymous: false }
+      ? {
+          subject: found.name,
+          role: found.role,
+          runs: found.runs,
+          anonymous: false,
+          source: 'local',
+        }
       : null;
   }
 

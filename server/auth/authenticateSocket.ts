@@ -5,8 +5,7 @@ import {
   PROTOCOL_VERSION,
   type RefusalCode,
 } from '@/lib/protocol';
-import { ANONYMOUS_VIEWER, type Identity, type Role } from './Identity';
-import type { LocalUsers } from './LocalUsers';
+import { ANONYMOUS_VIEWER, type Identity, type Role, type TokenVerifier } from './Identity';
 
 export class RefusedError extends Error {
   readonly data: ConnectRefusal;
@@ -17,7 +16,7 @@ export class RefusedError extends Error {
 }
 
 export interface SocketAuthOptions {
-  users: LocalUsers;
+  users: TokenVerifier;
   /** Roles admitted on this namespace. */
   roles: readonly Role[];
   /** Admit callers without a token as read-only viewers. */
@@ -29,7 +28,7 @@ export interface SocketAuthOptions {
  * that its token is wrong), then the bearer token and the role; stores the identity on the socket.
  */
 export function authenticateSocket(options: SocketAuthOptions) {
-  return (socket: Socket, next: (err?: Error) => void): void => {
+  return async (socket: Socket, next: (err?: Error) => void): Promise<void> => {
     const parsed = ConnectAuth.safeParse(socket.handshake.auth);
     if (!parsed.success) {
       next(
@@ -67,7 +66,7 @@ export function authenticateSocket(options: SocketAuthOptions) {
         return;
       }
     } else {
-      identity = options.users.verify(token);
+      identity = await options.users.verify(token);
       if (!identity) {
         next(new RefusedError('unauthorized', 'invalid token'));
         return;

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ANONYMOUS_VIEWER, type Identity } from './Identity';
-import type { LocalUsers } from './LocalUsers';
+import { ANONYMOUS_VIEWER, type Identity, type TokenVerifier } from './Identity';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,7 +13,7 @@ declare module 'fastify' {
  */
 export function installHttpAuth(
   app: FastifyInstance,
-  users: LocalUsers,
+  users: TokenVerifier,
   allowAnonymous: boolean,
 ): void {
   app.decorateRequest('identity', null as unknown as Identity);
@@ -26,7 +25,7 @@ export function installHttpAuth(
       return;
     }
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const identity = match?.[1] ? users.verify(match[1]) : null;
+    const identity = match?.[1] ? await users.verify(match[1]) : null;
     if (!identity) return reply.code(401).send({ error: 'invalid bearer token' });
     request.identity = identity;
   });

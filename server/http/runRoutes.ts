@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { RunId } from '@/lib/protocol';
+import { authorize } from '../steering/policy';
 import type { RunRegistry } from '../streams/RunRegistry';
 
 /** REST reads of runs: the list and one run's summary. */
@@ -7,10 +8,16 @@ export async function runRoutes(
   app: FastifyInstance,
   opts: { registry: RunRegistry },
 ): Promise<void> {
-  app.get('/api/runs', async () => ({ runs: opts.registry.list() }));
+  app.get('/api/runs', async (request) => ({
+    runs: opts.registry
+      .list()
+      .filter((run) => authorize(request.identity, { kind: 'run:read', run: run.id }).allowed),
+  }));
   app.get<{ Params: { id: string } }>('/api/runs/:id', async (request, reply) => {
     const id = RunId.safeParse(request.params.id);
     if (!id.success) return reply.code(400).send({ error: 'invalid run id' });
+    const decision = authorize(request.identity, { kind: 'run:read', run: id.data });
+    if (!decision.allowed) return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
     const run = opts.registry.get(id.data);
     if (!run) return reply.code(404).send({ error: `unknown run ${id.data}` });
     return { run };

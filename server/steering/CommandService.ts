@@ -1,0 +1,491 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import {
+  Command,
+  CommandReply,
+  type CommandRecord,
+  CommandRequest,
+  type CommandState,
+  CommandUpdate,
+  FINAL_COMMAND_STATES,
+} from '@/lib/protocol';
+import type { Identity } from '../auth/Identity';
+import type { Db } from '../db/openDatabase';
+import type { ProducerNamespace } from '../streams/producerNamespace';
+import type { RunRegistry } from '../streams/RunRegistry';
+import type { AuditLog } from './AuditLog';
+import { authorize } from './policy';
+
+/** Answer to a submission, as REST sends it (the socket path wraps the same). */
+export interface SubmitResult {
+  status: number;
+  body: { command: CommandRecord } | { error: string };
+  replayed: boolean;
+}
+
+export type ResubmitRequest = Extract<CommandRequest, { kind: 'resubmit' }>;
+
+/** How a resubmission reports progress: submitted (job queued), running (streaming again), or not. */
+export interface ResubmitProgress {
+  delivered(detail: string): void;
+  applied(detail: string): void;
+  failed(reason: string): void;
+}
+
+/** Sends a run's job to a compute site (site selection + the facility's job API). */
+export interface ResubmitHandler {
+  resubmit(
+    command: CommandRecord,
+    request: ResubmitRequest,
+    identity: Identity,
+    progress: ResubmitProgress,
+  ): Promise<void>;
+}
+
+export interface CommandServiceOptions {
+  db: Db;
+  registry: RunRegistry;
+  producers: ProducerNamespace;
+  audit: AuditLog;
+  resubmit?: ResubmitHandler;
+  /** How long the consumer has to acknowledge one delivery attempt (ms). */
+  deliveryTimeoutMs?: number;
+  /** A command whose consumer stays offline this long fails (ms). */
+  offlineTimeoutMs?: number;
+  /** A delivered command without an outcome after this long fails (ms). */
+  outcomeTimeoutMs?: number;
+  /** How long a submission waits for delivery before answering (ms), so an online consumer's
+   *  acceptance is in the first answer. */
+  answerWaitMs?: number;
+  /** Commands a user may send per `rateWindowS` seconds. */
+  ratePoints?: number;
+  rateWindowS?: number;
+  now?: () => number;
+}
+
+interface CommandEvents {
+  state: [command: CommandRecord];
+  error: [error: Error];
+}
+
+type Row = {
+  id: string;
+  run: string;
+  kind: CommandRecord['kind'];
+  payload: string;
+  state: CommandState;
+  reason: string | null;
+  detail: string | null;
+  artifact: string | null;
+  subject: string;
+  role: string;
+  created_at: number;
+  updated_at: number;
+};
+
+const FINAL = new Set<CommandState>(FINAL_COMMAND_STATES);
+
+function fromRow(row: Row): CommandRecord {
+  return {
+    id: row.id,
+    run: row.run,
+    kind: row.kind,
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
+    state: row.state,
+    ...(row.reason !== null && { reason: row.reason }),
+    ...(row.detail !== null && { detail: row.detail }),
+    ...(row.artifact !== null && { artifact: row.artifact }),
+    subject: row.subject,
+    role: row.role,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/**
+ * Steering commands from request to outcome: validates, authorises (default deny), deduplicates by
+ * idempotency key, rate-limits per user, records, delivers to the run's consumer (waiting while it
+ * is offline), and follows accepted → delivered → applied | rejected | failed. Every attempt and
+ * every transition goes to the audit log.
+ */
+export class CommandService extends EventEmitter<CommandEvents> {
+  private readonly open = new Map<string, CommandRecord>();
+  private readonly delivering = new Set<string>();
+  private readonly limiter: RateLimiterMemory;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly now: () => number;
+  private readonly o: Required<Omit<CommandServiceOptions, 'resubmit' | 'now'>> &
+    Pick<CommandServiceOptions, 'resubmit'>;
+
+  constructor(options: CommandServiceOptions) {
+    super();
+    this.now = options.now ?? Date.now;
+    this.o = {
+      deliveryTimeoutMs: 5000,
+      offlineTimeoutMs: 120_000,
+      outcomeTimeoutMs: 120_000,
+      answerWaitMs: 2000,
+      ratePoints: 20,
+      rateWindowS: 10,
+      ...options,
+    };
+    this.limiter = new RateLimiterMemory({
+      points: this.o.ratePoints,
+      duration: this.o.rateWindowS,
+    });
+    const db = this.o.db;
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS commands (
+        id TEXT PRIMARY KEY, run TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL,
+        state TEXT NOT NULL, reason TEXT, detail TEXT, artifact TEXT,
+        subject TEXT NOT NULL, role TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS commands_run ON commands (run, created_at);
+      CREATE TABLE IF NOT EXISTS idempotency (
+        subject TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0, status INTEGER, response TEXT, created_at INTEGER NOT NULL,
+        PRIMARY KEY (subject, key)
+      );
+    `);
+    // Commands still open when the gateway last stopped carry on: delivered when their consumer
+    // dials in, or timed out by the sweep.
+    for (const row of db
+      .prepare(`SELECT * FROM commands WHERE state IN ('accepted', 'delivered')`)
+      .all() as Row[]) {
+      this.open.set(row.id, fromRow(row));
+    }
+    this.o.registry.on('run', (run) => {
+      if (run.producerConnected)
+        for (const c of this.open.values()) if (c.run === run.id) this.deliver(c);
+    });
+    this.o.producers.on('connection', (socket) => {
+      socket.on('command:update', (...args: unknown[]) => {
+        const reply =
+          typeof args[args.length - 1] === 'function'
+            ? (args.pop() as (a: unknown) => void)
+            : undefined;
+        const parsed = CommandUpdate.safeParse(args[0]);
+        const answer = (ok: boolean, error?: string) =>
+          reply?.(ok ? { ok: true } : { ok: false, error });
+        if (!parsed.success)
+          return answer(false, `invalid command update: ${parsed.error.issues[0]?.message}`);
+        const command = this.open.get(parsed.data.reply.id);
+        if (!command || command.run !== parsed.data.run)
+          return answer(false, 'no open command with that id on that run');
+        if (this.o.registry.producerOf(command.run) !== socket.id)
+          return answer(false, 'that run is not yours');
+        const r = parsed.data.reply;
+        this.transition(
+          command,
+          r.status,
+          { reason: r.reason, detail: r.detail, artifact: r.artifact },
+          { subject: 'consumer', role: 'producer' },
+        );
+        answer(true);
+      });
+    });
+    const SWEEP_MS = 1000;
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  list(run: string, limit = 100): CommandRecord[] {
+    return (
+      this.o.db
+        .prepare('SELECT * FROM commands WHERE run = ? ORDER BY created_at DESC LIMIT ?')
+        .all(run, limit) as Row[]
+    ).map(fromRow);
+  }
+
+  /** One steering request from a person, over REST or the socket. */
+  async submit(
+    identity: Identity,
+    run: string,
+    idempotencyKey: string | undefined,
+    body: unknown,
+  ): Promise<SubmitResult> {
+    const audit = (
+      outcome: 'denied',
+      reason: string,
+      action = 'command',
+      payload: unknown = body,
+    ) =>
+      this.o.audit.append({
+        subject: identity.subject,
+        role: identity.role,
+        action,
+        run,
+        payload,
+        outcome,
+        reason,
+      });
+    const fail = (status: number, error: string, action?: string): SubmitResult => {
+      audit('denied', error, action);
+      return { status, body: { error }, replayed: false };
+    };
+
+    const parsed = CommandRequest.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return fail(
+        400,
+        `invalid command: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'malformed'}`,
+      );
+    }
+    const request = parsed.data;
+    const action = `command:${request.kind}`;
+    const decision = authorize(identity, { kind: 'command', command: request.kind, run });
+    if (!decision.allowed) return fail(403, `forbidden: ${decision.reason}`, action);
+    if (!this.o.registry.get(run)) return fail(404, `unknown run ${run}`, action);
+    if (!idempotencyKey || idempotencyKey.length > 200) {
+      return fail(400, 'an Idempotency-Key header (1-200 characters) is required', action);
+    }
+
+    const hash = createHash('sha256').update(JSON.stringify({ run, request })).digest('hex');
+    const db = this.o.db;
+    const existing = db
+      .prepare('SELECT * FROM idempotency WHERE subject = ? AND key = ?')
+      .get(identity.subject, idempotencyKey) as
+      { body_hash: string; done: number; status: number; response: string } | undefined;
+    if (existing) {
+      if (existing.body_hash !== hash)
+        return fail(422, 'this Idempotency-Key was used with another request', action);
+      if (!existing.done)
+        return fail(409, 'a request with this Idempotency-Key is still in progress', action);
+      return {
+        status: existing.status,
+        body: JSON.parse(existing.response) as SubmitResult['body'],
+        replayed: true,
+      };
+    }
+
+    try {
+      await this.limiter.consume(identity.subject);
+    } catch (error) {
+      if (!(error instanceof RateLimiterRes)) throw error;
+      return fail(
+        429,
+        `too many commands: try again in ${Math.ceil(error.msBeforeNext / 1000)} s`,
+        action,
+      );
+    }
+
+    db.prepare(
+      'INSERT INTO idempotency (subject, key, body_hash, created_at) VALUES (?, ?, ?, ?)',
+    ).run(identity.subject, idempotencyKey, hash, this.now());
+    const { kind, ...payload } = request;
+    const t = this.now();
+    const command: CommandRecord = {
+      id: randomUUID(),
+      run,
+      kind,
+      payload,
+      state: 'accepted',
+      subject: identity.subject,
+      role: identity.role,
+      createdAt: t,
+      updatedAt: t,
+    };
+    db.prepare(
+      `INSERT INTO commands (id, run, kind, payload, state, subject, role, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      command.id,
+      run,
+      kind,
+      JSON.stringify(payload),
+      'accepted',
+      identity.subject,
+      identity.role,
+      t,
+      t,
+    );
+    this.open.set(command.id, command);
+    this.o.audit.append({
+      subject: identity.subject,
+      role: identity.role,
+      action,
+      run,
+      payload,
+      outcome: 'accepted',
+      reason: decision.reason,
+    });
+    this.emit('state', { ...command });
+
+    if (request.kind === 'resubmit') this.startResubmit(command, request, identity);
+    else this.deliver(command);
+    await this.settled(command.id, this.o.answerWaitMs);
+
+    const result: SubmitResult = {
+      status: 202,
+      body: { command: { ...(this.open.get(command.id) ?? this.get(command.id) ?? command) } },
+      replayed: false,
+    };
+    db.prepare(
+      'UPDATE idempotency SET done = 1, status = ?, response = ? WHERE subject = ? AND key = ?',
+    ).run(result.status, JSON.stringify(result.body), identity.subject, idempotencyKey);
+    return result;
+  }
+
+  get(id: string): CommandRecord | undefined {
+    const row = this.o.db.prepare('SELECT * FROM commands WHERE id = ?').get(id) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  close(): void {
+    clearInterval(this.sweepTimer);
+  }
+
+  /** Resolves once the command left `accepted` (or after `ms`). */
+  private settled(id: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.off('state', onState);
+        resolve();
+      };
+      const onState = (c: CommandRecord) => {
+        if (c.id === id && c.state !== 'accepted') done();
+      };
+      const timer = setTimeout(done, ms);
+      if (this.open.get(id)?.state !== 'accepted') return done();
+      this.on('state', onState);
+    });
+  }
+
+  private deliver(command: CommandRecord): void {
+    if (
+      command.state !== 'accepted' ||
+      command.kind === 'resubmit' ||
+      this.delivering.has(command.id)
+    )
+      return;
+    const producerId = this.o.registry.producerOf(command.run);
+    const socket = producerId ? this.o.producers.sockets.get(producerId) : undefined;
+    if (!socket) return; // waits for the consumer to dial in (registry 'run' event), or times out
+    const wire = Command.safeParse({
+      id: command.id,
+      run: command.run,
+      kind: command.kind,
+      ...command.payload,
+    });
+    if (!wire.success) {
+      this.transition(command, 'failed', {
+        reason: `cannot encode command: ${wire.error.issues[0]?.message}`,
+      });
+      return;
+    }
+    this.delivering.add(command.id);
+    socket
+      .timeout(this.o.deliveryTimeoutMs)
+      .emit('command', wire.data, (err: Error | null, answer: unknown) => {
+        this.delivering.delete(command.id);
+        if (err) return; // not acknowledged: stays accepted and is offered again on reconnect
+        const reply = CommandReply.safeParse(answer);
+        if (!reply.success || reply.data.id !== command.id) {
+          this.transition(command, 'failed', {
+            reason: 'the consumer answered with a malformed reply',
+          });
+          return;
+        }
+        const r = reply.data;
+        const extra = { reason: r.reason, detail: r.detail, artifact: r.artifact };
+        const by = { subject: 'consumer', role: 'producer' };
+        if (r.status === 'accepted') this.transition(command, 'delivered', extra, by);
+        else if (r.status === 'applied') {
+          this.transition(command, 'delivered', {}, by);
+          this.transition(command, 'applied', extra, by);
+        } else this.transition(command, r.status, extra, by);
+      });
+  }
+
+  private startResubmit(
+    command: CommandRecord,
+    request: ResubmitRequest,
+    identity: Identity,
+  ): void {
+    const handler = this.o.resubmit;
+    if (!handler) {
+      this.transition(command, 'failed', {
+        reason: 'this gateway has no facility job API configured',
+      });
+      return;
+    }
+    const progress: ResubmitProgress = {
+      delivered: (detail) => this.transition(command, 'delivered', { detail }),
+      applied: (detail) => {
+        if (command.state === 'accepted') this.transition(command, 'delivered', {});
+        this.transition(command, 'applied', { detail });
+      },
+      failed: (reason) => this.transition(command, 'failed', { reason }),
+    };
+    handler.resubmit({ ...command }, request, identity, progress).catch((error: unknown) => {
+      progress.failed(error instanceof Error ? error.message : String(error));
+    });
+  }
+
+  private transition(
+    command: CommandRecord,
+    state: CommandState,
+    extra: {
+      reason?: string | undefined;
+      detail?: string | undefined;
+      artifact?: string | undefined;
+    },
+    by: { subject: string; role: string } = { subject: 'gateway', role: 'system' },
+  ): void {
+    if (FINAL.has(command.state) || command.state === state) return; // never applied twice
+    if (state === 'accepted') return;
+    command.state = state;
+    command.updatedAt = this.now();
+    if (extra.reason !== undefined) command.reason = extra.reason;
+    if (extra.detail !== undefined) command.detail = extra.detail;
+    if (extra.artifact !== undefined) command.artifact = extra.artifact;
+    this.o.db
+      .prepare(
+        'UPDATE commands SET state = ?, reason = ?, detail = ?, artifact = ?, updated_at = ? WHERE id = ?',
+      )
+      .run(
+        state,
+        command.reason ?? null,
+        command.detail ?? null,
+        command.artifact ?? null,
+        command.updatedAt,
+        command.id,
+      );
+    if (FINAL.has(state)) this.open.delete(command.id);
+    this.o.audit.append({
+      subject: by.subject,
+      role: by.role,
+      action: `command:${command.kind}`,
+      run: command.run,
+      payload: {
+        command: command.id,
+        requestedBy: command.subject,
+        ...(command.artifact && { artifact: command.artifact }),
+      },
+      outcome: state,
+      reason: command.reason ?? command.detail ?? null,
+    });
+    this.emit('state', { ...command });
+  }
+
+  private sweep(): void {
+    const t = this.now();
+    for (const command of [...this.open.values()]) {
+      if (command.kind === 'resubmit') continue; // the facility's job states drive it
+      if (command.state === 'accepted' && t - command.createdAt > this.o.offlineTimeoutMs) {
+        this.transition(command, 'failed', {
+          reason: `not delivered: the run's consumer stayed offline for ${Math.round(this.o.offlineTimeoutMs / 1000)} s`,
+        });
+      } else if (command.state === 'delivered' && t - command.updatedAt > this.o.outcomeTimeoutMs) {
+        this.transition(command, 'failed', {
+          reason: `the consumer reported no outcome within ${Math.round(this.o.outcomeTimeoutMs / 1000)} s`,
+        });
+      } else if (command.state === 'accepted') {
+        this.deliver(command);
+      }
+    }
+  }
+}

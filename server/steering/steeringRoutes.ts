@@ -1,0 +1,109 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AuditQuery, RunId } from '@/lib/protocol';
+import type { ShareLinks } from '../auth/ShareLinks';
+import type { RunRegistry } from '../streams/RunRegistry';
+import type { AuditLog } from './AuditLog';
+import type { CommandService } from './CommandService';
+import { authorize } from './policy';
+
+export interface SteeringRoutesOptions {
+  commands: CommandService;
+  audit: AuditLog;
+  shares: ShareLinks;
+  registry: RunRegistry;
+}
+
+const ShareRequest = z
+  .object({
+    ttlHours: z
+      .number()
+      .min(1)
+      .max(24 * 30)
+      .default(24 * 7),
+  })
+  .strict();
+
+/** Steering, share links, the audit log and "who am I" over REST; every route authorises first. */
+export async function steeringRoutes(
+  app: FastifyInstance,
+  opts: SteeringRoutesOptions,
+): Promise<void> {
+  const runParam = (raw: string) => RunId.safeParse(raw);
+
+  app.get('/api/session', async (request) => {
+    const { subject, role, runs, anonymous, source } = request.identity;
+    return { subject, role, runs, anonymous, source };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/runs/:id/commands', async (request, reply) => {
+    const run = runParam(request.params.id);
+    if (!run.success) return reply.code(400).send({ error: 'invalid run id' });
+    const key = request.headers['idempotency-key'];
+    const result = await opts.commands.submit(
+      request.identity,
+      run.data,
+      typeof key === 'string' ? key : undefined,
+      request.body,
+    );
+    if (result.replayed) reply.header('idempotent-replayed', 'true');
+    return reply.code(result.status).send(result.body);
+  });
+
+  app.get<{ Params: { id: string } }>('/api/runs/:id/commands', async (request, reply) => {
+    const run = runParam(request.params.id);
+    if (!run.success) return reply.code(400).send({ error: 'invalid run id' });
+    const decision = authorize(request.identity, { kind: 'run:read', run: run.data });
+    if (!decision.allowed) return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
+    return { commands: opts.commands.list(run.data) };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/runs/:id/share', async (request, reply) => {
+    const run = runParam(request.params.id);
+    if (!run.success) return reply.code(400).send({ error: 'invalid run id' });
+    const { identity } = request;
+    const decision = authorize(identity, { kind: 'share:create', run: run.data });
+    const body = ShareRequest.safeParse(request.body ?? {});
+    const record = (outcome: 'allowed' | 'denied', reason: string) =>
+      opts.audit.append({
+        subject: identity.subject,
+        role: identity.role,
+        action: 'share:create',
+        run: run.data,
+        payload: request.body,
+        outcome,
+        reason,
+      });
+    if (!decision.allowed) {
+      record('denied', decision.reason);
+      return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
+    }
+    if (!body.success) {
+      record('denied', 'invalid body');
+      return reply
+        .code(400)
+        .send({ error: `invalid share request: ${body.error.issues[0]?.message}` });
+    }
+    if (!opts.registry.get(run.data))
+      return reply.code(404).send({ error: `unknown run ${run.data}` });
+    const link = await opts.shares.create(run.data, identity.subject, body.data.ttlHours * 3600);
+    record('allowed', `read-only link for ${body.data.ttlHours} h`);
+    // The token rides in the fragment, which browsers never send to a server, so no log sees it.
+    return {
+      path: `/runs/${encodeURIComponent(run.data)}#share=${link.token}`,
+      expiresAt: link.expiresAt,
+    };
+  });
+
+  app.get('/api/audit', async (request, reply) => {
+    const { identity } = request;
+    const decision = authorize(identity, { kind: 'audit:read' });
+    if (!decision.allowed) return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
+    const query = AuditQuery.safeParse(request.query);
+    if (!query.success)
+      return reply.code(400).send({ error: `invalid filter: ${query.error.issues[0]?.message}` });
+    const restrict =
+      identity.role === 'staff' ? undefined : { subject: identity.subject, runs: identity.runs };
+    return { entries: opts.audit.query(query.data, restrict) };
+  });
+}
