@@ -11,6 +11,34 @@ const nextConfig = {
   poweredByHeader: false,
   // Socket.IO's path ends in a slash (/socket.io/); keep Next from redirecting it away.
   skipTrailingSlashRedirect: true,
+  async headers() {
+    const dev = process.env.NODE_ENV !== 'production';
+    // Next's App Router inlines its bootstrap scripts, hence 'unsafe-inline' for scripts; the dev
+    // server also evaluates code. Workers and textures come from blob: URLs.
+    const csp = [
+      "default-src 'self'",
+      `script-src 'self' 'unsafe-inline'${dev ? " 'unsafe-eval'" : ''}`,
+      "style-src 'self' 'unsafe-inline'",
+      "img-src 'self' data: blob:",
+      "connect-src 'self' ws: wss:",
+      "worker-src 'self' blob:",
+      "frame-ancestors 'none'",
+      "base-uri 'self'",
+      "form-action 'self'",
+    ].join('; ');
+    return [
+      {
+        source: '/:path*',
+        headers: [
+          { key: 'Content-Security-Policy', value: csp },
+          { key: 'X-Content-Type-Options', value: 'nosniff' },
+          { key: 'X-Frame-Options', value: 'DENY' },
+          { key: 'Referrer-Policy', value: 'no-referrer' },
+          { key: 'Permissions-Policy', value: 'camera=(), microphone=(), geolocation=()' },
+        ],
+      },
+    ];
+  },
   async rewrites() {
     return [
       { source: '/api/:path*', destination: `${gateway}/api/:path*` },

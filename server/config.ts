@@ -11,6 +11,18 @@ export interface LoupeConfig {
   allowAnonymousViewers: boolean;
   allowedOrigins: string[];
   demo: boolean;
+  /** Secret for share links, created on first start. */
+  shareSecretFile: string;
+  /** OIDC (e.g. Globus Auth) when LOUPE_OIDC_ISSUER is set. */
+  oidc: {
+    issuer: string;
+    audience: string;
+    jwksUrl: string;
+    roleClaim?: string;
+    runsClaim?: string;
+  } | null;
+  /** Serve the local users' tokens to the sign-in page (the embedded default; off with OIDC). */
+  devSignIn: boolean;
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
@@ -24,6 +36,12 @@ function int(value: string | undefined, fallback: number, name: string): number 
 function flag(value: string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === '') return fallback;
   return !['0', 'false', 'no', 'off'].includes(value.toLowerCase());
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`${name} is required when LOUPE_OIDC_ISSUER is set`);
+  return value;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
@@ -42,6 +60,17 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
       .map((s) => s.trim())
       .filter(Boolean),
     demo: flag(env.LOUPE_DEMO, true),
+    shareSecretFile: resolve(env.LOUPE_SHARE_SECRET_FILE ?? 'data/share-secret'),
+    oidc: env.LOUPE_OIDC_ISSUER
+      ? {
+          issuer: env.LOUPE_OIDC_ISSUER,
+          audience: required(env, 'LOUPE_OIDC_AUDIENCE'),
+          jwksUrl: required(env, 'LOUPE_OIDC_JWKS_URL'),
+          ...(env.LOUPE_OIDC_ROLE_CLAIM && { roleClaim: env.LOUPE_OIDC_ROLE_CLAIM }),
+          ...(env.LOUPE_OIDC_RUNS_CLAIM && { runsClaim: env.LOUPE_OIDC_RUNS_CLAIM }),
+        }
+      : null,
+    devSignIn: flag(env.LOUPE_DEV_SIGNIN, !env.LOUPE_OIDC_ISSUER),
   };
 }
 

@@ -1,4 +1,5 @@
 import { LocalUsers, ensureDefaultUsersFile } from './auth/LocalUsers';
+import { ShareLinks } from './auth/ShareLinks';
 import { readConfig } from './config';
 import { startGateway } from './gateway';
 
@@ -13,6 +14,9 @@ const gateway = await startGateway({
   allowAnonymousViewers: config.allowAnonymousViewers,
   allowedOrigins: config.allowedOrigins,
   logger: true,
+  shareSecret: ShareLinks.secretFromFile(config.shareSecretFile),
+  devSignIn: config.devSignIn,
+  ...(config.oidc && { oidc: config.oidc }),
 });
 console.log(`Loupe gateway listening on ${gateway.url}`);
 

@@ -4,12 +4,14 @@ import { createContext, type ReactNode, useContext, useEffect, useState } from '
 import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 import { LiveClient } from '@/components/live/LiveClient';
+import { type CommandsState, type CommandsStore, createCommandsStore } from './commandsStore';
 import { createRunsStore, type RunsState, type RunsStore } from './runsStore';
 import { createSessionStore, type SessionState, type SessionStore } from './sessionStore';
 
 interface Stores {
   session: SessionStore;
   runs: RunsStore;
+  commands: CommandsStore;
   live: LiveClient;
 }
 
@@ -23,7 +25,8 @@ export function StoreProvider({ children }: { children: ReactNode }) {
   const [stores] = useState<Stores>(() => {
     const session = createSessionStore();
     const runs = createRunsStore();
-    return { session, runs, live: new LiveClient(session, runs) };
+    const commands = createCommandsStore();
+    return { session, runs, commands, live: new LiveClient(session, runs, commands) };
   });
   useEffect(() => {
     stores.live.start();
@@ -44,6 +47,10 @@ export function useSession<T>(selector: (s: SessionState) => T): T {
 
 export function useRuns<T>(selector: (s: RunsState) => T): T {
   return useStore(useStores().runs, useShallow(selector));
+}
+
+export function useCommands<T>(selector: (s: CommandsState) => T): T {
+  return useStore(useStores().commands, useShallow(selector));
 }
 
 export function useLiveClient(): LiveClient {

@@ -1,5 +1,7 @@
 import { io, type Socket } from 'socket.io-client';
 import {
+  type CommandRecord,
+  type CommandRequestInput,
   ConnectRefusal,
   decodeFrame,
   type GatewayToViewer,
@@ -8,11 +10,33 @@ import {
   VIEWER_SOCKET_PATH,
   type ViewerToGateway,
 } from '@/lib/protocol';
+import type { CommandsStore } from '@/stores/commandsStore';
 import type { RunsStore } from '@/stores/runsStore';
-import type { SessionStore } from '@/stores/sessionStore';
+import type { SessionIdentity, SessionStore } from '@/stores/sessionStore';
 import { FrameStore } from './FrameStore';
 
 export const TOKEN_STORAGE_KEY = 'loupe.token';
+/** A share link's token lives only in this tab (sessionStorage), read from the URL fragment. */
+export const SHARE_STORAGE_KEY = 'loupe.share';
+
+/** The bearer token this tab uses: a share link's if it was opened through one, else the signed-in user's. */
+export function currentToken(): string | undefined {
+  const match = /(?:^#|&)share=([^&]+)/.exec(window.location.hash);
+  if (match?.[1]) {
+    window.sessionStorage.setItem(SHARE_STORAGE_KEY, match[1]);
+    // Drop the token from the address bar so it is not copied on by accident.
+    window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  }
+  return (
+    window.sessionStorage.getItem(SHARE_STORAGE_KEY) ??
+    window.localStorage.getItem(TOKEN_STORAGE_KEY) ??
+    undefined
+  );
+}
+
+/** What a command submission came back with. */
+export type CommandResult =
+  { ok: true; command: CommandRecord } | { ok: false; status: number; error: string };
 
 /**
  * The tab's one connection to the gateway: keeps the session store's connection state true,
@@ -29,11 +53,64 @@ export class LiveClient {
   constructor(
     private readonly session: SessionStore,
     private readonly runs: RunsStore,
+    private readonly commands: CommandsStore,
   ) {}
+
+  /** fetch() against the gateway's REST API with this tab's bearer token. */
+  api(path: string, init: RequestInit = {}): Promise<Response> {
+    const token = currentToken();
+    const headers = new Headers(init.headers);
+    if (token) headers.set('authorization', `Bearer ${token}`);
+    if (init.body !== undefined) headers.set('content-type', 'application/json');
+    return fetch(path, { ...init, headers });
+  }
+
+  /** Posts a steering command with a fresh idempotency key; its later states arrive on the socket. */
+  async sendCommand(run: string, request: CommandRequestInput): Promise<CommandResult> {
+    try {
+      const res = await this.api(`/api/runs/${encodeURIComponent(run)}/commands`, {
+        method: 'POST',
+        headers: { 'idempotency-key': crypto.randomUUID() },
+        body: JSON.stringify(request),
+      });
+      const body = (await res.json()) as { command?: CommandRecord; error?: string };
+      if (body.command) {
+        this.commands.getState().upsert(body.command);
+        return { ok: true, command: body.command };
+      }
+      return { ok: false, status: res.status, error: body.error ?? res.statusText };
+    } catch (error) {
+      return {
+        ok: false,
+        status: 0,
+        error: error instanceof Error ? error.message : 'network error',
+      };
+    }
+  }
+
+  async loadCommands(run: string): Promise<void> {
+    const res = await this.api(`/api/runs/${encodeURIComponent(run)}/commands`);
+    if (res.ok)
+      this.commands
+        .getState()
+        .replaceRun(run, ((await res.json()) as { commands: CommandRecord[] }).commands);
+  }
+
+  private async loadIdentity(): Promise<void> {
+    try {
+      const res = await this.api('/api/session');
+      this.session.getState().setIdentity(res.ok ? ((await res.json()) as SessionIdentity) : null);
+      if (res.status === 401)
+        this.session.getState().setConnection('offline', 'your token was refused: sign in again');
+    } catch {
+      // The badge already reports the gateway as unreachable.
+    }
+  }
 
   start(): void {
     if (this.socket) return;
-    const token = window.localStorage.getItem(TOKEN_STORAGE_KEY) ?? undefined;
+    const token = currentToken();
+    void this.loadIdentity();
     const socket: Socket<GatewayToViewer, ViewerToGateway> = io(VIEWER_NAMESPACE, {
       path: VIEWER_SOCKET_PATH,
       auth: { protocolVersion: PROTOCOL_VERSION, ...(token && { token }) },
@@ -67,6 +144,7 @@ export class LiveClient {
     });
     socket.on('runs', (runs) => this.runs.getState().setRuns(runs));
     socket.on('run:update', (run) => this.runs.getState().upsertRun(run));
+    socket.on('command:state', (command) => this.commands.getState().upsert(command));
     socket.on('protocol:error', (error) =>
       console.warn(`gateway refused ${error.event ?? 'a message'}: ${error.message}`),
     );

@@ -18,13 +18,13 @@ export class ShareLinks implements TokenVerifier {
     this.key = secret;
   }
 
-  /** Reads the secret from `path`, creating a random one on first use. */
-  static fromSecretFile(path: string): ShareLinks {
+  /** Reads the secret from `path`, creating a random one on first use, so links survive restarts. */
+  static secretFromFile(path: string): Uint8Array {
     if (!existsSync(path)) {
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600 });
     }
-    return new ShareLinks(Buffer.from(readFileSync(path, 'utf8').trim(), 'base64'));
+    return Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
   }
 
   async create(
