@@ -1,70 +1,320 @@
 'use client';
 
 import { useEffect, useRef } from 'react';
-import { type Plane, streamKey } from '@/lib/protocol';
-import { type DisplayWindow, toGreyRgba } from '@/lib/imaging/windowLevel';
+import { type FrameHeader, type Plane, streamKey } from '@/lib/protocol';
+import { colormapLut } from '@/lib/imaging/colormaps';
+import {
+  AXIS_NAMES,
+  niceScaleBar,
+  PLANE_AXES,
+  pixelSizeUm,
+  pixelToVoxel,
+  voxelToPixel,
+} from '@/lib/imaging/planeGeometry';
 import { testIds } from '@/lib/testIds';
+import type { ViewerStore } from '@/stores/viewerStore';
 import type { FrameStore } from '@/components/live/FrameStore';
 import type { DrawStats } from './DrawStats';
+import { SliceRenderer, type SliceViewport } from './SliceRenderer';
 
 export interface SliceViewProps {
   run: string;
   plane: Plane;
   frames: FrameStore;
-  /** Read every animation frame, so dragging the window does not re-render React. */
-  windowRef: { current: DisplayWindow | null };
+  store: ViewerStore;
   stats: DrawStats;
 }
 
+/** Screen movement (CSS px) below which a press-and-release counts as a click, not a pan. */
+const CLICK_SLOP_PX = 4;
+/** Zoom factor per wheel delta unit: one notch (~100) zooms by ~16 %. */
+const WHEEL_ZOOM_PER_UNIT = 0.0015;
+const ZOOM_LIMITS = [0.25, 64] as const;
+/** Crosshair colour per plane normal axis (x, y, z), the convention of most 3-D viewers. */
+const AXIS_COLOURS = ['#ff6b6b', '#5ee07a', '#5aa9ff'] as const;
+
 /**
- * One live orthogonal slice: draws the newest frame of its stream when a new one arrived or the
- * window changed. Pixels never pass through React state.
+ * One live orthogonal slice, drawn with WebGL2 (window/level and colormap on the GPU), with pan,
+ * zoom, a crosshair through the picked voxel, a scale bar and a readout of the value under the
+ * cursor. It reads frames and display state every animation frame, never through React state.
  */
-export function SliceView({ run, plane, frames, windowRef, stats }: SliceViewProps) {
+export function SliceView({ run, plane, frames, store, stats }: SliceViewProps) {
+  const wrapRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
+  const overlayRef = useRef<HTMLCanvasElement>(null);
+  const readoutRef = useRef<HTMLSpanElement>(null);
+  const positionRef = useRef<HTMLSpanElement>(null);
+  const errorRef = useRef<HTMLParagraphElement>(null);
 
   useEffect(() => {
+    const wrap = wrapRef.current;
     const canvas = canvasRef.current;
-    const ctx = canvas?.getContext('2d');
-    if (!canvas || !ctx) return;
-    let drawnVersion = -1;
-    let drawnWindow: DisplayWindow | null = null;
-    let image: ImageData | null = null;
-    let raf = 0;
+    const overlay = overlayRef.current;
+    const ctx = overlay?.getContext('2d');
+    if (!wrap || !canvas || !overlay || !ctx) return;
+    let renderer: SliceRenderer;
+    try {
+      renderer = new SliceRenderer(canvas);
+    } catch (error) {
+      if (errorRef.current) errorRef.current.textContent = (error as Error).message;
+      return;
+    }
     const key = streamKey('full', plane);
-    const draw = () => {
-      raf = requestAnimationFrame(draw);
-      const latest = frames.get(run, key);
-      const window = windowRef.current;
-      if (!latest || !window) return;
-      if (latest.version === drawnVersion && window === drawnWindow) return;
-      const [rows, cols] = latest.frame.header.shape as [number, number];
-      if (canvas.width !== cols || canvas.height !== rows || !image) {
-        canvas.width = cols;
-        canvas.height = rows;
-        image = ctx.createImageData(cols, rows);
-      }
-      toGreyRgba(latest.frame.pixels, window, image.data);
-      ctx.putImageData(image, 0, 0);
-      if (latest.version !== drawnVersion) stats.recordDraw(plane, latest.frame.header.publishedAt);
-      drawnVersion = latest.version;
-      drawnWindow = window;
+    const axes = PLANE_AXES[plane];
+    const viewport: SliceViewport = { centerCol: 0, centerRow: 0, zoom: 1 };
+    let header: FrameHeader | null = null;
+    let pixels: ArrayLike<number> | null = null;
+    let drawnVersion = -1;
+    let drawnColormap: string | null = null;
+    let viewEpoch = -1;
+    let viewDirty = true;
+    let raf = 0;
+    let last = { window: null as unknown, selected: null as unknown, width: 0, height: 0 };
+
+    const dpr = () => window.devicePixelRatio || 1;
+    const fit = () => {
+      if (!header) return;
+      const [rows, cols] = header.shape as [number, number];
+      viewport.centerCol = cols / 2;
+      viewport.centerRow = rows / 2;
+      viewport.zoom = 1;
+      viewDirty = true;
     };
-    raf = requestAnimationFrame(draw);
-    return () => cancelAnimationFrame(raf);
-  }, [run, plane, frames, windowRef, stats]);
+    /** Device pixels per image pixel. */
+    const scale = () => renderer.fitScale(canvas.width, canvas.height) * viewport.zoom;
+    /** Image pixel (fractional) under a pointer event. */
+    const toImage = (e: { clientX: number; clientY: number }) => {
+      const rect = canvas.getBoundingClientRect();
+      const sx = (e.clientX - rect.left) * dpr();
+      const sy = (e.clientY - rect.top) * dpr();
+      return {
+        col: (sx - canvas.width / 2) / scale() + viewport.centerCol,
+        row: (sy - canvas.height / 2) / scale() + viewport.centerRow,
+        sx,
+        sy,
+      };
+    };
+
+    const drawOverlay = () => {
+      ctx.clearRect(0, 0, overlay.width, overlay.height);
+      if (!header) return;
+      const s = scale();
+      const toScreen = (col: number, row: number) => ({
+        x: (col - viewport.centerCol) * s + overlay.width / 2,
+        y: (row - viewport.centerRow) * s + overlay.height / 2,
+      });
+      const selected = store.getState().selected;
+      const shape = header.shape as [number, number];
+      if (selected) {
+        const p = voxelToPixel(plane, selected, shape, header.volumeShape);
+        const at = toScreen(p.col, p.row);
+        ctx.lineWidth = Math.max(1, dpr());
+        ctx.setLineDash([6 * dpr(), 4 * dpr()]);
+        // The vertical line is where the plane normal to the column axis cuts this one, and so on.
+        ctx.strokeStyle = AXIS_COLOURS[axes.col];
+        ctx.beginPath();
+        ctx.moveTo(at.x, 0);
+        ctx.lineTo(at.x, overlay.height);
+        ctx.stroke();
+        ctx.strokeStyle = AXIS_COLOURS[axes.row];
+        ctx.beginPath();
+        ctx.moveTo(0, at.y);
+        ctx.lineTo(overlay.width, at.y);
+        ctx.stroke();
+        ctx.setLineDash([]);
+      }
+      // Scale bar: at most a quarter of the canvas wide, in physical units from the voxel size.
+      const um = pixelSizeUm(plane, header.voxelSize, shape[1], header.volumeShape);
+      const bar = niceScaleBar((overlay.width / 4 / s) * um);
+      if (bar.um > 0) {
+        const length = (bar.um / um) * s;
+        const margin = 12 * dpr();
+        const y = overlay.height - margin;
+        ctx.fillStyle = 'rgba(0,0,0,0.55)';
+        ctx.fillRect(margin - 6 * dpr(), y - 22 * dpr(), length + 12 * dpr(), 28 * dpr());
+        ctx.fillStyle = '#ffffff';
+        ctx.fillRect(margin, y - 4 * dpr(), length, 3 * dpr());
+        ctx.font = `${12 * dpr()}px ui-sans-serif, system-ui, sans-serif`;
+        ctx.textBaseline = 'bottom';
+        ctx.fillText(bar.label, margin, y - 7 * dpr());
+      }
+    };
+
+    const frame = () => {
+      raf = requestAnimationFrame(frame);
+      const width = Math.max(1, Math.round(canvas.clientWidth * dpr()));
+      const height = Math.max(1, Math.round(canvas.clientHeight * dpr()));
+      if (canvas.width !== width || canvas.height !== height) {
+        canvas.width = overlay.width = width;
+        canvas.height = overlay.height = height;
+      }
+      const state = store.getState();
+      const latest = frames.get(run, key);
+      let changed = viewDirty;
+      if (latest && latest.version !== drawnVersion) {
+        const h = latest.frame.header;
+        const [rows, cols] = h.shape as [number, number];
+        const reshaped = !header || header.shape.join() !== h.shape.join();
+        renderer.setImage(latest.frame.pixels, h.dtype, cols, rows);
+        header = h;
+        pixels = latest.frame.pixels;
+        if (reshaped) fit();
+        drawnVersion = latest.version;
+        changed = true;
+        if (positionRef.current) {
+          const n = h.volumeShape?.[axes.normal];
+          positionRef.current.textContent = `${AXIS_NAMES[axes.normal]} ${h.position ?? '—'}${n ? ` / ${n}` : ''}`;
+        }
+      }
+      if (state.viewEpoch !== viewEpoch) {
+        viewEpoch = state.viewEpoch;
+        fit();
+        changed = true;
+      }
+      if (state.colormap !== drawnColormap) {
+        renderer.setLut(colormapLut(state.colormap));
+        drawnColormap = state.colormap;
+        changed = true;
+      }
+      changed ||= state.window !== last.window || state.selected !== last.selected;
+      changed ||= width !== last.width || height !== last.height;
+      if (!changed || !state.window || !renderer.hasImage) return;
+      renderer.draw(state.window, viewport);
+      drawOverlay();
+      if (latest && latest.version !== stats.lastDrawn(plane)) stats.recordDraw(plane, latest);
+      viewDirty = false;
+      last = { window: state.window, selected: state.selected, width, height };
+    };
+    raf = requestAnimationFrame(frame);
+
+    // Pointer: drag pans, a click picks the voxel, the wheel zooms about the cursor.
+    let press: { x: number; y: number; col: number; row: number; dragging: boolean } | null = null;
+    const readout = (e: PointerEvent | null) => {
+      const el = readoutRef.current;
+      if (!el) return;
+      if (!e || !header || !pixels) return void (el.textContent = '');
+      const { col, row } = toImage(e);
+      const [rows, cols] = header.shape as [number, number];
+      const c = Math.floor(col);
+      const r = Math.floor(row);
+      if (c < 0 || r < 0 || c >= cols || r >= rows) return void (el.textContent = '');
+      const v = pixels[r * cols + c]!;
+      const [x, y, z] = pixelToVoxel(
+        plane,
+        c,
+        r,
+        header.position ?? 0,
+        [rows, cols],
+        header.volumeShape,
+      );
+      const value = Number.isInteger(v) ? String(v) : v.toPrecision(5);
+      el.textContent = `x ${x}  y ${y}  z ${z}  = ${value}`;
+    };
+    const onDown = (e: PointerEvent) => {
+      if (e.button !== 0) return;
+      const { col, row } = toImage(e);
+      press = { x: e.clientX, y: e.clientY, col, row, dragging: false };
+      wrap.setPointerCapture(e.pointerId);
+    };
+    const onMove = (e: PointerEvent) => {
+      readout(e);
+      if (!press) return;
+      const dx = e.clientX - press.x;
+      const dy = e.clientY - press.y;
+      if (!press.dragging && Math.hypot(dx, dy) < CLICK_SLOP_PX) return;
+      press.dragging = true;
+      // Keep the image point grabbed at press time under the cursor.
+      const { col, row } = toImage(e);
+      viewport.centerCol += press.col - col;
+      viewport.centerRow += press.row - row;
+      viewDirty = true;
+    };
+    const onUp = (e: PointerEvent) => {
+      if (!press) return;
+      const wasDrag = press.dragging;
+      press = null;
+      if (wrap.hasPointerCapture(e.pointerId)) wrap.releasePointerCapture(e.pointerId);
+      if (wasDrag || !header) return;
+      const { col, row } = toImage(e);
+      const [rows, cols] = header.shape as [number, number];
+      if (col < 0 || row < 0 || col >= cols || row >= rows) return;
+      const position = header.position ?? store.getState().selected?.[axes.normal] ?? 0;
+      store
+        .getState()
+        .select(
+          pixelToVoxel(
+            plane,
+            Math.floor(col),
+            Math.floor(row),
+            position,
+            [rows, cols],
+            header.volumeShape,
+          ),
+        );
+    };
+    const onWheel = (e: WheelEvent) => {
+      if (!header) return;
+      e.preventDefault();
+      const before = toImage(e);
+      const zoom = Math.min(
+        ZOOM_LIMITS[1],
+        Math.max(ZOOM_LIMITS[0], viewport.zoom * Math.exp(-e.deltaY * WHEEL_ZOOM_PER_UNIT)),
+      );
+      viewport.zoom = zoom;
+      // Keep the image point under the cursor fixed while zooming.
+      viewport.centerCol = before.col - (before.sx - canvas.width / 2) / scale();
+      viewport.centerRow = before.row - (before.sy - canvas.height / 2) / scale();
+      viewDirty = true;
+    };
+    const onLeave = () => readout(null);
+    wrap.addEventListener('pointerdown', onDown);
+    wrap.addEventListener('pointermove', onMove);
+    wrap.addEventListener('pointerup', onUp);
+    wrap.addEventListener('pointercancel', onUp);
+    wrap.addEventListener('pointerleave', onLeave);
+    wrap.addEventListener('wheel', onWheel, { passive: false });
+    return () => {
+      cancelAnimationFrame(raf);
+      wrap.removeEventListener('pointerdown', onDown);
+      wrap.removeEventListener('pointermove', onMove);
+      wrap.removeEventListener('pointerup', onUp);
+      wrap.removeEventListener('pointercancel', onUp);
+      wrap.removeEventListener('pointerleave', onLeave);
+      wrap.removeEventListener('wheel', onWheel);
+      renderer.dispose();
+    };
+  }, [run, plane, frames, store, stats]);
 
   return (
     <figure className="flex flex-col gap-1">
       <figcaption className="flex items-center justify-between text-xs text-muted">
-        <span className="font-mono uppercase">{plane}</span>
+        <span className="font-mono font-semibold uppercase text-white">{plane}</span>
+        <span ref={positionRef} className="font-mono" data-testid={testIds.slicePosition(plane)} />
       </figcaption>
-      <canvas
-        ref={canvasRef}
-        data-testid={testIds.sliceCanvas(plane)}
-        className="aspect-square w-full rounded border border-edge bg-black [image-rendering:pixelated]"
-        width={1}
-        height={1}
+      <div
+        ref={wrapRef}
+        className="relative aspect-square w-full cursor-crosshair touch-none select-none overflow-hidden rounded border border-edge bg-black"
+      >
+        <canvas
+          ref={canvasRef}
+          data-testid={testIds.sliceCanvas(plane)}
+          className="absolute inset-0 h-full w-full"
+          width={1}
+          height={1}
+        />
+        <canvas
+          ref={overlayRef}
+          className="pointer-events-none absolute inset-0 h-full w-full"
+          width={1}
+          height={1}
+        />
+        <p ref={errorRef} className="absolute inset-x-2 top-2 text-sm text-bad" role="alert" />
+      </div>
+      <span
+        ref={readoutRef}
+        className="h-4 font-mono text-xs text-muted"
+        data-testid={testIds.sliceReadout(plane)}
+        aria-live="off"
       />
     </figure>
   );

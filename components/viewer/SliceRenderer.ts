@@ -1,0 +1,221 @@
+import type { Dtype, Pixels } from '@/lib/protocol';
+import { LUT_SIZE } from '@/lib/imaging/colormaps';
+import type { DisplayWindow } from '@/lib/imaging/windowLevel';
+
+/** Pan and zoom of a slice: the image pixel at the canvas centre, and screen pixels per image pixel relative to "fit". */
+export interface SliceViewport {
+  centerCol: number;
+  centerRow: number;
+  zoom: number;
+}
+
+const VERTEX = `#version 300 es
+// One triangle covering the canvas; the fragment shader does the image lookup.
+const vec2 P[3] = vec2[3](vec2(-1.0, -1.0), vec2(3.0, -1.0), vec2(-1.0, 3.0));
+void main() { gl_Position = vec4(P[gl_VertexID], 0.0, 1.0); }
+`;
+
+// Integer textures (R8UI, R16UI) keep the detector's exact counts; float stays R32F. All are
+// read with texelFetch (nearest) so a scientist sees real pixels when zoomed in, never blurred ones.
+function fragment(dtype: Dtype): string {
+  const sampler = dtype === 'float32' ? 'sampler2D' : 'usampler2D';
+  return `#version 300 es
+precision highp float;
+precision highp int;
+uniform highp ${sampler} u_image;
+uniform sampler2D u_lut;
+uniform vec2 u_canvas;     // canvas size, device pixels
+uniform vec2 u_center;     // image pixel at the canvas centre
+uniform float u_scale;     // device pixels per image pixel
+uniform vec2 u_window;     // min, max in data units
+uniform ivec2 u_size;      // image cols, rows
+out vec4 outColor;
+void main() {
+  vec2 screen = vec2(gl_FragCoord.x, u_canvas.y - gl_FragCoord.y);
+  vec2 img = (screen - 0.5 * u_canvas) / u_scale + u_center;
+  ivec2 p = ivec2(floor(img));
+  if (img.x < 0.0 || img.y < 0.0 || p.x >= u_size.x || p.y >= u_size.y) {
+    outColor = vec4(0.0, 0.0, 0.0, 1.0);
+    return;
+  }
+  float v = float(texelFetch(u_image, p, 0).r);
+  float t = clamp((v - u_window.x) / max(u_window.y - u_window.x, 1e-20), 0.0, 1.0);
+  // Centre of the LUT texel so the first and last entries are exact.
+  outColor = vec4(texture(u_lut, vec2((t * ${LUT_SIZE - 1}.0 + 0.5) / ${LUT_SIZE}.0, 0.5)).rgb, 1.0);
+}
+`;
+}
+
+function formatOf(
+  gl: WebGL2RenderingContext,
+  dtype: Dtype,
+): { internal: number; format: number; type: number } {
+  switch (dtype) {
+    case 'uint8':
+      return { internal: gl.R8UI, format: gl.RED_INTEGER, type: gl.UNSIGNED_BYTE };
+    case 'uint16':
+      return { internal: gl.R16UI, format: gl.RED_INTEGER, type: gl.UNSIGNED_SHORT };
+    case 'float32':
+      return { internal: gl.R32F, format: gl.RED, type: gl.FLOAT };
+  }
+}
+
+interface Program {
+  program: WebGLProgram;
+  uniforms: Record<
+    'image' | 'lut' | 'canvas' | 'center' | 'scale' | 'window' | 'size',
+    WebGLUniformLocation | null
+  >;
+}
+
+/**
+ * Draws one 2-D slice with WebGL2: the raw pixels live in a single-channel texture and the
+ * window/level and colormap are applied per fragment, so changing them costs no upload at all
+ * and a new frame costs one texSubImage2D.
+ */
+export class SliceRenderer {
+  readonly gl: WebGL2RenderingContext;
+  private readonly programs = new Map<Dtype, Program>();
+  private readonly image: WebGLTexture;
+  private readonly lut: WebGLTexture;
+  private readonly vao: WebGLVertexArrayObject;
+  private imageShape: { dtype: Dtype; cols: number; rows: number } | null = null;
+
+  constructor(
+    canvas: HTMLCanvasElement | OffscreenCanvas,
+    options: { preserveDrawingBuffer?: boolean } = {},
+  ) {
+    const gl = canvas.getContext('webgl2', {
+      antialias: false,
+      alpha: false,
+      depth: false,
+      // Lets tests and screenshots read the drawn pixels back after compositing.
+      preserveDrawingBuffer: options.preserveDrawingBuffer ?? true,
+    }) as WebGL2RenderingContext | null;
+    if (!gl) throw new Error('WebGL2 is not available in this browser');
+    this.gl = gl;
+    this.image = this.texture();
+    this.lut = this.texture();
+    this.vao = gl.createVertexArray()!;
+  }
+
+  /** Whether an image has been uploaded yet. */
+  get hasImage(): boolean {
+    return this.imageShape !== null;
+  }
+
+  /** Uploads a frame: reallocates only when the dtype or shape changed, else replaces texels in place. */
+  setImage(pixels: Pixels, dtype: Dtype, cols: number, rows: number): void {
+    const { gl } = this;
+    const f = formatOf(gl, dtype);
+    gl.bindTexture(gl.TEXTURE_2D, this.image);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+    const s = this.imageShape;
+    if (!s || s.dtype !== dtype || s.cols !== cols || s.rows !== rows) {
+      gl.texImage2D(gl.TEXTURE_2D, 0, f.internal, cols, rows, 0, f.format, f.type, pixels);
+      this.imageShape = { dtype, cols, rows };
+    } else {
+      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, cols, rows, f.format, f.type, pixels);
+    }
+  }
+
+  /** Sets the colormap: an RGBA lookup table of LUT_SIZE entries. */
+  setLut(lut: Uint8Array): void {
+    const { gl } = this;
+    gl.bindTexture(gl.TEXTURE_2D, this.lut);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, LUT_SIZE, 1, 0, gl.RGBA, gl.UNSIGNED_BYTE, lut);
+  }
+
+  /** Device pixels per image pixel at zoom 1: the whole image fits the canvas. */
+  fitScale(width: number, height: number): number {
+    const s = this.imageShape;
+    return s ? Math.min(width / s.cols, height / s.rows) : 1;
+  }
+
+  draw(window: DisplayWindow, viewport: SliceViewport): void {
+    const { gl } = this;
+    const width = gl.drawingBufferWidth;
+    const height = gl.drawingBufferHeight;
+    gl.viewport(0, 0, width, height);
+    const s = this.imageShape;
+    if (!s) {
+      gl.clearColor(0, 0, 0, 1);
+      gl.clear(gl.COLOR_BUFFER_BIT);
+      return;
+    }
+    const p = this.program(s.dtype);
+    gl.useProgram(p.program);
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, this.image);
+    gl.activeTexture(gl.TEXTURE1);
+    gl.bindTexture(gl.TEXTURE_2D, this.lut);
+    gl.uniform1i(p.uniforms.image, 0);
+    gl.uniform1i(p.uniforms.lut, 1);
+    gl.uniform2f(p.uniforms.canvas, width, height);
+    gl.uniform2f(p.uniforms.center, viewport.centerCol, viewport.centerRow);
+    gl.uniform1f(p.uniforms.scale, this.fitScale(width, height) * viewport.zoom);
+    gl.uniform2f(p.uniforms.window, window.min, window.max);
+    gl.uniform2i(p.uniforms.size, s.cols, s.rows);
+    gl.bindVertexArray(this.vao);
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
+  }
+
+  dispose(): void {
+    const { gl } = this;
+    gl.deleteTexture(this.image);
+    gl.deleteTexture(this.lut);
+    gl.deleteVertexArray(this.vao);
+    for (const p of this.programs.values()) gl.deleteProgram(p.program);
+    this.programs.clear();
+  }
+
+  private texture(): WebGLTexture {
+    const { gl } = this;
+    const t = gl.createTexture()!;
+    gl.bindTexture(gl.TEXTURE_2D, t);
+    // Integer and 32-bit float textures are not filterable; NEAREST is also what we want to see.
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    return t;
+  }
+
+  private program(dtype: Dtype): Program {
+    const hit = this.programs.get(dtype);
+    if (hit) return hit;
+    const { gl } = this;
+    const compile = (type: number, source: string) => {
+      const shader = gl.createShader(type)!;
+      gl.shaderSource(shader, source);
+      gl.compileShader(shader);
+      if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) {
+        throw new Error(`slice shader: ${gl.getShaderInfoLog(shader) ?? 'does not compile'}`);
+      }
+      return shader;
+    };
+    const program = gl.createProgram()!;
+    gl.attachShader(program, compile(gl.VERTEX_SHADER, VERTEX));
+    gl.attachShader(program, compile(gl.FRAGMENT_SHADER, fragment(dtype)));
+    gl.linkProgram(program);
+    if (!gl.getProgramParameter(program, gl.LINK_STATUS)) {
+      throw new Error(`slice program: ${gl.getProgramInfoLog(program) ?? 'does not link'}`);
+    }
+    const u = (name: string) => gl.getUniformLocation(program, name);
+    const made: Program = {
+      program,
+      uniforms: {
+        image: u('u_image'),
+        lut: u('u_lut'),
+        canvas: u('u_canvas'),
+        center: u('u_center'),
+        scale: u('u_scale'),
+        window: u('u_window'),
+        size: u('u_size'),
+      },
+    };
+    this.programs.set(dtype, made);
+    return made;
+  }
+}
