@@ -1,5 +1,6 @@
 import Link from 'next/link';
 import { ConnectionBadge } from './ConnectionBadge';
+import { IdentityMenu } from './IdentityMenu';
 
 const NAV = [
   { href: '/', label: 'Runs' },
@@ -20,7 +21,8 @@ export function AppHeader() {
           </Link>
         ))}
       </nav>
-      <div className="ml-auto">
+      <div className="ml-auto flex items-center gap-3">
+        <IdentityMenu />
         <ConnectionBadge />
       </div>
     </header>

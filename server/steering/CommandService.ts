@@ -477,7 +477,7 @@ export class CommandService extends EventEmitter<CommandEvents> {
       if (command.kind === 'resubmit') continue; // the facility's job states drive it
       if (command.state === 'accepted' && t - command.createdAt > this.o.offlineTimeoutMs) {
         this.transition(command, 'failed', {
-          reason: `not delivered: the run's consumer stayed offline for ${Math.round(this.o.offlineTimeoutMs / 1000)} s`,
+          reason: `not delivered within ${Math.round(this.o.offlineTimeoutMs / 1000)} s: the run's consumer stayed offline or did not answer`,
         });
       } else if (command.state === 'delivered' && t - command.updatedAt > this.o.outcomeTimeoutMs) {
         this.transition(command, 'failed', {

@@ -1,0 +1,5 @@
+import { SignIn } from '@/components/layout/SignIn';
+
+export default function SignInPage() {
+  return <SignIn />;
+}

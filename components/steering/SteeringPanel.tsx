@@ -1,0 +1,293 @@
+'use client';
+
+import { type ReactNode, useEffect, useState } from 'react';
+import type { CommandRequestInput } from '@/lib/protocol';
+import { RECON_FILTERS } from '@/lib/protocol';
+import { testIds } from '@/lib/testIds';
+import { useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
+import { canSteer } from '@/stores/sessionStore';
+import { CommandList } from './CommandList';
+
+const button = 'rounded border border-edge px-3 py-1 text-sm hover:bg-white/10 disabled:opacity-40';
+const input = 'w-full rounded border border-edge bg-surface px-2 py-1 font-mono text-sm';
+
+function Section({ title, children }: { title: string; children: ReactNode }) {
+  return (
+    <section className="space-y-2 border-t border-edge pt-3">
+      <h3 className="text-xs font-semibold tracking-wide text-muted uppercase">{title}</h3>
+      {children}
+    </section>
+  );
+}
+
+/**
+ * Steering for one run: pause, resume, capture, zoom to a region, reconstruction parameters,
+ * resubmission, and a read-only share link. Shown only to those the gateway would let steer; the
+ * gateway checks every command again.
+ */
+export function SteeringPanel({ runId }: { runId: string }) {
+  const live = useLiveClient();
+  const identity = useSession((s) => s.identity);
+  const run = useRuns((s) => s.runs[runId]);
+  const allowed = canSteer(identity, runId);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [region, setRegion] = useState({ x0: 64, x1: 192, y0: 64, y1: 192, z0: 96, z1: 160 });
+  const [centre, setCentre] = useState('');
+  const [filter, setFilter] = useState<(typeof RECON_FILTERS)[number]>('shepp-logan');
+  const [nodes, setNodes] = useState(1);
+  const [walltime, setWalltime] = useState(30);
+  const [system, setSystem] = useState('');
+  const [share, setShare] = useState<string | null>(null);
+
+  useEffect(() => {
+    void live.loadCommands(runId);
+  }, [live, runId]);
+
+  if (!identity) return null;
+  if (!allowed) {
+    return (
+      <aside
+        data-testid={testIds.steeringPanel}
+        data-readonly="true"
+        className="rounded-lg border border-edge bg-panel p-3 text-sm text-muted"
+      >
+        Read-only:{' '}
+        {identity.anonymous
+          ? 'sign in'
+          : `a ${identity.role}${identity.role === 'scientist' ? ' of another run' : ''}`}{' '}
+        to steer.
+        <div className="mt-3">
+          <CommandList runId={runId} />
+        </div>
+      </aside>
+    );
+  }
+
+  const send = async (request: CommandRequestInput) => {
+    setBusy(true);
+    setError(null);
+    const result = await live.sendCommand(runId, request);
+    setBusy(false);
+    if (!result.ok) setError(result.error);
+  };
+  const num = (v: string) => Number.parseInt(v, 10);
+
+  return (
+    <aside
+      data-testid={testIds.steeringPanel}
+      className="space-y-3 rounded-lg border border-edge bg-panel p-3"
+    >
+      <h2 className="flex items-center justify-between text-sm font-semibold">
+        Steering <span className="text-xs font-normal text-muted">as {identity.subject}</span>
+      </h2>
+      <div className="flex flex-wrap gap-2">
+        {run?.state === 'paused' ? (
+          <button
+            type="button"
+            data-testid={testIds.command('resume')}
+            className={button}
+            disabled={busy}
+            onClick={() => send({ kind: 'resume' })}
+          >
+            Resume
+          </button>
+        ) : (
+          <button
+            type="button"
+            data-testid={testIds.command('pause')}
+            className={button}
+            disabled={busy}
+            onClick={() => send({ kind: 'pause' })}
+          >
+            Pause
+          </button>
+        )}
+        <button
+          type="button"
+          data-testid={testIds.command('capture')}
+          className={button}
+          disabled={busy}
+          onClick={() => send({ kind: 'capture' })}
+        >
+          Capture
+        </button>
+        <button
+          type="button"
+          data-testid={testIds.command('reset-zoom')}
+          className={button}
+          disabled={busy}
+          onClick={() => send({ kind: 'reset-zoom' })}
+        >
+          Reset zoom
+        </button>
+      </div>
+      {error ? (
+        <p data-testid={testIds.commandError} role="alert" className="text-sm text-bad">
+          {error}
+        </p>
+      ) : null}
+
+      <Section title="Zoom to region (voxels)">
+        <form
+          data-testid={testIds.zoomForm}
+          className="grid grid-cols-3 gap-1 text-xs"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void send({
+              kind: 'zoom',
+              region: {
+                x: [region.x0, region.x1],
+                y: [region.y0, region.y1],
+                z: [region.z0, region.z1],
+              },
+            });
+          }}
+        >
+          {(['x', 'y', 'z'] as const).map((axis) => (
+            <label key={axis} className="space-y-1">
+              <span className="font-mono text-muted">{axis}</span>
+              <input
+                aria-label={`${axis} from`}
+                className={input}
+                type="number"
+                value={region[`${axis}0`]}
+                onChange={(e) => setRegion({ ...region, [`${axis}0`]: num(e.target.value) })}
+              />
+              <input
+                aria-label={`${axis} to`}
+                className={input}
+                type="number"
+                value={region[`${axis}1`]}
+                onChange={(e) => setRegion({ ...region, [`${axis}1`]: num(e.target.value) })}
+              />
+            </label>
+          ))}
+          <button
+            type="submit"
+            data-testid={testIds.command('zoom')}
+            className={`${button} col-span-3`}
+            disabled={busy}
+          >
+            Zoom
+          </button>
+        </form>
+      </Section>
+
+      <Section title="Reconstruction">
+        <div className="flex gap-2 text-xs">
+          <input
+            aria-label="rotation centre (pixels)"
+            placeholder="centre px"
+            className={input}
+            type="number"
+            step="0.5"
+            value={centre}
+            onChange={(e) => setCentre(e.target.value)}
+          />
+          <select
+            aria-label="filter"
+            className={input}
+            value={filter}
+            onChange={(e) => setFilter(e.target.value as typeof filter)}
+          >
+            {RECON_FILTERS.map((f) => (
+              <option key={f}>{f}</option>
+            ))}
+          </select>
+          <button
+            type="button"
+            data-testid={testIds.command('set-params')}
+            className={button}
+            disabled={busy}
+            onClick={() =>
+              send({
+                kind: 'set-params',
+                filter,
+                ...(centre !== '' && { rotationCentre: Number(centre) }),
+              })
+            }
+          >
+            Apply
+          </button>
+        </div>
+      </Section>
+
+      <Section title="Resubmit">
+        <div className="grid grid-cols-3 gap-1 text-xs">
+          <input
+            aria-label="system (empty: recommended)"
+            data-testid={testIds.resubmitSite}
+            placeholder="recommended"
+            className={input}
+            value={system}
+            onChange={(e) => setSystem(e.target.value)}
+          />
+          <input
+            aria-label="nodes"
+            className={input}
+            type="number"
+            min={1}
+            value={nodes}
+            onChange={(e) => setNodes(num(e.target.value))}
+          />
+          <input
+            aria-label="walltime (min)"
+            className={input}
+            type="number"
+            min={1}
+            value={walltime}
+            onChange={(e) => setWalltime(num(e.target.value))}
+          />
+          <button
+            type="button"
+            data-testid={testIds.command('resubmit')}
+            className={`${button} col-span-3`}
+            disabled={busy}
+            onClick={() =>
+              send({
+                kind: 'resubmit',
+                nodes,
+                walltimeSeconds: walltime * 60,
+                ...(system && { system }),
+              })
+            }
+          >
+            Resubmit {system ? `to ${system}` : 'to the recommended site'}
+          </button>
+        </div>
+      </Section>
+
+      <Section title="Share read-only">
+        <button
+          type="button"
+          className={button}
+          onClick={async () => {
+            const res = await live.api(`/api/runs/${encodeURIComponent(runId)}/share`, {
+              method: 'POST',
+              body: '{}',
+            });
+            const body = (await res.json()) as { path?: string; error?: string };
+            if (body.path) setShare(`${window.location.origin}${body.path}`);
+            else setError(body.error ?? 'could not create a link');
+          }}
+        >
+          Create link
+        </button>
+        {share ? (
+          <input
+            data-testid={testIds.shareLink}
+            readOnly
+            className={input}
+            value={share}
+            onFocus={(e) => e.target.select()}
+          />
+        ) : null}
+      </Section>
+
+      <Section title="Commands">
+        <CommandList runId={runId} />
+      </Section>
+    </aside>
+  );
+}
