@@ -1,0 +1,61 @@
+import { expect, test } from '@playwright/test';
+import { testIds } from '../lib/testIds';
+import { signInAs } from './auth';
+
+test('a viewer sees the live run, no steering control, and a forged command is refused', async ({
+  page,
+}) => {
+  await signInAs(page, 'remote');
+  await expect(page.getByTestId(testIds.identity)).toHaveAttribute('data-role', 'viewer');
+  await page.goto('/runs/demo');
+  const panel = page.getByTestId(testIds.steeringPanel);
+  await expect(panel).toHaveAttribute('data-readonly', 'true');
+  for (const kind of [
+    'pause',
+    'resume',
+    'capture',
+    'zoom',
+    'reset-zoom',
+    'set-params',
+    'resubmit',
+  ]) {
+    await expect(page.getByTestId(testIds.command(kind))).toHaveCount(0);
+  }
+  // The hidden button is a courtesy: the gateway refuses the request itself.
+  const forged = await page.evaluate(async () => {
+    const res = await fetch('/api/runs/demo/commands', {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${localStorage.getItem('loupe.token')}`,
+        'content-type': 'application/json',
+        'idempotency-key': crypto.randomUUID(),
+      },
+      body: JSON.stringify({ kind: 'pause' }),
+    });
+    return { status: res.status, body: (await res.json()) as { error: string } };
+  });
+  expect(forged.status).toBe(403);
+  expect(forged.body.error).toMatch(/a viewer cannot steer/);
+});
+
+test('staff see every attempt, allowed or refused, in the audit log', async ({ page }) => {
+  await signInAs(page, 'remote');
+  await page.evaluate(() =>
+    fetch('/api/runs/demo/commands', {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${localStorage.getItem('loupe.token')}`,
+        'content-type': 'application/json',
+        'idempotency-key': crypto.randomUUID(),
+      },
+      body: JSON.stringify({ kind: 'capture' }),
+    }),
+  );
+  await signInAs(page, 'sam');
+  await page.goto('/audit');
+  await page.getByTestId(testIds.auditFilter('subject')).fill('remote');
+  await page.getByTestId(testIds.auditFilter('outcome')).selectOption('denied');
+  const row = page.getByTestId(testIds.auditTable).locator('tr[data-outcome="denied"]').first();
+  await expect(row).toContainText('command:capture');
+  await expect(row).toContainText('remote');
+});
