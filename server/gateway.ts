@@ -53,6 +53,10 @@ export interface GatewayOptions {
   allowedOrigins?: string[];
   /** A viewer with a frame unacknowledged this long is disconnected (ms). */
   stallTimeoutMs?: number;
+  /** A viewer with more than this many bytes unacknowledged or pending is disconnected. */
+  maxBufferedBytes?: number;
+  /** How often viewers get their run metrics (ms). */
+  metricsIntervalMs?: number;
   logger?: boolean;
   /** Verify OIDC access tokens (e.g. Globus Auth) besides the local users. */
   oidc?: OidcOptions;
@@ -195,6 +199,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await app.register(steeringRoutes, { commands, audit, shares, registry });
   const fanOut = attachViewerNamespace(viewers, registry, {
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+    ...(options.maxBufferedBytes !== undefined && { maxBufferedBytes: options.maxBufferedBytes }),
+    ...(options.metricsIntervalMs !== undefined && { metricsIntervalMs: options.metricsIntervalMs }),
   });
 
   // Keep the last sequence numbers on disk so a restarted gateway can tell a producer what it kept.

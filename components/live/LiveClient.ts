@@ -4,8 +4,10 @@ import {
   type CommandRequestInput,
   ConnectRefusal,
   decodeFrame,
+  DisconnectNotice,
   type GatewayToViewer,
   PROTOCOL_VERSION,
+  RunMetrics,
   VIEWER_NAMESPACE,
   VIEWER_SOCKET_PATH,
   type ViewerToGateway,
@@ -14,6 +16,7 @@ import type { CommandsStore } from '@/stores/commandsStore';
 import type { RunsStore } from '@/stores/runsStore';
 import type { SessionIdentity, SessionStore } from '@/stores/sessionStore';
 import { FrameStore } from './FrameStore';
+import { RunMetricsStore } from './RunMetricsStore';
 
 export const TOKEN_STORAGE_KEY = 'loupe.token';
 /** A share link's token lives only in this tab (sessionStorage), read from the URL fragment. */
@@ -44,6 +47,7 @@ export type CommandResult =
  */
 export class LiveClient {
   readonly frames = new FrameStore();
+  readonly metrics = new RunMetricsStore();
   private socket: Socket<GatewayToViewer, ViewerToGateway> | null = null;
   private readonly watched = new Map<string, number>();
   private readonly onOffline = () =>
@@ -123,6 +127,7 @@ export class LiveClient {
 
     socket.on('connect', () => {
       setConnection('connected');
+      this.metrics.notice = null;
       // A reconnect starts from a fresh snapshot of every run being watched.
       for (const run of this.watched.keys()) this.subscribe(run);
     });
@@ -148,6 +153,17 @@ export class LiveClient {
     socket.on('protocol:error', (error) =>
       console.warn(`gateway refused ${error.event ?? 'a message'}: ${error.message}`),
     );
+    socket.on('run:metrics', (sample) => {
+      const parsed = RunMetrics.safeParse(sample);
+      if (parsed.success) this.metrics.put(parsed.data);
+    });
+    socket.on('viewer:disconnect', (notice) => {
+      const parsed = DisconnectNotice.safeParse(notice);
+      if (!parsed.success) return;
+      // The gateway will not take this tab back by itself: say why, and let the user reconnect.
+      this.metrics.notice = parsed.data;
+      setConnection('offline', parsed.data.message);
+    });
     socket.on('frame', (header, payload, received) => {
       try {
         const frame = decodeFrame(header, payload);
@@ -170,6 +186,11 @@ export class LiveClient {
     this.socket = null;
   }
 
+  /** Connects again after the gateway dropped this tab (stall disconnect). */
+  reconnect(): void {
+    if (this.socket && !this.socket.connected) this.socket.connect();
+  }
+
   /** Starts receiving a run's streams; counted, so two views of one run subscribe once. */
   watch(run: string): () => void {
     const count = this.watched.get(run) ?? 0;
@@ -181,6 +202,7 @@ export class LiveClient {
       this.watched.delete(run);
       this.socket?.emit('run:unsubscribe', { run });
       this.frames.forgetRun(run);
+      this.metrics.forgetRun(run);
     };
   }
 

@@ -12,6 +12,7 @@ import type {
   SubscribeRequest,
 } from './messages';
 import type { ProducerMetrics } from './producerMetrics';
+import type { DisconnectNotice, RunMetrics } from './runMetrics';
 
 /** Engine paths: producers and viewers use separate engines so each gets its own message-size cap. */
 export const VIEWER_SOCKET_PATH = '/socket.io';
@@ -58,4 +59,8 @@ export interface GatewayToViewer {
   'protocol:error': (error: ProtocolError) => void;
   /** A command on a run this viewer follows changed state. */
   'command:state': (command: CommandRecord) => void;
+  /** About once a second per followed run: flow counters, stream rates, producer health. */
+  'run:metrics': (metrics: RunMetrics) => void;
+  /** Sent just before the gateway disconnects a viewer that stopped taking frames. */
+  'viewer:disconnect': (notice: DisconnectNotice) => void;
 }

@@ -5,3 +5,4 @@ export * from './events';
 export * from './commands';
 export * from './producerMetrics';
 export * from './steering';
+export * from './runMetrics';

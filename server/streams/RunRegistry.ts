@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import {
   type FrameHeader,
+  type ProducerMetrics,
+  type RunMetrics,
   type RunRegistration,
   type RunState,
   type RunSummary,
@@ -33,12 +35,23 @@ interface RunRecord {
   latestSlices: Map<StreamKey, StoredFrame>;
   /** Newest brick per brick position, per volume stream; cleared when the volume's shape changes. */
   bricks: Map<StreamKey, Map<string, StoredFrame>>;
+  /** Recent acceptance times per stream (ms), for the rates in the run's metrics. */
+  arrivals: Map<StreamKey, number[]>;
+  /** Frames of this run the gateway refused since it started. */
+  framesRejected: number;
+  /** The consumer's latest self-report. */
+  producerSample: ProducerMetrics | undefined;
 }
+
+/** Window over which stream rates are measured, ms: long enough to be steady at 1 Hz. */
+const RATE_WINDOW_MS = 3000;
 
 export type FrameVerdict = { ok: true; frame: StoredFrame } | { ok: false; error: string };
 
 interface RegistryEvents {
   frame: [run: string, frame: StoredFrame];
+  /** A frame of `run`, sent by its own producer, was refused. */
+  rejected: [run: string];
   run: [summary: RunSummary];
   error: [error: Error];
 }
@@ -95,6 +108,9 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         lastFrameAtByStream: new Map(),
         latestSlices: new Map(),
         bricks: new Map(),
+        arrivals: new Map(),
+        framesRejected: 0,
+        producerSample: undefined,
       });
     }
   }
@@ -130,6 +146,9 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         lastFrameAtByStream: new Map(),
         latestSlices: new Map(),
         bricks: new Map(),
+        arrivals: new Map(),
+        framesRejected: 0,
+        producerSample: undefined,
       };
       this.runs.set(reg.run, run);
     } else {
@@ -194,6 +213,10 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
     run.lastSeq.set(key, header.seq);
     run.lastFrameAtByStream.set(key, t);
     run.lastFrameAt = t;
+    let times = run.arrivals.get(key);
+    if (!times) run.arrivals.set(key, (times = []));
+    times.push(t);
+    while (times.length > 0 && t - times[0]! > RATE_WINDOW_MS) times.shift();
     run.framesReceived++;
     if (header.stream === 'volume') {
       let bricks = run.bricks.get(key);
@@ -212,6 +235,53 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
     }
     this.emit('frame', run.id, frame);
     return { ok: true, frame };
+  }
+
+  /**
+   * Counts a refused frame against `run` — only when `producer` is the run's own, so nobody can
+   * inflate another run's figures.
+   */
+  noteRejected(id: string, producer: string): void {
+    const run = this.runs.get(id);
+    if (!run || run.producer !== producer) return;
+    run.framesRejected++;
+    this.emit('rejected', id);
+  }
+
+  /** Keeps the consumer's latest self-report for the run's health panel. */
+  setProducerMetrics(sample: ProducerMetrics, producer: string): string | null {
+    const run = this.runs.get(sample.run);
+    if (!run) return `unknown run ${sample.run}`;
+    if (run.producer !== producer) return `run ${sample.run} is not registered by this producer`;
+    run.producerSample = sample;
+    return null;
+  }
+
+  /** The run-wide part of a run's metrics (the viewer's own counters are added by the fan-out). */
+  metrics(id: string): Omit<RunMetrics, 'viewer' | 'viewers'> | undefined {
+    const run = this.runs.get(id);
+    if (!run) return undefined;
+    const t = this.now();
+    return {
+      run: run.id,
+      at: t,
+      streams: [...run.lastSeq].map(([key, lastSeq]) => {
+        const recent = (run.arrivals.get(key) ?? []).filter((a) => t - a <= RATE_WINDOW_MS);
+        const span = recent.length > 1 ? recent[recent.length - 1]! - recent[0]! : 0;
+        return {
+          key,
+          lastSeq,
+          framesPerSecond: span > 0 ? ((recent.length - 1) * 1000) / span : 0,
+        };
+      }),
+      producer: {
+        connected: run.producer !== null,
+        accepted: run.framesReceived,
+        rejected: run.framesRejected,
+        ...(run.lastFrameAt !== undefined && { lastFrameAt: run.lastFrameAt }),
+        ...(run.producerSample && { sample: run.producerSample }),
+      },
+    };
   }
 
   /** What a viewer joining now must receive: the latest slice of every plane and the current volume. */

@@ -1,3 +1,4 @@
+import type { FlowCounters } from '@/lib/protocol';
 import type { StoredFrame } from './RunRegistry';
 
 /** Frames a viewer may have unacknowledged per slot: one drawing, one on the wire. */
@@ -15,21 +16,25 @@ export interface ChannelCounters {
   acknowledged: number;
 }
 
+type RunCounters = Omit<FlowCounters, 'pending' | 'bufferedBytes'>;
+
 interface Slot {
-  inFlight: number;
+  run: string;
   pending: StoredFrame | null;
-  /** When the oldest unacknowledged frame was sent (ms), for stall detection. */
-  oldestSentAt: number[];
+  /** Frames sent and not yet acknowledged, oldest first: when sent (ms) and their size. */
+  inFlight: { at: number; bytes: number }[];
 }
 
 /**
  * Flow control for one viewer: per slot (a slice stream, or one brick position of a volume stream)
  * at most MAX_IN_FLIGHT frames unacknowledged; a newer frame replaces an unsent older one, so a slow
  * viewer sees fewer frames but never older ones, and memory per viewer is bounded by the slot count.
+ * Counts, per run, what happened to every frame the run produced while this viewer followed it.
  */
 export class ViewerChannel {
   readonly counters: ChannelCounters = { delivered: 0, replaced: 0, acknowledged: 0 };
   private readonly slots = new Map<string, Slot>();
+  private readonly runs = new Map<string, RunCounters>();
   private closed = false;
 
   constructor(
@@ -37,28 +42,55 @@ export class ViewerChannel {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Starts counting a run's frames for this viewer (on subscribe); a repeated call starts over. */
+  follow(run: string): void {
+    this.forgetRun(run);
+    this.runs.set(run, { produced: 0, delivered: 0, replaced: 0, rejected: 0, acknowledged: 0 });
+  }
+
+  /** A frame of a followed run: sent now if its slot has room, else it waits, replacing an older one. */
   offer(frame: StoredFrame): void {
     if (this.closed) return;
+    const run = frame.header.run;
+    const counts = this.runs.get(run);
+    if (counts) counts.produced++;
     const id = slotId(frame);
     let slot = this.slots.get(id);
     if (!slot) {
-      slot = { inFlight: 0, pending: null, oldestSentAt: [] };
+      slot = { run, pending: null, inFlight: [] };
       this.slots.set(id, slot);
     }
-    if (slot.inFlight < MAX_IN_FLIGHT) {
+    if (slot.inFlight.length < MAX_IN_FLIGHT) {
       this.transmit(slot, frame);
     } else {
-      if (slot.pending) this.counters.replaced++;
+      if (slot.pending) this.countReplaced(run);
       slot.pending = frame;
     }
+  }
+
+  /** The producer sent a frame of `run` that the gateway refused: it counts as produced and rejected. */
+  rejected(run: string): void {
+    const counts = this.runs.get(run);
+    if (!counts || this.closed) return;
+    counts.produced++;
+    counts.rejected++;
+  }
+
+  /** This viewer's counters for `run`, or undefined if it does not follow it. */
+  flow(run: string): FlowCounters | undefined {
+    const counts = this.runs.get(run);
+    if (!counts) return undefined;
+    let pending = 0;
+    for (const slot of this.slots.values()) if (slot.run === run && slot.pending) pending++;
+    return { ...counts, pending, bufferedBytes: this.bufferedBytes() };
   }
 
   /** Milliseconds the oldest unacknowledged frame has waited, 0 when nothing is outstanding. */
   stalledFor(): number {
     let oldest = Infinity;
     for (const slot of this.slots.values()) {
-      const first = slot.oldestSentAt[0];
-      if (first !== undefined && first < oldest) oldest = first;
+      const first = slot.inFlight[0];
+      if (first !== undefined && first.at < oldest) oldest = first.at;
     }
     return oldest === Infinity ? 0 : this.now() - oldest;
   }
@@ -70,13 +102,25 @@ export class ViewerChannel {
     return sum;
   }
 
+  /** Bytes sent and unacknowledged plus bytes pending: what this viewer costs the gateway now. */
+  bufferedBytes(): number {
+    let sum = 0;
+    for (const slot of this.slots.values()) {
+      sum += slot.pending?.payload.byteLength ?? 0;
+      for (const f of slot.inFlight) sum += f.bytes;
+    }
+    return sum;
+  }
+
   /** Drops every slot of a run (on unsubscribe); pending frames there count as replaced. */
   forgetRun(run: string): void {
     for (const [id, slot] of this.slots) {
-      if (!id.startsWith(`${run}|`)) continue;
-      if (slot.pending) this.counters.replaced++;
+      if (slot.run !== run) continue;
+      if (slot.pending) this.countReplaced(run);
+      slot.pending = null;
       this.slots.delete(id);
     }
+    this.runs.delete(run);
   }
 
   close(): void {
@@ -84,17 +128,27 @@ export class ViewerChannel {
     this.slots.clear();
   }
 
+  private countReplaced(run: string): void {
+    this.counters.replaced++;
+    const counts = this.runs.get(run);
+    if (counts) counts.replaced++;
+  }
+
   private transmit(slot: Slot, frame: StoredFrame): void {
-    slot.inFlight++;
-    slot.oldestSentAt.push(this.now());
+    const sent = { at: this.now(), bytes: frame.payload.byteLength };
+    slot.inFlight.push(sent);
     this.counters.delivered++;
+    const counts = this.runs.get(slot.run);
+    if (counts) counts.delivered++;
     let acknowledged = false;
     this.send(frame, () => {
       if (acknowledged || this.closed) return;
       acknowledged = true;
       this.counters.acknowledged++;
-      slot.inFlight--;
-      slot.oldestSentAt.shift();
+      const c = this.runs.get(slot.run);
+      if (c) c.acknowledged++;
+      const i = slot.inFlight.indexOf(sent);
+      if (i >= 0) slot.inFlight.splice(i, 1);
       const next = slot.pending;
       if (next) {
         slot.pending = null;

@@ -6,6 +6,7 @@ import {
   type GatewayToProducer,
   type ProducerToGateway,
   type ProtocolError,
+  ProducerMetrics,
   RunRegistration,
   RunStateReport,
 } from '@/lib/protocol';
@@ -83,10 +84,15 @@ export function attachProducerNamespace(ns: ProducerNamespace, registry: RunRegi
           new Uint8Array(frame.pixels.buffer, frame.pixels.byteOffset, frame.pixels.byteLength),
           socket.id,
         );
-        if (!verdict.ok) return refuse('frame', 'unknown-run', verdict.error, reply);
+        if (!verdict.ok) {
+          registry.noteRejected(frame.header.run, socket.id);
+          return refuse('frame', 'unknown-run', verdict.error, reply);
+        }
         if (typeof reply === 'function') (reply as (a: Ack) => void)({ ok: true });
       } catch (error) {
         if (!(error instanceof FrameError)) throw error;
+        const run = (args[0] as { run?: unknown } | null)?.run;
+        if (typeof run === 'string') registry.noteRejected(run, socket.id);
         refuse('frame', 'invalid-message', error.message, reply);
       }
     });
@@ -104,6 +110,18 @@ export function attachProducerNamespace(ns: ProducerNamespace, registry: RunRegi
       const error = registry.setState(parsed.data.run, socket.id, parsed.data.state);
       if (error) return refuse('run:state', 'unknown-run', error, reply);
       if (typeof reply === 'function') (reply as (a: Ack) => void)({ ok: true });
+    });
+
+    socket.on('run:metrics', (...args: unknown[]) => {
+      const parsed = ProducerMetrics.safeParse(args[0]);
+      if (!parsed.success)
+        return refuse(
+          'run:metrics',
+          'invalid-message',
+          `invalid metrics: ${parsed.error.issues[0]?.message}`,
+        );
+      const error = registry.setProducerMetrics(parsed.data, socket.id);
+      if (error) refuse('run:metrics', 'unknown-run', error);
     });
 
     socket.on('disconnect', () => registry.producerGone(socket.id));

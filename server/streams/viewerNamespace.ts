@@ -1,5 +1,6 @@
 import type { Namespace, Socket } from 'socket.io';
 import {
+  type DisconnectNotice,
   type GatewayToViewer,
   type ProtocolError,
   SubscribeRequest,
@@ -25,7 +26,17 @@ type ViewerSocket = Socket<
 export interface FanOutOptions {
   /** A viewer whose oldest frame stays unacknowledged this long is disconnected (ms). */
   stallTimeoutMs: number;
+  /**
+   * A viewer holding more than this many bytes unacknowledged or pending is disconnected. Flow
+   * control already bounds it by slots × (MAX_IN_FLIGHT + 1) frames; this caps what one viewer may
+   * cost when slices are huge (4096² float32 = 64 MiB each). Default 256 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** How often each viewer gets its run metrics (ms); default 1000. */
+  metricsIntervalMs?: number;
 }
+
+export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
 
 /**
  * Fans frames out to viewers, each through its own ViewerChannel so a slow one never delays another.
@@ -42,6 +53,10 @@ export function attachViewerNamespace(
     for (const channel of subscribers.get(run)?.values() ?? []) channel.offer(frame);
   };
   registry.on('frame', onFrame);
+  const onRejected = (run: string) => {
+    for (const channel of subscribers.get(run)?.values() ?? []) channel.rejected(run);
+  };
+  registry.on('rejected', onRejected);
 
   // Run summaries change with every frame; coalesce to at most one broadcast per run per interval.
   const dirty = new Set<string>();
@@ -63,19 +78,49 @@ export function attachViewerNamespace(
   }, SUMMARY_INTERVAL_MS);
 
   const STALL_CHECK_MS = 1000;
+  const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
   const channels = new Map<string, { socket: ViewerSocket; channel: ViewerChannel }>();
   const stallTimer = setInterval(() => {
     for (const { socket, channel } of channels.values()) {
       const stalled = channel.stalledFor();
-      if (stalled > options.stallTimeoutMs) {
-        socket.emit('protocol:error', {
-          code: 'rate-limited',
-          message: `disconnected: frames unacknowledged for ${Math.round(stalled / 1000)} s`,
-        });
-        socket.disconnect(true);
-      }
+      const bytes = channel.bufferedBytes();
+      const notice: DisconnectNotice | null =
+        stalled > options.stallTimeoutMs
+          ? {
+              code: 'stalled-seconds',
+              message: `disconnected by the gateway: this viewer took no frame for ${Math.round(stalled / 1000)} s (limit ${Math.round(options.stallTimeoutMs / 1000)} s)`,
+              limit: options.stallTimeoutMs,
+              observed: stalled,
+            }
+          : bytes > maxBufferedBytes
+            ? {
+                code: 'stalled-bytes',
+                message: `disconnected by the gateway: ${(bytes / 2 ** 20).toFixed(0)} MiB waiting for this viewer (limit ${(maxBufferedBytes / 2 ** 20).toFixed(0)} MiB)`,
+                limit: maxBufferedBytes,
+                observed: bytes,
+              }
+            : null;
+      if (!notice) continue;
+      socket.emit('viewer:disconnect', notice);
+      socket.emit('protocol:error', { code: 'rate-limited', message: notice.message });
+      socket.disconnect(true);
     }
   }, STALL_CHECK_MS);
+
+  // Each viewer's own counters plus the run's rates and producer health, per followed run.
+  const metricsTimer = setInterval(() => {
+    for (const [run, set] of subscribers) {
+      const shared = registry.metrics(run);
+      if (!shared) continue;
+      for (const [id, channel] of set) {
+        const viewer = channel.flow(run);
+        const socket = channels.get(id)?.socket;
+        // Volatile: a stalled viewer's socket must not queue metrics either.
+        if (viewer && socket)
+          socket.volatile.emit('run:metrics', { ...shared, viewer, viewers: set.size });
+      }
+    }
+  }, options.metricsIntervalMs ?? 1000);
 
   ns.on('connection', (socket: ViewerSocket) => {
     const refuse = (event: string, code: ProtocolError['code'], message: string) =>
@@ -103,6 +148,7 @@ export function attachViewerNamespace(
       let set = subscribers.get(run.id);
       if (!set) subscribers.set(run.id, (set = new Map()));
       set.set(socket.id, channel);
+      channel.follow(run.id);
       void socket.join(`run:${run.id}`);
       reply({ ok: true, run });
       for (const frame of registry.snapshot(run.id)) channel.offer(frame);
@@ -134,7 +180,9 @@ export function attachViewerNamespace(
     close() {
       clearInterval(summaryTimer);
       clearInterval(stallTimer);
+      clearInterval(metricsTimer);
       registry.off('frame', onFrame);
+      registry.off('rejected', onRejected);
       registry.off('frame', markDirty);
       registry.off('run', onRun);
     },

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { RunId } from './frame';
+import { StreamKey } from './messages';
+import { ProducerMetrics } from './producerMetrics';
+
+const Count = z.number().int().nonnegative();
+
+/**
+ * One viewer's flow-control counters for one run, since it subscribed. Invariant, exact at every
+ * sample: produced = delivered + replaced + rejected + pending.
+ * - produced: frames of the run the producer sent since then, plus the snapshot given on joining;
+ * - delivered: handed to this viewer's socket; replaced: dropped unsent because a newer frame of
+ *   the same slot arrived; rejected: refused by the gateway (malformed, replayed sequence);
+ * - pending: waiting in a slot right now for an acknowledgement to free it (at most one per slot).
+ */
+export const FlowCounters = z
+  .object({
+    produced: Count,
+    delivered: Count,
+    replaced: Count,
+    rejected: Count,
+    pending: Count,
+    /** Delivered frames this viewer has acknowledged. */
+    acknowledged: Count,
+    /** Bytes sent but not yet acknowledged plus bytes pending, for this viewer (all runs). */
+    bufferedBytes: Count,
+  })
+  .strict();
+export type FlowCounters = z.infer<typeof FlowCounters>;
+
+/** Arrival rate of one stream at the gateway. */
+export const StreamRate = z
+  .object({
+    key: StreamKey,
+    /** Frames per second accepted over the last few seconds. */
+    framesPerSecond: z.number().nonnegative().finite(),
+    lastSeq: z.number().int(),
+  })
+  .strict();
+export type StreamRate = z.infer<typeof StreamRate>;
+
+/**
+ * Gateway → viewer, about once a second per followed run: this viewer's flow counters, the
+ * streams' rates at the gateway and the producer's health, for the run's metrics panel.
+ */
+export const RunMetrics = z
+  .object({
+    run: RunId,
+    /** Gateway wall clock, Unix epoch ms. */
+    at: z.number().nonnegative().finite(),
+    viewer: FlowCounters,
+    streams: z.array(StreamRate),
+    producer: z
+      .object({
+        connected: z.boolean(),
+        /** Frames accepted from the producer since the gateway started. */
+        accepted: Count,
+        /** Frames refused (malformed, replayed) since the gateway started. */
+        rejected: Count,
+        lastFrameAt: z.number().optional(),
+        /** The consumer's own latest report, if it sends them. */
+        sample: ProducerMetrics.optional(),
+      })
+      .strict(),
+    /** Viewers following the run on this gateway. */
+    viewers: Count,
+  })
+  .strict();
+export type RunMetrics = z.infer<typeof RunMetrics>;
+
+/** Why the gateway is about to disconnect a viewer that stopped taking frames. */
+export const DisconnectNotice = z
+  .object({
+    code: z.enum(['stalled-seconds', 'stalled-bytes']),
+    message: z.string(),
+    /** The limit crossed (ms or bytes) and what was observed, same unit. */
+    limit: z.number().nonnegative(),
+    observed: z.number().nonnegative(),
+  })
+  .strict();
+export type DisconnectNotice = z.infer<typeof DisconnectNotice>;
