@@ -200,7 +200,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const fanOut = attachViewerNamespace(viewers, registry, {
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
     ...(options.maxBufferedBytes !== undefined && { maxBufferedBytes: options.maxBufferedBytes }),
-    ...(options.metricsIntervalMs !== undefined && { metricsIntervalMs: options.metricsIntervalMs }),
+    ...(options.metricsIntervalMs !== undefined && {
+      metricsIntervalMs: options.metricsIntervalMs,
+    }),
   });
 
   // Keep the last sequence numbers on disk so a restarted gateway can tell a producer what it kept.
