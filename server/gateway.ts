@@ -230,8 +230,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         fanOut.close();
         commands.close();
         registry.flush();
-        viewerIo.disconnectSockets(true);
-        producerIo.disconnectSockets(true);
+        // Namespaced sockets: io.disconnectSockets() only reaches the main namespace "/", and the HTTP
+        // server cannot close while a producer or viewer connection stays open.
+        viewers.disconnectSockets(true);
+        producers.disconnectSockets(true);
         await new Promise<void>((resolve) => viewerIo.close(() => resolve()));
         await new Promise<void>((resolve) => producerIo.close(() => resolve()));
         await app.close().catch(() => undefined);
