@@ -296,5 +296,8 @@ describe('LoupeProducer against a real gateway', () => {
       expect(accounted.size).toBe(last + 1);
       expect(Math.max(...accounted)).toBe(last);
     }
+    console.log(
+      `restart: ${kept.get('full/xy')!.length + kept.get('full/yz')!.length} frames kept, ${p.stats.lost} lost in flight in ${gaps.length} reported gaps, ${offline} publishes refused while offline`,
+    );
   }, 30_000);
 });
