@@ -289,7 +289,9 @@ describe('commands follow through and are idempotent', () => {
     const res = await post(gw, TOKENS.staff, BODIES.pause);
     const { command } = (await res.json()) as { command: CommandRecord };
     await eventually(() => gw.commands.get(command.id)?.state === 'failed', 5000, 'timed out');
-    expect(gw.commands.get(command.id)?.reason).toMatch(/not delivered within 0 s: the run.s consumer stayed offline/);
+    expect(gw.commands.get(command.id)?.reason).toMatch(
+      /not delivered within 0 s: the run.s consumer stayed offline/,
+    );
   });
 
   it('limits each user’s command rate', async () => {
@@ -415,5 +417,43 @@ describe('audit log', () => {
     const db = (gw.audit as unknown as { db: { exec(sql: string): void } }).db;
     expect(() => db.exec("UPDATE audit SET outcome = 'allowed'")).toThrow(/append-only/);
     expect(() => db.exec('DELETE FROM audit')).toThrow(/append-only/);
+  });
+});
+
+describe('REST boundary', () => {
+  it('answers garbage with clear 4xx errors and keeps serving', async () => {
+    const gw = await gateway();
+    await consumer(gw);
+    const headers = {
+      authorization: `Bearer ${TOKENS.staff}`,
+      'content-type': 'application/json',
+      'idempotency-key': 'k',
+    };
+    const truncated = await fetch(`${gw.url}/api/runs/run-1/commands`, {
+      method: 'POST',
+      headers,
+      body: '{"kind": "pau',
+    });
+    expect(truncated.status).toBe(400);
+    const huge = await fetch(`${gw.url}/api/runs/run-1/commands`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ kind: 'pause', pad: 'x'.repeat(100 * 1024) }),
+    });
+    expect(huge.status).toBe(413);
+    const badRun = await fetch(`${gw.url}/api/runs/${'%00'.repeat(3)}/commands`, {
+      method: 'POST',
+      headers,
+      body: '{}',
+    });
+    expect(badRun.status).toBe(400);
+    expect((await post(gw, TOKENS.staff, BODIES.pause)).status).toBe(202);
+  });
+
+  it('sends security headers', async () => {
+    const gw = await gateway();
+    const res = await fetch(`${gw.url}/api/health`);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
   });
 });
