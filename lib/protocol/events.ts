@@ -13,6 +13,7 @@ import type {
 } from './messages';
 import type { ProducerMetrics } from './producerMetrics';
 import type { DisconnectNotice, RunMetrics } from './runMetrics';
+import type { SystemSnapshot } from './facilities';
 
 /** Engine paths: producers and viewers use separate engines so each gets its own message-size cap. */
 export const VIEWER_SOCKET_PATH = '/socket.io';
@@ -63,4 +64,6 @@ export interface GatewayToViewer {
   'run:metrics': (metrics: RunMetrics) => void;
   /** Sent just before the gateway disconnects a viewer that stopped taking frames. */
   'viewer:disconnect': (notice: DisconnectNotice) => void;
+  /** Every compute system's latest snapshot, sent on connect and whenever one changes. */
+  facilities: (systems: SystemSnapshot[]) => void;
 }

@@ -6,3 +6,4 @@ export * from './commands';
 export * from './producerMetrics';
 export * from './steering';
 export * from './runMetrics';
+export * from './facilities';
