@@ -63,8 +63,11 @@ export function backproject(
 ): number {
   const { cols, rows: storeRows, spacing, uStart } = layout;
   const C = task.cols;
+  const R = task.rows;
   const last = cols - 1;
   const slotSize = storeRows * cols;
+  const kFrom = Math.floor(from / R);
+  const kTo = Math.ceil(to / R);
   let updates = 0;
   for (let a = 0; a < angles.slots.length; a++) {
     const cos = angles.cos[a]!;
@@ -72,11 +75,8 @@ export function backproject(
     const w = angles.weights[a]!;
     const slotBase = angles.slots[a]! * slotSize;
     const step = (task.xc * cos + task.yc * sin) / spacing;
-    for (let line = from; line < to; line++) {
-      const k = Math.floor(line / task.rows);
-      const r = line - k * task.rows;
-      const storeRow = task.row0 + k * task.kStep + r * task.rStep;
-      if (storeRow < 0 || storeRow >= storeRows) continue;
+    // A line's detector geometry depends on r only; the planes k of a brick share it.
+    for (let r = 0; r < R; r++) {
       const x = task.x0 + r * task.xr;
       const y = task.y0 + r * task.yr;
       const start = (task.centre + x * cos + y * sin - uStart) / spacing - 0.5;
@@ -93,15 +93,22 @@ export function backproject(
         while (lo < hi && !inside(start + lo * step, last)) lo++;
         while (hi > lo && !inside(start + (hi - 1) * step, last)) hi--;
       }
-      const base = slotBase + storeRow * cols;
-      const o = (line - from) * C;
-      for (let c = lo; c < hi; c++) {
-        const t = start + c * step;
-        const i = t | 0; // t ≥ 0, so truncation is floor
-        const q = store[base + i]!;
-        out[o + c] = out[o + c]! + w * (q + (t - i) * (store[base + i + 1]! - q));
+      if (lo >= hi) continue;
+      for (let k = kFrom; k < kTo; k++) {
+        const line = k * R + r;
+        if (line < from || line >= to) continue;
+        const storeRow = task.row0 + k * task.kStep + r * task.rStep;
+        if (storeRow < 0 || storeRow >= storeRows) continue;
+        const base = slotBase + storeRow * cols;
+        const o = (line - from) * C;
+        for (let c = lo; c < hi; c++) {
+          const t = start + c * step;
+          const i = t | 0; // t ≥ 0, so truncation is floor
+          const q = store[base + i]!;
+          out[o + c] = out[o + c]! + w * (q + (t - i) * (store[base + i + 1]! - q));
+        }
+        updates += hi - lo;
       }
-      updates += hi - lo;
     }
   }
   return updates;
