@@ -1,0 +1,159 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Command, type FrameHeader, PROTOCOL_VERSION } from '@/lib/protocol';
+import type { Gateway } from '@/server/gateway';
+import {
+  connected,
+  eventually,
+  startTestGateway,
+  TOKENS,
+  viewerClient,
+} from '@/server/testing/testGateway';
+
+/** Debian's interpreter, where python3-socketio and python3-numpy live (a pyenv shim may not have them). */
+const PYTHON =
+  process.env.LOUPE_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+const EXAMPLE = fileURLToPath(new URL('./example_recon_loop.py', import.meta.url));
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const undo of cleanup.splice(0).reverse()) await undo();
+});
+
+function runExample(
+  gw: Gateway,
+  run: string,
+  extra: string[],
+): {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(
+    PYTHON,
+    [
+      EXAMPLE,
+      '--gateway',
+      gw.url,
+      '--token',
+      TOKENS.producer,
+      '--run',
+      run,
+      '--echo-digests',
+      ...extra,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.on('error', (e) => (err += String(e)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  cleanup.push(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+describe('Python SDK (consumers/python/loupe_producer)', () => {
+  it('declares the protocol version of lib/protocol', () => {
+    const py = readFileSync(
+      fileURLToPath(new URL('./loupe_producer/producer.py', import.meta.url)),
+      'utf8',
+    );
+    expect(Number(/^PROTOCOL_VERSION = (\d+)$/m.exec(py)?.[1])).toBe(PROTOCOL_VERSION);
+  });
+
+  it('streams a reconstruction loop whose frames reach a viewer byte for byte', async () => {
+    const gw = await startTestGateway();
+    cleanup.push(() => gw.close());
+    const example = runExample(gw, 'py-1', ['--size', '48', '--steps', '8', '--delay', '0.15']);
+    await eventually(
+      () => gw.registry.get('py-1') !== undefined || example.child.exitCode !== null,
+      15_000,
+      'the Python producer to register',
+    );
+    expect(example.stderr()).not.toMatch(/Traceback/);
+
+    const viewer = viewerClient(gw.url);
+    cleanup.push(() => viewer.close());
+    const received: { header: FrameHeader; sha: string }[] = [];
+    viewer.on('frame', (header, payload, ack) => {
+      received.push({
+        header,
+        sha: createHash('sha256')
+          .update(payload as Uint8Array)
+          .digest('hex'),
+      });
+      ack();
+    });
+    await connected(viewer);
+    expect(await viewer.emitWithAck('run:subscribe', { run: 'py-1' })).toMatchObject({ ok: true });
+
+    expect(await example.exited).toBe(0);
+    await eventually(
+      () => received.some((r) => r.header.stream === 'volume'),
+      5000,
+      'volume bricks at the viewer',
+    );
+    const sent = new Map<string, string>();
+    for (const line of example.stdout().split('\n').filter(Boolean)) {
+      const { key, seq, sha256 } = JSON.parse(line) as { key: string; seq: number; sha256: string };
+      sent.set(`${key}#${seq}`, sha256);
+    }
+    expect(sent.size).toBe(8 * 3 + 8); // 8 steps × 3 slices, then 8 bricks of a 48³ volume
+    for (const r of received) {
+      expect(r.sha).toBe(sent.get(`${r.header.view}/${r.header.stream}#${r.header.seq}`));
+      expect(r.header).toMatchObject({ run: 'py-1', dtype: 'float32', volumeShape: [48, 48, 48] });
+    }
+    for (const stream of ['xy', 'xz', 'yz', 'volume'])
+      expect(received.some((r) => r.header.stream === stream)).toBe(true);
+    const brick = received.find((r) => r.header.stream === 'volume')!.header;
+    expect(brick.brickOffset).toBeDefined();
+    expect(JSON.parse(example.stderr().trim().split('\n').pop()!)).toMatchObject({
+      stats: { sent: 32, acknowledged: 32, lost: 0 },
+    });
+  });
+
+  it('answers steering commands: applied, rejected with a reason, and a repeat is not applied twice', async () => {
+    const gw = await startTestGateway();
+    cleanup.push(() => gw.close());
+    const example = runExample(gw, 'py-2', ['--size', '32', '--steps', '0', '--delay', '0.2']);
+    await eventually(
+      () => gw.registry.get('py-2')?.producerConnected === true || example.child.exitCode !== null,
+      15_000,
+      'the Python producer to register',
+    );
+    const socket = [...gw.producers.sockets.values()][0]!;
+    const send = (c: Record<string, unknown>) =>
+      socket.timeout(5000).emitWithAck('command', { run: 'py-2', ...c } as Command);
+
+    expect(await send({ id: 'f', kind: 'set-params', filter: 'hann' })).toEqual({
+      id: 'f',
+      status: 'applied',
+      detail: 'filter hann from the next half turn',
+    });
+    expect(
+      await send({ id: 'z', kind: 'zoom', region: { x: [0, 8], y: [0, 8], z: [0, 8] } }),
+    ).toEqual({ id: 'z', status: 'rejected', reason: 'zoom is not supported by this example' });
+    expect(await send({ id: 'p', kind: 'pause' })).toEqual({ id: 'p', status: 'applied' });
+    await eventually(() => gw.registry.get('py-2')?.state === 'paused', 5000, 'paused state');
+    expect(await send({ id: 'p', kind: 'pause' })).toEqual({ id: 'p', status: 'applied' });
+    expect(await send({ id: 'other', run: 'elsewhere', kind: 'pause' })).toMatchObject({
+      status: 'rejected',
+      reason: /not elsewhere/,
+    });
+    expect(await send({ id: 'r', kind: 'resume' })).toEqual({ id: 'r', status: 'applied' });
+    await eventually(() => gw.registry.get('py-2')?.state === 'streaming', 5000, 'streaming state');
+    example.child.kill('SIGINT');
+    await example.exited;
+    expect(example.stderr()).not.toMatch(/Traceback/);
+  });
+});
