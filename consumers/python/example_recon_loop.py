@@ -172,7 +172,7 @@ def main() -> int:
         pass
     finally:
         time.sleep(0.3)  # let the last acknowledgements arrive
-        print(json.dumps({"stats": {k: v for k, v in vars(producer.stats).items() if k != "gaps"}}), file=sys.stderr, flush=True)
+        print(json.dumps({"stats": vars(producer.stats)}), file=sys.stderr, flush=True)
         producer.close()
     return 0
 
