@@ -3,16 +3,13 @@ import { useShallow } from 'zustand/react/shallow';
 import { createStore } from 'zustand/vanilla';
 import type { Colormap } from '@/lib/imaging/colormaps';
 import type { Point3 } from '@/lib/imaging/planeGeometry';
+import type { TransferPoint } from '@/lib/imaging/transferFunction';
 import type { DisplayWindow } from '@/lib/imaging/windowLevel';
 
 /** How the volume is rendered: maximum-intensity projection, direct volume rendering, iso-surface. */
 export type VolumeMode = 'mip' | 'dvr' | 'iso';
 
-/** One control point of the DVR transfer function: at normalised value `x`, opacity `opacity`. */
-export interface TransferPoint {
-  x: number;
-  opacity: number;
-}
+export type { TransferPoint };
 
 /** Axis-aligned clipping box in normalised volume coordinates, each axis [min, max] ⊂ [0, 1]. */
 export type ClipBox = [[number, number], [number, number], [number, number]];

@@ -6,12 +6,16 @@ import { PLANES } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
 import { useLiveClient, useRuns } from '@/stores/StoreProvider';
 import { createViewerStore } from '@/stores/viewerStore';
+import { RunMetricsPanel } from '@/components/charts/RunMetricsPanel';
 import { DrawStats } from '@/components/viewer/DrawStats';
 import { HistogramPanel } from '@/components/viewer/HistogramPanel';
 import { SliceView } from '@/components/viewer/SliceView';
 import { useDisplayWindow } from '@/components/viewer/useDisplayWindow';
 import { useViewerShortcuts } from '@/components/viewer/useViewerShortcuts';
 import { ViewerToolbar } from '@/components/viewer/ViewerToolbar';
+import { VolumePanel } from '@/components/viewer/VolumePanel';
+import { VolumeView } from '@/components/viewer/VolumeView';
+import type { DisconnectNotice } from '@/lib/protocol';
 import { RunStateChip } from './RunStateChip';
 
 const STATS_REFRESH_MS = 500;
@@ -23,10 +27,11 @@ export function RunPage({ runId }: { runId: string }) {
   const loaded = useRuns((s) => s.loaded);
   const stats = useMemo(() => new DrawStats(), []);
   const store = useMemo(() => createViewerStore(), []);
-  const [figures, setFigures] = useState<{ fps: Record<string, number>; latency: number | null }>({
-    fps: {},
-    latency: null,
-  });
+  const [figures, setFigures] = useState<{
+    fps: Record<string, number>;
+    latency: number | null;
+    notice: DisconnectNotice | null;
+  }>({ fps: {}, latency: null, notice: null });
 
   useEffect(() => live.watch(runId), [live, runId]);
   useDisplayWindow(runId, live.frames, store);
@@ -38,10 +43,11 @@ export function RunPage({ runId }: { runId: string }) {
       setFigures({
         fps: Object.fromEntries(PLANES.map((p) => [p, stats.fps(p, now)])),
         latency: stats.medianLatency(now),
+        notice: live.metrics.notice,
       });
     }, STATS_REFRESH_MS);
     return () => clearInterval(timer);
-  }, [stats]);
+  }, [stats, live]);
 
   if (loaded && !run) {
     return (
@@ -73,7 +79,24 @@ export function RunPage({ runId }: { runId: string }) {
         </span>
       </div>
 
-      <div className="grid grid-cols-1 gap-3 xl:grid-cols-[minmax(0,1fr)_400px]">
+      {figures.notice ? (
+        <div
+          role="alert"
+          data-testid={testIds.disconnectNotice}
+          className="flex items-center gap-3 rounded-lg border border-bad bg-bad/10 px-4 py-2 text-sm"
+        >
+          <span>{figures.notice.message}</span>
+          <button
+            type="button"
+            onClick={() => live.reconnect()}
+            className="ml-auto rounded border border-edge px-3 py-1 hover:bg-white/10"
+          >
+            Reconnect
+          </button>
+        </div>
+      ) : null}
+
+      <div className="grid grid-cols-1 items-start gap-3 xl:grid-cols-[minmax(0,1fr)_400px]">
         <div className="grid grid-cols-1 gap-3 md:grid-cols-2">
           {PLANES.map((plane) => (
             <div key={plane} className="rounded-lg border border-edge bg-panel p-2">
@@ -89,6 +112,9 @@ export function RunPage({ runId }: { runId: string }) {
               </div>
             </div>
           ))}
+          <div className="rounded-lg border border-edge bg-panel p-2">
+            <VolumeView run={runId} frames={live.frames} store={store} stats={stats} />
+          </div>
         </div>
         <aside className="flex flex-col gap-3">
           <section className="rounded-lg border border-edge bg-panel p-3">
@@ -97,6 +123,14 @@ export function RunPage({ runId }: { runId: string }) {
             <div className="mt-3">
               <ViewerToolbar store={store} />
             </div>
+          </section>
+          <section className="rounded-lg border border-edge bg-panel p-3">
+            <h2 className="mb-2 text-sm font-semibold">Volume</h2>
+            <VolumePanel store={store} />
+          </section>
+          <section className="rounded-lg border border-edge bg-panel p-3">
+            <h2 className="mb-2 text-sm font-semibold">Run metrics</h2>
+            <RunMetricsPanel run={runId} metrics={live.metrics} stats={stats} />
           </section>
         </aside>
       </div>

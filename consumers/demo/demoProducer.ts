@@ -11,7 +11,12 @@ import {
   streamKey,
 } from '@/lib/protocol';
 import type { Socket } from 'socket.io-client';
-import { phantomSlice } from '../phantom/sheppLogan3d';
+import { phantomSlice, phantomValue, voxelCentre } from '../phantom/sheppLogan3d';
+
+/** Edge of a preview-volume brick in voxels: 32³ uint16 = 64 KiB per message. */
+const BRICK = 32;
+/** Bricks per tick: at 4 Hz a 128³ preview (64 bricks) fills in 8 s. */
+const BRICKS_PER_TICK = 2;
 
 export interface DemoOptions {
   gatewayUrl: string;
@@ -60,8 +65,7 @@ export function startDemoProducer(options: DemoOptions): { stop(): void } {
       console.error(`demo producer: registration refused: ${reply.error}`);
       return;
     }
-    for (const plane of PLANES) {
-      const key = streamKey('full', plane);
+    for (const key of [...PLANES.map((p) => streamKey('full', p)), streamKey('full', 'volume')]) {
       next.set(key, Math.max(next.get(key) ?? 0, (reply.lastKept[key] ?? -1) + 1));
     }
     registered = true;
@@ -115,7 +119,65 @@ export function startDemoProducer(options: DemoOptions): { stop(): void } {
       next.set(key, seq + 1);
       socket.emit('frame', header, payload);
     }
+    publishBricks(acquiredAt);
   }, 1000 / options.rateHz);
+
+  // The preview volume, half the slices' resolution, sent a few bricks per tick so it fills in
+  // progressively and then keeps being refreshed, as a reconstruction would.
+  const V = Math.max(BRICK, Math.round(options.size / 2 / BRICK) * BRICK);
+  const perAxis = V / BRICK;
+  const bricks = new Map<number, Uint16Array>();
+  let brickIndex = 0;
+  const publishBricks = (acquiredAt: number) => {
+    for (let k = 0; k < BRICKS_PER_TICK; k++) {
+      const index = brickIndex++ % perAxis ** 3;
+      const [bx, by, bz] = [
+        index % perAxis,
+        Math.floor(index / perAxis) % perAxis,
+        Math.floor(index / perAxis ** 2),
+      ];
+      let pixels = bricks.get(index);
+      if (!pixels) {
+        pixels = new Uint16Array(BRICK ** 3);
+        for (let z = 0; z < BRICK; z++)
+          for (let y = 0; y < BRICK; y++)
+            for (let x = 0; x < BRICK; x++) {
+              const d = phantomValue(
+                voxelCentre(bx * BRICK + x, V),
+                voxelCentre(by * BRICK + y, V),
+                voxelCentre(bz * BRICK + z, V),
+              );
+              pixels[(z * BRICK + y) * BRICK + x] = Math.max(
+                0,
+                Math.min(4095, Math.round(d * 4000 + 40)),
+              );
+            }
+        bricks.set(index, pixels);
+      }
+      const key = streamKey('full', 'volume');
+      const seq = next.get(key) ?? 0;
+      const voxel = (options.voxelSizeUm * options.size) / V;
+      const { header, payload } = encodeFrame(
+        {
+          run: options.run,
+          stream: 'volume',
+          seq,
+          dtype: 'uint16',
+          shape: [BRICK, BRICK, BRICK],
+          voxelSize: [voxel, voxel, voxel],
+          volumeShape: [V, V, V],
+          brickOffset: [bx * BRICK, by * BRICK, bz * BRICK],
+          range: [0, 4095],
+          acquiredAt,
+          reconstructedAt: Date.now(),
+          publishedAt: Date.now(),
+        },
+        pixels,
+      );
+      next.set(key, seq + 1);
+      socket.emit('frame', header, payload);
+    }
+  };
 
   return {
     stop() {
