@@ -93,6 +93,7 @@ export class BackprojectionPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(new Error('pool closed'));
+    for (const slot of this.slots) slot.job?.reject(new Error('pool closed'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 

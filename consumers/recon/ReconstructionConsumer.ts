@@ -88,6 +88,8 @@ export class ReconstructionConsumer {
   private readonly pool: BackprojectionPool;
   private readonly full: ViewState;
   private roi: ViewState | null = null;
+  /** Stores replaced by a zoom or reset; detached between cycles, when no job can still read them. */
+  private retired: FilteredStore[] = [];
   private centre: number;
   private paused = false;
   private running = false;
@@ -290,13 +292,13 @@ export class ReconstructionConsumer {
     const grid = roiGrid(this.full.grid, region, this.options.roiMaxEdge);
     const state = this.viewState('roi', grid, region);
     await this.refill([state]);
-    if (this.roi) this.pool.detach(this.roi.store);
+    if (this.roi) this.retired.push(this.roi.store);
     this.roi = state;
   }
 
   private unzoom(): void {
     if (!this.roi) return;
-    this.pool.detach(this.roi.store);
+    this.retired.push(this.roi.store);
     this.roi = null;
     this.restartPasses();
   }
@@ -328,6 +330,7 @@ export class ReconstructionConsumer {
 
   private async run(): Promise<void> {
     while (this.running) {
+      for (const store of this.retired.splice(0)) this.pool.detach(store);
       const win = this.ring.window();
       const fresh = win.newestIndex !== this.lastSliceIndex;
       const volume = this.roi ?? this.full;
