@@ -1,0 +1,13 @@
+/** Child process: a Loupe gateway on a loopback port, reporting its RSS twice a second. */
+import { startTestGateway } from '@/server/testing/testGateway';
+import type { ChildMessage } from './messages';
+
+const RSS_EVERY_MS = 500;
+const send = (m: ChildMessage) => process.connected && process.send?.(m);
+
+const gateway = await startTestGateway({
+  stallTimeoutMs: Number(process.env.BENCH_STALL_TIMEOUT_MS ?? 30_000),
+});
+setInterval(() => send({ type: 'rss', rss: process.memoryUsage().rss }), RSS_EVERY_MS).unref();
+send({ type: 'ready', port: gateway.port });
+process.on('disconnect', () => void gateway.close().then(() => process.exit(0)));
