@@ -25,15 +25,18 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-async function timeIt(repeats: number, fn: () => unknown): Promise<number> {
-  await fn(); // warm-up: JIT, worker start, page faults
-  const times: number[] = [];
+/** Medians of `repeats` rounds, each timing every function once, after one warm-up round. */
+async function interleaved(repeats: number, fns: (() => unknown)[]): Promise<number[]> {
+  for (const fn of fns) await fn();
+  const times = fns.map(() => [] as number[]);
   for (let i = 0; i < repeats; i++) {
-    const t = performance.now();
-    await fn();
-    times.push((performance.now() - t) / 1000);
+    for (let j = 0; j < fns.length; j++) {
+      const t = performance.now();
+      await fns[j]!();
+      times[j]!.push((performance.now() - t) / 1000);
+    }
   }
-  return median(times);
+  return times.map(median);
 }
 
 const fmt = (x: number, d = 1) => x.toFixed(d).padStart(8);
@@ -69,13 +72,20 @@ try {
     const naiveOut = new Float32Array(band * n);
     const slots = angles.map((_, i) => i);
     const weights = [...set.weights];
-    const naiveS =
-      (await timeIt(Math.max(1, REPEATS - 2), () =>
+    // Rounds alternate the three variants, so load from other processes on a shared host falls on
+    // all of them alike instead of skewing the ratios.
+    const variants = {
+      naive: () =>
         naiveBackproject(store.data, store.layout, angles, weights, slots, naiveTask, naiveOut),
-      )) *
-      (n / band);
-    const oneS = await timeIt(REPEATS, () => one.reconstruct(store, set, task, 1));
-    const allS = await timeIt(REPEATS, () => all.reconstruct(store, set, task, cores * 2));
+      one: () => one.reconstruct(store, set, task, 1),
+      all: () => all.reconstruct(store, set, task, cores * 2),
+    };
+    const [naiveT, oneS, allS] = (await interleaved(REPEATS, [
+      variants.naive,
+      variants.one,
+      variants.all,
+    ])) as [number, number, number];
+    const naiveS = naiveT * (n / band);
     one.detach(store);
     all.detach(store);
     const rate = (s: number) => `${fmt(1 / s, 2)}    ${fmt(work / s / 1e6, 0)}  `;
@@ -102,8 +112,10 @@ try {
     Promise.all(
       bricks.map((o) => pool.reconstruct(store, set, brickTask(grid, o, [32, 32, 32], 128), 1)),
     );
-  const oneV = await timeIt(Math.max(1, REPEATS - 2), () => volume(one));
-  const allV = await timeIt(Math.max(1, REPEATS - 2), () => volume(all));
+  const [oneV, allV] = (await interleaved(Math.max(1, REPEATS - 2), [
+    () => volume(one),
+    () => volume(all),
+  ])) as [number, number];
   const vWork = 128 ** 3 * n;
   console.log(
     `\npreview volume 128³ (64 bricks of 32³) from ${n} projections: 1 worker ${oneV.toFixed(2)} s ` +
