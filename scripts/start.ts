@@ -1,5 +1,5 @@
 /**
- * `npm start` / `npm run dev`: starts the gateway, the demo consumer and the UI as child processes,
+ * `npm start` / `npm run dev`: starts the gateway, the reference consumer (demo run) and the UI,
  * builds the UI first when needed, forwards SIGINT/SIGTERM, and stops everything (exit code 1)
  * when one of them dies, saying which.
  */
@@ -121,7 +121,18 @@ run(
   dev ? ['--import', 'tsx', '--watch', 'server/main.ts'] : ['--import', 'tsx', 'server/main.ts'],
 );
 await waitForGateway();
-if (config.demo) run('demo', ['--import', 'tsx', 'consumers/demo/main.ts']);
+// The embedded demo: the reference consumer reconstructs a simulated phantom scan as run `demo`.
+if (config.demo) {
+  run('recon', [
+    '--import',
+    'tsx',
+    'consumers/recon/main.ts',
+    '--run',
+    'demo',
+    '--title',
+    'Demo: phantom at 2-BM',
+  ]);
+}
 run('ui', [nextBin, dev ? 'dev' : 'start', '-p', String(config.uiPort), '-H', uiHost]);
 log(
   `Loupe is starting: open http://${uiHost === '0.0.0.0' ? 'localhost' : uiHost}:${config.uiPort}/`,

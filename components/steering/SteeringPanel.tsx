@@ -32,7 +32,8 @@ export function SteeringPanel({ runId }: { runId: string }) {
   const allowed = canSteer(identity, runId);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [region, setRegion] = useState({ x0: 64, x1: 192, y0: 64, y1: 192, z0: 96, z1: 160 });
+  const [region, setRegion] = useState({ x0: 0, x1: 0, y0: 0, y1: 0, z0: 0, z1: 0 });
+  const [regionEdited, setRegionEdited] = useState(false);
   const [centre, setCentre] = useState('');
   const [filter, setFilter] = useState<(typeof RECON_FILTERS)[number]>('shepp-logan');
   const [nodes, setNodes] = useState(1);
@@ -43,6 +44,24 @@ export function SteeringPanel({ runId }: { runId: string }) {
   useEffect(() => {
     void live.loadCommands(runId);
   }, [live, runId]);
+
+  // Until the user types a region, offer the middle half of the volume the consumer reconstructs.
+  useEffect(() => {
+    if (regionEdited) return;
+    const POLL_MS = 1000;
+    const timer = setInterval(() => {
+      const shape = live.frames.get(runId, 'full/xy')?.frame.header.volumeShape;
+      if (!shape) return;
+      const [nx, ny, nz] = shape;
+      const mid = (n: number) => [Math.round(n / 4), Math.round((3 * n) / 4)] as const;
+      const [x0, x1] = mid(nx);
+      const [y0, y1] = mid(ny);
+      const [z0, z1] = mid(nz);
+      setRegion({ x0, x1, y0, y1, z0, z1 });
+      clearInterval(timer);
+    }, POLL_MS);
+    return () => clearInterval(timer);
+  }, [live, runId, regionEdited]);
 
   if (!identity) return null;
   if (!allowed) {
@@ -152,14 +171,20 @@ export function SteeringPanel({ runId }: { runId: string }) {
                 className={input}
                 type="number"
                 value={region[`${axis}0`]}
-                onChange={(e) => setRegion({ ...region, [`${axis}0`]: num(e.target.value) })}
+                onChange={(e) => {
+                  setRegionEdited(true);
+                  setRegion({ ...region, [`${axis}0`]: num(e.target.value) });
+                }}
               />
               <input
                 aria-label={`${axis} to`}
                 className={input}
                 type="number"
                 value={region[`${axis}1`]}
-                onChange={(e) => setRegion({ ...region, [`${axis}1`]: num(e.target.value) })}
+                onChange={(e) => {
+                  setRegionEdited(true);
+                  setRegion({ ...region, [`${axis}1`]: num(e.target.value) });
+                }}
               />
             </label>
           ))}

@@ -1,0 +1,43 @@
+import { expect, test } from '@playwright/test';
+import { testIds } from '../lib/testIds';
+import { signInAs } from './auth';
+
+test('a scientist zooms into a region: the command is applied and the region streams', async ({ page }) => {
+  await signInAs(page, 'ada');
+  await page.goto('/runs/demo');
+  const panel = page.getByTestId(testIds.steeringPanel);
+  await expect(panel).not.toHaveAttribute('data-readonly', 'true');
+  // The form offers the middle half of the reconstructed volume once the first frames are in.
+  await expect(page.getByLabel('x to', { exact: true })).not.toHaveValue('0');
+  await page.getByTestId(testIds.command('zoom')).click();
+  const list = page.getByTestId(testIds.commandList);
+  const latest = list.locator('li').first();
+  await expect(latest).toContainText('zoom');
+  await expect(latest.locator('[data-state]')).toHaveAttribute('data-state', 'applied', { timeout: 30_000 });
+  await expect
+    .poll(
+      async () => {
+        const res = await page.request.get('/api/runs/demo');
+        const { run } = (await res.json()) as { run: { streams: { key: string }[] } };
+        return run.streams.map((s) => s.key);
+      },
+      { timeout: 30_000 },
+    )
+    .toContain('roi/xy');
+
+  await page.getByTestId(testIds.command('reset-zoom')).click();
+  await expect(list.locator('li').first()).toContainText('reset-zoom');
+  await expect(list.locator('li').first().locator('[data-state]')).toHaveAttribute('data-state', 'applied', {
+    timeout: 30_000,
+  });
+});
+
+test('capture reports the file it wrote', async ({ page }) => {
+  await signInAs(page, 'sam');
+  await page.goto('/runs/demo');
+  await page.getByTestId(testIds.command('capture')).click();
+  const latest = page.getByTestId(testIds.commandList).locator('li').first();
+  await expect(latest).toContainText('capture');
+  await expect(latest.locator('[data-state]')).toHaveAttribute('data-state', 'applied', { timeout: 30_000 });
+  await expect(latest).toContainText(/\.h5/);
+});
