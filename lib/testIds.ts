@@ -25,6 +25,7 @@ export const testIds = {
   flowCounters: 'flow-counters',
   disconnectNotice: 'disconnect-notice',
   identity: 'identity',
+  viewToggle: (view: string) => `view-toggle-${view}`,
   steeringPanel: 'steering-panel',
   command: (kind: string) => `command-${kind}`,
   commandList: 'command-list',

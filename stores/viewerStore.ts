@@ -5,6 +5,7 @@ import type { Colormap } from '@/lib/imaging/colormaps';
 import type { Point3 } from '@/lib/imaging/planeGeometry';
 import type { TransferPoint } from '@/lib/imaging/transferFunction';
 import type { DisplayWindow } from '@/lib/imaging/windowLevel';
+import type { View } from '@/lib/protocol';
 
 /** How the volume is rendered: maximum-intensity projection, direct volume rendering, iso-surface. */
 export type VolumeMode = 'mip' | 'dvr' | 'iso';
@@ -31,6 +32,9 @@ export interface ViewerState {
   isoLevel: number;
   transfer: TransferPoint[];
   clip: ClipBox;
+  /** Which reconstruction the slices show: the whole field of view or the zoomed region. */
+  view: View;
+  setView(view: View): void;
   setWindow(window: DisplayWindow, source: NonNullable<ViewerState['windowSource']>): void;
   setColormap(colormap: Colormap): void;
   select(point: Point3 | null): void;
@@ -69,6 +73,8 @@ export function createViewerStore() {
     isoLevel: 0.45,
     transfer: DEFAULT_TRANSFER,
     clip: FULL_CLIP,
+    view: 'full',
+    setView: (view) => set((s) => ({ view, viewEpoch: s.viewEpoch + 1, selected: null })),
     setWindow: (window, windowSource) => set({ window, windowSource }),
     setColormap: (colormap) => set({ colormap }),
     select: (selected) => set({ selected }),

@@ -4,8 +4,9 @@ import Link from 'next/link';
 import { useEffect, useMemo, useState } from 'react';
 import { PLANES } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
-import { useLiveClient, useRuns } from '@/stores/StoreProvider';
-import { createViewerStore } from '@/stores/viewerStore';
+import { useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
+import { canSteer } from '@/stores/sessionStore';
+import { createViewerStore, useViewerStore } from '@/stores/viewerStore';
 import { RunMetricsPanel } from '@/components/charts/RunMetricsPanel';
 import { DrawStats } from '@/components/viewer/DrawStats';
 import { HistogramPanel } from '@/components/viewer/HistogramPanel';
@@ -15,7 +16,7 @@ import { useViewerShortcuts } from '@/components/viewer/useViewerShortcuts';
 import { ViewerToolbar } from '@/components/viewer/ViewerToolbar';
 import { VolumePanel } from '@/components/viewer/VolumePanel';
 import { VolumeView } from '@/components/viewer/VolumeView';
-import type { DisconnectNotice } from '@/lib/protocol';
+import type { DisconnectNotice, Region } from '@/lib/protocol';
 import { RunStateChip } from './RunStateChip';
 
 const STATS_REFRESH_MS = 500;
@@ -27,6 +28,15 @@ export function RunPage({ runId }: { runId: string }) {
   const loaded = useRuns((s) => s.loaded);
   const stats = useMemo(() => new DrawStats(), []);
   const store = useMemo(() => createViewerStore(), []);
+  const steer = useSession((s) => canSteer(s.identity, runId));
+  const view = useViewerStore(store, (s) => s.view);
+  const hasRoi = useRuns((s) => s.runs[runId]?.streams.some((st) => st.key === 'roi/xy') ?? false);
+  const [zoomError, setZoomError] = useState<string | null>(null);
+  const zoomTo = async (region: Region) => {
+    const result = await live.sendCommand(runId, { kind: 'zoom', region });
+    setZoomError(result.ok ? null : result.error);
+    if (result.ok) store.getState().setView('roi');
+  };
   const [figures, setFigures] = useState<{
     fps: Record<string, number>;
     latency: number | null;
@@ -96,6 +106,39 @@ export function RunPage({ runId }: { runId: string }) {
         </div>
       ) : null}
 
+      <div className="flex flex-wrap items-center gap-3 text-sm">
+        <div
+          role="group"
+          aria-label="reconstruction shown"
+          className="flex overflow-hidden rounded border border-edge"
+        >
+          {(['full', 'roi'] as const).map((v) => (
+            <button
+              key={v}
+              type="button"
+              data-testid={testIds.viewToggle(v)}
+              aria-pressed={view === v}
+              disabled={v === 'roi' && !hasRoi}
+              onClick={() => store.getState().setView(v)}
+              className={`px-3 py-1 disabled:opacity-40 ${view === v ? 'bg-info/20 text-white' : 'text-muted hover:bg-white/10'}`}
+            >
+              {v === 'full' ? 'Full view' : 'Zoomed region'}
+            </button>
+          ))}
+        </div>
+        {steer ? (
+          <span className="text-xs text-muted">
+            <kbd className="rounded border border-edge px-1 font-mono">shift</kbd>-drag on a
+            full-view slice to zoom the reconstruction into that region
+          </span>
+        ) : null}
+        {zoomError ? (
+          <span role="alert" className="text-xs text-bad">
+            {zoomError}
+          </span>
+        ) : null}
+      </div>
+
       <div className="grid grid-cols-1 items-start gap-3 xl:grid-cols-[minmax(0,1fr)_400px]">
         <div className="grid grid-cols-1 gap-3 md:grid-cols-2">
           {PLANES.map((plane) => (
@@ -106,6 +149,7 @@ export function RunPage({ runId }: { runId: string }) {
                 frames={live.frames}
                 store={store}
                 stats={stats}
+                {...(steer && { onRegion: zoomTo })}
               />
               <div className="text-right text-xs text-muted" data-testid={testIds.sliceFps(plane)}>
                 {(figures.fps[plane] ?? 0).toFixed(1)} fps

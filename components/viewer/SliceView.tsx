@@ -1,7 +1,7 @@
 'use client';
 
 import { useEffect, useRef } from 'react';
-import { type FrameHeader, type Plane, streamKey } from '@/lib/protocol';
+import { type FrameHeader, type Plane, type Region, streamKey } from '@/lib/protocol';
 import { colormapLut } from '@/lib/imaging/colormaps';
 import {
   AXIS_NAMES,
@@ -9,6 +9,7 @@ import {
   PLANE_AXES,
   pixelSizeUm,
   pixelToVoxel,
+  rectangleToRegion,
   voxelToPixel,
 } from '@/lib/imaging/planeGeometry';
 import { testIds } from '@/lib/testIds';
@@ -23,6 +24,8 @@ export interface SliceViewProps {
   frames: FrameStore;
   store: ViewerStore;
   stats: DrawStats;
+  /** Called with the volume region of a rectangle shift-dragged on the full view (zoom to ROI). */
+  onRegion?: (region: Region) => void;
 }
 
 /** Screen movement (CSS px) below which a press-and-release counts as a click, not a pan. */
@@ -38,7 +41,9 @@ const AXIS_COLOURS = ['#ff6b6b', '#5ee07a', '#5aa9ff'] as const;
  * zoom, a crosshair through the picked voxel, a scale bar and a readout of the value under the
  * cursor. It reads frames and display state every animation frame, never through React state.
  */
-export function SliceView({ run, plane, frames, store, stats }: SliceViewProps) {
+export function SliceView({ run, plane, frames, store, stats, onRegion }: SliceViewProps) {
+  const onRegionRef = useRef(onRegion);
+  onRegionRef.current = onRegion;
   const wrapRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const overlayRef = useRef<HTMLCanvasElement>(null);
@@ -59,7 +64,10 @@ export function SliceView({ run, plane, frames, store, stats }: SliceViewProps) 
       if (errorRef.current) errorRef.current.textContent = (error as Error).message;
       return;
     }
-    const key = streamKey('full', plane);
+    let key = streamKey(store.getState().view, plane);
+    /** Rectangle being shift-dragged, in image pixels. */
+    let rubber: { from: { col: number; row: number }; to: { col: number; row: number } } | null =
+      null;
     const axes = PLANE_AXES[plane];
     const viewport: SliceViewport = { centerCol: 0, centerRow: 0, zoom: 1 };
     let header: FrameHeader | null = null;
@@ -105,6 +113,35 @@ export function SliceView({ run, plane, frames, store, stats }: SliceViewProps) 
       });
       const selected = store.getState().selected;
       const shape = header.shape as [number, number];
+      // The zoomed region, where one is being reconstructed, outlined on the full view.
+      const roi =
+        header.view === 'full'
+          ? frames.get(run, streamKey('roi', plane))?.frame.header.region
+          : undefined;
+      const box = (
+        a: { col: number; row: number },
+        b: { col: number; row: number },
+        colour: string,
+      ) => {
+        const p = toScreen(a.col, a.row);
+        const q = toScreen(b.col, b.row);
+        ctx.strokeStyle = colour;
+        ctx.lineWidth = 2 * dpr();
+        ctx.strokeRect(p.x, p.y, q.x - p.x, q.y - p.y);
+      };
+      if (roi && header.volumeShape) {
+        const spans = [roi.x, roi.y, roi.z];
+        const [c0, c1] = spans[axes.col]!;
+        const [r0, r1] = spans[axes.row]!;
+        const perCol = shape[1] / header.volumeShape[axes.col]!;
+        const perRow = shape[0] / header.volumeShape[axes.row]!;
+        box(
+          { col: c0 * perCol, row: r0 * perRow },
+          { col: c1 * perCol, row: r1 * perRow },
+          '#f2cc60',
+        );
+      }
+      if (rubber) box(rubber.from, rubber.to, '#58a6ff');
       if (selected) {
         const p = voxelToPixel(plane, selected, shape, header.volumeShape);
         const at = toScreen(p.col, p.row);
@@ -149,6 +186,13 @@ export function SliceView({ run, plane, frames, store, stats }: SliceViewProps) 
         canvas.height = overlay.height = height;
       }
       const state = store.getState();
+      const wanted = streamKey(state.view, plane);
+      if (wanted !== key) {
+        key = wanted;
+        drawnVersion = -1;
+        header = null;
+        pixels = null;
+      }
       const latest = frames.get(run, key);
       let changed = viewDirty;
       if (latest && latest.version !== drawnVersion) {
@@ -188,7 +232,14 @@ export function SliceView({ run, plane, frames, store, stats }: SliceViewProps) 
     raf = requestAnimationFrame(frame);
 
     // Pointer: drag pans, a click picks the voxel, the wheel zooms about the cursor.
-    let press: { x: number; y: number; col: number; row: number; dragging: boolean } | null = null;
+    let press: {
+      x: number;
+      y: number;
+      col: number;
+      row: number;
+      dragging: boolean;
+      drawing: boolean;
+    } | null = null;
     const readout = (e: PointerEvent | null) => {
       const el = readoutRef.current;
       if (!el) return;
@@ -213,7 +264,9 @@ export function SliceView({ run, plane, frames, store, stats }: SliceViewProps) 
     const onDown = (e: PointerEvent) => {
       if (e.button !== 0) return;
       const { col, row } = toImage(e);
-      press = { x: e.clientX, y: e.clientY, col, row, dragging: false };
+      // Shift-drag on the full view draws a region to zoom into (when the caller may steer).
+      const drawing = e.shiftKey && !!onRegionRef.current && header?.view === 'full';
+      press = { x: e.clientX, y: e.clientY, col, row, dragging: false, drawing };
       wrap.setPointerCapture(e.pointerId);
     };
     const onMove = (e: PointerEvent) => {
@@ -223,8 +276,13 @@ export function SliceView({ run, plane, frames, store, stats }: SliceViewProps) 
       const dy = e.clientY - press.y;
       if (!press.dragging && Math.hypot(dx, dy) < CLICK_SLOP_PX) return;
       press.dragging = true;
-      // Keep the image point grabbed at press time under the cursor.
       const { col, row } = toImage(e);
+      if (press.drawing) {
+        rubber = { from: { col: press.col, row: press.row }, to: { col, row } };
+        viewDirty = true;
+        return;
+      }
+      // Keep the image point grabbed at press time under the cursor.
       viewport.centerCol += press.col - col;
       viewport.centerRow += press.row - row;
       viewDirty = true;
@@ -232,8 +290,22 @@ export function SliceView({ run, plane, frames, store, stats }: SliceViewProps) 
     const onUp = (e: PointerEvent) => {
       if (!press) return;
       const wasDrag = press.dragging;
+      const drew = press.drawing && rubber;
       press = null;
       if (wrap.hasPointerCapture(e.pointerId)) wrap.releasePointerCapture(e.pointerId);
+      if (drew && rubber && header?.volumeShape) {
+        const region = rectangleToRegion(
+          plane,
+          [rubber.from, rubber.to],
+          header.position ?? 0,
+          header.shape as [number, number],
+          header.volumeShape as [number, number, number],
+        );
+        rubber = null;
+        viewDirty = true;
+        if (region) onRegionRef.current?.(region);
+        return;
+      }
       if (wasDrag || !header) return;
       const { col, row } = toImage(e);
       const [rows, cols] = header.shape as [number, number];

@@ -88,3 +88,43 @@ export function niceScaleBar(maxUm: number): { um: number; label: string } {
         : `${+(um * 1000).toPrecision(3)} nm`;
   return { um, label };
 }
+
+/**
+ * The box of the volume a rectangle drawn on a slice stands for, in voxels of the volume, half-open
+ * per axis (x, y, z). Across the slice it spans the rectangle; along the normal it is centred on the
+ * slice and as deep as the rectangle's mean edge, so a square drawn on any plane asks for a cube.
+ */
+export function rectangleToRegion(
+  plane: Plane,
+  corners: readonly [{ col: number; row: number }, { col: number; row: number }],
+  position: number,
+  shape: readonly [number, number],
+  volumeShape: readonly [number, number, number],
+): { x: [number, number]; y: [number, number]; z: [number, number] } | null {
+  const axes = PLANE_AXES[plane];
+  const [rows, cols] = shape;
+  const clamp = (v: number, n: number) => Math.min(n, Math.max(0, v));
+  const span = (a: number, b: number, axis: Axis, pixels: number): [number, number] => {
+    const r = ratio(volumeShape, axis, pixels);
+    const n = volumeShape[axis];
+    return [clamp(Math.floor(Math.min(a, b) * r), n), clamp(Math.ceil(Math.max(a, b) * r), n)];
+  };
+  const out: [number, number][] = [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+  ];
+  out[axes.col] = span(corners[0].col, corners[1].col, axes.col, cols);
+  out[axes.row] = span(corners[0].row, corners[1].row, axes.row, rows);
+  const [c0, c1] = out[axes.col]!;
+  const [r0, r1] = out[axes.row]!;
+  // Too small to reconstruct anything meaningful (under 4 voxels on a side): a mis-click, not a region.
+  const MIN_EDGE = 4;
+  if (c1 - c0 < MIN_EDGE || r1 - r0 < MIN_EDGE) return null;
+  const depth = Math.max(MIN_EDGE, Math.round((c1 - c0 + r1 - r0) / 2));
+  const n = volumeShape[axes.normal];
+  let start = Math.round(position - depth / 2);
+  start = clamp(Math.min(start, n - depth), n);
+  out[axes.normal] = [start, clamp(start + depth, n)];
+  return { x: out[0]!, y: out[1]!, z: out[2]! };
+}
