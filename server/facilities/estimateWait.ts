@@ -8,6 +8,8 @@ export interface WaitObservation {
   /** Seconds from submission to start. */
   waitS: number;
   features: WaitFeatures;
+  /** The queue or partition it ran in, when known. */
+  queue?: string | null;
 }
 
 export interface WaitPrediction {

@@ -1,0 +1,564 @@
+import { EventEmitter } from 'node:events';
+import Database from 'better-sqlite3';
+import {
+  type EstimateRequest,
+  type FacilityHistoryPoint,
+  type FacilityIncident,
+  type PlannedWindow,
+  type QueueDepth,
+  type Recommendation,
+  type SiteDecision,
+  type SiteDecisionRequest,
+  type SystemSnapshot,
+  type WaitEstimate,
+} from '@/lib/protocol';
+import type { FacilityAdapter, SystemReading } from './adapters/FacilityAdapter';
+import { SourceError } from './adapters/fetchJson';
+import type { IriAdapter, IriJob, IriJobSpec } from './adapters/IriAdapter';
+import { estimateWait, type WaitObservation } from './estimateWait';
+import { aggregateFeatures, queueFeatures, type WaitFeatures } from './queueFeatures';
+import { recommend, type RecommendOptions } from './recommend';
+
+export interface FacilityServiceOptions {
+  /** Sources, in order of precedence: the first fresh one that reports a status decides it. */
+  adapters: FacilityAdapter[];
+  /** An open better-sqlite3 database, or a path (`:memory:` in tests). */
+  db: Database.Database | string;
+  /** Poll period per source when it answers (ms). */
+  intervalMs?: number;
+  /** Longest pause between attempts on a failing source (ms). */
+  maxBackoffMs?: number;
+  now?: () => number;
+  /** The job whose wait goes into history and cards: a small reconstruction. */
+  defaultJob?: { nodes: number; walltime: number };
+  /** Shortest gap between two history rows of one system (ms). */
+  historyEveryMs?: number;
+  /** Observed waits kept in memory per system. */
+  waitWindow?: number;
+  recommend?: Omit<RecommendOptions, 'now'>;
+}
+
+export interface FacilityServiceEvents {
+  /** Every system's snapshot, after a poll that changed something. */
+  update: [systems: SystemSnapshot[]];
+  error: [error: Error];
+}
+
+interface SourceState {
+  adapter: FacilityAdapter;
+  failures: number;
+  timer: NodeJS.Timeout | null;
+  /** Last good reading per system. */
+  readings: Map<string, SystemReading>;
+  /** Why the last attempt failed, or null. */
+  error: string | null;
+  authError: boolean;
+  readAt: number;
+}
+
+/** 8 nodes for one hour: the default beamline reconstruction job. */
+const DEFAULT_JOB = { nodes: 8, walltime: 3600 };
+/** A queued job whose features we no longer see for a week has left the queue some other way. */
+const SEEN_TTL_MS = 7 * 86_400_000;
+
+/**
+ * Polls the facility adapters, merges their readings into one snapshot per system, keeps history
+ * and observed waits in SQLite, estimates waits and recommends a site. Never throws out of a poll.
+ */
+export class FacilityService extends EventEmitter<FacilityServiceEvents> {
+  private readonly db: Database.Database;
+  private readonly o: Required<Omit<FacilityServiceOptions, 'db' | 'adapters' | 'recommend'>> &
+    Pick<FacilityServiceOptions, 'recommend'>;
+  private readonly sources: SourceState[];
+  private latest = new Map<string, SystemSnapshot>();
+  private since = new Map<string, { status: string; at: number }>();
+  private waits = new Map<string, WaitObservation[]>();
+  private seenQueued = new Map<string, Map<string, { features: WaitFeatures; at: number }>>();
+  private seenStarted = new Map<string, Set<string>>();
+  private lastHistory = new Map<string, number>();
+  private running = false;
+
+  constructor(options: FacilityServiceOptions) {
+    super();
+    // The gateway forwards updates; a failing listener must not take the poller down with it.
+    this.on('error', () => {});
+    this.db = typeof options.db === 'string' ? new Database(options.db) : options.db;
+    this.o = {
+      intervalMs: options.intervalMs ?? 15_000,
+      maxBackoffMs: options.maxBackoffMs ?? 5 * 60_000,
+      now: options.now ?? Date.now,
+      defaultJob: options.defaultJob ?? DEFAULT_JOB,
+      historyEveryMs: options.historyEveryMs ?? 60_000,
+      waitWindow: options.waitWindow ?? 2000,
+      recommend: options.recommend,
+    };
+    this.sources = options.adapters.map((adapter) => ({
+      adapter,
+      failures: 0,
+      timer: null,
+      readings: new Map(),
+      error: null,
+      authError: false,
+      readAt: 0,
+    }));
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS facility_snapshots (
+        system TEXT NOT NULL, at INTEGER NOT NULL, status TEXT NOT NULL, stale INTEGER NOT NULL,
+        queued INTEGER, running INTEGER, queued_node_hours REAL, free_nodes INTEGER,
+        wait_median_s REAL, wait_bound95_s REAL, snapshot TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS facility_snapshots_at ON facility_snapshots (system, at);
+      CREATE TABLE IF NOT EXISTS facility_waits (
+        system TEXT NOT NULL, job_id TEXT NOT NULL, queue TEXT, nodes INTEGER NOT NULL,
+        walltime_s REAL NOT NULL, submit_s REAL NOT NULL, start_s REAL NOT NULL, wait_s REAL NOT NULL,
+        features TEXT NOT NULL, PRIMARY KEY (system, job_id)
+      );
+      CREATE INDEX IF NOT EXISTS facility_waits_start ON facility_waits (system, start_s);
+      CREATE TABLE IF NOT EXISTS facility_decisions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, who TEXT NOT NULL, role TEXT NOT NULL,
+        system TEXT NOT NULL, recommended TEXT, override INTEGER NOT NULL, note TEXT, at INTEGER NOT NULL
+      );
+    `);
+    this.loadWaits();
+    for (const s of this.sources)
+      for (const sys of s.adapter.systems) this.latest.set(sys.system, this.merge(sys.system));
+  }
+
+  /** Starts polling every source now and then on its own schedule. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const s of this.sources) this.schedule(s, 0);
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const s of this.sources) {
+      if (s.timer) clearTimeout(s.timer);
+      s.timer = null;
+    }
+  }
+
+  /** Polls every source once, now (tests and the first paint). */
+  async pollOnce(): Promise<SystemSnapshot[]> {
+    await Promise.all(this.sources.map((s) => this.poll(s)));
+    this.publish();
+    return this.snapshots();
+  }
+
+  snapshots(): SystemSnapshot[] {
+    return [...this.latest.values()].sort((a, b) => a.system.localeCompare(b.system));
+  }
+
+  /** Incidents and planned windows the IRI sources report. */
+  incidents(): FacilityIncident[] {
+    return this.sources.flatMap((s) => [...s.readings.values()].flatMap((r) => r.incidents ?? []));
+  }
+
+  /** History of one system between `from` and `to` (epoch ms), oldest first. */
+  history(system: string, from: number, to: number): FacilityHistoryPoint[] {
+    const rows = this.db
+      .prepare(
+        `SELECT at, status, stale, queued, running, queued_node_hours, free_nodes, wait_median_s, wait_bound95_s
+         FROM facility_snapshots WHERE system = ? AND at BETWEEN ? AND ? ORDER BY at LIMIT 5000`,
+      )
+      .all(system, from, to) as {
+      at: number;
+      status: SystemSnapshot['status'];
+      stale: number;
+      queued: number | null;
+      running: number | null;
+      queued_node_hours: number | null;
+      free_nodes: number | null;
+      wait_median_s: number | null;
+      wait_bound95_s: number | null;
+    }[];
+    return rows.map((r) => ({
+      at: r.at,
+      status: r.status,
+      stale: r.stale === 1,
+      queued: r.queued,
+      running: r.running,
+      queuedNodeHours: r.queued_node_hours,
+      freeNodes: r.free_nodes,
+      waitMedianS: r.wait_median_s,
+      waitBound95S: r.wait_bound95_s,
+    }));
+  }
+
+  knows(system: string): boolean {
+    return this.latest.has(system);
+  }
+
+  /** Wait estimates for one job shape on every system (or those requested). */
+  estimate(
+    request: Pick<EstimateRequest, 'nodes' | 'walltime' | 'queue' | 'systems'>,
+  ): WaitEstimate[] {
+    const systems = request.systems ?? [...this.latest.keys()];
+    return systems.filter((s) => this.latest.has(s)).map((s) => this.estimateOne(s, request));
+  }
+
+  recommend(request: EstimateRequest): Recommendation {
+    const estimates = new Map(this.estimate(request).map((e) => [e.system, e]));
+    return recommend(request, this.snapshots(), estimates, {
+      ...this.o.recommend,
+      now: this.o.now(),
+    });
+  }
+
+  /** Records staff's choice of site for the next job. */
+  recordDecision(
+    who: { subject: string; role: SiteDecision['role'] },
+    body: SiteDecisionRequest,
+  ): SiteDecision {
+    const at = this.o.now();
+    const override = body.recommended !== null && body.recommended !== body.system;
+    const info = this.db
+      .prepare(
+        'INSERT INTO facility_decisions (who, role, system, recommended, override, note, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        who.subject,
+        who.role,
+        body.system,
+        body.recommended,
+        override ? 1 : 0,
+        body.note ?? null,
+        at,
+      );
+    return {
+      id: Number(info.lastInsertRowid),
+      who: who.subject,
+      role: who.role,
+      system: body.system,
+      recommended: body.recommended,
+      override,
+      note: body.note ?? null,
+      at,
+    };
+  }
+
+  decisions(limit = 100): SiteDecision[] {
+    const rows = this.db
+      .prepare('SELECT * FROM facility_decisions ORDER BY id DESC LIMIT ?')
+      .all(limit) as {
+      id: number;
+      who: string;
+      role: SiteDecision['role'];
+      system: string;
+      recommended: string | null;
+      override: number;
+      note: string | null;
+      at: number;
+    }[];
+    return rows.map((r) => ({ ...r, override: r.override === 1 }));
+  }
+
+  /** Submits a job through the IRI API of the system's facility. */
+  async submitJob(system: string, spec: IriJobSpec): Promise<IriJob> {
+    const iri = this.iriFor(system);
+    const features = this.featuresFor(system, {
+      nodes: spec.resources.node_count,
+      walltime: spec.attributes.duration,
+    });
+    const job = await iri.submitJob(system, spec);
+    this.rememberQueued(system, job.id, features);
+    return job;
+  }
+
+  async jobStatus(system: string, jobId: string): Promise<IriJob> {
+    return this.iriFor(system).jobStatus(system, jobId);
+  }
+
+  /**
+   * Records an observed wait (submit → start, epoch s) that no poll saw, e.g. a job Loupe submitted
+   * whose start the facility reported. Ignored if already known.
+   */
+  recordWait(
+    system: string,
+    job: {
+      id: string;
+      queue: string | null;
+      nodes: number;
+      walltimeS: number;
+      submit: number;
+      start: number;
+    },
+  ): void {
+    const features =
+      this.seenQueued.get(system)?.get(job.id)?.features ??
+      aggregateFeatures({ queued: null, queuedNodeHours: null, freeNodes: null }, job);
+    this.storeWait(system, job, features);
+  }
+
+  private iriFor(system: string): IriAdapter {
+    const source = this.sources.find(
+      (s) => s.adapter.source === 'iri' && s.adapter.systems.some((x) => x.system === system),
+    );
+    if (!source) throw new SourceError(`no IRI job API configured for ${system}`);
+    return source.adapter as IriAdapter;
+  }
+
+  private schedule(s: SourceState, delay: number): void {
+    if (!this.running) return;
+    s.timer = setTimeout(() => {
+      void this.poll(s).then(() => {
+        this.publish();
+        const backoff = Math.min(this.o.intervalMs * 2 ** s.failures, this.o.maxBackoffMs);
+        this.schedule(s, s.failures ? backoff : this.o.intervalMs);
+      });
+    }, delay);
+    s.timer.unref?.();
+  }
+
+  private async poll(s: SourceState): Promise<void> {
+    const now = this.o.now();
+    try {
+      const readings = await s.adapter.read(now);
+      s.readings = new Map(readings.map((r) => [r.system, r]));
+      s.error = null;
+      s.authError = false;
+      s.failures = 0;
+      for (const r of readings) this.learnWaits(r, now);
+    } catch (error) {
+      s.failures++;
+      s.error = error instanceof SourceError ? error.message : `adapter failed: ${String(error)}`;
+      s.authError = error instanceof SourceError && error.auth;
+      // Expired credentials: what we knew is no longer ours to show.
+      if (s.authError) s.readings.clear();
+      if (!(error instanceof SourceError))
+        this.emit('error', error instanceof Error ? error : new Error(String(error)));
+    }
+    s.readAt = now;
+  }
+
+  private publish(): void {
+    let changed = false;
+    for (const system of this.latest.keys()) {
+      const next = this.merge(system);
+      const prev = this.latest.get(system)!;
+      const { readAt: _a, ...a } = prev;
+      const { readAt: _b, ...b } = next;
+      if (JSON.stringify(a) !== JSON.stringify(b)) changed = true;
+      this.latest.set(system, next);
+      this.recordHistory(next);
+    }
+    if (changed) {
+      try {
+        this.emit('update', this.snapshots());
+      } catch (error) {
+        this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+  }
+
+  /** One snapshot from every source's view of `system`. */
+  private merge(system: string): SystemSnapshot {
+    const now = this.o.now();
+    const mine = this.sources.filter((s) => s.adapter.systems.some((x) => x.system === system));
+    const meta = mine[0]!.adapter.systems.find((x) => x.system === system)!;
+    const fresh = mine.filter((s) => s.error === null && s.readings.has(system));
+    const failed = mine.filter((s) => s.error !== null);
+    const reasons = failed.map((s) => `${s.adapter.source}: ${s.error}`);
+    const statusSource = fresh.find((s) => s.readings.get(system)!.status !== undefined);
+    const statusReading = statusSource?.readings.get(system);
+    let status: SystemSnapshot['status'] = statusReading?.status ?? 'unknown';
+
+    const windows: PlannedWindow[] = [];
+    for (const s of mine)
+      for (const w of s.readings.get(system)?.windows ?? [])
+        if (!windows.some((x) => Math.abs(x.start - w.start) < 60_000)) windows.push(w);
+    windows.sort((a, b) => a.start - b.start);
+    const covering = windows.find((w) => w.start <= now && (w.end === null || w.end > now));
+    if (status === 'down' && covering) status = 'maintenance';
+    const nextWindow = covering ?? windows.find((w) => w.start > now) ?? null;
+
+    const queueSource =
+      fresh.find((s) => s.readings.get(system)!.queue) ??
+      mine.find((s) => s.readings.get(system)?.queue);
+    const queue: QueueDepth = queueSource?.readings.get(system)?.queue ?? {
+      running: null,
+      queued: null,
+      queuedNodeHours: null,
+      freeNodes: null,
+      totalNodes: null,
+    };
+
+    // The source's "since" when it gives one, else when we first saw this status.
+    const seen = this.since.get(system);
+    if (!seen || seen.status !== status) this.since.set(system, { status, at: now });
+    const since = statusReading?.since ?? this.since.get(system)!.at;
+
+    return {
+      system,
+      name: meta.name,
+      facility: meta.facility,
+      source: statusSource?.adapter.source ?? mine[0]!.adapter.source,
+      status,
+      since: status === 'maintenance' && covering ? covering.start : since,
+      nextWindow,
+      queue,
+      readAt: Math.max(...mine.map((s) => s.readAt), 0),
+      stale: failed.length > 0 || fresh.length === 0,
+      staleReason: reasons.length ? reasons.join('; ') : fresh.length === 0 ? 'not read yet' : null,
+    };
+  }
+
+  private featuresFor(system: string, job: { nodes: number; walltime: number }): WaitFeatures {
+    const shape = { nodes: job.nodes, walltimeS: job.walltime };
+    for (const s of this.sources) {
+      const r = s.error === null ? s.readings.get(system) : undefined;
+      if (r?.queueState) return queueFeatures({ ...r.queueState, now: this.o.now() / 1000 }, shape);
+    }
+    const q = this.latest.get(system)?.queue;
+    return aggregateFeatures(q ?? { queued: null, queuedNodeHours: null, freeNodes: null }, shape);
+  }
+
+  private estimateOne(
+    system: string,
+    request: Pick<EstimateRequest, 'nodes' | 'walltime' | 'queue'>,
+  ): WaitEstimate {
+    let history = this.waits.get(system) ?? [];
+    if (request.queue) {
+      const inQueue = history.filter((h) => h.queue === request.queue);
+      // A queue with too few waits of its own borrows the system's.
+      if (inQueue.length >= 30) history = inQueue;
+    }
+    const p = estimateWait(history, this.featuresFor(system, request));
+    return {
+      system,
+      median: p.median,
+      bound95: Number.isFinite(p.bound95) ? p.bound95 : Math.max(p.median * 10, 86_400),
+      observations: p.observations,
+      method: p.method,
+    };
+  }
+
+  /** Remembers queued jobs' features at first sight; a job seen running becomes an observed wait. */
+  private learnWaits(r: SystemReading, now: number): void {
+    if (!r.queueState) return;
+    for (const q of r.queuedJobs ?? []) {
+      if (!this.seenQueued.get(r.system)?.has(q.id))
+        this.rememberQueued(
+          r.system,
+          q.id,
+          queueFeatures(r.queueState, { nodes: q.nodes, walltimeS: q.walltimeS }),
+        );
+    }
+    for (const j of r.runningJobs ?? []) {
+      if (this.seenStarted.get(r.system)?.has(j.id)) continue;
+      const f = this.seenQueued.get(r.system)?.get(j.id)?.features;
+      // A job first seen already running: only its shape is known, not the queue it met.
+      this.storeWait(
+        r.system,
+        j,
+        f ?? aggregateFeatures({ queued: null, queuedNodeHours: null, freeNodes: null }, j),
+      );
+    }
+    const seen = this.seenQueued.get(r.system);
+    if (seen) for (const [id, v] of seen) if (now - v.at > SEEN_TTL_MS) seen.delete(id);
+  }
+
+  private rememberQueued(system: string, id: string, features: WaitFeatures): void {
+    let m = this.seenQueued.get(system);
+    if (!m) this.seenQueued.set(system, (m = new Map()));
+    m.set(id, { features, at: this.o.now() });
+  }
+
+  private storeWait(
+    system: string,
+    j: {
+      id: string;
+      queue: string | null;
+      nodes: number;
+      walltimeS: number;
+      submit: number;
+      start: number;
+    },
+    features: WaitFeatures,
+  ): void {
+    let started = this.seenStarted.get(system);
+    if (!started) this.seenStarted.set(system, (started = new Set()));
+    if (started.has(j.id)) return;
+    started.add(j.id);
+    this.seenQueued.get(system)?.delete(j.id);
+    const waitS = Math.max(0, j.start - j.submit);
+    const info = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO facility_waits (system, job_id, queue, nodes, walltime_s, submit_s, start_s, wait_s, features)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        system,
+        j.id,
+        j.queue,
+        j.nodes,
+        j.walltimeS,
+        j.submit,
+        j.start,
+        waitS,
+        JSON.stringify(features),
+      );
+    if (info.changes === 0) return;
+    const list = this.waits.get(system) ?? [];
+    list.push({ startedAt: j.start, waitS, features, queue: j.queue });
+    list.sort((a, b) => a.startedAt - b.startedAt);
+    if (list.length > this.o.waitWindow) list.splice(0, list.length - this.o.waitWindow);
+    this.waits.set(system, list);
+  }
+
+  private loadWaits(): void {
+    const rows = this.db
+      .prepare(
+        `SELECT system, job_id, queue, start_s, wait_s, features FROM (
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY system ORDER BY start_s DESC) AS n FROM facility_waits
+         ) WHERE n <= ? ORDER BY start_s`,
+      )
+      .all(this.o.waitWindow) as {
+      system: string;
+      job_id: string;
+      queue: string | null;
+      start_s: number;
+      wait_s: number;
+      features: string;
+    }[];
+    for (const r of rows) {
+      const list = this.waits.get(r.system) ?? [];
+      list.push({
+        startedAt: r.start_s,
+        waitS: r.wait_s,
+        features: JSON.parse(r.features) as WaitFeatures,
+        queue: r.queue,
+      });
+      this.waits.set(r.system, list);
+      let started = this.seenStarted.get(r.system);
+      if (!started) this.seenStarted.set(r.system, (started = new Set()));
+      started.add(r.job_id);
+    }
+  }
+
+  private recordHistory(s: SystemSnapshot): void {
+    const last = this.lastHistory.get(s.system) ?? 0;
+    if (s.readAt - last < this.o.historyEveryMs) return;
+    this.lastHistory.set(s.system, s.readAt);
+    const e = this.estimateOne(s.system, this.o.defaultJob);
+    this.db
+      .prepare(
+        `INSERT INTO facility_snapshots (system, at, status, stale, queued, running, queued_node_hours, free_nodes,
+           wait_median_s, wait_bound95_s, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        s.system,
+        s.readAt,
+        s.status,
+        s.stale ? 1 : 0,
+        s.queue.queued,
+        s.queue.running,
+        s.queue.queuedNodeHours,
+        s.queue.freeNodes,
+        e.method === 'none' ? null : e.median,
+        e.method === 'none' ? null : e.bound95,
+        JSON.stringify(s),
+      );
+  }
+}
