@@ -425,6 +425,8 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
       if (inQueue.length >= 30) history = inQueue;
     }
     const p = estimateWait(history, this.featuresFor(system, request));
+    // Under 59 neighbours the binomial method bounds nothing; JSON has no Infinity, so say
+    // "ten times the median, at least a day" and let `observations` show how thin it is.
     return {
       system,
       median: p.median,

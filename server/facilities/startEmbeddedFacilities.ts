@@ -1,0 +1,69 @@
+import type Database from 'better-sqlite3';
+import { facilityAdapters } from './facilityAdapters';
+import { FacilityService, type FacilityServiceOptions } from './FacilityService';
+import {
+  startFacilitySimulator,
+  type FacilitySimulator,
+  type FacilitySimulatorOptions,
+} from './simulator/startFacilitySimulator';
+
+export interface EmbeddedFacilities {
+  simulator: FacilitySimulator;
+  service: FacilityService;
+  close(): Promise<void>;
+}
+
+/** The token the embedded simulator accepts and the embedded service presents. */
+const EMBEDDED_TOKEN = 'loupe-embedded-simulator';
+
+/**
+ * The embedded default: the facility simulator on loopback and a FacilityService polling it over
+ * HTTP with the same adapters that read the real services. Jobs Loupe submits through the service
+ * become observed waits when the simulator starts them.
+ */
+export async function startEmbeddedFacilities(options: {
+  db: Database.Database | string;
+  simulator?: FacilitySimulatorOptions;
+  service?: Partial<Omit<FacilityServiceOptions, 'adapters' | 'db'>>;
+}): Promise<EmbeddedFacilities> {
+  const simulator = await startFacilitySimulator({
+    seed: 1,
+    // One simulated minute per real second: queues move visibly within a demo.
+    speed: 60,
+    tokens: [EMBEDDED_TOKEN],
+    ...options.simulator,
+  });
+  const token = options.simulator?.tokens?.[0] ?? EMBEDDED_TOKEN;
+  const service = new FacilityService({
+    adapters: facilityAdapters(simulator.urls, {
+      nersc: token,
+      iri: { NERSC: token, ALCF: token, OLCF: token },
+    }),
+    db: options.db,
+    now: () => simulator.now(),
+    // Simulated time runs fast; poll often enough that a card's numbers move.
+    intervalMs: 5000,
+    ...options.service,
+  });
+  simulator.events.on('job:start', (e) => {
+    const job = simulator.models.get(e.system)?.jobs.get(e.jobId);
+    if (!job || job.start === null) return;
+    service.recordWait(e.system, {
+      id: job.id,
+      queue: job.queue,
+      nodes: job.nodes,
+      walltimeS: job.walltimeS,
+      submit: job.submit,
+      start: job.start,
+    });
+  });
+  service.start();
+  return {
+    simulator,
+    service,
+    async close() {
+      service.stop();
+      await simulator.close();
+    },
+  };
+}
