@@ -5,6 +5,11 @@ import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 import { LiveClient } from '@/components/live/LiveClient';
 import { type CommandsState, type CommandsStore, createCommandsStore } from './commandsStore';
+import {
+  createFacilitiesStore,
+  type FacilitiesState,
+  type FacilitiesStore,
+} from './facilitiesStore';
 import { createRunsStore, type RunsState, type RunsStore } from './runsStore';
 import { createSessionStore, type SessionState, type SessionStore } from './sessionStore';
 
@@ -12,6 +17,7 @@ interface Stores {
   session: SessionStore;
   runs: RunsStore;
   commands: CommandsStore;
+  facilities: FacilitiesStore;
   live: LiveClient;
 }
 
@@ -26,7 +32,14 @@ export function StoreProvider({ children }: { children: ReactNode }) {
     const session = createSessionStore();
     const runs = createRunsStore();
     const commands = createCommandsStore();
-    return { session, runs, commands, live: new LiveClient(session, runs, commands) };
+    const facilities = createFacilitiesStore();
+    return {
+      session,
+      runs,
+      commands,
+      facilities,
+      live: new LiveClient(session, runs, commands, facilities),
+    };
   });
   useEffect(() => {
     stores.live.start();
@@ -51,6 +64,15 @@ export function useRuns<T>(selector: (s: RunsState) => T): T {
 
 export function useCommands<T>(selector: (s: CommandsState) => T): T {
   return useStore(useStores().commands, useShallow(selector));
+}
+
+export function useFacilities<T>(selector: (s: FacilitiesState) => T): T {
+  return useStore(useStores().facilities, useShallow(selector));
+}
+
+/** The facilities store itself, for code that writes to it outside render (fetch results). */
+export function useFacilitiesStore(): FacilitiesStore {
+  return useStores().facilities;
 }
 
 export function useLiveClient(): LiveClient {

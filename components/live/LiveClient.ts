@@ -8,11 +8,13 @@ import {
   type GatewayToViewer,
   PROTOCOL_VERSION,
   RunMetrics,
+  SystemSnapshot,
   VIEWER_NAMESPACE,
   VIEWER_SOCKET_PATH,
   type ViewerToGateway,
 } from '@/lib/protocol';
 import type { CommandsStore } from '@/stores/commandsStore';
+import type { FacilitiesStore } from '@/stores/facilitiesStore';
 import type { RunsStore } from '@/stores/runsStore';
 import type { SessionIdentity, SessionStore } from '@/stores/sessionStore';
 import { FrameStore } from './FrameStore';
@@ -58,6 +60,7 @@ export class LiveClient {
     private readonly session: SessionStore,
     private readonly runs: RunsStore,
     private readonly commands: CommandsStore,
+    private readonly facilities: FacilitiesStore,
   ) {}
 
   /** fetch() against the gateway's REST API with this tab's bearer token. */
@@ -150,6 +153,11 @@ export class LiveClient {
     socket.on('runs', (runs) => this.runs.getState().setRuns(runs));
     socket.on('run:update', (run) => this.runs.getState().upsertRun(run));
     socket.on('command:state', (command) => this.commands.getState().upsert(command));
+    socket.on('facilities', (systems) => {
+      const parsed = SystemSnapshot.array().safeParse(systems);
+      if (parsed.success) this.facilities.getState().setSystems(parsed.data, Date.now());
+      else console.warn('dropped facility snapshots that do not validate', parsed.error.issues);
+    });
     socket.on('protocol:error', (error) =>
       console.warn(`gateway refused ${error.event ?? 'a message'}: ${error.message}`),
     );

@@ -1,0 +1,12 @@
+'use client';
+
+import { useMemo } from 'react';
+import { useFacilitiesStore, useLiveClient } from '@/stores/StoreProvider';
+import { FacilityApi } from './FacilityApi';
+
+/** The tab's FacilityApi, bound to its LiveClient and facilities store. */
+export function useFacilityApi(): FacilityApi {
+  const live = useLiveClient();
+  const store = useFacilitiesStore();
+  return useMemo(() => new FacilityApi(live, store), [live, store]);
+}
