@@ -1,0 +1,129 @@
+import { expect, test } from '@playwright/test';
+import { testIds } from '../lib/testIds';
+import { signInAs } from './auth';
+
+/** The systems the embedded simulator runs; the page must show at least these. */
+const SYSTEMS = ['aurora', 'frontier', 'perlmutter', 'polaris'];
+const UI_PORT = Number(process.env.LOUPE_E2E_PORT ?? 3210);
+/** The embedded facility simulator's control API (playwright.config.ts sets LOUPE_SIM_PORT). */
+const SIM_URL = process.env.LOUPE_SIM_URL ?? `http://127.0.0.1:${UI_PORT + 2000}`;
+
+test('the facilities page shows every system live from the simulator, and the overview too', async ({
+  page,
+}) => {
+  await signInAs(page, 'remote');
+  const answer = await page.evaluate(async () => {
+    const res = await fetch('/api/facilities', {
+      headers: { authorization: `Bearer ${localStorage.getItem('loupe.token')}` },
+    });
+    return (await res.json()) as { systems: { system: string }[] };
+  });
+  const systems = [...new Set([...SYSTEMS, ...answer.systems.map((s) => s.system)])];
+
+  const panel = page.getByTestId(testIds.facilitiesPanel);
+  for (const system of systems)
+    await expect(panel.getByTestId(testIds.facilitySummary(system))).toBeVisible();
+
+  await page.goto('/facilities');
+  await expect(page.getByTestId(testIds.facilityCards).locator('article')).toHaveCount(
+    systems.length,
+  );
+  for (const system of systems) {
+    const card = page.getByTestId(testIds.facilityCard(system));
+    // Live: a fresh reading over HTTP, not the "not read yet" placeholder.
+    await expect(card).toHaveAttribute('data-stale', 'false');
+    await expect(card).not.toHaveAttribute('data-status', 'unknown');
+    await expect(card.getByTestId(testIds.facilityQueue(system))).toContainText(/\d+ jobs/);
+    await expect(card.getByTestId(testIds.facilityQueue(system))).toContainText('node-h');
+    await expect(card.getByTestId(testIds.facilityWindow(system))).toBeVisible();
+  }
+  // History accumulates as the simulator runs; a chart appears once there is some.
+  await expect(page.getByTestId(testIds.facilityChart('polaris'))).toBeVisible({
+    timeout: 45_000,
+  });
+  // The default ranking is on screen with its reasons, without a click.
+  const rec = page.getByTestId(testIds.recommendation);
+  await expect(rec).toHaveAttribute('data-recommended', /^[a-z]/);
+  await expect(rec.locator('li[data-rank="1"]')).toContainText('median wait');
+  // A viewer is told who may decide; no decision control is offered.
+  await expect(page.getByTestId(testIds.siteConfirm)).toHaveCount(0);
+});
+
+test('a system enters and leaves maintenance on the facilities page', async ({ page, request }) => {
+  test.setTimeout(150_000);
+  const clock = (await (await request.get(`${SIM_URL}/_sim/clock`)).json()) as { speed: number };
+  await signInAs(page, 'sam');
+  await page.goto('/facilities');
+  for (const system of SYSTEMS)
+    await expect(page.getByTestId(testIds.facilityCard(system))).toHaveAttribute(
+      'data-stale',
+      'false',
+    );
+
+  // Any system that is up now will do; prefer Polaris.
+  let system = '';
+  for (const candidate of ['polaris', 'perlmutter', 'frontier', 'aurora']) {
+    const status = await page
+      .getByTestId(testIds.facilityCard(candidate))
+      .getAttribute('data-status');
+    if (status === 'up') {
+      system = candidate;
+      break;
+    }
+  }
+  expect(system, 'some system is up').not.toBe('');
+  const card = page.getByTestId(testIds.facilityCard(system));
+  const status = page.getByTestId(testIds.facilityStatus(system));
+
+  // Announce a window 15 s (real) from now, 25 s long, whatever the simulator's speed.
+  const announced = await request.post(`${SIM_URL}/_sim/windows`, {
+    data: {
+      system,
+      startInS: 15 * clock.speed,
+      durationS: 25 * clock.speed,
+      description: 'e2e maintenance',
+    },
+  });
+  expect(announced.ok()).toBe(true);
+
+  await expect(card.getByTestId(testIds.facilityWindow(system))).toHaveAttribute(
+    'data-phase',
+    'upcoming',
+  );
+  await expect(card.getByTestId(testIds.facilityCountdown(system))).toContainText('starts in');
+
+  await expect(status).toHaveAttribute('data-status', 'maintenance', { timeout: 45_000 });
+  await expect(card.getByTestId(testIds.facilityCountdown(system))).toContainText('ends in');
+  await expect(page.getByTestId(testIds.facilityIncidents)).toContainText('e2e maintenance');
+  // While it lasts, the recommendation leaves the system out and says why.
+  await page.getByTestId(testIds.estimateSubmit).click();
+  await expect(page.getByTestId(testIds.excludedSystem(system))).toContainText('maintenance');
+
+  await expect(status).not.toHaveAttribute('data-status', 'maintenance', { timeout: 60_000 });
+  await expect(status).toHaveAttribute('data-status', /^(up|degraded|down)$/);
+});
+
+test('staff confirm the recommended site and the choice is shown with who and when', async ({
+  page,
+}) => {
+  await signInAs(page, 'sam');
+  await page.goto('/facilities');
+  const rec = page.getByTestId(testIds.recommendation);
+  await expect(rec).toHaveAttribute('data-recommended', /^[a-z]/);
+  const recommended = (await rec.getAttribute('data-recommended'))!;
+  await page.getByTestId(testIds.siteConfirm).click();
+  const decision = page.getByTestId(testIds.siteDecision);
+  await expect(decision).toHaveAttribute('data-system', recommended);
+  await expect(decision).toHaveAttribute('data-who', 'sam');
+  await expect(decision).toContainText('recommendation confirmed');
+
+  // Override by keyboard: pick another system, type a note, press Enter.
+  const choice = page.getByTestId(testIds.siteOverrideChoice);
+  const other = await choice.locator('option[value]:not([value=""])').first().getAttribute('value');
+  await choice.selectOption(other!);
+  await page.getByTestId(testIds.siteNote).fill('beamtime ends at 18:00');
+  await page.getByTestId(testIds.siteNote).press('Enter');
+  await expect(decision).toHaveAttribute('data-system', other!);
+  await expect(decision).toContainText(`override of`);
+  await expect(decision).toContainText('beamtime ends at 18:00');
+});
