@@ -62,7 +62,8 @@ function buildIfNeeded(): void {
 const children = new Map<string, ChildProcess>();
 let stopping = false;
 
-function run(name: string, args: string[]): ChildProcess {
+/** `critical`: Loupe cannot work without it, so its death stops everything. */
+function run(name: string, args: string[], critical = true): ChildProcess {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const prefix = (chunk: Buffer, out: NodeJS.WriteStream) => {
     for (const line of chunk.toString().split('\n'))
@@ -77,6 +78,11 @@ function run(name: string, args: string[]): ChildProcess {
   child.on('exit', (code, signal) => {
     children.delete(name);
     if (stopping) return;
+    if (!critical) {
+      // A consumer ends when its run is superseded (resubmitted elsewhere) or fails; the rest goes on.
+      log(`${name} exited (${signal ?? `code ${code}`}); Loupe keeps running`);
+      return;
+    }
     log(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping Loupe`);
     void shutdown(1);
   });
@@ -123,15 +129,19 @@ run(
 await waitForGateway();
 // The embedded demo: the reference consumer reconstructs a simulated phantom scan as run `demo`.
 if (config.demo) {
-  run('recon', [
-    '--import',
-    'tsx',
-    'consumers/recon/main.ts',
-    '--run',
-    'demo',
-    '--title',
-    'Demo: phantom at 2-BM',
-  ]);
+  run(
+    'recon',
+    [
+      '--import',
+      'tsx',
+      'consumers/recon/main.ts',
+      '--run',
+      'demo',
+      '--title',
+      'Demo: phantom at 2-BM',
+    ],
+    false,
+  );
 }
 run('ui', [nextBin, dev ? 'dev' : 'start', '-p', String(config.uiPort), '-H', uiHost]);
 log(

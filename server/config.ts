@@ -23,6 +23,11 @@ export interface LoupeConfig {
   } | null;
   /** Serve the local users' tokens to the sign-in page (the embedded default; off with OIDC). */
   devSignIn: boolean;
+  /** Where facility state comes from: the embedded simulator, the real services, or nowhere. */
+  facilities: 'simulator' | 'real' | 'off';
+  /** Simulated seconds per real second, and the seed, of the embedded simulator. */
+  simSpeed: number;
+  simSeed: number;
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
@@ -36,6 +41,20 @@ function int(value: string | undefined, fallback: number, name: string): number 
 function flag(value: string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === '') return fallback;
   return !['0', 'false', 'no', 'off'].includes(value.toLowerCase());
+}
+
+function facilitySource(value: string | undefined): LoupeConfig['facilities'] {
+  if (value === undefined || value === '') return 'simulator';
+  if (value === 'simulator' || value === 'real' || value === 'off') return value;
+  throw new Error(`LOUPE_FACILITIES must be simulator, real or off, got ${value}`);
+}
+
+function positive(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`${name} must be a positive number, got ${value}`);
+  return n;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -71,6 +90,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
         }
       : null,
     devSignIn: flag(env.LOUPE_DEV_SIGNIN, !env.LOUPE_OIDC_ISSUER),
+    facilities: facilitySource(env.LOUPE_FACILITIES),
+    simSpeed: positive(env.LOUPE_SIM_SPEED, 60, 'LOUPE_SIM_SPEED'),
+    simSeed: positive(env.LOUPE_SIM_SEED, 1, 'LOUPE_SIM_SEED'),
   };
 }
 

@@ -33,6 +33,9 @@ import {
   type ResubmitHandler,
 } from './steering/CommandService';
 import { steeringRoutes } from './steering/steeringRoutes';
+import type { FacilityService } from './facilities/FacilityService';
+import { facilityRoutes } from './facilities/facilityRoutes';
+import { FacilityResubmitter } from './steering/FacilityResubmitter';
 import { type Db, openDatabase } from './db/openDatabase';
 import { runRoutes } from './http/runRoutes';
 import { attachProducerNamespace, type ProducerNamespace } from './streams/producerNamespace';
@@ -64,7 +67,9 @@ export interface GatewayOptions {
   shareSecret?: Uint8Array;
   /** Serve the local users' tokens at /api/dev/users for the sign-in page (embedded default only). */
   devSignIn?: boolean;
-  /** Sends resubmitted jobs to a facility; without it resubmit fails with the reason. */
+  /** Facility state, estimates and the job API; served under /api/facilities and pushed live. */
+  facilities?: FacilityService;
+  /** Sends resubmitted jobs to a facility; by default through `facilities`' job API. */
   resubmit?: ResubmitHandler;
   /** Timeouts and limits of steering commands. */
   commands?: Partial<
@@ -79,6 +84,8 @@ export interface Gateway {
   registry: RunRegistry;
   commands: CommandService;
   audit: AuditLog;
+  /** Present when the gateway has facilities: knows which run each submitted job is for. */
+  resubmitter: FacilityResubmitter | null;
   shares: ShareLinks;
   viewers: ViewerNamespace;
   producers: ProducerNamespace;
@@ -140,7 +147,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ViewerToGateway,
     GatewayToViewer,
     Record<string, never>,
-    { identity: Identity }
+    { identity: Identity; runs?: Set<string> }
   >(app.server, {
     path: VIEWER_SOCKET_PATH,
     maxHttpBufferSize: MAX_VIEWER_MESSAGE_BYTES,
@@ -157,7 +164,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ProducerToGateway,
     GatewayToProducer,
     Record<string, never>,
-    { identity: Identity }
+    { identity: Identity; runs?: Set<string> }
   >(app.server, {
     path: PRODUCER_SOCKET_PATH,
     maxHttpBufferSize: MAX_PRODUCER_MESSAGE_BYTES,
@@ -176,12 +183,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   producers.use(
     authenticateSocket({ users: verifier, roles: ['producer'], allowAnonymous: false }),
   );
+  const resubmitter = options.facilities
+    ? new FacilityResubmitter({ facilities: options.facilities, registry, audit })
+    : null;
   const commands = new CommandService({
     db,
     registry,
     producers,
     audit,
-    resubmit: options.resubmit,
+    resubmit: options.resubmit ?? resubmitter ?? undefined,
     ...options.commands,
   });
   commands.on('error', (error) => app.log.error({ err: error }, 'command service error'));
@@ -194,9 +204,49 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const id = registry.producerOf(run);
     return id ? (producers.sockets.get(id)?.data.identity.subject ?? null) : null;
   };
-  producers.on('connection', (socket) => authorizeProducerMessages(socket, audit, ownerOf));
+  // Only a socket other than the registering one is superseded, so a reconnect is not.
+  const supersede = (run: string, by: { id: string }) => {
+    for (const [id, socket] of producers.sockets) {
+      if (id === by.id || registry.producerOf(run) !== by.id) continue;
+      if (!socket.data.runs?.has(run)) continue;
+      socket.data.runs.delete(run);
+      socket.emit('run:superseded', {
+        run,
+        reason: `run ${run} is now streamed by a newer consumer`,
+      });
+      if (socket.data.runs.size === 0) socket.disconnect(true);
+    }
+  };
+  registry.on('registered', (run, producer) => {
+    const socket = producers.sockets.get(producer);
+    if (!socket) return;
+    socket.data.runs ??= new Set();
+    socket.data.runs.add(run);
+  });
+  producers.on('connection', (socket) =>
+    authorizeProducerMessages(socket, audit, ownerOf, supersede),
+  );
   attachProducerNamespace(producers, registry);
   await app.register(steeringRoutes, { commands, audit, shares, registry });
+
+  // Facilities: REST, and snapshots pushed to every browser (coalesced: pollers report often).
+  let facilitiesTimer: NodeJS.Timeout | null = null;
+  const facilities = options.facilities;
+  if (facilities) {
+    await app.register(facilityRoutes, { service: facilities, audit });
+    const FACILITIES_PUSH_MS = 2000;
+    let lastPush = 0;
+    const push = () => {
+      facilitiesTimer = null;
+      lastPush = Date.now();
+      viewers.emit('facilities', facilities.snapshots());
+    };
+    facilities.on('update', () => {
+      if (facilitiesTimer) return;
+      facilitiesTimer = setTimeout(push, Math.max(0, lastPush + FACILITIES_PUSH_MS - Date.now()));
+    });
+    viewers.on('connection', (socket) => socket.emit('facilities', facilities.snapshots()));
+  }
   const fanOut = attachViewerNamespace(viewers, registry, {
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
     ...(options.maxBufferedBytes !== undefined && { maxBufferedBytes: options.maxBufferedBytes }),
@@ -221,6 +271,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     registry,
     commands,
     audit,
+    resubmitter,
     shares,
     viewers,
     producers,
@@ -229,6 +280,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         clearInterval(flushTimer);
         fanOut.close();
         commands.close();
+        if (facilitiesTimer) clearTimeout(facilitiesTimer);
         registry.flush();
         // Namespaced sockets: io.disconnectSockets() only reaches the main namespace "/", and the HTTP
         // server cannot close while a producer or viewer connection stays open.

@@ -1,15 +1,45 @@
 import { LocalUsers, ensureDefaultUsersFile } from './auth/LocalUsers';
 import { ShareLinks } from './auth/ShareLinks';
-import { readConfig } from './config';
+import { gatewayUrl, readConfig } from './config';
+import { openDatabase } from './db/openDatabase';
+import { REAL_ENDPOINTS, facilityAdapters } from './facilities/facilityAdapters';
+import { FacilityService } from './facilities/FacilityService';
+import { SimulatedJobRunner } from './facilities/simulator/SimulatedJobRunner';
+import { startEmbeddedFacilities } from './facilities/startEmbeddedFacilities';
 import { startGateway } from './gateway';
 
 const config = readConfig();
-ensureDefaultUsersFile(config.usersFile);
+const usersFile = ensureDefaultUsersFile(config.usersFile);
+const db = openDatabase(config.dbPath);
+
+// Facility state: the simulator on loopback (embedded default), the real services, or none.
+const embedded =
+  config.facilities === 'simulator'
+    ? await startEmbeddedFacilities({
+        db,
+        simulator: { speed: config.simSpeed, seed: config.simSeed },
+      })
+    : null;
+let facilities = embedded?.service;
+if (config.facilities === 'real') {
+  facilities = new FacilityService({
+    adapters: facilityAdapters(REAL_ENDPOINTS, {
+      ...(process.env.LOUPE_NERSC_TOKEN && { nersc: process.env.LOUPE_NERSC_TOKEN }),
+      iri: {
+        ...(process.env.LOUPE_IRI_NERSC_TOKEN && { NERSC: process.env.LOUPE_IRI_NERSC_TOKEN }),
+        ...(process.env.LOUPE_IRI_ALCF_TOKEN && { ALCF: process.env.LOUPE_IRI_ALCF_TOKEN }),
+        ...(process.env.LOUPE_IRI_OLCF_TOKEN && { OLCF: process.env.LOUPE_IRI_OLCF_TOKEN }),
+      },
+    }),
+    db,
+  });
+  facilities.start();
+}
 
 const gateway = await startGateway({
   host: config.gatewayHost,
   port: config.gatewayPort,
-  db: config.dbPath,
+  db,
   users: LocalUsers.fromFile(config.usersFile),
   allowAnonymousViewers: config.allowAnonymousViewers,
   allowedOrigins: config.allowedOrigins,
@@ -17,15 +47,35 @@ const gateway = await startGateway({
   shareSecret: ShareLinks.secretFromFile(config.shareSecretFile),
   devSignIn: config.devSignIn,
   ...(config.oidc && { oidc: config.oidc }),
+  ...(facilities && { facilities }),
 });
 console.log(`Loupe gateway listening on ${gateway.url}`);
+if (embedded)
+  console.log(`facility simulator on ${embedded.simulator.url} at ${config.simSpeed}× real time`);
+
+// In the embedded default, a job Loupe submits runs, when the simulated scheduler starts it, the
+// reference consumer, which dials in like one on a compute node would.
+const producerToken = usersFile.users.find((u) => u.role === 'producer')?.token;
+const jobs =
+  embedded && gateway.resubmitter && producerToken
+    ? new SimulatedJobRunner({
+        simulator: embedded.simulator,
+        jobFor: (system, jobId) => gateway.resubmitter?.jobFor(system, jobId),
+        gatewayUrl: gatewayUrl(config),
+        producerToken,
+      })
+    : null;
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log(`${signal}: closing the gateway`);
+  jobs?.close();
   await gateway.close();
+  facilities?.stop();
+  await embedded?.close();
+  db.close();
   process.exit(0);
 }
 process.on('SIGINT', () => void stop('SIGINT'));

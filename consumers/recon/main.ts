@@ -160,6 +160,10 @@ async function main(): Promise<void> {
       `recon: registered run ${args.run} at ${url}; gateway kept ${JSON.stringify(kept)}`,
     ),
   );
+  producer.on('superseded', (notice) => {
+    console.log(`recon: ${notice.reason}; stopping`);
+    void stop();
+  });
   producer.on('gap', (g) =>
     console.error(`recon: frames ${g.from}–${g.to} of ${g.key} were lost with the connection`),
   );

@@ -114,6 +114,8 @@ interface ProducerEvents {
   registered: [lastKept: Partial<Record<StreamKey, number>>];
   disconnected: [reason: string];
   gap: [gap: SequenceGap];
+  /** A newer consumer streams this run now; this producer has closed itself. */
+  superseded: [notice: { run: string; reason: string }];
   /** The gateway refused a message; nothing it asked for happened. */
   refused: [error: ProtocolError];
   /** Permanent failures (refused at connect, registration refused) and handler crashes. */
@@ -252,6 +254,11 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
       this.emit('refused', error);
     });
     socket.on('command', (command, reply) => void this.handleCommand(command, reply));
+    socket.on('run:superseded', (notice) => {
+      // A newer consumer took the run over (a resubmitted job): stop for good, do not fight it.
+      this.emit('superseded', notice);
+      void this.close();
+    });
     return first;
   }
 

@@ -41,6 +41,11 @@ export interface GatewayToProducer {
   'protocol:error': (error: ProtocolError) => void;
   /** A steering command for one of this producer's runs; the producer answers each exactly once. */
   command: (command: Command, reply: (answer: CommandReply) => void) => void;
+  /**
+   * Another consumer (a resubmitted job) now streams this run; this one should stop and not
+   * reconnect. The gateway disconnects it right after.
+   */
+  'run:superseded': (notice: { run: string; reason: string }) => void;
 }
 
 /** Events a viewer (browser) sends to the gateway. */

@@ -96,6 +96,7 @@ export function authorizeProducerMessages(
   socket: Socket,
   audit: AuditLog,
   ownerOf: (run: string) => string | null,
+  supersede: (run: string, by: Socket) => void,
 ): void {
   const identity = socket.data.identity as Identity;
   socket.use((packet, next) => {
@@ -103,7 +104,13 @@ export function authorizeProducerMessages(
     if (event === 'run:register') {
       const run = (args[0] as { run?: unknown } | null)?.run;
       const owner = typeof run === 'string' ? ownerOf(run) : null;
-      if (owner === null || owner === identity.subject) return next();
+      if (owner === null) return next();
+      if (owner === identity.subject) {
+        // The same consumer identity again: a reconnect, or a resubmitted job taking over.
+        next();
+        setImmediate(() => supersede(String(run), socket));
+        return;
+      }
       const reason = `run ${String(run)} is streamed by another producer`;
       audit.append({
         subject: identity.subject,

@@ -53,6 +53,8 @@ interface RegistryEvents {
   /** A frame of `run`, sent by its own producer, was refused. */
   rejected: [run: string];
   run: [summary: RunSummary];
+  /** A producer (socket id) registered or resumed `run`. */
+  registered: [run: string, producer: string];
   error: [error: Error];
 }
 
@@ -161,6 +163,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
     }
     this.persist(run);
     this.emit('run', this.toSummary(run));
+    this.emit('registered', run.id, producer);
     return Object.fromEntries(run.lastSeq) as Partial<Record<StreamKey, number>>;
   }
 

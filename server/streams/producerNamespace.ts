@@ -17,13 +17,13 @@ export type ProducerNamespace = Namespace<
   ProducerToGateway,
   GatewayToProducer,
   Record<string, never>,
-  { identity: Identity }
+  { identity: Identity; runs?: Set<string> }
 >;
 type ProducerSocket = Socket<
   ProducerToGateway,
   GatewayToProducer,
   Record<string, never>,
-  { identity: Identity }
+  { identity: Identity; runs?: Set<string> }
 >;
 
 // command:update is handled by server/steering, run:metrics by the run metrics; both are known here.

@@ -1,0 +1,236 @@
+import type { CommandRecord } from '@/lib/protocol';
+import type { Identity } from '../auth/Identity';
+import type { FacilityService } from '../facilities/FacilityService';
+import type { RunRegistry } from '../streams/RunRegistry';
+import type { AuditLog } from './AuditLog';
+import type { ResubmitHandler, ResubmitProgress, ResubmitRequest } from './CommandService';
+
+export interface FacilityResubmitterOptions {
+  facilities: FacilityService;
+  registry: RunRegistry;
+  audit: AuditLog;
+  /** How often the job's state is read from the facility's job API (ms). */
+  pollMs?: number;
+  /** A job not streaming after this long fails the command (ms of real time). */
+  giveUpMs?: number;
+  /** Data to move to the site before the job can start, bytes (one 2 k × 2 k × 1 500 uint16 scan). */
+  dataBytes?: number;
+  /** The executable the job runs at the site: the reference reconstruction consumer. */
+  executable?: string;
+}
+
+/** Job ids the gateway submitted, and the run each is for. */
+export interface SubmittedJob {
+  system: string;
+  jobId: string;
+  run: string;
+  title: string;
+  command: string;
+}
+
+const GIB = 2 ** 30;
+
+/** Registrations of one run seen since a submission. */
+interface RegistrationWatch {
+  registered: boolean;
+  onRegistered: (() => void) | null;
+  stop(): void;
+}
+
+/**
+ * Resubmits a run's reconstruction through site selection and the facility's job API: the
+ * recommended system (or staff's override) → IRI `POST /compute/job/{resource}` → the job's
+ * state followed until its consumer dials in and the run streams again.
+ */
+export class FacilityResubmitter implements ResubmitHandler {
+  private readonly jobs = new Map<string, SubmittedJob>();
+  private readonly o: Required<FacilityResubmitterOptions>;
+
+  constructor(options: FacilityResubmitterOptions) {
+    this.o = {
+      pollMs: 2000,
+      giveUpMs: 6 * 3600_000,
+      dataBytes: 12 * GIB,
+      executable: 'loupe-recon',
+      ...options,
+    };
+  }
+
+  /** The run a job Loupe submitted is for (the simulator's job runner asks, to start its consumer). */
+  jobFor(system: string, jobId: string): SubmittedJob | undefined {
+    return this.jobs.get(`${system}/${jobId}`);
+  }
+
+  async resubmit(
+    command: CommandRecord,
+    request: ResubmitRequest,
+    identity: Identity,
+    progress: ResubmitProgress,
+  ): Promise<void> {
+    const { facilities, registry, audit } = this.o;
+    const run = registry.get(command.run);
+    const recommendation = facilities.recommend({
+      nodes: request.nodes,
+      walltime: request.walltimeSeconds,
+      dataBytes: this.o.dataBytes,
+    });
+    const recommended = recommendation.recommended;
+    const system = request.system ?? recommended;
+    if (!system) {
+      const why = recommendation.excluded
+        .map((e) => `${e.system}: ${e.reasons.join('; ')}`)
+        .join(' | ');
+      return progress.failed(`no system can take the job now (${why || 'no facility data'})`);
+    }
+    if (!facilities.knows(system)) return progress.failed(`unknown system ${system}`);
+    const override = system !== recommended;
+    // Choosing a site other than Loupe's recommendation is a site decision: staff only.
+    if (override && identity.role !== 'staff') {
+      audit.append({
+        subject: identity.subject,
+        role: identity.role,
+        action: 'site:decide',
+        run: command.run,
+        payload: { system, recommended },
+        outcome: 'denied',
+        reason: 'only staff may override the recommended site',
+      });
+      return progress.failed(
+        `only staff may send a job elsewhere than the recommended site (${recommended ?? 'none'})`,
+      );
+    }
+    const excluded = recommendation.excluded.find((e) => e.system === system);
+    const decision = facilities.recordDecision(
+      { subject: identity.subject, role: identity.role },
+      {
+        system,
+        recommended,
+        note: `resubmit of run ${command.run}${excluded ? ` despite: ${excluded.reasons.join('; ')}` : ''}`,
+      },
+    );
+    audit.append({
+      subject: identity.subject,
+      role: identity.role,
+      action: 'site:decide',
+      run: command.run,
+      payload: { system, recommended, override, decision: decision.id },
+      outcome: 'allowed',
+      reason: override ? `override of ${recommended ?? 'no recommendation'}` : 'recommended site',
+    });
+
+    // Watch for the run's registration from before the submission: a job that starts at once may
+    // have its consumer dial in before the submission's answer is back.
+    const watch = this.watchRegistrations(command.run);
+    let job;
+    try {
+      job = await facilities.submitJob(system, {
+        name: `loupe-${command.run}`,
+        executable: this.o.executable,
+        arguments: ['--run', command.run],
+        resources: { node_count: request.nodes },
+        attributes: { duration: request.walltimeSeconds },
+      });
+    } catch (error) {
+      watch.stop();
+      return progress.failed(`${system} refused the job: ${(error as Error).message}`);
+    }
+    const key = `${system}/${job.id}`;
+    this.jobs.set(key, {
+      system,
+      jobId: job.id,
+      run: command.run,
+      title: run?.title ?? command.run,
+      command: command.id,
+    });
+    const ranked = recommendation.ranked.find((r) => r.system === system);
+    const eta = ranked
+      ? `, first result expected in ~${Math.round(ranked.expectedFirstResultS / 60)} min`
+      : '';
+    progress.delivered(
+      `job ${job.id} queued at ${system}${override ? ' (staff override)' : ''}${eta}`,
+    );
+
+    await this.follow(system, job.id, watch, progress);
+  }
+
+  private watchRegistrations(run: string): RegistrationWatch {
+    const { registry } = this.o;
+    const watch: RegistrationWatch = {
+      registered: false,
+      onRegistered: null,
+      stop: () => registry.off('registered', listener),
+    };
+    const listener = (registeredRun: string) => {
+      if (registeredRun !== run) return;
+      watch.registered = true;
+      watch.onRegistered?.();
+    };
+    registry.on('registered', listener);
+    return watch;
+  }
+
+  /** Polls the job until its consumer streams the run, or the job ends or fails first. */
+  private follow(
+    system: string,
+    jobId: string,
+    watch: RegistrationWatch,
+    progress: ResubmitProgress,
+  ): Promise<void> {
+    const { facilities } = this.o;
+    return new Promise((resolve) => {
+      const started = Date.now();
+      let active = false;
+      let failures = 0;
+      let timer: NodeJS.Timeout | null = null;
+      const finish = (outcome: () => void) => {
+        if (timer) clearTimeout(timer);
+        watch.stop();
+        outcome();
+        resolve();
+      };
+      // The job's consumer registering the run is what "streams again" means.
+      const streaming = () =>
+        finish(() => progress.applied(`streaming again from ${system} (job ${jobId})`));
+      // The consumer may dial in between two polls of the job's state.
+      watch.onRegistered = () => {
+        if (active) streaming();
+      };
+      const poll = async () => {
+        try {
+          const job = await facilities.jobStatus(system, jobId);
+          failures = 0;
+          const state = job.status?.state;
+          if (state === 'active') {
+            active = true;
+            if (watch.registered) return streaming();
+          }
+          if (state === 'completed' || state === 'failed' || state === 'canceled') {
+            const message = job.status?.message ? `: ${job.status.message}` : '';
+            return finish(() =>
+              progress.failed(
+                `job ${jobId} at ${system} ended ${state} before streaming${message}`,
+              ),
+            );
+          }
+        } catch (error) {
+          // A facility API hiccup is not the job failing; give up only when it persists.
+          const MAX_FAILURES = 30;
+          if (++failures >= MAX_FAILURES) {
+            return finish(() =>
+              progress.failed(`lost track of job ${jobId}: ${(error as Error).message}`),
+            );
+          }
+        }
+        if (Date.now() - started > this.o.giveUpMs) {
+          return finish(() =>
+            progress.failed(
+              `job ${jobId} did not stream within ${Math.round(this.o.giveUpMs / 60_000)} min`,
+            ),
+          );
+        }
+        timer = setTimeout(() => void poll(), this.o.pollMs);
+      };
+      void poll();
+    });
+  }
+}
