@@ -1,0 +1,33 @@
+import { expect, test } from '@playwright/test';
+import { testIds } from '../lib/testIds';
+import { signInAs } from './auth';
+import { greyPixels, spread } from './pixels';
+
+// Runs last (its own project in playwright.config.ts): afterwards the demo run is streamed by the
+// resubmitted job's consumer, which stops when the job's walltime is up.
+test('staff resubmit the run: the job is queued at the chosen site and streaming resumes', async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  await signInAs(page, 'sam');
+  await page.goto('/runs/demo');
+  await expect(page.getByTestId(testIds.sliceFps('xy'))).not.toHaveText(/^0\.0 fps$/);
+  await page.getByTestId(testIds.command('resubmit')).click();
+  const latest = page.getByTestId(testIds.commandList).locator('li').first();
+  await expect(latest).toContainText('resubmit');
+  // Queued (delivered) at the recommended site, then applied once the job's consumer streams.
+  await expect(latest).toContainText(/queued at (perlmutter|polaris|aurora|frontier)/, {
+    timeout: 30_000,
+  });
+  await expect(latest.locator('[data-state]')).toHaveAttribute('data-state', 'applied', {
+    timeout: 90_000,
+  });
+  await expect(latest).toContainText(/streaming again from \w+ \(job /);
+  const canvas = page.getByTestId(testIds.sliceCanvas('xy'));
+  await expect
+    .poll(async () => spread((await greyPixels(canvas)).grey), { timeout: 30_000 })
+    .toBeGreaterThan(10);
+  await expect(
+    page.getByTestId(testIds.runLink('demo')).or(page.getByTestId(testIds.runState)),
+  ).toBeVisible();
+});
