@@ -37,7 +37,7 @@ export function SteeringPanel({ runId }: { runId: string }) {
   const [centre, setCentre] = useState('');
   const [filter, setFilter] = useState<(typeof RECON_FILTERS)[number]>('shepp-logan');
   const [nodes, setNodes] = useState(1);
-  const [walltime, setWalltime] = useState(30);
+  const [walltime, setWalltime] = useState(120);
   const [system, setSystem] = useState('');
   const [share, setShare] = useState<string | null>(null);
 
