@@ -4,8 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-
-export const CHROMIUM = process.env.LOUPE_CHROMIUM ?? '/usr/bin/chromium';
+import { CHROMIUM_PATH as CHROMIUM } from './chromiumLaunch';
 
 if (!existsSync(CHROMIUM)) {
   const isRoot = process.getuid?.() === 0;

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import type { RenderTimings } from './page';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/chromiumLaunch';
 
 const { values } = parseArgs({
   options: {
@@ -31,17 +32,7 @@ const bundle = await build({
 });
 const script = bundle.outputFiles[0]!.text;
 
-const browser = await chromium.launch({
-  executablePath: process.env.LOUPE_CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--use-angle=swiftshader',
-    '--enable-unsafe-swiftshader',
-  ],
-});
+const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 try {
   const page = await browser.newPage();
   await page.setContent('<!doctype html><body style="margin:0;background:#000"></body>');

@@ -1,7 +1,7 @@
 'use client';
 
 import { useCallback, useEffect, useState } from 'react';
-import type { AuditEntry } from '@/lib/protocol';
+import { AuditEntry } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
 import { useLiveClient, useSession } from '@/stores/StoreProvider';
 

@@ -1,7 +1,7 @@
 import { type ProjectionGeometry, projectPhantom } from '../phantom/phantomProjection';
 import { type Ellipsoid, SHEPP_LOGAN_3D } from '../phantom/sheppLogan3d';
 import type { DetectorInfo, Projection, ProjectionSource } from './ProjectionSource';
-import { poisson, seededRandom } from './seededRandom';
+import { poisson, seededRandom } from '@/lib/random/seededRandom';
 
 export interface DetectorSimulatorOptions {
   /** Columns; up to 2048 (the APS's widest binned sCMOS). Default 256. */

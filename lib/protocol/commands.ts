@@ -30,22 +30,26 @@ export const PauseCommand = z.object({ ...base, kind: z.literal('pause') }).stri
 export const ResumeCommand = z.object({ ...base, kind: z.literal('resume') }).strict();
 /** Save the projections of the current rotation (the last 180°) to a file; the reply names it. */
 export const CaptureCommand = z.object({ ...base, kind: z.literal('capture') }).strict();
-/** Change reconstruction parameters; at least one is given, the others keep their value. */
+/** The parameters `set-params` may change; at least one is given, the others keep their value. */
+export const ReconParams = {
+  /**
+   * Column of the detector the rotation axis projects onto, in detector pixels from the
+   * detector's left edge (pixel i spans [i, i + 1)); a centred axis is at width / 2.
+   */
+  rotationCentre: z.number().finite().nonnegative().optional(),
+  filter: ReconFilter.optional(),
+};
+export const hasReconParam = (c: {
+  rotationCentre?: number | undefined;
+  filter?: string | undefined;
+}) => c.rotationCentre !== undefined || c.filter !== undefined;
+export const RECON_PARAM_REQUIRED = { message: 'set-params needs rotationCentre or filter' };
+
+/** Change reconstruction parameters. */
 export const SetParamsCommand = z
-  .object({
-    ...base,
-    kind: z.literal('set-params'),
-    /**
-     * Column of the detector the rotation axis projects onto, in detector pixels from the
-     * detector's left edge (pixel i spans [i, i + 1)); a centred axis is at width / 2.
-     */
-    rotationCentre: z.number().finite().nonnegative().optional(),
-    filter: ReconFilter.optional(),
-  })
+  .object({ ...base, kind: z.literal('set-params'), ...ReconParams })
   .strict()
-  .refine((c) => c.rotationCentre !== undefined || c.filter !== undefined, {
-    message: 'set-params needs rotationCentre or filter',
-  });
+  .refine(hasReconParam, RECON_PARAM_REQUIRED);
 
 /** Gateway → producer: one steering command. */
 export const Command = z.discriminatedUnion('kind', [

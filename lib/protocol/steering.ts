@@ -1,28 +1,31 @@
 import { z } from 'zod';
-import { CommandId, ReconFilter } from './commands';
-import { Region, RunId } from './frame';
+import {
+  CaptureCommand,
+  CommandId,
+  hasReconParam,
+  PauseCommand,
+  RECON_PARAM_REQUIRED,
+  ReconParams,
+  ResetZoomCommand,
+  ResumeCommand,
+  ZoomCommand,
+} from './commands';
+import { RunId } from './frame';
 
 /**
  * A steering request as a person sends it (REST body of `POST /api/runs/{id}/commands`, or the
  * viewer socket's `command:send`): the gateway adds the id and the run, checks the role, records it.
  */
 export const CommandRequest = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('zoom'), region: Region }).strict(),
-  z.object({ kind: z.literal('reset-zoom') }).strict(),
-  z.object({ kind: z.literal('pause') }).strict(),
-  z.object({ kind: z.literal('resume') }).strict(),
-  z.object({ kind: z.literal('capture') }).strict(),
+  ZoomCommand.omit({ id: true, run: true }),
+  ResetZoomCommand.omit({ id: true, run: true }),
+  PauseCommand.omit({ id: true, run: true }),
+  ResumeCommand.omit({ id: true, run: true }),
+  CaptureCommand.omit({ id: true, run: true }),
   z
-    .object({
-      kind: z.literal('set-params'),
-      /** Detector column of the rotation axis, pixels from the left edge. */
-      rotationCentre: z.number().finite().nonnegative().optional(),
-      filter: ReconFilter.optional(),
-    })
+    .object({ kind: z.literal('set-params'), ...ReconParams })
     .strict()
-    .refine((c) => c.rotationCentre !== undefined || c.filter !== undefined, {
-      message: 'set-params needs rotationCentre or filter',
-    }),
+    .refine(hasReconParam, RECON_PARAM_REQUIRED),
   z
     .object({
       kind: z.literal('resubmit'),

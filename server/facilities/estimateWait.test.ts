@@ -6,18 +6,10 @@ import {
   type WaitObservation,
 } from './estimateWait';
 import type { WaitFeatures } from './queueFeatures';
+import { seededRandom } from '@/lib/random/seededRandom';
 
-/** Mulberry32: a small seeded generator so every run draws the same waits. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator so every run draws the same waits. */
+const rng = seededRandom;
 
 const shape: WaitFeatures = {
   nodes: 128,

@@ -52,17 +52,9 @@ export interface SchedulerConfig {
   degradedEveryDays: number;
 }
 
-/** Mulberry32: small, fast, seeded; good enough for a workload model. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '@/lib/random/seededRandom';
+
+export { seededRandom };
 
 /** A string's FNV-1a hash, to derive one independent stream per system from one seed. */
 export function hashSeed(seed: number, name: string): number {
