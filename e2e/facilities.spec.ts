@@ -33,8 +33,10 @@ test('the facilities page shows every system live from the simulator, and the ov
     // Live: a fresh reading over HTTP, not the "not read yet" placeholder.
     await expect(card).toHaveAttribute('data-stale', 'false');
     await expect(card).not.toHaveAttribute('data-status', 'unknown');
-    await expect(card.getByTestId(testIds.facilityQueue(system))).toContainText(/\d+ jobs/);
-    await expect(card.getByTestId(testIds.facilityQueue(system))).toContainText('node-h');
+    // Frontier's sources (S3M, IRI) publish no queue depth: the card says so instead.
+    await expect(card.getByTestId(testIds.facilityQueue(system))).toContainText(
+      /\d+ jobs[\s\S]*node-h|publish no queue depth/,
+    );
     await expect(card.getByTestId(testIds.facilityWindow(system))).toBeVisible();
   }
   // History accumulates as the simulator runs; a chart appears once there is some.

@@ -12,10 +12,9 @@ import { useFacilitiesFeed } from './useFacilitiesFeed';
 /** Every compute system at a glance, where the next job should go, and who decided. */
 export function FacilitiesPage() {
   useFacilitiesFeed();
-  const { ids, loaded } = useFacilities((s) => ({
-    ids: Object.keys(s.systems).sort(),
-    loaded: s.loaded,
-  }));
+  // A top-level array: useShallow compares it element by element.
+  const ids = useFacilities((s) => Object.keys(s.systems).sort());
+  const loaded = useFacilities((s) => s.loaded);
   return (
     <div className="space-y-4">
       <div className="grid gap-4 lg:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">

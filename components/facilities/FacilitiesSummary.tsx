@@ -33,13 +33,26 @@ function SummaryRow({ system, now }: { system: string; now: number }) {
         />
       </td>
       <td className="py-2 pr-3 font-mono whitespace-nowrap">
-        {formatCount(snap.queue.queued, 'queued')} · {formatCount(snap.queue.running, 'running')}
-        <span className="block text-xs text-muted">
-          {formatCount(snap.queue.queuedNodeHours, 'node-h queued')}
-        </span>
+        {snap.queue.queued === null && snap.queue.running === null ? (
+          <span className="font-sans text-muted">not published</span>
+        ) : (
+          <>
+            {formatCount(snap.queue.queued, 'queued')} ·{' '}
+            {formatCount(snap.queue.running, 'running')}
+            <span className="block text-xs text-muted">
+              {formatCount(snap.queue.queuedNodeHours, 'node-h queued')}
+            </span>
+          </>
+        )}
       </td>
       <td className="py-2 pr-3 font-mono whitespace-nowrap">
-        {formatCount(snap.queue.freeNodes)} / {formatCount(snap.queue.totalNodes, 'nodes free')}
+        {snap.queue.freeNodes === null && snap.queue.totalNodes === null ? (
+          <span className="font-sans text-muted">not published</span>
+        ) : (
+          <>
+            {formatCount(snap.queue.freeNodes)} / {formatCount(snap.queue.totalNodes, 'nodes free')}
+          </>
+        )}
       </td>
       <td className="py-2 pr-3 text-sm">
         <WaitFigure system={system} compact />
@@ -54,10 +67,9 @@ function SummaryRow({ system, now }: { system: string; now: number }) {
 /** The overview's facilities panel: one line per system, the details on /facilities. */
 export function FacilitiesSummary() {
   useFacilitiesFeed();
-  const { ids, loaded } = useFacilities((s) => ({
-    ids: Object.keys(s.systems).sort(),
-    loaded: s.loaded,
-  }));
+  // A top-level array: useShallow compares it element by element.
+  const ids = useFacilities((s) => Object.keys(s.systems).sort());
+  const loaded = useFacilities((s) => s.loaded);
   const now = useFacilityNow(1000);
   return (
     <div

@@ -65,13 +65,22 @@ export function FacilityCard({ system }: { system: string }) {
           {' · '}read {snap.readAt > 0 ? formatAgo(now - snap.readAt) : 'never'}
         </p>
       </header>
-      <dl data-testid={testIds.facilityQueue(system)} className="grid grid-cols-2 gap-x-3 gap-y-2">
+      <dl
+        data-testid={testIds.facilityQueue(system)}
+        data-published={q.running !== null || q.queued !== null}
+        className="grid grid-cols-2 gap-x-3 gap-y-2"
+      >
         <Stat label="running">{formatCount(q.running, 'jobs')}</Stat>
         <Stat label="queued">{formatCount(q.queued, 'jobs')}</Stat>
         <Stat label="queued work">{formatCount(q.queuedNodeHours, 'node-h')}</Stat>
         <Stat label="free / total nodes">
           {formatCount(q.freeNodes)} / {formatCount(q.totalNodes)}
         </Stat>
+        {q.running === null && q.queued === null ? (
+          <p className="col-span-2 text-xs text-muted">
+            {snap.name}&apos;s sources ({snap.source}) publish no queue depth.
+          </p>
+        ) : null}
       </dl>
       <div className="text-sm">
         <div className="text-xs text-muted">next planned window</div>

@@ -42,6 +42,9 @@ interface Point {
   waitBoundMin: number | null;
 }
 
+/** Waits span seconds to days, so the chart is logarithmic; a log axis has no zero, so ≥ 1 min. */
+const toMinutes = (s: number) => Math.max(1, +(s / 60).toFixed(1));
+
 function thin(points: FacilityHistoryPoint[]): Point[] {
   const step = Math.max(1, Math.ceil(points.length / MAX_POINTS));
   const out: Point[] = [];
@@ -52,8 +55,8 @@ function thin(points: FacilityHistoryPoint[]): Point[] {
       queued: p.queued,
       running: p.running,
       nodeHours: p.queuedNodeHours === null ? null : Math.round(p.queuedNodeHours),
-      waitMedianMin: p.waitMedianS === null ? null : +(p.waitMedianS / 60).toFixed(1),
-      waitBoundMin: p.waitBound95S === null ? null : +(p.waitBound95S / 60).toFixed(1),
+      waitMedianMin: p.waitMedianS === null ? null : toMinutes(p.waitMedianS),
+      waitBoundMin: p.waitBound95S === null ? null : toMinutes(p.waitBound95S),
     });
   }
   return out;
@@ -96,9 +99,17 @@ export function FacilityHistoryChart({ system }: { system: string }) {
   if (!points) return <p className="h-40 text-xs text-muted">Loading 24 h history…</p>;
   if (points.length === 0)
     return <p className="text-xs text-muted">No history recorded in the last 24 h yet.</p>;
+  const hasQueue = points.some((p) => p.queued !== null || p.running !== null);
+  const hasWait = points.some((p) => p.waitMedianMin !== null);
   return (
     <div data-testid={testIds.facilityChart(system)} className="space-y-2 text-xs">
-      <figure>
+      {hasQueue ? null : (
+        <p className="text-muted">
+          No queue depth: this system&apos;s sources publish none, so there is no queue or wait
+          history to chart.
+        </p>
+      )}
+      <figure hidden={!hasQueue}>
         <figcaption className="mb-1 text-muted">Queue depth, last 24 h</figcaption>
         <ResponsiveContainer width="100%" height={130}>
           <LineChart data={points} margin={{ top: 4, right: 4, bottom: 0, left: -12 }}>
@@ -113,7 +124,6 @@ export function FacilityHistoryChart({ system }: { system: string }) {
             <YAxis
               yAxisId="jobs"
               {...axis}
-              unit=""
               label={{
                 value: 'jobs',
                 angle: -90,
@@ -170,10 +180,10 @@ export function FacilityHistoryChart({ system }: { system: string }) {
           </LineChart>
         </ResponsiveContainer>
       </figure>
-      <figure>
+      <figure hidden={!hasWait}>
         <figcaption className="mb-1 text-muted">
           Estimated wait, {DEFAULT_RECON_JOB.nodes} nodes × {DEFAULT_RECON_JOB.walltime / 3600} h
-          job (min)
+          job (min, log scale)
         </figcaption>
         <ResponsiveContainer width="100%" height={110}>
           <LineChart data={points} margin={{ top: 4, right: 4, bottom: 0, left: -12 }}>
@@ -187,6 +197,9 @@ export function FacilityHistoryChart({ system }: { system: string }) {
             />
             <YAxis
               {...axis}
+              scale="log"
+              domain={[1, 'auto']}
+              allowDataOverflow
               label={{
                 value: 'min',
                 angle: -90,

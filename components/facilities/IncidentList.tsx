@@ -72,44 +72,41 @@ export function IncidentList() {
       {list.length === 0 ? (
         <p className="text-sm text-muted">None reported in the last 24 h or announced.</p>
       ) : (
-        <table data-testid={testIds.facilityIncidents} className="w-full text-left text-sm">
-          <thead className="text-xs text-muted">
-            <tr>
-              <th className="py-1">system</th>
-              <th>kind</th>
-              <th>when</th>
-              <th>state</th>
-              <th>what</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-edge">
-            {list.map((r) => {
-              const live = current(r);
-              return (
-                <tr key={r.key} data-system={r.system} data-kind={r.kind} data-current={live}>
-                  <td className="py-1 font-mono">{r.system}</td>
-                  <td className={KIND_COLOUR[r.kind] ?? ''}>{r.kind}</td>
-                  <td className="text-xs whitespace-nowrap">
-                    {formatWhen(r.start)} – {r.end ? formatWhen(r.end) : 'open'}
-                    <div className="text-muted">
-                      {live
-                        ? r.end
-                          ? `now · ends in ${formatCountdown(r.end - now)}`
-                          : 'now · no end given'
-                        : r.start > now
-                          ? `starts in ${formatCountdown(r.start - now)}`
-                          : 'over'}
-                    </div>
-                  </td>
-                  <td className="text-xs">
-                    {r.status} · {r.resolution}
-                  </td>
-                  <td className="text-xs text-muted">{r.description}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <ul data-testid={testIds.facilityIncidents} className="divide-y divide-edge text-sm">
+          {list.map((r) => {
+            const live = current(r);
+            return (
+              <li
+                key={r.key}
+                data-system={r.system}
+                data-kind={r.kind}
+                data-current={live}
+                className="py-1.5"
+              >
+                <div className="flex flex-wrap items-baseline gap-x-2">
+                  <span className="font-mono font-semibold">{r.system}</span>
+                  <span className={KIND_COLOUR[r.kind] ?? ''}>{r.kind}</span>
+                  <span
+                    className={`ml-auto font-mono text-xs ${live ? 'text-maint' : 'text-white'}`}
+                  >
+                    {live
+                      ? r.end
+                        ? `now · ends in ${formatCountdown(r.end - now)}`
+                        : 'now · no end given'
+                      : r.start > now
+                        ? `starts in ${formatCountdown(r.start - now)}`
+                        : 'over'}
+                  </span>
+                </div>
+                <div className="text-xs text-muted">
+                  {formatWhen(r.start)} – {r.end ? formatWhen(r.end) : 'open'} · {r.status} ·{' '}
+                  {r.resolution}
+                </div>
+                <div className="text-xs text-muted">{r.description}</div>
+              </li>
+            );
+          })}
+        </ul>
       )}
     </section>
   );
