@@ -8,6 +8,8 @@ import { useFacilityNow } from './useFacilityNow';
 
 /** After this the ranking is worth recomputing: queues move within minutes. */
 const OLD_MS = 2 * 60_000;
+/** Statuses the recommender ranks; a ranked system that left them since needs a new estimate. */
+const RANKABLE = new Set(['up', 'degraded']);
 
 /** The gateway's ranking for the last estimate: each system's reasons, each exclusion's. */
 export function RecommendationView() {
@@ -48,6 +50,11 @@ export function RecommendationView() {
             <div className="flex flex-wrap items-baseline gap-x-4 gap-y-1">
               <span className="font-mono text-muted">#{r.rank}</span>
               <span className="font-semibold">{name(r.system)}</span>
+              {names[r.system] && !RANKABLE.has(names[r.system]!.status) ? (
+                <span className="rounded border border-bad/60 px-1.5 text-xs text-bad">
+                  now {names[r.system]!.status}: estimate again
+                </span>
+              ) : null}
               <span>
                 first result in{' '}
                 <span className="font-mono text-white">
