@@ -47,6 +47,8 @@ export default defineConfig({
       LOUPE_DB: '.e2e-data/loupe.db',
       LOUPE_USERS_FILE: '.e2e-data/users.json',
       LOUPE_DEMO: '1',
+      // The facilities e2e test announces maintenance windows through the simulator's control API.
+      LOUPE_SIM_PORT: String(UI_PORT + 2000),
     },
   },
 });

@@ -28,6 +28,8 @@ export interface LoupeConfig {
   /** Simulated seconds per real second, and the seed, of the embedded simulator. */
   simSpeed: number;
   simSeed: number;
+  /** Port of the embedded simulator (0: any free one). */
+  simPort: number;
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
@@ -93,6 +95,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
     facilities: facilitySource(env.LOUPE_FACILITIES),
     simSpeed: positive(env.LOUPE_SIM_SPEED, 60, 'LOUPE_SIM_SPEED'),
     simSeed: positive(env.LOUPE_SIM_SEED, 1, 'LOUPE_SIM_SEED'),
+    simPort: int(env.LOUPE_SIM_PORT, 0, 'LOUPE_SIM_PORT'),
   };
 }
 

@@ -17,7 +17,7 @@ const embedded =
   config.facilities === 'simulator'
     ? await startEmbeddedFacilities({
         db,
-        simulator: { speed: config.simSpeed, seed: config.simSeed },
+        simulator: { speed: config.simSpeed, seed: config.simSeed, port: config.simPort },
       })
     : null;
 let facilities = embedded?.service;
