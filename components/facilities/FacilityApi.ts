@@ -15,7 +15,8 @@ import type { FacilitiesStore } from '@/stores/facilitiesStore';
  * The job whose wait the cards and the 24 h charts show: the gateway's FacilityService records
  * history for 8 nodes × 1 h, so the cards ask for the same shape and the two agree.
  */
-export const DEFAULT_RECON_JOB = { nodes: 8, walltime: 3600 } as const;
+import { DEFAULT_RECON_JOB } from '@/lib/protocol';
+export { DEFAULT_RECON_JOB };
 
 const FacilitiesAnswer = z.object({
   systems: SystemSnapshot.array(),

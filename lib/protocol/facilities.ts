@@ -221,3 +221,9 @@ export const FacilityHistoryPoint = z.object({
   waitBound95S: z.number().nullable(),
 });
 export type FacilityHistoryPoint = z.infer<typeof FacilityHistoryPoint>;
+
+/**
+ * The job whose wait the cards and history show: a typical beamline reconstruction, 8 nodes for
+ * one hour (walltime in seconds).
+ */
+export const DEFAULT_RECON_JOB = { nodes: 8, walltime: 3600 } as const;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
 import {
+  DEFAULT_RECON_JOB,
   type EstimateRequest,
   type FacilityHistoryPoint,
   type FacilityIncident,
@@ -57,7 +58,7 @@ interface SourceState {
 }
 
 /** 8 nodes for one hour: the default beamline reconstruction job. */
-const DEFAULT_JOB = { nodes: 8, walltime: 3600 };
+const DEFAULT_JOB = DEFAULT_RECON_JOB;
 /** A queued job whose features we no longer see for a week has left the queue some other way. */
 const SEEN_TTL_MS = 7 * 86_400_000;
 
