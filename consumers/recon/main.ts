@@ -42,6 +42,7 @@ const HELP = `Loupe reference reconstruction consumer
   --centre PX            reconstruction rotation centre, px from the detector's left edge
   --workers N            back-projection threads (default: all ${availableParallelism()} cores)
   --captures DIR         where captures go (default ./captures)
+  --report-every S       print the speed every S seconds (default 10; 0: never)
 `;
 
 const { values: args } = parseArgs({
@@ -67,6 +68,7 @@ const { values: args } = parseArgs({
     centre: { type: 'string' },
     workers: { type: 'string' },
     captures: { type: 'string', default: './captures' },
+    'report-every': { type: 'string', default: '10' },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -176,6 +178,7 @@ async function main(): Promise<void> {
     roiMaxEdge: num('roi-max-edge', args['roi-max-edge'])!,
     filter,
     capturesDir: args.captures,
+    reportEveryMs: num('report-every', args['report-every'])! * 1000,
     ...(workers !== undefined && { workers }),
     ...(centre !== undefined && { rotationCentre: centre }),
   });
