@@ -88,6 +88,16 @@ describe('estimateWait on synthetic waits with known quantiles', () => {
     expect(trimChangePoint(calm, 0.95, 0.95)).toBe(calm.length);
   });
 
+  it('gives as typical wait a point inside the heavier mode of bimodal waits', () => {
+    // 60% backfilled within minutes, 40% queued a day: typical is short; 20% / 80%: typical is long.
+    const waits = [...Array.from({ length: 60 }, (_, i) => 120 + 2 * i), ...Array(40).fill(86_400)];
+    const history = waits.map((waitS, i) => ({ startedAt: i, waitS, features: shape }));
+    const e = estimateWait(history, shape);
+    expect(e.typical).toBeGreaterThan(120 / 3);
+    expect(e.typical).toBeLessThan(240 * 3);
+    expect(estimateWait(history.slice(50), shape).typical).toBeGreaterThan(86_400 / 3);
+  });
+
   it('has no bound without observations', () => {
     expect(estimateWait([], shape).method).toBe('none');
     expect(estimateWait([], { ...shape, simulatedWaitS: 900 })).toMatchObject({

@@ -59,7 +59,10 @@ export interface ReplayFigures {
 
 export interface ReplayResult {
   jobs: number;
+  /** Our typical wait (the point prediction) against the real wait, and our 95% bound. */
   ours: ReplayFigures;
+  /** Our median instead of the typical wait, for reference. */
+  oursMedian: ReplayFigures;
   baseline: ReplayFigures;
 }
 
@@ -87,7 +90,7 @@ export function replay(jobs: readonly SwfJob[], totalNodes: number): ReplayResul
   const recentWaits: number[] = [];
   let nextStart = 0;
   let active: SwfJob[] = [];
-  const tally = { ours2: 0, ours3: 0, oursAbove: 0, base2: 0, base3: 0, n: 0 };
+  const tally = { ours2: 0, ours3: 0, oursAbove: 0, med2: 0, med3: 0, base2: 0, base3: 0, n: 0 };
 
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
@@ -124,12 +127,15 @@ export function replay(jobs: readonly SwfJob[], totalNodes: number): ReplayResul
         : sorted.length % 2
           ? sorted[sorted.length >> 1]!
           : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-    const ro = ratio(ours.median, job.waitS);
+    const ro = ratio(ours.typical, job.waitS);
+    const rm = ratio(ours.median, job.waitS);
     const rb = ratio(base, job.waitS);
     tally.n++;
     if (ro <= 2) tally.ours2++;
     if (ro <= 3) tally.ours3++;
     if (job.waitS > ours.bound95) tally.oursAbove++;
+    if (rm <= 2) tally.med2++;
+    if (rm <= 3) tally.med3++;
     if (rb <= 2) tally.base2++;
     if (rb <= 3) tally.base3++;
   }
@@ -137,6 +143,11 @@ export function replay(jobs: readonly SwfJob[], totalNodes: number): ReplayResul
   return {
     jobs: tally.n,
     ours: { within2: tally.ours2 / n, within3: tally.ours3 / n, aboveBound: tally.oursAbove / n },
+    oursMedian: {
+      within2: tally.med2 / n,
+      within3: tally.med3 / n,
+      aboveBound: tally.oursAbove / n,
+    },
     baseline: { within2: tally.base2 / n, within3: tally.base3 / n, aboveBound: NaN },
   };
 }
@@ -150,6 +161,7 @@ export function formatReport(trace: string, result: ReplayResult, totalNodes: nu
     `jobs replayed: ${result.jobs}`,
     `                          within 2x  within 3x  above 95% bound`,
     `ours (kNN + QBETS bound)     ${pct(result.ours.within2)}     ${pct(result.ours.within3)}           ${pct(result.ours.aboveBound)}`,
+    `  (our median instead)       ${pct(result.oursMedian.within2)}     ${pct(result.oursMedian.within3)}           ${pct(result.oursMedian.aboveBound)}`,
     `baseline (median last 100)   ${pct(result.baseline.within2)}     ${pct(result.baseline.within3)}           ${pct(result.baseline.aboveBound)}`,
   ].join('\n');
 }
