@@ -4,7 +4,7 @@
  * Prints delivered frames/s and MB/s per live viewer, publish → receive p50/p99, server RSS, and
  * the ratios. Never asserts a time: figures only.
  *
- *   --size 1024 --rate 10 --planes 3 --viewers 20 --stalled 5 --stall 60 --after 10
+ *   --size 1024 --rate 10 --planes 3 --viewers 20 --stalled 5 --stall 60 --after 10 --in-flight 4
  *   (short: --size 256 --viewers 6 --stalled 2 --stall 8 --after 4)
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     stalled: { type: 'string', default: '5' },
     stall: { type: 'string', default: '60' },
     after: { type: 'string', default: '10' },
+    'in-flight': { type: 'string', default: '4' },
     only: { type: 'string' },
   },
 });
@@ -34,6 +35,12 @@ const VIEWERS = Number(values.viewers);
 const STALLED = Math.min(VIEWERS, Number(values.stalled));
 const STALL_S = Number(values.stall);
 const AFTER_S = Number(values.after);
+/**
+ * The producer's limit, the same for both: Loupe's producer has at most this many frames per plane
+ * unacknowledged by the gateway (4 is the default of both producer SDKs); the baseline's skips a
+ * frame while this many frames' bytes are still buffered in its socket.
+ */
+const IN_FLIGHT = Number(values['in-flight']);
 /** Publishing before the window opens, so connections and JIT have settled. */
 const WARMUP_MS = 3000;
 /** A viewer process that does not start within this long fails the run (never hangs). */
@@ -46,8 +53,14 @@ process.on('exit', () => {
 });
 
 function child(file: string, args: string[] = []): ChildProcess {
+  // BENCH_CPU_PROF=dir: V8 CPU profiles of the server processes into dir (viewers too if
+  // BENCH_CPU_PROF_VIEWERS=1).
+  const profile =
+    file !== 'viewerProcess.ts' || process.env.BENCH_CPU_PROF_VIEWERS === '1'
+      ? process.env.BENCH_CPU_PROF
+      : undefined;
   const c = fork(here(file), args, {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   c.on('error', (e) => console.error(`child ${file}: ${e.message}`));
@@ -122,10 +135,10 @@ async function runPhase(name: 'loupe' | 'ws'): Promise<Phase> {
     });
     const reply = await p.emitWithAck('run:register', { run: 'bench', title: 'fan-out bench' });
     if (!reply.ok) throw new Error(reply.error);
-    // Like a real consumer: at most two frames per plane unacknowledged, else skip this one.
+    // Like a real consumer: at most IN_FLIGHT frames per plane unacknowledged, else skip this one.
     const inFlight = [0, 0, 0];
     publishOne = (plane, seq) => {
-      if (inFlight[plane]! >= 2) return void skipped++;
+      if (inFlight[plane]! >= IN_FLIGHT) return void skipped++;
       inFlight[plane]!++;
       const now = Date.now();
       const { header, payload } = encodeFrame(
@@ -152,9 +165,9 @@ async function runPhase(name: 'loupe' | 'ws'): Promise<Phase> {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
-    // The same producer-side rule for the baseline: skip a frame while two are still buffered.
+    // The same producer-side rule for the baseline: skip a frame while IN_FLIGHT are still buffered.
     publishOne = (plane, seq) => {
-      if (ws.bufferedAmount > 2 * SIZE * SIZE * 2) return void skipped++;
+      if (ws.bufferedAmount > IN_FLIGHT * SIZE * SIZE * 2) return void skipped++;
       const header = Buffer.from(
         JSON.stringify({
           stream: PLANES[plane],
@@ -221,7 +234,8 @@ async function runPhase(name: 'loupe' | 'ws'): Promise<Phase> {
   const inWindow = rss.filter((s) => s.at >= from && s.at <= to).map((s) => s.rss);
   closeProducer();
   server.disconnect();
-  await sleep(300);
+  // Time to exit by itself (and write its CPU profile when asked to).
+  await sleep(process.env.BENCH_CPU_PROF ? 3000 : 300);
   server.kill();
 
   const seconds = (to - from) / 1000;
@@ -251,7 +265,7 @@ function print(p: Phase): void {
     `\n== ${p.name === 'loupe' ? 'Loupe gateway (Socket.IO, flow control)' : 'baseline: raw ws broadcast'} ==`,
   );
   console.log(
-    `published ${p.published} frames (${((p.published * SIZE * SIZE * 2) / 1e6).toFixed(0)} MB)`,
+    `published ${p.published} frames (${((p.published * SIZE * SIZE * 2) / 1e6).toFixed(0)} MB), producer skipped ${p.producerSkipped}`,
   );
   console.log(
     `live viewers (${fps.length}): ${mean(fps).toFixed(1)} frames/s, ${mean(mbps).toFixed(1)} MB/s each (min ${Math.min(...fps).toFixed(1)}, max ${Math.max(...fps).toFixed(1)} frames/s)`,
@@ -268,7 +282,7 @@ function print(p: Phase): void {
 }
 
 console.log(
-  `fan-out bench: ${SIZE}×${SIZE} uint16, ${RATE_HZ} Hz × ${PLANE_COUNT} planes, ${VIEWERS} viewers (${STALLED} stalled for ${STALL_S} s, then ${AFTER_S} s more)`,
+  `fan-out bench: ${SIZE}×${SIZE} uint16, ${RATE_HZ} Hz × ${PLANE_COUNT} planes, ${VIEWERS} viewers (${STALLED} stalled for ${STALL_S} s, then ${AFTER_S} s more), producer in flight ${IN_FLIGHT}`,
 );
 const phases: Phase[] = [];
 for (const name of ['loupe', 'ws'] as const) {

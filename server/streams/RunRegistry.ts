@@ -197,8 +197,15 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
   /**
    * Accepts a decoded frame from `producer`: the run must be theirs and the sequence number new.
    * Stamps the gateway's publication time and keeps what a late joiner will need.
+   * `beforeFanOut` runs once the frame is accepted and before it is offered to the viewers: the
+   * producer's acknowledgement goes there, so its round trip does not include the fan-out.
    */
-  accept(header: FrameHeader, payload: Uint8Array, producer: string): FrameVerdict {
+  accept(
+    header: FrameHeader,
+    payload: Uint8Array,
+    producer: string,
+    beforeFanOut?: () => void,
+  ): FrameVerdict {
     const run = this.runs.get(header.run);
     if (!run) return { ok: false, error: `unknown run ${header.run}: register it first` };
     if (run.producer !== producer)
@@ -236,6 +243,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
       run.state = 'streaming';
       this.emit('run', this.toSummary(run));
     }
+    beforeFanOut?.();
     this.emit('frame', run.id, frame);
     return { ok: true, frame };
   }

@@ -79,16 +79,18 @@ export function attachProducerNamespace(ns: ProducerNamespace, registry: RunRegi
       }
       try {
         const frame = decodeFrame(args[0], args[1]);
+        // Acknowledged as soon as it is accepted, before the fan-out to the viewers: the producer's
+        // round trip (and so how much it may send) does not grow with the number of viewers.
         const verdict = registry.accept(
           frame.header,
           new Uint8Array(frame.pixels.buffer, frame.pixels.byteOffset, frame.pixels.byteLength),
           socket.id,
+          typeof reply === 'function' ? () => (reply as (a: Ack) => void)({ ok: true }) : undefined,
         );
         if (!verdict.ok) {
           registry.noteRejected(frame.header.run, socket.id);
           return refuse('frame', 'unknown-run', verdict.error, reply);
         }
-        if (typeof reply === 'function') (reply as (a: Ack) => void)({ ok: true });
       } catch (error) {
         if (!(error instanceof FrameError)) throw error;
         const run = (args[0] as { run?: unknown } | null)?.run;
