@@ -11,3 +11,26 @@ export async function signInAs(page: Page, name: 'ada' | 'sam' | 'remote'): Prom
     .and(page.locator(`[data-role]:not([data-role=""])`))
     .waitFor();
 }
+
+/** Posts a steering command from the page with the signed-in user's token, bypassing the UI. */
+export function forgeCommand(
+  page: Page,
+  run: string,
+  body: Record<string, unknown>,
+): Promise<{ status: number; body: { error?: string } }> {
+  return page.evaluate(
+    async ({ run, body }) => {
+      const res = await fetch(`/api/runs/${run}/commands`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${localStorage.getItem('loupe.token')}`,
+          'content-type': 'application/json',
+          'idempotency-key': crypto.randomUUID(),
+        },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { error?: string } };
+    },
+    { run, body },
+  );
+}

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { testIds } from '../lib/testIds';
-import { signInAs } from './auth';
+import { forgeCommand, signInAs } from './auth';
 
 test('a viewer sees the live run, no steering control, and a forged command is refused', async ({
   page,
@@ -22,35 +22,14 @@ test('a viewer sees the live run, no steering control, and a forged command is r
     await expect(page.getByTestId(testIds.command(kind))).toHaveCount(0);
   }
   // The hidden button is a courtesy: the gateway refuses the request itself.
-  const forged = await page.evaluate(async () => {
-    const res = await fetch('/api/runs/demo/commands', {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${localStorage.getItem('loupe.token')}`,
-        'content-type': 'application/json',
-        'idempotency-key': crypto.randomUUID(),
-      },
-      body: JSON.stringify({ kind: 'pause' }),
-    });
-    return { status: res.status, body: (await res.json()) as { error: string } };
-  });
+  const forged = await forgeCommand(page, 'demo', { kind: 'pause' });
   expect(forged.status).toBe(403);
   expect(forged.body.error).toMatch(/a viewer cannot steer/);
 });
 
 test('staff see every attempt, allowed or refused, in the audit log', async ({ page }) => {
   await signInAs(page, 'remote');
-  await page.evaluate(() =>
-    fetch('/api/runs/demo/commands', {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${localStorage.getItem('loupe.token')}`,
-        'content-type': 'application/json',
-        'idempotency-key': crypto.randomUUID(),
-      },
-      body: JSON.stringify({ kind: 'capture' }),
-    }),
-  );
+  expect((await forgeCommand(page, 'demo', { kind: 'capture' })).status).toBe(403);
   await signInAs(page, 'sam');
   await page.goto('/audit');
   await page.getByTestId(testIds.auditFilter('subject')).fill('remote');

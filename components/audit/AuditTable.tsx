@@ -5,17 +5,7 @@ import { AuditEntry } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
 import { useLiveClient, useSession } from '@/stores/StoreProvider';
 
-const OUTCOMES = [
-  '',
-  'allowed',
-  'denied',
-  'accepted',
-  'delivered',
-  'applied',
-  'rejected',
-  'failed',
-  'error',
-] as const;
+const OUTCOMES = ['', ...AuditEntry.shape.outcome.options] as const;
 const REFRESH_MS = 5000;
 
 const OUTCOME_COLOUR: Record<string, string> = {

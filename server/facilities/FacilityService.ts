@@ -57,6 +57,16 @@ interface SourceState {
   readAt: number;
 }
 
+/** A job that started: its id, queue, shape and submit/start times (epoch s). */
+export interface StartedJob {
+  id: string;
+  queue: string | null;
+  nodes: number;
+  walltimeS: number;
+  submit: number;
+  start: number;
+}
+
 /** 8 nodes for one hour: the default beamline reconstruction job. */
 const DEFAULT_JOB = DEFAULT_RECON_JOB;
 /** A queued job whose features we no longer see for a week has left the queue some other way. */
@@ -275,17 +285,7 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
    * Records an observed wait (submit → start, epoch s) that no poll saw, e.g. a job Loupe submitted
    * whose start the facility reported. Ignored if already known.
    */
-  recordWait(
-    system: string,
-    job: {
-      id: string;
-      queue: string | null;
-      nodes: number;
-      walltimeS: number;
-      submit: number;
-      start: number;
-    },
-  ): void {
+  recordWait(system: string, job: StartedJob): void {
     const features =
       this.seenQueued.get(system)?.get(job.id)?.features ??
       aggregateFeatures({ queued: null, queuedNodeHours: null, freeNodes: null }, job);
@@ -468,18 +468,7 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     m.set(id, { features, at: this.o.now() });
   }
 
-  private storeWait(
-    system: string,
-    j: {
-      id: string;
-      queue: string | null;
-      nodes: number;
-      walltimeS: number;
-      submit: number;
-      start: number;
-    },
-    features: WaitFeatures,
-  ): void {
+  private storeWait(system: string, j: StartedJob, features: WaitFeatures): void {
     let started = this.seenStarted.get(system);
     if (!started) this.seenStarted.set(system, (started = new Set()));
     if (started.has(j.id)) return;

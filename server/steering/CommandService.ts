@@ -206,7 +206,7 @@ export class CommandService extends EventEmitter<CommandEvents> {
     body: unknown,
   ): Promise<SubmitResult> {
     const audit = (
-      outcome: 'denied',
+      outcome: 'denied' | 'accepted',
       reason: string,
       action = 'command',
       payload: unknown = body,
@@ -302,15 +302,7 @@ export class CommandService extends EventEmitter<CommandEvents> {
       t,
     );
     this.open.set(command.id, command);
-    this.o.audit.append({
-      subject: identity.subject,
-      role: identity.role,
-      action,
-      run,
-      payload,
-      outcome: 'accepted',
-      reason: decision.reason,
-    });
+    audit('accepted', decision.reason, action, payload);
     this.emit('state', { ...command });
 
     if (request.kind === 'resubmit') this.startResubmit(command, request, identity);
