@@ -1,8 +1,19 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseSwf, replay } from './waitBacktest';
 
-const TRACE = '/work/shared/data/traces/ALCF-Theta-2022.swf';
+// The real trace lives in the shared folder beside the repository (never copied into it).
+const NAME = 'ALCF-Theta-2022.swf';
+const CANDIDATES = [
+  process.env.LOUPE_TRACES_DIR,
+  resolve(fileURLToPath(new URL('../../', import.meta.url)), '../shared/data/traces'),
+  '/work/shared/data/traces',
+].filter((d): d is string => !!d);
+const found = CANDIDATES.map((d) => resolve(d, NAME)).find((p) => existsSync(p));
+if (!found) throw new Error(`${NAME} not found in ${CANDIDATES.join(', ')}; set LOUPE_TRACES_DIR`);
+const TRACE = found;
 
 describe('wait backtest on a prefix of the ALCF Theta 2022 trace', () => {
   it('replays job by job and beats the naive baseline', () => {
