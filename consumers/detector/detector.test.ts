@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
@@ -8,8 +9,11 @@ import { DetectorSimulator } from './DetectorSimulator';
 import { readDxchange, writeDxchange } from './dxchangeFile';
 import { FileReplaySource } from './FileReplaySource';
 import type { Projection, ProjectionDataset } from './ProjectionSource';
-import { readRawProjections, writeRawProjections } from './rawProjectionFile';
+import { readNpyScan, writeNpyScan } from './npyScan';
 
+// numpy comes from Debian (the PATH python3 may be a pyenv shim without it).
+const PYTHON =
+  process.env.LOUPE_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 const dir = mkdtempSync(join(tmpdir(), 'loupe-detector-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -100,10 +104,10 @@ describe('projection files', () => {
   const angles = [0, 0.5, 1, 1.5];
   const data = dataset(sim, angles);
 
-  it('round-trips raw projections with a JSON header and replays them turn after turn', async () => {
-    const path = join(dir, 'scan.lprj');
-    await writeRawProjections(path, data);
-    const back = await readRawProjections(path);
+  it('round-trips a .npy scan folder and replays it turn after turn', async () => {
+    const folder = join(dir, 'scan-npy');
+    await writeNpyScan(folder, data);
+    const back = await readNpyScan(folder, sim.detector.pixelSizeUm);
     expect(back.detector).toEqual(sim.detector);
     expect([...back.angles]).toEqual(angles);
     expect(Buffer.from(back.flat.buffer).equals(Buffer.from(sim.flat.buffer))).toBe(true);
@@ -121,12 +125,45 @@ describe('projection files', () => {
     expect(new FileReplaySource(back, { loop: false }).projectionNumber(4)).toBeNull();
   });
 
-  it('refuses a file that is not a raw projection file', async () => {
-    const path = join(dir, 'not.lprj');
-    await import('node:fs/promises').then((fs) =>
-      fs.writeFile(path, 'hello world, not projections'),
-    );
-    await expect(readRawProjections(path)).rejects.toThrow(/not a Loupe raw projection file/);
+  it('reads a scan saved by numpy itself: uint16 counts, stacked flats averaged, theta in radians', async () => {
+    const folder = join(dir, 'scan-numpy');
+    const script = [
+      'import numpy as np, sys, os',
+      'd = sys.argv[1]; os.makedirs(d, exist_ok=True)',
+      'p = (np.arange(3 * 2 * 5, dtype=np.uint16) * 7).reshape(3, 2, 5)',
+      "np.save(os.path.join(d, 'projections.npy'), p)",
+      "np.save(os.path.join(d, 'theta.npy'), np.array([0.0, 0.25, 0.5]))",
+      "np.save(os.path.join(d, 'flat.npy'), np.stack([np.full((2, 5), 900, np.uint16), np.full((2, 5), 1100, np.uint16)]))",
+      "np.save(os.path.join(d, 'dark.npy'), np.full((2, 5), 10.5, np.float32))",
+    ].join('\n');
+    execFileSync(PYTHON, ['-c', script, folder]);
+    const scan = await readNpyScan(folder, 2.5);
+    expect(scan.detector).toEqual({ width: 5, height: 2, pixelSizeUm: 2.5 });
+    expect(scan.count).toBe(3);
+    expect([...scan.angles]).toEqual([0, 0.25, 0.5]);
+    expect(scan.projection(2)).toBeInstanceOf(Uint16Array);
+    expect([...scan.projection(2)]).toEqual(Array.from({ length: 10 }, (_, i) => (20 + i) * 7));
+    expect([...scan.flat]).toEqual(new Array(10).fill(1000));
+    expect([...scan.dark]).toEqual(new Array(10).fill(10.5));
+  });
+
+  it('refuses what is not a scan: no .npy, wrong rank, raw counts without a flat field', async () => {
+    const folder = join(dir, 'not-npy');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'projections.npy'), 'hello world, not projections');
+    await expect(readNpyScan(folder)).rejects.toThrow(/not a NumPy \.npy file/);
+    execFileSync(PYTHON, [
+      '-c',
+      'import numpy as np, sys; np.save(sys.argv[1], np.zeros((4, 5), np.float32))',
+      join(folder, 'projections.npy'),
+    ]);
+    await expect(readNpyScan(folder)).rejects.toThrow(/must be 3-D/);
+    execFileSync(PYTHON, [
+      '-c',
+      'import numpy as np, sys; np.save(sys.argv[1], np.zeros((1, 4, 5), np.uint16))',
+      join(folder, 'projections.npy'),
+    ]);
+    await expect(readNpyScan(folder)).rejects.toThrow(/flat\.npy is required for raw uint16/);
   });
 
   it('replays a DXchange HDF5 file written with h5wasm (theta in degrees, whites and darks averaged)', async () => {

@@ -15,7 +15,7 @@ import { DetectorSimulator } from '../detector/DetectorSimulator';
 import { readDxchange } from '../detector/dxchangeFile';
 import { FileReplaySource } from '../detector/FileReplaySource';
 import type { ProjectionSource } from '../detector/ProjectionSource';
-import { readRawProjections } from '../detector/rawProjectionFile';
+import { readNpyScan } from '../detector/npyScan';
 import { LoupeProducer } from '../sdk/LoupeProducer';
 import { ReconstructionConsumer } from './ReconstructionConsumer';
 
@@ -27,7 +27,8 @@ const HELP = `Loupe reference reconstruction consumer
   --title TEXT           run title
   --sample TEXT          sample name
   --beamline TEXT        beamline (default 2-BM)
-  --replay FILE          replay projections from DXchange .h5 or raw .lprj instead of simulating
+  --replay PATH          replay projections from a DXchange .h5 file or a folder of .npy arrays
+                         (projections.npy, theta.npy, flat.npy, dark.npy; see consumers/recon/README.md)
   --width N              simulated detector columns (default 256, up to 2048)
   --height N             simulated detector rows (default 256)
   --pixel-size UM        detector pixel at the sample, µm (default 1.3)
@@ -105,7 +106,7 @@ async function openSource(): Promise<ProjectionSource> {
     const file = args.replay;
     const data = /\.(h5|hdf5|hdf)$/i.test(file)
       ? await readDxchange(file, num('pixel-size', args['pixel-size']))
-      : await readRawProjections(file);
+      : await readNpyScan(file, num('pixel-size', args['pixel-size']));
     return new FileReplaySource(data, { framesPerSecond: fps });
   }
   const seed = args['noise-seed'] === 'off' ? undefined : num('noise-seed', args['noise-seed']);

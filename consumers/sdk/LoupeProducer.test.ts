@@ -151,7 +151,7 @@ describe('LoupeProducer against a real gateway', () => {
     const seen: Command[] = [];
     p.onCommand((command): CommandOutcome => {
       seen.push(command);
-      if (command.kind === 'capture') return { status: 'applied', artifact: '/tmp/capture.lprj' };
+      if (command.kind === 'capture') return { status: 'applied', artifact: '/tmp/capture.h5' };
       if (command.kind === 'zoom') throw new Error('region outside the volume');
       return { status: 'applied' };
     });
@@ -162,7 +162,7 @@ describe('LoupeProducer against a real gateway', () => {
     expect(await send({ id: 'a', run: 'sdk-1', kind: 'capture' })).toEqual({
       id: 'a',
       status: 'applied',
-      artifact: '/tmp/capture.lprj',
+      artifact: '/tmp/capture.h5',
     });
     expect(await send({ id: 'a', run: 'sdk-1', kind: 'capture' })).toMatchObject({
       status: 'applied',
