@@ -16,7 +16,7 @@ test('a viewer sees the live run, no steering control, and a forged command is r
     'capture',
     'zoom',
     'reset-zoom',
-    'set-params',
+    'set-parameters',
     'resubmit',
   ]) {
     await expect(page.getByTestId(testIds.command(kind))).toHaveCount(0);

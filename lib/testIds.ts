@@ -31,6 +31,7 @@ export const testIds = {
   commandList: 'command-list',
   commandState: (id: string) => `command-state-${id}`,
   commandError: 'command-error',
+  parameter: (name: string) => `parameter-${name}`,
   zoomForm: 'zoom-form',
   shareLink: 'share-link',
   resubmitSite: 'resubmit-site',

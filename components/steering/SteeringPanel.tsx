@@ -2,11 +2,11 @@
 
 import { type ReactNode, useEffect, useState } from 'react';
 import type { CommandRequestInput } from '@/lib/protocol';
-import { RECON_FILTERS } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
 import { useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
 import { canSteer } from '@/stores/sessionStore';
 import { CommandList } from './CommandList';
+import { ParameterControls } from './ParameterControls';
 
 const button = 'rounded border border-edge px-3 py-1 text-sm hover:bg-white/10 disabled:opacity-40';
 const input = 'w-full rounded border border-edge bg-surface px-2 py-1 font-mono text-sm';
@@ -34,8 +34,6 @@ export function SteeringPanel({ runId }: { runId: string }) {
   const [busy, setBusy] = useState(false);
   const [region, setRegion] = useState({ x0: 0, x1: 0, y0: 0, y1: 0, z0: 0, z1: 0 });
   const [regionEdited, setRegionEdited] = useState(false);
-  const [centre, setCentre] = useState('');
-  const [filter, setFilter] = useState<(typeof RECON_FILTERS)[number]>('shepp-logan');
   const [nodes, setNodes] = useState(1);
   const [walltime, setWalltime] = useState(120);
   const [system, setSystem] = useState('');
@@ -199,44 +197,15 @@ export function SteeringPanel({ runId }: { runId: string }) {
         </form>
       </Section>
 
-      <Section title="Reconstruction">
-        <div className="flex gap-2 text-xs">
-          <input
-            aria-label="rotation centre (pixels)"
-            placeholder="centre px"
-            className={input}
-            type="number"
-            step="0.5"
-            value={centre}
-            onChange={(e) => setCentre(e.target.value)}
+      {run?.parameters?.declarations.length ? (
+        <Section title="Reconstruction">
+          <ParameterControls
+            parameters={run.parameters}
+            busy={busy}
+            onApply={(values) => send({ kind: 'set-parameters', values })}
           />
-          <select
-            aria-label="filter"
-            className={input}
-            value={filter}
-            onChange={(e) => setFilter(e.target.value as typeof filter)}
-          >
-            {RECON_FILTERS.map((f) => (
-              <option key={f}>{f}</option>
-            ))}
-          </select>
-          <button
-            type="button"
-            data-testid={testIds.command('set-params')}
-            className={button}
-            disabled={busy}
-            onClick={() =>
-              send({
-                kind: 'set-params',
-                filter,
-                ...(centre !== '' && { rotationCentre: Number(centre) }),
-              })
-            }
-          >
-            Apply
-          </button>
-        </div>
-      </Section>
+        </Section>
+      ) : null}
 
       <Section title="Resubmit">
         <div className="grid grid-cols-3 gap-1 text-xs">

@@ -4,7 +4,7 @@
 Projects a 3-D Shepp–Logan phantom (analytic line integrals through its ellipsoids), and
 reconstructs it by filtered back-projection a batch of angles at a time, publishing the three
 central slices after every batch and the volume as bricks at the end of each half turn, the way a
-tomopy or tomocupy loop would. Steering: pause, resume and set-params (filter) are applied.
+tomopy or tomocupy loop would. Steering: pause, resume, and its own declared parameters (filter, angles per step) are applied.
 
     python3 consumers/python/example_recon_loop.py --gateway http://127.0.0.1:4000 --token T --run py-demo
 """
@@ -104,11 +104,19 @@ def main() -> int:
 
     n = args.size
     voxel_um = 2.6  # µm per voxel, for the viewer's scale bar
-    state = {"filter": "shepp-logan", "paused": False}
+    state = {"filter": "shepp-logan", "batch": args.batch}
     resume = threading.Event()
     resume.set()
 
-    producer = LoupeProducer(args.gateway, args.token, args.run, args.title, sample="Shepp-Logan phantom (numpy)", log=lambda line: print(line, file=sys.stderr))
+    # What this loop can be steered on: the browser draws these controls, the gateway checks values.
+    parameters = [
+        {"name": "filter", "label": "Filter", "type": "enum", "group": "Reconstruction", "default": "shepp-logan",
+         "choices": [{"value": f, "label": f.capitalize()} for f in ("ramp", "shepp-logan", "hann")]},
+        {"name": "batch", "label": "Angles per step", "type": "integer", "unit": "angles", "group": "Reconstruction",
+         "min": 1, "max": args.angles, "step": 1, "default": args.batch},
+    ]
+    producer = LoupeProducer(args.gateway, args.token, args.run, args.title, sample="Shepp-Logan phantom (numpy)",
+                             parameters=parameters, log=lambda line: print(line, file=sys.stderr))
 
     def on_command(command: dict) -> dict:
         kind = command["kind"]
@@ -120,9 +128,10 @@ def main() -> int:
             resume.set()
             producer.set_state("streaming")
             return {"status": "applied"}
-        if kind == "set-params" and "filter" in command and "rotationCentre" not in command:
-            state["filter"] = command["filter"]
-            return {"status": "applied", "detail": f"filter {command['filter']} from the next half turn"}
+        if kind == "set-parameters":
+            values = command["values"]
+            state.update(values)
+            return {"status": "applied", "detail": ", ".join(f"{k} {v}" for k, v in values.items()) + " from the next half turn"}
         return {"status": "rejected", "reason": f"{kind} is not supported by this example"}
 
     producer.on_command(on_command)
@@ -141,10 +150,11 @@ def main() -> int:
         while args.steps == 0 or step < args.steps:
             volume = np.zeros((n, n, n), np.float32)  # [z, y, x]
             response = ramp(n, state["filter"])
-            for start in range(0, args.angles, args.batch):
+            batch = state["batch"]
+            for start in range(0, args.angles, batch):
                 resume.wait()
                 t0 = time.time()
-                for a in angles[start:start + args.batch]:
+                for a in angles[start:start + batch]:
                     q = np.real(np.fft.ifft(np.fft.fft(project(a, n), 2 * n, axis=1) * response, axis=1))[:, :n]
                     u = (x * np.cos(a) + y * np.sin(a) + 1) / 2 * n - 0.5
                     i = np.clip(np.floor(u).astype(int), 0, n - 2)
@@ -156,7 +166,7 @@ def main() -> int:
                     img = np.ascontiguousarray(img)
                     producer.wait_writable(plane, timeout=5)
                     publish(plane, lambda: (f"full/{plane}", producer.publish_slice(plane, img, (voxel_um,) * 3, position=mid, volume_shape=(n, n, n), range=(-0.1, 1.1), acquired_at=acquired), img))
-                print(f"step {step}: {min(start + args.batch, args.angles)}/{args.angles} angles, {time.time() - t0:.2f} s", file=sys.stderr, flush=True)
+                print(f"step {step}: {min(start + batch, args.angles)}/{args.angles} angles, {time.time() - t0:.2f} s", file=sys.stderr, flush=True)
                 step += 1
                 if args.steps and step >= args.steps:
                     break

@@ -137,10 +137,31 @@ describe('Python SDK (consumers/python/loupe_producer)', () => {
     const send = (c: Record<string, unknown>) =>
       socket.timeout(5000).emitWithAck('command', { run: 'py-2', ...c } as Command);
 
-    expect(await send({ id: 'f', kind: 'set-params', filter: 'hann' })).toEqual({
+    // The example declares its own parameters; the gateway lists them for the browser.
+    expect(gw.registry.get('py-2')?.parameters).toMatchObject({
+      declarations: [
+        { name: 'filter', type: 'enum' },
+        { name: 'batch', type: 'integer', unit: 'angles', default: 10 },
+      ],
+      values: { filter: 'shepp-logan', batch: 10 },
+    });
+    expect(
+      await send({ id: 'f', kind: 'set-parameters', values: { filter: 'hann', batch: 5 } }),
+    ).toEqual({
       id: 'f',
       status: 'applied',
-      detail: 'filter hann from the next half turn',
+      detail: 'filter hann, batch 5 from the next half turn',
+    });
+    await eventually(
+      () =>
+        /\/90 angles/.test(example.stderr()) && /step \d+: \d*5\/90 angles/.test(example.stderr()),
+      10_000,
+      'steps of 5 angles',
+    );
+    expect(await send({ id: 'g', kind: 'set-parameters', values: { gamma: 1 } })).toEqual({
+      id: 'g',
+      status: 'rejected',
+      reason: 'no parameter gamma',
     });
     expect(
       await send({ id: 'z', kind: 'zoom', region: { x: [0, 8], y: [0, 8], z: [0, 8] } }),

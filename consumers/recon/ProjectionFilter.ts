@@ -7,8 +7,8 @@ import type { ReconFilter } from '@/lib/protocol';
  *
  * The ramp comes from the FFT of the band-limited spatial kernel (Kak & Slaney, eq. 61):
  * h(0) = 1/4, h(n odd) = −1/(πn)², h(n even) = 0, which has no DC offset, unlike a sampled |ω|.
- * Windows: Shepp–Logan multiplies by sinc(ν), Hann by ½(1 + cos 2πν), ν the frequency in cycles
- * per sample (0 … ½). The 1/spacing factor makes back-projected values attenuation per pixel.
+ * Windows: Shepp–Logan multiplies by sinc(ν), Hann by ½(1 + cos 2πν), Parzen by the cubic
+ * de la Vallée Poussin window, ν the frequency in cycles per sample (0 … ½); `none` is no filter. The 1/spacing factor makes back-projected values attenuation per pixel.
  */
 export function filterResponse(filter: ReconFilter, padded: number, spacing: number): Float64Array {
   const fft = new FFT(padded);
@@ -28,9 +28,16 @@ export function filterResponse(filter: ReconFilter, padded: number, spacing: num
     let window = 1;
     if (filter === 'shepp-logan') window = nu === 0 ? 1 : Math.sin(Math.PI * nu) / (Math.PI * nu);
     else if (filter === 'hann') window = 0.5 * (1 + Math.cos(2 * Math.PI * nu));
-    response[k] = (spectrum[2 * k]! * window) / spacing;
+    else if (filter === 'parzen') window = parzen(2 * nu);
+    // 'none': no ramp at all, the plain (blurred) back-projection.
+    response[k] = filter === 'none' ? 1 : (spectrum[2 * k]! * window) / spacing;
   }
   return response;
+}
+
+/** Parzen (de la Vallée Poussin) window at t = ν / Nyquist, 0 … 1: smoother roll-off than Hann. */
+function parzen(t: number): number {
+  return t <= 0.5 ? 1 - 6 * t * t + 6 * t * t * t : 2 * (1 - t) ** 3;
 }
 
 /** Smallest power of two ≥ 2n: zero padding to twice the row stops the circular wrap-around. */

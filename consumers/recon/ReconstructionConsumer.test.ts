@@ -16,7 +16,7 @@ import { DetectorSimulator } from '../detector/DetectorSimulator';
 import { readDxchange } from '../detector/dxchangeFile';
 import { phantomSlice } from '../phantom/sheppLogan3d';
 import { LoupeProducer } from '../sdk/LoupeProducer';
-import { ReconstructionConsumer } from './ReconstructionConsumer';
+import { ReconstructionConsumer, referenceParameters } from './ReconstructionConsumer';
 
 /**
  * The reference consumer end to end: simulator → reconstruction on a worker → SDK → real gateway →
@@ -40,7 +40,7 @@ beforeAll(async () => {
   producer = new LoupeProducer({
     url: gw.url,
     token: TOKENS.producer,
-    run: { run: RUN, title: 'consumer test' },
+    run: { run: RUN, title: 'consumer test', parameters: referenceParameters(sim.detector) },
   });
   producer.on('error', () => undefined);
   producer.on('refused', () => undefined);
@@ -148,15 +148,50 @@ describe('ReconstructionConsumer', () => {
     expect(consumer.state.zoomed).toBeNull();
   });
 
-  it('sets the filter and the rotation centre, and refuses a centre off the detector', async () => {
+  it('applies its declared parameters, and the SDK refuses values outside the declaration', async () => {
     expect(
-      await command({ id: 'p1', kind: 'set-params', filter: 'hann', rotationCentre: 32.5 }),
+      await command({
+        id: 'p1',
+        kind: 'set-parameters',
+        values: { filter: 'hann', rotationCentre: 32.5 },
+      }),
     ).toMatchObject({ status: 'applied', detail: 'centre 32.5 px, filter hann' });
     expect(consumer.state).toMatchObject({ filter: 'hann', centre: 32.5 });
-    expect(await command({ id: 'p2', kind: 'set-params', rotationCentre: 640 })).toMatchObject({
-      status: 'rejected',
-      reason: /off the detector/,
+    expect(
+      await command({ id: 'p2', kind: 'set-parameters', values: { rotationCentre: 640 } }),
+    ).toMatchObject({ status: 'rejected', reason: 'rotationCentre 640 px is above 64 px' });
+    expect(
+      await command({ id: 'p3', kind: 'set-parameters', values: { butterworth: 2 } }),
+    ).toMatchObject({ status: 'rejected', reason: /no parameter butterworth/ });
+    const corrections = await command({
+      id: 'p4',
+      kind: 'set-parameters',
+      values: { dezinger: 400, ringRemoval: true, ringWidth: 9, paganin: true, filter: 'parzen' },
     });
+    expect(corrections).toMatchObject({ status: 'applied' });
+    expect(corrections.detail).toMatch(
+      /dezinger above 400 counts, ring removal over 9 px, Paganin 25 keV/,
+    );
+    expect(consumer.state.parameters).toMatchObject({
+      ringRemoval: true,
+      paganin: true,
+      dezinger: 400,
+    });
+    expect(producer.parameters).toMatchObject({
+      ringRemoval: true,
+      filter: 'parzen',
+      rotationCentre: 32.5,
+    });
+    // Frames keep coming with the corrections on.
+    const before = frames.length;
+    await eventually(() => frames.length > before + 3, 20_000, 'frames with corrections on');
+    expect(
+      await command({
+        id: 'p5',
+        kind: 'set-parameters',
+        values: { paganin: false, ringRemoval: false },
+      }),
+    ).toMatchObject({ status: 'applied' });
   });
 
   it('captures the last half turn to a DXchange file and reports its path', async () => {

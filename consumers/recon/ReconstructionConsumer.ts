@@ -3,9 +3,12 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   type Command,
+  type ParameterDeclaration,
+  type ParameterValues,
   PLANES,
   type Plane,
-  type ReconFilter,
+  RECON_FILTERS,
+  ReconFilter,
   type Region,
   type View,
 } from '@/lib/protocol';
@@ -16,6 +19,9 @@ import { angleSet, brickTask, type ReconGrid, sliceTask } from './backproject';
 import { BackprojectionPool } from './BackprojectionPool';
 import { FilteredStore } from './FilteredStore';
 import { type ProjectionWindow, ProjectionRing } from './ProjectionRing';
+import { PaganinFilter } from './corrections/paganin';
+import { removeOutliers } from './corrections/removeOutliers';
+import { StripeEstimator } from './corrections/removeStripes';
 import { fullGrid, regionProblem, roiGrid } from './reconGrids';
 
 /** What the consumer needs from the SDK (a LoupeProducer, or a fake in tests). */
@@ -71,6 +77,157 @@ interface ViewState {
   passStartedTime: number;
 }
 
+/** The reference consumer's steerable parameters and their values (names as declared). */
+export interface ReferenceParameters {
+  rotationCentre: number;
+  filter: ReconFilter;
+  /** Counts above the 3×3 median that make a zinger; 0: off. */
+  dezinger: number;
+  ringRemoval: boolean;
+  /** Columns the ring removal's median spans (odd). */
+  ringWidth: number;
+  paganin: boolean;
+  energy: number;
+  distance: number;
+  deltaOverBeta: number;
+  pixelSize: number;
+}
+
+const FILTER_LABELS: Record<ReconFilter, string> = {
+  ramp: 'Ramp',
+  'shepp-logan': 'Shepp–Logan',
+  hann: 'Hann',
+  parzen: 'Parzen',
+  none: 'None (back-projection)',
+};
+
+/** What the reference consumer declares at registration, for a detector and its starting values. */
+export function referenceParameters(
+  detector: { width: number; pixelSizeUm: number },
+  start: { filter?: ReconFilter; rotationCentre?: number } = {},
+): ParameterDeclaration[] {
+  const restarts = true;
+  return [
+    {
+      name: 'rotationCentre',
+      label: 'Rotation centre',
+      description: 'Detector column of the rotation axis, from the left edge (sub-pixel).',
+      type: 'number',
+      unit: 'px',
+      min: 0,
+      max: detector.width,
+      step: 0.1,
+      default: start.rotationCentre ?? detector.width / 2,
+      group: 'Reconstruction',
+    },
+    {
+      name: 'filter',
+      label: 'Filter',
+      description: 'Ramp filter window of the filtered back-projection.',
+      type: 'enum',
+      choices: RECON_FILTERS.map((value) => ({ value, label: FILTER_LABELS[value] })),
+      default: start.filter ?? 'shepp-logan',
+      group: 'Reconstruction',
+      restarts,
+    },
+    {
+      name: 'dezinger',
+      label: 'Dezinger threshold',
+      description:
+        'A pixel this far above its 3×3 median is a zinger and takes the median; 0 is off.',
+      type: 'number',
+      unit: 'counts',
+      min: 0,
+      max: 65535,
+      step: 50,
+      default: 0,
+      group: 'Corrections',
+      restarts,
+    },
+    {
+      name: 'ringRemoval',
+      label: 'Ring removal',
+      description: 'Removes rings from miscalibrated detector pixels (column-mean smoothing).',
+      type: 'boolean',
+      default: false,
+      group: 'Corrections',
+      restarts,
+    },
+    {
+      name: 'ringWidth',
+      label: 'Ring filter width',
+      description: 'Columns the median across the detector spans; wider removes wider rings.',
+      type: 'integer',
+      unit: 'px',
+      min: 3,
+      max: 101,
+      step: 2,
+      default: 21,
+      group: 'Corrections',
+      restarts,
+    },
+    {
+      name: 'paganin',
+      label: 'Paganin phase retrieval',
+      description: 'Single-distance phase retrieval for a homogeneous sample (Paganin 2002).',
+      type: 'boolean',
+      default: false,
+      group: 'Phase retrieval',
+      restarts,
+    },
+    {
+      name: 'energy',
+      label: 'Energy',
+      type: 'number',
+      unit: 'keV',
+      min: 1,
+      max: 200,
+      step: 0.5,
+      default: 25,
+      group: 'Phase retrieval',
+      restarts,
+    },
+    {
+      name: 'distance',
+      label: 'Propagation distance',
+      description: 'Sample to detector.',
+      type: 'number',
+      unit: 'mm',
+      min: 0.1,
+      max: 10_000,
+      step: 10,
+      default: 100,
+      group: 'Phase retrieval',
+      restarts,
+    },
+    {
+      name: 'deltaOverBeta',
+      label: 'δ/β',
+      description: 'Ratio of the refractive index decrement to the absorption index.',
+      type: 'number',
+      min: 1,
+      max: 100_000,
+      step: 50,
+      default: 500,
+      group: 'Phase retrieval',
+      restarts,
+    },
+    {
+      name: 'pixelSize',
+      label: 'Pixel size',
+      description: 'Detector pixel at the sample.',
+      type: 'number',
+      unit: 'µm',
+      min: 0.01,
+      max: 1000,
+      step: 0.1,
+      default: detector.pixelSizeUm,
+      group: 'Phase retrieval',
+      restarts,
+    },
+  ];
+}
+
 /** μ per detector pixel → μ per millimetre, the unit frames carry. */
 const UM_PER_MM = 1000;
 /** Weight of the newest cycle in the smoothed display range: steady window/level, still adapts in seconds. */
@@ -90,7 +247,10 @@ export class ReconstructionConsumer {
   private roi: ViewState | null = null;
   /** Stores replaced by a zoom or reset; detached between cycles, when no job can still read them. */
   private retired: FilteredStore[] = [];
-  private centre: number;
+  private params: ReferenceParameters;
+  private paganin: PaganinFilter | null = null;
+  private stripes: StripeEstimator | null = null;
+  private readonly transmission: Float32Array;
   private paused = false;
   private running = false;
   private loop: Promise<void> | null = null;
@@ -127,13 +287,20 @@ export class ReconstructionConsumer {
     const { width, height } = source.detector;
     this.width = width;
     this.height = height;
-    this.centre = options.rotationCentre ?? width / 2;
+    this.params = Object.fromEntries(
+      referenceParameters(source.detector, {
+        filter: this.options.filter,
+        ...(options.rotationCentre !== undefined && { rotationCentre: options.rotationCentre }),
+      }).map((d) => [d.name, d.default]),
+    ) as unknown as ReferenceParameters;
+    this.transmission = new Float32Array(width * height);
     // A half turn of projections plus half again: the oldest slots are rewritten only well after
     // a cycle that reads them has finished.
     const perHalfTurn = Math.ceil(Math.PI / source.angularStep);
     this.ring = new ProjectionRing(Math.ceil(perHalfTurn * 1.5) + 8);
     this.pool = new BackprojectionPool(options.workers ?? availableParallelism());
     this.corrected = new Float32Array(width * height);
+    this.configureCorrections();
     const grid = fullGrid(source.detector, this.options.size);
     this.full = this.viewState('full', grid);
     publisher.onCommand((command) => this.apply(command));
@@ -147,12 +314,19 @@ export class ReconstructionConsumer {
     };
   }
 
-  get state(): { paused: boolean; zoomed: Region | null; centre: number; filter: ReconFilter } {
+  get state(): {
+    paused: boolean;
+    zoomed: Region | null;
+    centre: number;
+    filter: ReconFilter;
+    parameters: Readonly<ReferenceParameters>;
+  } {
     return {
       paused: this.paused,
       zoomed: this.roi?.region ?? null,
-      centre: this.centre,
+      centre: this.params.rotationCentre,
       filter: this.full.store.filterName,
+      parameters: { ...this.params },
     };
   }
 
@@ -206,27 +380,72 @@ export class ReconstructionConsumer {
         const path = await this.capture();
         return { status: 'applied', artifact: path, detail: `saved the last half turn to ${path}` };
       }
-      case 'set-params': {
-        if (command.rotationCentre !== undefined) {
-          if (!(command.rotationCentre > 0 && command.rotationCentre < this.width)) {
-            return {
-              status: 'rejected',
-              reason: `rotation centre ${command.rotationCentre} px is off the detector (0–${this.width})`,
-            };
-          }
-          this.centre = command.rotationCentre;
-        }
-        if (command.filter !== undefined && command.filter !== this.full.store.filterName) {
-          for (const v of this.views()) v.store.setFilter(command.filter);
-          await this.refill(this.views());
-        }
-        this.restartPasses();
-        return {
-          status: 'applied',
-          detail: `centre ${this.centre} px, filter ${this.full.store.filterName}`,
-        };
-      }
+      case 'set-parameters':
+        return this.setParameters(command.values);
     }
+  }
+
+  /**
+   * Applies declared parameters (the gateway and the SDK checked them against the declaration).
+   * The centre takes effect with the next cycle; anything that changes how projections are
+   * corrected or filtered refills the kept projections first.
+   */
+  private async setParameters(values: ParameterValues): Promise<CommandOutcome> {
+    const next = { ...this.params } as Record<string, unknown>;
+    for (const [name, value] of Object.entries(values)) {
+      if (!(name in next)) return { status: 'rejected', reason: `no parameter ${name}` };
+      if (typeof value !== typeof next[name])
+        return { status: 'rejected', reason: `${name} takes a ${typeof next[name]}` };
+      next[name] = value;
+    }
+    const filter = ReconFilter.safeParse(next.filter);
+    if (!filter.success)
+      return { status: 'rejected', reason: `unknown filter ${String(next.filter)}` };
+    const before = this.params;
+    this.params = next as unknown as ReferenceParameters;
+    const refill = Object.keys(values).some(
+      (n) => n !== 'rotationCentre' && values[n] !== before[n as keyof ReferenceParameters],
+    );
+    if (refill) {
+      this.configureCorrections();
+      for (const v of this.views()) v.store.setFilter(filter.data);
+      await this.refill(this.views());
+    }
+    this.restartPasses();
+    return { status: 'applied', detail: this.describeParameters() };
+  }
+
+  private describeParameters(): string {
+    const p = this.params;
+    const parts = [
+      `centre ${p.rotationCentre} px`,
+      `filter ${this.full?.store.filterName ?? p.filter}`,
+    ];
+    if (p.dezinger > 0) parts.push(`dezinger above ${p.dezinger} counts`);
+    if (p.ringRemoval) parts.push(`ring removal over ${p.ringWidth} px`);
+    if (p.paganin)
+      parts.push(
+        `Paganin ${p.energy} keV, ${p.distance} mm, δ/β ${p.deltaOverBeta}, ${p.pixelSize} µm`,
+      );
+    return parts.join(', ');
+  }
+
+  /** (Re)builds the per-projection corrections for the parameters in force. */
+  private configureCorrections(): void {
+    const p = this.params;
+    this.paganin = p.paganin
+      ? new PaganinFilter(this.width, this.height, {
+          energyKeV: p.energy,
+          distanceMm: p.distance,
+          deltaOverBeta: p.deltaOverBeta,
+          pixelSizeUm: p.pixelSize,
+        })
+      : null;
+    // An odd width: the median needs a middle.
+    const ringWidth = p.ringWidth % 2 === 1 ? p.ringWidth : p.ringWidth + 1;
+    this.stripes = p.ringRemoval
+      ? new StripeEstimator(this.width, this.height, this.ring.capacity, ringWidth)
+      : null;
   }
 
   /** Writes the projections of the last half turn as DXchange HDF5; resolves with the file's path. */
@@ -257,14 +476,25 @@ export class ReconstructionConsumer {
     this.wake?.();
   }
 
-  /** Flat/dark correction and −log, into `this.corrected`. */
+  /**
+   * Into `this.corrected`: dezinger (raw counts), flat/dark correction, Paganin phase retrieval
+   * (on the transmission), −log, ring removal (on the line integrals) — tomostream's order.
+   */
   private correct(counts: Uint16Array | Float32Array): void {
     const { flat, dark } = this.source;
-    // A transmission floor of 1e-4 keeps a dead or saturated pixel from becoming ±∞.
-    for (let i = 0; i < counts.length; i++) {
-      const t = (counts[i]! - dark[i]!) / Math.max(1e-6, flat[i]! - dark[i]!);
-      this.corrected[i] = -Math.log(Math.max(1e-4, t));
+    const p = this.params;
+    const t = this.transmission;
+    let raw: ArrayLike<number> = counts;
+    if (p.dezinger > 0) {
+      removeOutliers(counts, this.width, this.height, p.dezinger, this.corrected);
+      raw = this.corrected;
     }
+    for (let i = 0; i < counts.length; i++)
+      t[i] = (raw[i]! - dark[i]!) / Math.max(1e-6, flat[i]! - dark[i]!);
+    if (this.paganin) this.paganin.apply(t, t);
+    // A transmission floor of 1e-4 keeps a dead or saturated pixel from becoming ±∞.
+    for (let i = 0; i < counts.length; i++) this.corrected[i] = -Math.log(Math.max(1e-4, t[i]!));
+    this.stripes?.correct(this.corrected);
   }
 
   private views(): ViewState[] {
@@ -389,7 +619,7 @@ export class ReconstructionConsumer {
     const angles = angleSet(win.slots, win.angles);
     const positions = this.slicePositions(state);
     const tasks = PLANES.map((plane) =>
-      sliceTask(state.grid, plane, positions[plane], this.centre),
+      sliceTask(state.grid, plane, positions[plane], this.params.rotationCentre),
     );
     const images = await Promise.all(
       tasks.map((t) => this.pool.reconstruct(state.store, angles, t)),
@@ -441,7 +671,7 @@ export class ReconstructionConsumer {
       const results = await Promise.all(
         offsets.map(async (offset) => {
           const size = brickSize(state.grid.shape, offset, this.options.brickSize);
-          const task = brickTask(state.grid, offset, size, this.centre);
+          const task = brickTask(state.grid, offset, size, this.params.rotationCentre);
           const voxels = await this.pool.reconstruct(state.store, angles, task, 1);
           for (let i = 0; i < voxels.length; i++) voxels[i] = voxels[i]! * scale;
           return { offset, size, voxels };

@@ -17,7 +17,7 @@ import { FileReplaySource } from '../detector/FileReplaySource';
 import type { ProjectionSource } from '../detector/ProjectionSource';
 import { readNpyScan } from '../detector/npyScan';
 import { LoupeProducer } from '../sdk/LoupeProducer';
-import { ReconstructionConsumer } from './ReconstructionConsumer';
+import { ReconstructionConsumer, referenceParameters } from './ReconstructionConsumer';
 
 const HELP = `Loupe reference reconstruction consumer
 
@@ -146,6 +146,12 @@ async function main(): Promise<void> {
         (args.replay ? `Replay of ${args.replay}` : 'Shepp–Logan phantom, live reconstruction'),
       sample: args.sample ?? (args.replay ? args.replay : 'Shepp–Logan phantom (analytic)'),
       beamline: args.beamline,
+      parameters: referenceParameters(source.detector, {
+        filter,
+        ...(num('centre', args.centre) !== undefined && {
+          rotationCentre: num('centre', args.centre)!,
+        }),
+      }),
     },
   });
   producer.on('error', (e) => {

@@ -16,10 +16,10 @@ export interface SliceRequest {
   /** Detector column of the rotation axis, pixels from the left edge (sub-pixel). Default width/2. */
   centre?: number;
   /**
-   * Ramp windowed by Shepp–Logan or Hann, plain ramp, or 'none': unfiltered back-projection, a
+   * Ramp windowed by Shepp–Logan, Hann or Parzen, plain ramp, or 'none': unfiltered back-projection, a
    * 1/r-blurred image (line integrals × radians) rather than attenuation. Default 'ramp'.
    */
-  filter?: ReconFilter | 'none';
+  filter?: ReconFilter;
   /** Output edge in pixels; the slice spans the detector's width, centred on the axis. Default width. */
   size?: number;
 }
@@ -47,10 +47,8 @@ export function reconstructSlice(request: SliceRequest): Float32Array {
   const centre = request.centre ?? width / 2;
   if (!Number.isFinite(centre)) throw new Error(`centre must be finite, got ${centre}`);
 
-  const filter = request.filter ?? 'ramp';
   const filtered = new Float32Array(sinogram.length);
-  if (filter === 'none') filtered.set(sinogram);
-  else new ProjectionFilter(filter, width, 1).filterRows(sinogram, filtered, n);
+  new ProjectionFilter(request.filter ?? 'ramp', width, 1).filterRows(sinogram, filtered, n);
 
   const spacing = width / size;
   const grid: ReconGrid = {

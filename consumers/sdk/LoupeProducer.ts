@@ -17,6 +17,10 @@ import {
   PROTOCOL_VERSION,
   type ProtocolError,
   type Region,
+  ParameterDeclarations,
+  parameterChangeProblem,
+  type ParameterValues,
+  parameterValues,
   RegisterReply,
   type RunRegistration,
   type RunState,
@@ -148,6 +152,8 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
   private readonly options: Required<LoupeProducerOptions>;
   private socket: Socket<GatewayToProducer, ProducerToGateway> | null = null;
   private registered = false;
+  /** The declared parameters' values in force, sent again when the producer re-registers. */
+  private readonly parameterValues: ParameterValues;
   private closed = false;
   /** Next sequence number per stream. */
   private readonly nextSeq = new Map<StreamKey, number>();
@@ -173,6 +179,19 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
   constructor(options: LoupeProducerOptions) {
     super();
     this.options = { ...DEFAULTS, ...options };
+    const declared = options.run.parameters;
+    if (declared) {
+      // Fails here, not at the gateway, when a consumer declares nonsense.
+      const parsed = ParameterDeclarations.safeParse(declared);
+      if (!parsed.success)
+        throw new Error(`invalid parameter declaration: ${parsed.error.issues[0]?.message}`);
+    }
+    this.parameterValues = parameterValues(declared ?? [], options.run.values);
+  }
+
+  /** The declared parameters' values in force (defaults, then applied `set-parameters`). */
+  get parameters(): Readonly<ParameterValues> {
+    return this.parameterValues;
   }
 
   get runId(): string {
@@ -386,9 +405,11 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
     const lastSent = this.lastSent();
     let answer: unknown;
     try {
-      answer = await socket
-        .timeout(this.options.registerTimeoutMs)
-        .emitWithAck('run:register', { ...this.options.run, lastSent });
+      answer = await socket.timeout(this.options.registerTimeoutMs).emitWithAck('run:register', {
+        ...this.options.run,
+        lastSent,
+        ...(this.options.run.parameters && { values: { ...this.parameterValues } }),
+      });
     } catch {
       // No answer in time: drop the connection so the manager's backoff tries again.
       if (socket.connected) {
@@ -454,6 +475,11 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
         }),
       );
     }
+    if (command.kind === 'set-parameters') {
+      const problem = parameterChangeProblem(this.options.run.parameters ?? [], command.values);
+      if (problem)
+        return answer(this.remember({ id: command.id, status: 'rejected', reason: problem }));
+    }
     const handler = this.commandHandler;
     if (!handler)
       return answer(
@@ -470,7 +496,12 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
         status: 'failed',
         reason: String((error as Error)?.message ?? error),
       }))
-      .then((o) => toReply(command.id, o));
+      .then((o) => {
+        // What a reconnect re-registers with: the values the consumer really has in force.
+        if (o.status === 'applied' && command.kind === 'set-parameters')
+          Object.assign(this.parameterValues, command.values);
+        return toReply(command.id, o);
+      });
     const windowClosed = new Promise<null>((resolve) =>
       setTimeout(() => resolve(null), this.options.commandAckWindowMs).unref(),
     );

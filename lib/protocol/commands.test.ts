@@ -11,8 +11,8 @@ describe('command messages', () => {
     { id: 'c3', run: 'run-1', kind: 'pause' },
     { id: 'c4', run: 'run-1', kind: 'resume' },
     { id: 'c5', run: 'run-1', kind: 'capture' },
-    { id: 'c6', run: 'run-1', kind: 'set-params', rotationCentre: 128.5 },
-    { id: 'c7', run: 'run-1', kind: 'set-params', filter: 'hann' },
+    { id: 'c6', run: 'run-1', kind: 'set-parameters', values: { rotationCentre: 128.5 } },
+    { id: 'c7', run: 'run-1', kind: 'set-parameters', values: { filter: 'hann', paganin: true } },
   ];
   for (const c of valid) {
     it(`accepts ${JSON.stringify(c)}`, () => expect(Command.safeParse(c).success).toBe(true));
@@ -20,9 +20,16 @@ describe('command messages', () => {
   const invalid: [string, unknown][] = [
     ['an unknown kind', { id: 'c', run: 'run-1', kind: 'explode' }],
     ['a zoom without a region', { id: 'c', run: 'run-1', kind: 'zoom' }],
-    ['set-params with nothing to set', { id: 'c', run: 'run-1', kind: 'set-params' }],
-    ['an unknown filter', { id: 'c', run: 'run-1', kind: 'set-params', filter: 'butterworth' }],
-    ['a negative centre', { id: 'c', run: 'run-1', kind: 'set-params', rotationCentre: -1 }],
+    ['set-parameters without values', { id: 'c', run: 'run-1', kind: 'set-parameters' }],
+    [
+      'a parameter name that is no identifier',
+      { id: 'c', run: 'run-1', kind: 'set-parameters', values: { 'rm -rf': 1 } },
+    ],
+    [
+      'a value that is no parameter value',
+      { id: 'c', run: 'run-1', kind: 'set-parameters', values: { centre: [1, 2] } },
+    ],
+    ['the old set-params', { id: 'c', run: 'run-1', kind: 'set-params', filter: 'hann' }],
     ['an extra field', { id: 'c', run: 'run-1', kind: 'pause', force: true }],
     ['an empty id', { id: '', run: 'run-1', kind: 'pause' }],
   ];

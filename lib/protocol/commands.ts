@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Region, RunId } from './frame';
+import { ParameterValues } from './parameters';
 
 /**
  * Steering commands the gateway forwards to a run's consumer, and the consumer's answers.
@@ -10,8 +11,12 @@ import { Region, RunId } from './frame';
 export const CommandId = z.string().min(1).max(128);
 export type CommandId = z.infer<typeof CommandId>;
 
-/** Filters a filtered back-projection may apply to each projection row (windowed ramp filters). */
-export const ReconFilter = z.enum(['ramp', 'shepp-logan', 'hann']);
+/**
+ * Filters a filtered back-projection may apply to each projection row: the ramp, windowed
+ * (Shepp–Logan, Hann, Parzen), or none (plain back-projection, blurred). The reference consumer
+ * declares these as the choices of its `filter` parameter.
+ */
+export const ReconFilter = z.enum(['ramp', 'shepp-logan', 'hann', 'parzen', 'none']);
 export type ReconFilter = z.infer<typeof ReconFilter>;
 export const RECON_FILTERS: readonly ReconFilter[] = ReconFilter.options;
 
@@ -30,26 +35,14 @@ export const PauseCommand = z.object({ ...base, kind: z.literal('pause') }).stri
 export const ResumeCommand = z.object({ ...base, kind: z.literal('resume') }).strict();
 /** Save the projections of the current rotation (the last 180°) to a file; the reply names it. */
 export const CaptureCommand = z.object({ ...base, kind: z.literal('capture') }).strict();
-/** The parameters `set-params` may change; at least one is given, the others keep their value. */
-export const ReconParams = {
-  /**
-   * Column of the detector the rotation axis projects onto, in detector pixels from the
-   * detector's left edge (pixel i spans [i, i + 1)); a centred axis is at width / 2.
-   */
-  rotationCentre: z.number().finite().nonnegative().optional(),
-  filter: ReconFilter.optional(),
-};
-export const hasReconParam = (c: {
-  rotationCentre?: number | undefined;
-  filter?: string | undefined;
-}) => c.rotationCentre !== undefined || c.filter !== undefined;
-export const RECON_PARAM_REQUIRED = { message: 'set-params needs rotationCentre or filter' };
-
-/** Change reconstruction parameters. */
-export const SetParamsCommand = z
-  .object({ ...base, kind: z.literal('set-params'), ...ReconParams })
-  .strict()
-  .refine(hasReconParam, RECON_PARAM_REQUIRED);
+/**
+ * Change parameters the run's consumer declared at registration (`RunRegistration.parameters`):
+ * the named ones take the given values, the others keep theirs. The gateway refuses a name the run
+ * did not declare and a value outside its type, range or choices before the consumer sees it.
+ */
+export const SetParametersCommand = z
+  .object({ ...base, kind: z.literal('set-parameters'), values: ParameterValues })
+  .strict();
 
 /** Gateway → producer: one steering command. */
 export const Command = z.discriminatedUnion('kind', [
@@ -58,7 +51,7 @@ export const Command = z.discriminatedUnion('kind', [
   PauseCommand,
   ResumeCommand,
   CaptureCommand,
-  SetParamsCommand,
+  SetParametersCommand,
 ]);
 export type Command = z.infer<typeof Command>;
 export type CommandKind = Command['kind'];

@@ -2,6 +2,7 @@ export * from './version';
 export * from './frame';
 export * from './messages';
 export * from './events';
+export * from './parameters';
 export * from './commands';
 export * from './producerMetrics';
 export * from './steering';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FrameHeader, RunId, StreamName, View } from './frame';
+import { ParameterDeclarations, ParameterValues, RunParameters } from './parameters';
 
 /** Sent in the Socket.IO handshake (`auth`) by every client, producer or viewer. */
 export const ConnectAuth = z.object({
@@ -47,6 +48,10 @@ export const RunRegistration = z
     sample: z.string().max(200).optional(),
     beamline: z.string().max(64).optional(),
     lastSent: z.partialRecord(StreamKey, z.number().int().min(-1)).optional(),
+    /** What this consumer can be steered on (`set-parameters`); none: only the fixed commands. */
+    parameters: ParameterDeclarations.optional(),
+    /** Its values now, when they are not the declared defaults (a resumed consumer). */
+    values: ParameterValues.optional(),
   })
   .strict();
 export type RunRegistration = z.infer<typeof RunRegistration>;
@@ -96,6 +101,8 @@ export const RunSummary = z.object({
   lastFrameAt: z.number().optional(),
   framesReceived: z.number().int().nonnegative(),
   streams: z.array(StreamInfo),
+  /** The consumer's declared parameters and their values now (after applied changes). */
+  parameters: RunParameters.optional(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 

@@ -2,12 +2,10 @@ import { z } from 'zod';
 import {
   CaptureCommand,
   CommandId,
-  hasReconParam,
   PauseCommand,
-  RECON_PARAM_REQUIRED,
-  ReconParams,
   ResetZoomCommand,
   ResumeCommand,
+  SetParametersCommand,
   ZoomCommand,
 } from './commands';
 import { RunId } from './frame';
@@ -22,10 +20,7 @@ export const CommandRequest = z.discriminatedUnion('kind', [
   PauseCommand.omit({ id: true, run: true }),
   ResumeCommand.omit({ id: true, run: true }),
   CaptureCommand.omit({ id: true, run: true }),
-  z
-    .object({ kind: z.literal('set-params'), ...ReconParams })
-    .strict()
-    .refine(hasReconParam, RECON_PARAM_REQUIRED),
+  SetParametersCommand.omit({ id: true, run: true }),
   z
     .object({
       kind: z.literal('resubmit'),
@@ -46,7 +41,7 @@ export const STEERING_KINDS: readonly SteeringKind[] = [
   'pause',
   'resume',
   'capture',
-  'set-params',
+  'set-parameters',
   'resubmit',
 ];
 
@@ -62,7 +57,7 @@ export const FINAL_COMMAND_STATES: readonly CommandState[] = ['applied', 'reject
 export const CommandRecord = z.object({
   id: CommandId,
   run: RunId,
-  kind: z.enum(['zoom', 'reset-zoom', 'pause', 'resume', 'capture', 'set-params', 'resubmit']),
+  kind: z.enum(STEERING_KINDS as [SteeringKind, ...SteeringKind[]]),
   payload: z.record(z.string(), z.unknown()),
   state: CommandState,
   reason: z.string().optional(),

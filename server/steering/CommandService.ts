@@ -9,6 +9,8 @@ import {
   type CommandState,
   CommandUpdate,
   FINAL_COMMAND_STATES,
+  parameterChangeProblem,
+  ParameterValues,
 } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
 import type { Db } from '../db/openDatabase';
@@ -238,6 +240,11 @@ export class CommandService extends EventEmitter<CommandEvents> {
     const decision = authorize(identity, { kind: 'command', command: request.kind, run });
     if (!decision.allowed) return fail(403, `forbidden: ${decision.reason}`, action);
     if (!this.o.registry.get(run)) return fail(404, `unknown run ${run}`, action);
+    if (request.kind === 'set-parameters') {
+      const declared = this.o.registry.parametersOf(run)?.declarations ?? [];
+      const problem = parameterChangeProblem(declared, request.values);
+      if (problem) return fail(400, `invalid parameters: ${problem}`, action);
+    }
     if (!idempotencyKey || idempotencyKey.length > 200) {
       return fail(400, 'an Idempotency-Key header (1-200 characters) is required', action);
     }
@@ -447,6 +454,10 @@ export class CommandService extends EventEmitter<CommandEvents> {
         command.id,
       );
     if (FINAL.has(state)) this.open.delete(command.id);
+    if (state === 'applied' && command.kind === 'set-parameters') {
+      const values = ParameterValues.safeParse(command.payload.values);
+      if (values.success) this.o.registry.parametersApplied(command.run, values.data);
+    }
     this.o.audit.append({
       subject: by.subject,
       role: by.role,

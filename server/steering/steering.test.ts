@@ -5,6 +5,7 @@ import {
   type CommandReply,
   type CommandRequestInput,
   type CommandSendReply,
+  type ParameterDeclaration,
   STEERING_KINDS,
   type SteeringKind,
 } from '@/lib/protocol';
@@ -30,9 +31,32 @@ const BODIES: Record<SteeringKind, CommandRequestInput> = {
   pause: { kind: 'pause' },
   resume: { kind: 'resume' },
   capture: { kind: 'capture' },
-  'set-params': { kind: 'set-params', rotationCentre: 128.5, filter: 'hann' },
+  'set-parameters': { kind: 'set-parameters', values: { rotationCentre: 128.5, filter: 'hann' } },
   resubmit: { kind: 'resubmit', nodes: 2, walltimeSeconds: 1800 },
 };
+
+/** What the test consumer declares it can be steered on. */
+const PARAMETERS: ParameterDeclaration[] = [
+  {
+    name: 'rotationCentre',
+    label: 'Rotation centre',
+    type: 'number',
+    unit: 'px',
+    min: 0,
+    max: 512,
+    default: 256,
+  },
+  {
+    name: 'filter',
+    label: 'Filter',
+    type: 'enum',
+    choices: [
+      { value: 'ramp', label: 'Ramp' },
+      { value: 'hann', label: 'Hann' },
+    ],
+    default: 'ramp',
+  },
+];
 
 /** Callers by name: token (undefined = anonymous) and whether policy lets them steer run-1. */
 const CALLERS = [
@@ -75,7 +99,11 @@ async function consumer(
     else answer();
   });
   await connected(socket);
-  const reply = await socket.emitWithAck('run:register', { run: 'run-1', title: 'Steered run' });
+  const reply = await socket.emitWithAck('run:register', {
+    run: 'run-1',
+    title: 'Steered run',
+    parameters: PARAMETERS,
+  });
   expect(reply.ok).toBe(true);
   return { socket, received, applied };
 }
@@ -246,7 +274,8 @@ describe('commands follow through and are idempotent', () => {
     for (const body of [
       { kind: 'explode' },
       { kind: 'zoom', region: { x: [0, 1] } },
-      { kind: 'set-params' },
+      { kind: 'set-parameters' },
+      { kind: 'set-parameters', values: 'centre 12' },
       'pause',
     ]) {
       const res = await post(gw, TOKENS.staff, body);
@@ -255,6 +284,40 @@ describe('commands follow through and are idempotent', () => {
     }
     expect(gw.commands.list('run-1')).toEqual([]);
     expect(c.received).toEqual([]);
+  });
+
+  it("checks set-parameters against the run's declaration before the consumer sees it; applied values reach late joiners", async () => {
+    const gw = await gateway();
+    const c = await consumer(gw);
+    for (const [values, reason] of [
+      [{ butterworth: 2 }, /no parameter butterworth \(it has rotationCentre, filter\)/],
+      [{ rotationCentre: 600 }, /rotationCentre 600 px is above 512 px/],
+      [{ rotationCentre: 'middle' }, /rotationCentre takes a number/],
+      [{ filter: 'parzen' }, /filter takes one of ramp, hann/],
+      [{}, /at least one value/],
+    ] as const) {
+      const res = await post(gw, TOKENS.scientist, { kind: 'set-parameters', values });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toMatch(reason);
+    }
+    expect(c.received).toEqual([]);
+    expect(gw.registry.get('run-1')?.parameters?.values).toEqual({
+      rotationCentre: 256,
+      filter: 'ramp',
+    });
+
+    const ok = await post(gw, TOKENS.scientist, BODIES['set-parameters']);
+    expect(ok.status).toBe(202);
+    await eventually(() => gw.commands.list('run-1')[0]?.state === 'applied');
+    expect(c.received).toHaveLength(1);
+    const late = viewerClient(gw.url, TOKENS.viewer);
+    open.push(late);
+    await connected(late);
+    const joined = await late.emitWithAck('run:subscribe', { run: 'run-1' });
+    expect(joined.ok && joined.run.parameters).toEqual({
+      declarations: PARAMETERS,
+      values: { rotationCentre: 128.5, filter: 'hann' },
+    });
   });
 
   it('holds a command while the consumer is offline, delivers it on reconnect, applies it once', async () => {

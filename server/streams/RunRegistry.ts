@@ -1,7 +1,10 @@
 import { EventEmitter } from 'node:events';
 import {
   type FrameHeader,
+  type ParameterValues,
+  parameterValues,
   type ProducerMetrics,
+  type RunParameters,
   type RunMetrics,
   type RunRegistration,
   type RunState,
@@ -41,6 +44,8 @@ interface RunRecord {
   framesRejected: number;
   /** The consumer's latest self-report. */
   producerSample: ProducerMetrics | undefined;
+  /** What the consumer declared it can be steered on, and the values in force. */
+  parameters: RunParameters | undefined;
 }
 
 /** Window over which stream rates are measured, ms: long enough to be steady at 1 Hz. */
@@ -113,6 +118,8 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         arrivals: new Map(),
         framesRejected: 0,
         producerSample: undefined,
+        // Declared again when the consumer registers.
+        parameters: undefined,
       });
     }
   }
@@ -151,6 +158,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         arrivals: new Map(),
         framesRejected: 0,
         producerSample: undefined,
+        parameters: undefined,
       };
       this.runs.set(reg.run, run);
     } else {
@@ -161,10 +169,32 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
       run.state = 'streaming';
       run.updatedAt = t;
     }
+    // A consumer that re-registers declares again (a new job may run other code): its declaration
+    // replaces the old one, with the values it says are in force.
+    run.parameters = reg.parameters
+      ? { declarations: reg.parameters, values: parameterValues(reg.parameters, reg.values) }
+      : undefined;
     this.persist(run);
     this.emit('run', this.toSummary(run));
     this.emit('registered', run.id, producer);
     return Object.fromEntries(run.lastSeq) as Partial<Record<StreamKey, number>>;
+  }
+
+  /** The parameters `run`'s consumer declared, or none. */
+  parametersOf(id: string): RunParameters | undefined {
+    return this.runs.get(id)?.parameters;
+  }
+
+  /** A `set-parameters` command was applied by the consumer: the values are now in force. */
+  parametersApplied(id: string, values: ParameterValues): void {
+    const run = this.runs.get(id);
+    if (!run?.parameters) return;
+    run.parameters = {
+      declarations: run.parameters.declarations,
+      values: parameterValues(run.parameters.declarations, { ...run.parameters.values, ...values }),
+    };
+    run.updatedAt = this.now();
+    this.emit('run', this.toSummary(run));
   }
 
   producerOf(id: string): string | null {
@@ -345,6 +375,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         lastSeq,
         lastFrameAt: run.lastFrameAtByStream.get(key) ?? 0,
       })),
+      ...(run.parameters && { parameters: run.parameters }),
     };
   }
 }

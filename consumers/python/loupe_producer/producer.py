@@ -74,6 +74,7 @@ class LoupeProducer:
         title: str,
         sample: Optional[str] = None,
         beamline: Optional[str] = None,
+        parameters: Optional[List[Dict[str, Any]]] = None,
         max_in_flight: int = 4,
         reconnect_delay: float = 0.5,
         reconnect_delay_max: float = 5.0,
@@ -89,6 +90,13 @@ class LoupeProducer:
             self._registration["sample"] = sample
         if beamline is not None:
             self._registration["beamline"] = beamline
+        # Steerable parameters (lib/protocol ParameterDeclaration: name, label, type, unit, min,
+        # max, step, choices, default, group, restarts); the gateway checks set-parameters against
+        # them. Their values in force go with every (re-)registration.
+        self._parameters = list(parameters or [])
+        self.parameters: Dict[str, Any] = {p["name"]: p.get("default") for p in self._parameters}
+        if self._parameters:
+            self._registration["parameters"] = self._parameters
         self._token = token
         self.max_in_flight = max_in_flight
         self.reconnect_delay = reconnect_delay
@@ -197,7 +205,7 @@ class LoupeProducer:
         try:
             reply = self._sio.call(
                 "run:register",
-                dict(self._registration, lastSent=last_sent),
+                dict(self._registration, lastSent=last_sent, **({"values": dict(self.parameters)} if self._parameters else {})),
                 namespace=PRODUCER_NAMESPACE,
                 timeout=self.register_timeout,
             )
@@ -405,7 +413,17 @@ class LoupeProducer:
         handler = self._handler
         if handler is None:
             return self._remember({"id": cid, "status": "rejected", "reason": "this consumer takes no commands"})
-        future = self._pool.submit(_run_handler, handler, command)
+        if command["kind"] == "set-parameters":
+            unknown = [n for n in (command.get("values") or {}) if n not in self.parameters]
+            if unknown or not isinstance(command.get("values"), dict):
+                return self._remember({"id": cid, "status": "rejected", "reason": f"no parameter {', '.join(unknown) or '(values missing)'}"})
+
+        def track(outcome: CommandOutcome) -> CommandOutcome:
+            if isinstance(outcome, dict) and outcome.get("status") == "applied" and command["kind"] == "set-parameters":
+                self.parameters.update(command["values"])
+            return outcome
+
+        future = self._pool.submit(lambda: track(_run_handler(handler, command)))
         try:
             return self._remember(_reply(cid, future.result(timeout=self.command_ack_window)))
         except concurrent.futures.TimeoutError:
