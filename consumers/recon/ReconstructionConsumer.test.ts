@@ -194,6 +194,31 @@ describe('ReconstructionConsumer', () => {
     ).toMatchObject({ status: 'applied' });
   });
 
+  it('sweeps the rotation centre: a montage of candidates with scores and a suggestion near the true axis', async () => {
+    const reply = await command({ id: 's1', kind: 'centre-sweep', count: 7, step: 1, centre: 30 });
+    expect(reply).toMatchObject({
+      status: 'applied',
+      detail: /suggested centre [\d.]+ px from 7 candidates 1 px apart/,
+    });
+    await eventually(
+      () => frames.some((f) => f.header.view === 'sweep'),
+      10_000,
+      'the sweep montage',
+    );
+    const sweep = frames.find((f) => f.header.view === 'sweep')!;
+    expect(sweep.header.sweep).toMatchObject({
+      centres: [27, 28, 29, 30, 31, 32, 33],
+      tile: [SIZE, SIZE],
+    });
+    expect(sweep.header.shape).toEqual([SIZE, 7 * SIZE]);
+    // The simulated axis is the detector's middle column, W / 2 = 32.
+    expect(Math.abs(sweep.header.sweep!.suggested - W / 2)).toBeLessThan(1);
+    expect(await command({ id: 's2', kind: 'centre-sweep', count: 5, step: 20 })).toMatchObject({
+      status: 'rejected',
+      reason: /off the detector/,
+    });
+  });
+
   it('captures the last half turn to a DXchange file and reports its path', async () => {
     const reply = await command({ id: 'c1', kind: 'capture' });
     expect(reply.status).toBe('applied');

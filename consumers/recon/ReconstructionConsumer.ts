@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   type Command,
+  MAX_EDGE,
   type ParameterDeclaration,
   type ParameterValues,
   PLANES,
@@ -19,6 +20,7 @@ import { angleSet, brickTask, type ReconGrid, sliceTask } from './backproject';
 import { BackprojectionPool } from './BackprojectionPool';
 import { FilteredStore } from './FilteredStore';
 import { type ProjectionWindow, ProjectionRing } from './ProjectionRing';
+import { ENTROPY_METRIC, entropyScores, refineMinimum } from './corrections/findCentre';
 import { PaganinFilter } from './corrections/paganin';
 import { removeOutliers } from './corrections/removeOutliers';
 import { StripeEstimator } from './corrections/removeStripes';
@@ -382,7 +384,74 @@ export class ReconstructionConsumer {
       }
       case 'set-parameters':
         return this.setParameters(command.values);
+      case 'centre-sweep':
+        return this.centreSweep(command.count, command.step, command.centre);
     }
+  }
+
+  /**
+   * Reconstructs the full view's middle xy slice about `count` centres `step` px apart around
+   * `around` (default: the centre in force), scores each by slice entropy, and streams the
+   * candidates side by side as one montage (view `sweep`) with the scores and the suggestion.
+   */
+  private async centreSweep(count: number, step: number, around?: number): Promise<CommandOutcome> {
+    const win = this.ring.window();
+    if (win.slots.length < 2) return { status: 'failed', reason: 'no projections to sweep yet' };
+    const middle = around ?? this.params.rotationCentre;
+    const centres = Array.from({ length: count }, (_, k) =>
+      Number((middle + (k - (count - 1) / 2) * step).toFixed(3)),
+    );
+    const outside = centres.find((c) => c <= 0 || c >= this.width);
+    if (outside !== undefined)
+      return {
+        status: 'rejected',
+        reason: `candidate centre ${outside} px is off the detector (0–${this.width})`,
+      };
+    const state = this.full;
+    const angles = angleSet(win.slots, win.angles);
+    const z = Math.floor(state.grid.shape[2] / 2);
+    const tasks = centres.map((c) => sliceTask(state.grid, 'xy', z, c));
+    const [rows, cols] = [tasks[0]!.rows, tasks[0]!.cols];
+    if (cols * count > MAX_EDGE)
+      return {
+        status: 'rejected',
+        reason: `${count} tiles of ${cols} px exceed a ${MAX_EDGE} px montage`,
+      };
+    const images = await Promise.all(
+      tasks.map((t) => this.pool.reconstruct(state.store, angles, t)),
+    );
+    const scores = entropyScores(images);
+    const suggested = refineMinimum(scores.map((score, k) => ({ centre: centres[k]!, score })));
+    const scale = this.toPublished;
+    const montage = new Float32Array(rows * cols * count);
+    images.forEach((img, k) => {
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < cols; c++)
+          montage[r * cols * count + k * cols + c] = img[r * cols + c]! * scale;
+    });
+    await this.publisher.writable('xy', 'sweep');
+    this.publisher.publishSlice({
+      view: 'sweep',
+      plane: 'xy',
+      shape: [rows, cols * count],
+      pixels: montage,
+      voxelSize: this.voxelSize(state),
+      position: z,
+      volumeShape: state.grid.shape,
+      ...(state.range && { range: state.range }),
+      acquiredAt: win.newestAt,
+      sweep: {
+        centres,
+        scores,
+        suggested: Number(suggested.toFixed(3)),
+        tile: [rows, cols],
+        metric: ENTROPY_METRIC,
+      },
+    });
+    return {
+      status: 'applied',
+      detail: `suggested centre ${suggested.toFixed(2)} px from ${count} candidates ${step} px apart`,
+    };
   }
 
   /**

@@ -27,6 +27,7 @@ import {
   type StreamKey,
   streamKey,
   type StreamName,
+  type SweepInfo,
   type View,
 } from '@/lib/protocol';
 
@@ -75,6 +76,8 @@ export interface SliceFrame extends FrameCommon {
   shape: [number, number];
   /** Index along the plane's normal, in voxels of `volumeShape`. */
   position?: number;
+  /** For view `sweep`: the montage's candidates (lib/protocol SweepInfo). */
+  sweep?: SweepInfo;
 }
 
 export interface BrickFrame extends FrameCommon {
@@ -299,8 +302,12 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
   }
 
   publishSlice(slice: SliceFrame): PublishResult {
-    const { plane, shape, position, ...common } = slice;
-    return this.publish(plane, common, { shape, ...(position !== undefined && { position }) });
+    const { plane, shape, position, sweep, ...common } = slice;
+    return this.publish(plane, common, {
+      shape,
+      ...(position !== undefined && { position }),
+      ...(sweep && { sweep }),
+    });
   }
 
   publishBrick(brick: BrickFrame): PublishResult {
@@ -348,7 +355,7 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
     stream: StreamName,
     common: Omit<FrameCommon, 'pixels'> & { pixels: Pixels },
     extra: Pick<FrameHeaderInput, 'shape'> &
-      Partial<Pick<FrameHeaderInput, 'position' | 'brickOffset'>>,
+      Partial<Pick<FrameHeaderInput, 'position' | 'brickOffset' | 'sweep'>>,
   ): PublishResult {
     if (this.closed) return this.drop('closed');
     if (!this.online) return this.drop('offline');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Region, RunId } from './frame';
+import { MAX_SWEEP_CANDIDATES, Region, RunId } from './frame';
 import { ParameterValues } from './parameters';
 
 /**
@@ -44,6 +44,22 @@ export const SetParametersCommand = z
   .object({ ...base, kind: z.literal('set-parameters'), values: ParameterValues })
   .strict();
 
+/**
+ * Reconstruct one xy slice (the middle of the full view) at `count` rotation centres `step` pixels
+ * apart around `centre` (default: the centre in force), and stream them as one montage (view
+ * `sweep`) with a score per candidate and a suggestion. Nothing else changes until a centre is set.
+ */
+export const CentreSweepCommand = z
+  .object({
+    ...base,
+    kind: z.literal('centre-sweep'),
+    count: z.number().int().min(3).max(MAX_SWEEP_CANDIDATES),
+    /** Detector pixels between candidates. */
+    step: z.number().finite().min(0.05).max(50),
+    centre: z.number().finite().nonnegative().optional(),
+  })
+  .strict();
+
 /** Gateway → producer: one steering command. */
 export const Command = z.discriminatedUnion('kind', [
   ZoomCommand,
@@ -52,6 +68,7 @@ export const Command = z.discriminatedUnion('kind', [
   ResumeCommand,
   CaptureCommand,
   SetParametersCommand,
+  CentreSweepCommand,
 ]);
 export type Command = z.infer<typeof Command>;
 export type CommandKind = Command['kind'];

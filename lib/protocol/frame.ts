@@ -17,8 +17,11 @@ export const PLANES: readonly Plane[] = Plane.options;
 export const StreamName = z.enum(['xy', 'xz', 'yz', 'volume']);
 export type StreamName = z.infer<typeof StreamName>;
 
-/** Which reconstruction a frame belongs to: the whole field of view, or the zoomed region. */
-export const View = z.enum(['full', 'roi']);
+/**
+ * Which reconstruction a frame belongs to: the whole field of view, the zoomed region, or a
+ * rotation-centre sweep (one slice reconstructed at several candidate centres, as a montage).
+ */
+export const View = z.enum(['full', 'roi', 'sweep']);
 export type View = z.infer<typeof View>;
 
 export const RunId = z
@@ -44,6 +47,26 @@ export const Region = z
 export type Region = z.infer<typeof Region>;
 
 const Millis = z.number().nonnegative().finite();
+
+/** Most candidate centres one sweep may try. */
+export const MAX_SWEEP_CANDIDATES = 25;
+
+/**
+ * A rotation-centre sweep's montage: `centres.length` tiles of `tile` [rows, cols] side by side,
+ * tile k reconstructed about `centres[k]` (detector pixels from the left edge), with its score
+ * (slice entropy, nats: lower is sharper) and the centre the scores suggest.
+ */
+export const SweepInfo = z
+  .object({
+    centres: z.array(z.number().finite()).min(1).max(MAX_SWEEP_CANDIDATES),
+    scores: z.array(z.number().finite()).min(1).max(MAX_SWEEP_CANDIDATES),
+    suggested: z.number().finite(),
+    tile: z.tuple([Dim, Dim]),
+    /** What the scores measure, for the plot's axis. */
+    metric: z.string().min(1).max(80),
+  })
+  .strict();
+export type SweepInfo = z.infer<typeof SweepInfo>;
 
 /**
  * The JSON header sent with each frame; the pixels travel beside it as one binary attachment.
@@ -75,6 +98,8 @@ export const FrameHeader = z
       .optional(),
     /** For view `roi`: the region of the full volume this reconstruction covers. */
     region: Region.optional(),
+    /** For view `sweep`: the candidates of the montage. */
+    sweep: SweepInfo.optional(),
     /** Data range of the reconstruction, for a stable window/level across frames. */
     range: z.tuple([z.number(), z.number()]).optional(),
     /** Unix epoch milliseconds: newest projection used, end of reconstruction, sent by the producer. */
@@ -89,7 +114,18 @@ export const FrameHeader = z
   })
   .refine((h) => h.stream !== 'volume' || h.shape.length === 3, {
     message: 'a volume brick has a 3-D shape [depth, rows, cols]',
-  });
+  })
+  .refine((h) => (h.view === 'sweep') === (h.sweep !== undefined), {
+    message: 'a sweep frame, and only a sweep frame, carries `sweep`',
+  })
+  .refine(
+    (h) =>
+      !h.sweep ||
+      (h.sweep.scores.length === h.sweep.centres.length &&
+        h.shape[0] === h.sweep.tile[0] &&
+        h.shape[1] === h.sweep.tile[1] * h.sweep.centres.length),
+    { message: 'a sweep montage is its tiles side by side, one score per centre' },
+  );
 export type FrameHeader = z.infer<typeof FrameHeader>;
 export type FrameHeaderInput = z.input<typeof FrameHeader>;
 

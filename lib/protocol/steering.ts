@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   CaptureCommand,
+  CentreSweepCommand,
   CommandId,
   PauseCommand,
   ResetZoomCommand,
@@ -21,6 +22,7 @@ export const CommandRequest = z.discriminatedUnion('kind', [
   ResumeCommand.omit({ id: true, run: true }),
   CaptureCommand.omit({ id: true, run: true }),
   SetParametersCommand.omit({ id: true, run: true }),
+  CentreSweepCommand.omit({ id: true, run: true }),
   z
     .object({
       kind: z.literal('resubmit'),
@@ -42,6 +44,7 @@ export const STEERING_KINDS: readonly SteeringKind[] = [
   'resume',
   'capture',
   'set-parameters',
+  'centre-sweep',
   'resubmit',
 ];
 

@@ -32,6 +32,7 @@ const BODIES: Record<SteeringKind, CommandRequestInput> = {
   resume: { kind: 'resume' },
   capture: { kind: 'capture' },
   'set-parameters': { kind: 'set-parameters', values: { rotationCentre: 128.5, filter: 'hann' } },
+  'centre-sweep': { kind: 'centre-sweep', count: 9, step: 0.5 },
   resubmit: { kind: 'resubmit', nodes: 2, walltimeSeconds: 1800 },
 };
 
