@@ -182,6 +182,8 @@ export interface SoakFigures {
   latencyP99: number;
   framesPerViewerPerSecond: number;
   unexpectedDisconnects: number;
+  /** Disconnect reasons with counts, e.g. "io server disconnect (stalled-seconds) 3". */
+  disconnectReasons: string;
   violations: number;
   connectedAtEnd: number;
 }
@@ -221,6 +223,12 @@ export function soakFigures(r: SoakResult, viewers: number): SoakFigures {
           .reduce((b, d) => b + d.count, 0),
       0,
     ),
+    disconnectReasons:
+      r.swarms
+        .flatMap((s) => s.disconnects)
+        .filter((d) => d.reason !== 'io client disconnect')
+        .map((d) => `${d.reason} ${d.count}`)
+        .join(', ') || 'none',
     violations: r.swarms.reduce((a, s) => a + s.violations, 0),
     connectedAtEnd: r.swarms.reduce((a, s) => a + s.connected, 0),
   };
@@ -233,6 +241,6 @@ export function describeFigures(f: SoakFigures): string {
     `gateway RSS ${mib(f.rssStart)} → ${mib(f.rssEnd)} (peak ${mib(f.rssPeak)}; slope ${mib(f.rssSlopePerMin)}/min = ${f.rssSlopePctPerHour.toFixed(1)} %/h; last third − first third ${mib(f.rssDrift)})`,
     `fds ${f.fdsMin}–${f.fdsMax}; event-loop lag p50 ${f.lagP50.toFixed(1)} ms, p99 ${f.lagP99.toFixed(1)} ms (median of per-second), max ${f.lagMax.toFixed(0)} ms; gateway CPU ${(f.cpuMean * 100).toFixed(0)} % of a core`,
     `publish → receive latency p50 ${f.latencyP50} ms, p99 ${f.latencyP99} ms; ${f.framesPerViewerPerSecond.toFixed(2)} frames/s per viewer`,
-    `viewers connected at the end ${f.connectedAtEnd}; unexpected disconnects ${f.unexpectedDisconnects}; accounting violations ${f.violations}`,
+    `viewers connected at the end ${f.connectedAtEnd}; unexpected disconnects ${f.unexpectedDisconnects} (${f.disconnectReasons}); accounting violations ${f.violations}`,
   ].join('\n');
 }

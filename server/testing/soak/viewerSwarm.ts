@@ -67,7 +67,12 @@ function report(): SwarmReport {
   let r: SwarmReport;
   if (mode === 'sio') {
     for (const p of probes) {
-      for (const d of p.disconnects) reasons.set(d.reason, (reasons.get(d.reason) ?? 0) + 1);
+      // The gateway says why it dropped a viewer (viewer:disconnect) just before it does.
+      const why = p.notices.at(-1)?.code;
+      for (const d of p.disconnects) {
+        const reason = why ? `${d.reason} (${why})` : d.reason;
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      }
       const c = p.latest?.viewer;
       if (c)
         for (const k of Object.keys(counters) as (keyof typeof counters)[]) counters[k] += c[k];
