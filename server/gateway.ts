@@ -60,6 +60,12 @@ export interface GatewayOptions {
   maxBufferedBytes?: number;
   /** How often viewers get their run metrics (ms). */
   metricsIntervalMs?: number;
+  /**
+   * Engine heartbeats of both engines (ms; engine.io's defaults 25 000 and 20 000): a peer that
+   * answers no ping within pingInterval + pingTimeout is disconnected ('ping timeout').
+   */
+  pingIntervalMs?: number;
+  pingTimeoutMs?: number;
   logger?: boolean;
   /** Verify OIDC access tokens (e.g. Globus Auth) besides the local users. */
   oidc?: OidcOptions;
@@ -141,6 +147,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await app.register(runRoutes, { registry });
   const audit = new AuditLog(db);
 
+  const heartbeat = {
+    ...(options.pingIntervalMs !== undefined && { pingInterval: options.pingIntervalMs }),
+    ...(options.pingTimeoutMs !== undefined && { pingTimeout: options.pingTimeoutMs }),
+  };
   // Two engines on one HTTP server, so producers may send large frames while a viewer's messages
   // stay capped small. destroyUpgrade must be off or each engine would kill the other's upgrades.
   const viewerIo = new Server<
@@ -151,6 +161,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   >(app.server, {
     path: VIEWER_SOCKET_PATH,
     maxHttpBufferSize: MAX_VIEWER_MESSAGE_BYTES,
+    ...heartbeat,
     serveClient: false,
     destroyUpgrade: false,
     cors: allowedOrigins.length ? { origin: allowedOrigins } : undefined,
@@ -168,6 +179,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   >(app.server, {
     path: PRODUCER_SOCKET_PATH,
     maxHttpBufferSize: MAX_PRODUCER_MESSAGE_BYTES,
+    ...heartbeat,
     serveClient: false,
     destroyUpgrade: false,
   });

@@ -10,10 +10,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { WebSocket } from 'ws';
 import { encodeFrame, PLANES } from '@/lib/protocol';
 import { producerClient, TOKENS } from '@/server/testing/testGateway';
 import { type ChildMessage, percentile, type ViewerResult } from './messages';
+import { wsProducer } from './wsProducer';
 
 const { values } = parseArgs({
   options: {
@@ -161,33 +161,10 @@ async function runPhase(name: 'loupe' | 'ws'): Promise<Phase> {
     };
     closeProducer = () => p.close();
   } else {
-    const ws = new WebSocket(`${url}/producer`, { perMessageDeflate: false });
-    await new Promise((resolve, reject) => {
-      ws.once('open', resolve);
-      ws.once('error', reject);
-    });
-    // The same producer-side rule for the baseline: skip a frame while IN_FLIGHT are still buffered.
+    const ws = await wsProducer(url, IN_FLIGHT);
     publishOne = (plane, seq) => {
-      if (ws.bufferedAmount > IN_FLIGHT * SIZE * SIZE * 2) return void skipped++;
-      const header = Buffer.from(
-        JSON.stringify({
-          stream: PLANES[plane],
-          seq,
-          shape: [SIZE, SIZE],
-          dtype: 'uint16',
-          sentAt: Date.now(),
-        }),
-      );
-      const length = Buffer.alloc(4);
-      length.writeUInt32LE(header.byteLength);
-      const pixels = slices[seq % slices.length]!;
-      ws.send(
-        Buffer.concat([
-          length,
-          header,
-          Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength),
-        ]),
-      );
+      if (!ws.publish(plane, seq, slices[seq % slices.length]!, [SIZE, SIZE]))
+        return void skipped++;
       sent++;
     };
     closeProducer = () => ws.close();
