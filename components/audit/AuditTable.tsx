@@ -83,7 +83,9 @@ export function AuditTable() {
               <th>run</th>
               <th>action</th>
               <th>outcome</th>
-              <th>reason / payload</th>
+              <th>count</th>
+              <th>reason</th>
+              <th>request (allow-listed summary)</th>
             </tr>
           </thead>
           <tbody className="divide-y divide-edge">
@@ -96,12 +98,32 @@ export function AuditTable() {
                 <td className="text-muted">{e.role}</td>
                 <td className="font-mono">{e.run ?? '—'}</td>
                 <td className="font-mono">{e.action}</td>
-                <td className={OUTCOME_COLOUR[e.outcome] ?? 'text-info'}>{e.outcome}</td>
+                <td className={OUTCOME_COLOUR[e.outcome] ?? 'text-info'}>
+                  {e.outcome}
+                  {e.status !== null ? <span className="text-muted"> ({e.status})</span> : null}
+                </td>
                 <td
-                  className="max-w-md truncate text-xs text-muted"
-                  title={JSON.stringify(e.payload)}
+                  className="font-mono"
+                  title={e.category === 'refusal' ? 'refusals counted in this minute' : undefined}
                 >
-                  {e.reason ?? ''} {e.payload ? JSON.stringify(e.payload) : ''}
+                  {e.count}
+                  {e.hash === null ? <span className="text-muted"> (counting)</span> : null}
+                </td>
+                <td className="max-w-xs truncate text-xs" title={e.reason ?? undefined}>
+                  {e.reason ?? ''}
+                </td>
+                <td
+                  className="max-w-md truncate font-mono text-xs text-muted"
+                  title={[
+                    e.args ? JSON.stringify(e.args) : '',
+                    e.idempotencyKey ? `Idempotency-Key ${e.idempotencyKey}` : '',
+                    e.hash ? `row hash ${e.hash}` : '',
+                  ]
+                    .filter(Boolean)
+                    .join('\n')}
+                >
+                  {e.args ? JSON.stringify(e.args) : ''}
+                  {e.idempotencyKey ? ` · key ${e.idempotencyKey}` : ''}
                 </td>
               </tr>
             ))}

@@ -14,7 +14,8 @@ import type { Identity } from '../auth/Identity';
 import type { Db } from '../db/openDatabase';
 import type { ProducerNamespace } from '../streams/producerNamespace';
 import type { RunRegistry } from '../streams/RunRegistry';
-import type { AuditLog } from './AuditLog';
+import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
+import { summarizeCommand, summarizeProgress } from '../audit/auditSummary';
 import { authorize } from './policy';
 
 /** Answer to a submission, as REST sends it (the socket path wraps the same). */
@@ -198,82 +199,100 @@ export class CommandService extends EventEmitter<CommandEvents> {
     ).map(fromRow);
   }
 
-  /** One steering request from a person, over REST or the socket. */
+  /**
+   * One steering request from a person, over REST or the socket. Each attempt that parses is one
+   * audit row (accepted, denied, conflicting or replayed); a malformed body or one over the rate
+   * budget is counted among the refusals. The row is written before anything changes, so when
+   * the audit cannot be written the command is refused (503) and nothing happens.
+   */
   async submit(
     identity: Identity,
     run: string,
     idempotencyKey: string | undefined,
     body: unknown,
   ): Promise<SubmitResult> {
-    const audit = (
-      outcome: 'denied' | 'accepted',
-      reason: string,
-      action = 'command',
-      payload: unknown = body,
-    ) =>
-      this.o.audit.append({
-        subject: identity.subject,
-        role: identity.role,
-        action,
-        run,
-        payload,
-        outcome,
-        reason,
-      });
-    const fail = (status: number, error: string, action?: string): SubmitResult => {
-      audit('denied', error, action);
-      return { status, body: { error }, replayed: false };
+    const who = { subject: identity.subject, role: identity.role };
+    const answer = (status: number, error: string): SubmitResult => ({
+      status,
+      body: { error },
+      replayed: false,
+    });
+    const unavailable = (error: unknown): SubmitResult => {
+      if (!(error instanceof AuditUnavailableError)) throw error;
+      this.emit('error', error);
+      return answer(503, `steering refused: ${error.message}`);
     };
+
+    // The budget comes first, so a flood of anything costs one counted refusal per minute.
+    try {
+      await this.limiter.consume(identity.subject);
+    } catch (error) {
+      if (!(error instanceof RateLimiterRes)) throw error;
+      this.o.audit.refused({ who, action: 'command', run, reason: 'rate limited', status: 429 });
+      return answer(
+        429,
+        `too many commands: try again in ${Math.ceil(error.msBeforeNext / 1000)} s`,
+      );
+    }
 
     const parsed = CommandRequest.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      return fail(
+      // Counted by the zod issue code only: the message may echo the body's field names.
+      this.o.audit.refused({
+        who,
+        action: 'command',
+        run,
+        reason: `invalid command body (${issue?.code ?? 'malformed'})`,
+        status: 400,
+      });
+      return answer(
         400,
         `invalid command: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'malformed'}`,
       );
     }
     const request = parsed.data;
-    const action = `command:${request.kind}`;
-    const decision = authorize(identity, { kind: 'command', command: request.kind, run });
-    if (!decision.allowed) return fail(403, `forbidden: ${decision.reason}`, action);
-    if (!this.o.registry.get(run)) return fail(404, `unknown run ${run}`, action);
-    if (!idempotencyKey || idempotencyKey.length > 200) {
-      return fail(400, 'an Idempotency-Key header (1-200 characters) is required', action);
-    }
+    const validKey =
+      idempotencyKey !== undefined && idempotencyKey.length >= 1 && idempotencyKey.length <= 200
+        ? idempotencyKey
+        : null;
+    const args = summarizeCommand(request);
+    const attempt = (
+      outcome: 'denied' | 'accepted' | 'replayed',
+      status: number,
+      reason: string,
+    ) =>
+      this.o.audit.attempt({
+        who,
+        action: `command:${request.kind}`,
+        run,
+        kind: request.kind,
+        args,
+        idempotencyKey: validKey,
+        outcome,
+        status,
+        reason,
+      });
+    const deny = (status: number, error: string): SubmitResult => {
+      try {
+        attempt('denied', status, error);
+      } catch (e) {
+        return unavailable(e);
+      }
+      return answer(status, error);
+    };
 
+    const decision = authorize(identity, { kind: 'command', command: request.kind, run });
+    if (!decision.allowed) return deny(403, `forbidden: ${decision.reason}`);
+    if (!this.o.registry.get(run)) return deny(404, `unknown run ${run}`);
+    if (validKey === null)
+      return deny(400, 'an Idempotency-Key header (1-200 characters) is required');
+
+    // From here to the answer's first record nothing awaits: the key is checked and reserved, the
+    // command and its audit row written, in one transaction, so a concurrent duplicate sees the
+    // reservation (409) and a failed audit write leaves no trace.
     const hash = createHash('sha256').update(JSON.stringify({ run, request })).digest('hex');
     const db = this.o.db;
-    const existing = db
-      .prepare('SELECT * FROM idempotency WHERE subject = ? AND key = ?')
-      .get(identity.subject, idempotencyKey) as
-      { body_hash: string; done: number; status: number; response: string } | undefined;
-    if (existing) {
-      if (existing.body_hash !== hash)
-        return fail(422, 'this Idempotency-Key was used with another request', action);
-      if (!existing.done)
-        return fail(409, 'a request with this Idempotency-Key is still in progress', action);
-      return {
-        status: existing.status,
-        body: JSON.parse(existing.response) as SubmitResult['body'],
-        replayed: true,
-      };
-    }
-
-    try {
-      await this.limiter.consume(identity.subject);
-    } catch (error) {
-      if (!(error instanceof RateLimiterRes)) throw error;
-      return fail(
-        429,
-        `too many commands: try again in ${Math.ceil(error.msBeforeNext / 1000)} s`,
-        action,
-      );
-    }
-
-    db.prepare(
-      'INSERT INTO idempotency (subject, key, body_hash, created_at) VALUES (?, ?, ?, ?)',
-    ).run(identity.subject, idempotencyKey, hash, this.now());
     const { kind, ...payload } = request;
     const t = this.now();
     const command: CommandRecord = {
@@ -287,22 +306,57 @@ export class CommandService extends EventEmitter<CommandEvents> {
       createdAt: t,
       updatedAt: t,
     };
-    db.prepare(
-      `INSERT INTO commands (id, run, kind, payload, state, subject, role, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      command.id,
-      run,
-      kind,
-      JSON.stringify(payload),
-      'accepted',
-      identity.subject,
-      identity.role,
-      t,
-      t,
-    );
+    type Existing = { body_hash: string; done: number; status: number; response: string };
+    let early: SubmitResult | null;
+    try {
+      early = db.transaction((): SubmitResult | null => {
+        const existing = db
+          .prepare('SELECT * FROM idempotency WHERE subject = ? AND key = ?')
+          .get(identity.subject, validKey) as Existing | undefined;
+        if (existing) {
+          if (existing.body_hash !== hash) {
+            const error = 'this Idempotency-Key was used with another request';
+            attempt('denied', 422, error);
+            return answer(422, error);
+          }
+          if (!existing.done) {
+            const error = 'a request with this Idempotency-Key is still in progress';
+            attempt('denied', 409, error);
+            return answer(409, error);
+          }
+          attempt('replayed', existing.status, 'idempotent replay: answered as the first time');
+          return {
+            status: existing.status,
+            body: JSON.parse(existing.response) as SubmitResult['body'],
+            replayed: true,
+          };
+        }
+        db.prepare(
+          'INSERT INTO idempotency (subject, key, body_hash, created_at) VALUES (?, ?, ?, ?)',
+        ).run(identity.subject, validKey, hash, t);
+        db.prepare(
+          `INSERT INTO commands (id, run, kind, payload, state, subject, role, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          command.id,
+          run,
+          kind,
+          JSON.stringify(payload),
+          'accepted',
+          identity.subject,
+          identity.role,
+          t,
+          t,
+        );
+        attempt('accepted', 202, decision.reason);
+        return null;
+      }).immediate();
+    } catch (error) {
+      return unavailable(error);
+    }
+    if (early) return early;
+
     this.open.set(command.id, command);
-    audit('accepted', decision.reason, action, payload);
     this.emit('state', { ...command });
 
     if (request.kind === 'resubmit') this.startResubmit(command, request, identity);
@@ -316,7 +370,7 @@ export class CommandService extends EventEmitter<CommandEvents> {
     };
     db.prepare(
       'UPDATE idempotency SET done = 1, status = ?, response = ? WHERE subject = ? AND key = ?',
-    ).run(result.status, JSON.stringify(result.body), identity.subject, idempotencyKey);
+    ).run(result.status, JSON.stringify(result.body), identity.subject, validKey);
     return result;
   }
 
@@ -447,19 +501,24 @@ export class CommandService extends EventEmitter<CommandEvents> {
         command.id,
       );
     if (FINAL.has(state)) this.open.delete(command.id);
-    this.o.audit.append({
-      subject: by.subject,
-      role: by.role,
-      action: `command:${command.kind}`,
-      run: command.run,
-      payload: {
-        command: command.id,
-        requestedBy: command.subject,
-        ...(command.artifact && { artifact: command.artifact }),
-      },
-      outcome: state,
-      reason: command.reason ?? command.detail ?? null,
-    });
+    try {
+      this.o.audit.progress({
+        who: by,
+        action: `command:${command.kind}`,
+        run: command.run,
+        kind: command.kind,
+        args: summarizeProgress({
+          command: command.id,
+          requestedBy: command.subject,
+          artifact: command.artifact,
+        }),
+        outcome: state,
+        reason: command.reason ?? command.detail ?? null,
+      });
+    } catch (error) {
+      // The consumer has already acted: the state stands, and the gap is reported.
+      this.emit('error', error as Error);
+    }
     this.emit('state', { ...command });
   }
 
