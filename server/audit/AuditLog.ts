@@ -361,33 +361,35 @@ export class AuditLog extends EventEmitter<AuditEvents> {
   ): AuditEntry {
     const args = e.args ? canonicalJson(e.args) : null;
     try {
-      const row = this.db.transaction(() => {
-        const head = this.head.get() as { last_id: number; last_hash: string };
-        const unhashed: Omit<AuditRow, 'hash'> = {
-          id: head.last_id + 1,
-          at: e.at,
-          category,
-          subject: clip(e.who.subject)!,
-          role: clip(e.who.role)!,
-          address: e.address,
-          action: clip(e.action)!,
-          run: clip(e.run),
-          kind: e.kind ?? null,
-          args,
-          args_hash: e.args ? argsHash(e.args) : null,
-          idempotency_key: e.idempotencyKey,
-          outcome: e.outcome,
-          status: e.status ?? null,
-          reason: e.reason ?? null,
-          count: e.count,
-          minute: e.minute,
-          prev_hash: head.last_hash,
-        };
-        const full: AuditRow = { ...unhashed, hash: auditRowHash(unhashed) };
-        this.insert.run(full);
-        this.advanceHead.run(full.id, full.hash);
-        return full;
-      }).immediate();
+      const row = this.db
+        .transaction(() => {
+          const head = this.head.get() as { last_id: number; last_hash: string };
+          const unhashed: Omit<AuditRow, 'hash'> = {
+            id: head.last_id + 1,
+            at: e.at,
+            category,
+            subject: clip(e.who.subject)!,
+            role: clip(e.who.role)!,
+            address: e.address,
+            action: clip(e.action)!,
+            run: clip(e.run),
+            kind: e.kind ?? null,
+            args,
+            args_hash: e.args ? argsHash(e.args) : null,
+            idempotency_key: e.idempotencyKey,
+            outcome: e.outcome,
+            status: e.status ?? null,
+            reason: e.reason ?? null,
+            count: e.count,
+            minute: e.minute,
+            prev_hash: head.last_hash,
+          };
+          const full: AuditRow = { ...unhashed, hash: auditRowHash(unhashed) };
+          this.insert.run(full);
+          this.advanceHead.run(full.id, full.hash);
+          return full;
+        })
+        .immediate();
       return toEntry(row);
     } catch (error) {
       throw new AuditUnavailableError(error);

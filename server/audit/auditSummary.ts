@@ -11,12 +11,7 @@ import type {
 
 /** A value an audit summary may hold: JSON, nothing else. */
 export type AuditValue =
-  | string
-  | number
-  | boolean
-  | null
-  | readonly AuditValue[]
-  | { readonly [key: string]: AuditValue };
+  string | number | boolean | null | readonly AuditValue[] | { readonly [key: string]: AuditValue };
 
 declare const summaryBrand: unique symbol;
 
@@ -53,7 +48,9 @@ const COMMAND_SUMMARY: { [K in SteeringKind]: Summary<K> } = {
 
 /** The audit's view of a steering request that passed `CommandRequest`. */
 export function summarizeCommand(request: CommandRequest): AuditArgs {
-  const summary = COMMAND_SUMMARY[request.kind] as (r: CommandRequest) => Record<string, AuditValue>;
+  const summary = COMMAND_SUMMARY[request.kind] as (
+    r: CommandRequest,
+  ) => Record<string, AuditValue>;
   return shaped(summary(request));
 }
 
@@ -108,10 +105,7 @@ export const sha256 = (text: string): string => createHash('sha256').update(text
 export const argsHash = (args: AuditArgs): string => sha256(canonicalJson(args));
 
 type EventName =
-  | keyof ViewerToGateway
-  | keyof GatewayToViewer
-  | keyof ProducerToGateway
-  | keyof GatewayToProducer;
+  keyof ViewerToGateway | keyof GatewayToViewer | keyof ProducerToGateway | keyof GatewayToProducer;
 
 /** Every event name of the protocol's typed event maps (the type check keeps the list complete). */
 const EVENT_NAMES: Record<EventName, true> = {

@@ -89,22 +89,30 @@ export function verifyAuditChain(db: Db): AuditVerification {
   let prevId = 0;
   let prevHash = GENESIS_HASH;
   let rows = 0;
-  for (const row of db.prepare('SELECT * FROM audit_log ORDER BY id').iterate() as Iterable<AuditRow>) {
+  for (const row of db
+    .prepare('SELECT * FROM audit_log ORDER BY id')
+    .iterate() as Iterable<AuditRow>) {
     rows++;
     if (row.id !== prevId + 1)
       note(row.id, `rows ${prevId + 1}…${row.id - 1} are missing (deleted or moved)`);
     if (row.prev_hash !== prevHash)
-      note(row.id, `its previous-hash does not match row ${prevId}: a row before it was changed, removed or moved`);
-    if (auditRowHash(row) !== row.hash) note(row.id, 'its content does not match its hash: the row was edited');
+      note(
+        row.id,
+        `its previous-hash does not match row ${prevId}: a row before it was changed, removed or moved`,
+      );
+    if (auditRowHash(row) !== row.hash)
+      note(row.id, 'its content does not match its hash: the row was edited');
     prevId = row.id;
     prevHash = row.hash;
   }
   const head = db.prepare('SELECT last_id, last_hash FROM audit_head WHERE one = 1').get() as
-    | { last_id: number; last_hash: string }
-    | undefined;
+    { last_id: number; last_hash: string } | undefined;
   const headId = head?.last_id ?? 0;
   const headHash = head?.last_hash ?? GENESIS_HASH;
   if (headId !== prevId || headHash !== prevHash)
-    note(headId, `the log's head names row ${headId}, the chain ends at row ${prevId}: rows were removed from its end or added around the log`);
+    note(
+      headId,
+      `the log's head names row ${headId}, the chain ends at row ${prevId}: rows were removed from its end or added around the log`,
+    );
   return { ok: problems.length === 0, rows, headId, headHash, problems };
 }

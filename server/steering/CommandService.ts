@@ -257,11 +257,7 @@ export class CommandService extends EventEmitter<CommandEvents> {
         ? idempotencyKey
         : null;
     const args = summarizeCommand(request);
-    const attempt = (
-      outcome: 'denied' | 'accepted' | 'replayed',
-      status: number,
-      reason: string,
-    ) =>
+    const attempt = (outcome: 'denied' | 'accepted' | 'replayed', status: number, reason: string) =>
       this.o.audit.attempt({
         who,
         action: `command:${request.kind}`,
@@ -309,48 +305,50 @@ export class CommandService extends EventEmitter<CommandEvents> {
     type Existing = { body_hash: string; done: number; status: number; response: string };
     let early: SubmitResult | null;
     try {
-      early = db.transaction((): SubmitResult | null => {
-        const existing = db
-          .prepare('SELECT * FROM idempotency WHERE subject = ? AND key = ?')
-          .get(identity.subject, validKey) as Existing | undefined;
-        if (existing) {
-          if (existing.body_hash !== hash) {
-            const error = 'this Idempotency-Key was used with another request';
-            attempt('denied', 422, error);
-            return answer(422, error);
+      early = db
+        .transaction((): SubmitResult | null => {
+          const existing = db
+            .prepare('SELECT * FROM idempotency WHERE subject = ? AND key = ?')
+            .get(identity.subject, validKey) as Existing | undefined;
+          if (existing) {
+            if (existing.body_hash !== hash) {
+              const error = 'this Idempotency-Key was used with another request';
+              attempt('denied', 422, error);
+              return answer(422, error);
+            }
+            if (!existing.done) {
+              const error = 'a request with this Idempotency-Key is still in progress';
+              attempt('denied', 409, error);
+              return answer(409, error);
+            }
+            attempt('replayed', existing.status, 'idempotent replay: answered as the first time');
+            return {
+              status: existing.status,
+              body: JSON.parse(existing.response) as SubmitResult['body'],
+              replayed: true,
+            };
           }
-          if (!existing.done) {
-            const error = 'a request with this Idempotency-Key is still in progress';
-            attempt('denied', 409, error);
-            return answer(409, error);
-          }
-          attempt('replayed', existing.status, 'idempotent replay: answered as the first time');
-          return {
-            status: existing.status,
-            body: JSON.parse(existing.response) as SubmitResult['body'],
-            replayed: true,
-          };
-        }
-        db.prepare(
-          'INSERT INTO idempotency (subject, key, body_hash, created_at) VALUES (?, ?, ?, ?)',
-        ).run(identity.subject, validKey, hash, t);
-        db.prepare(
-          `INSERT INTO commands (id, run, kind, payload, state, subject, role, created_at, updated_at)
+          db.prepare(
+            'INSERT INTO idempotency (subject, key, body_hash, created_at) VALUES (?, ?, ?, ?)',
+          ).run(identity.subject, validKey, hash, t);
+          db.prepare(
+            `INSERT INTO commands (id, run, kind, payload, state, subject, role, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          command.id,
-          run,
-          kind,
-          JSON.stringify(payload),
-          'accepted',
-          identity.subject,
-          identity.role,
-          t,
-          t,
-        );
-        attempt('accepted', 202, decision.reason);
-        return null;
-      }).immediate();
+          ).run(
+            command.id,
+            run,
+            kind,
+            JSON.stringify(payload),
+            'accepted',
+            identity.subject,
+            identity.role,
+            t,
+            t,
+          );
+          attempt('accepted', 202, decision.reason);
+          return null;
+        })
+        .immediate();
     } catch (error) {
       return unavailable(error);
     }
