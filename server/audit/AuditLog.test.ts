@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CommandRequest } from '@/lib/protocol';
+import { AuditEntry, CommandRequest } from '@/lib/protocol';
 import { openDatabase } from '../db/openDatabase';
 import { AuditLog, AuditUnavailableError } from './AuditLog';
 import { argsHash, socketAction, summarizeCommand } from './auditSummary';
@@ -37,9 +37,25 @@ describe('AuditLog', () => {
       }),
       expect.objectContaining({ reason: 'budget exceeded', count: 1 }),
     ]);
+    // The answer of GET /api/audit: sealed rows and the count still open, in the protocol's shape.
+    audit.refused({ who, action: 'socket:frame', reason: 'a viewer cannot publish frames' });
+    const entries = AuditEntry.array().parse(audit.query({ limit: 10 }));
+    const open = entries.filter((e) => e.hash === null);
+    expect(open.map((e) => [e.action, e.count, e.id < 0])).toEqual(
+      expect.arrayContaining([
+        ['socket:frame', 1, true],
+        ['socket:unknown', 1, true],
+      ]),
+    );
+    expect(open).toHaveLength(2);
+    expect(entries.slice(2).map((e) => [e.reason, e.count])).toEqual([
+      ['budget exceeded', 1],
+      ['unknown event', 500],
+    ]);
+    expect(entries[2]!.hash).toMatch(/^[0-9a-f]{64}$/);
     audit.close();
-    expect(rows()).toHaveLength(3);
-    expect(audit.verify()).toMatchObject({ ok: true, rows: 3 });
+    expect(rows()).toHaveLength(4);
+    expect(audit.verify()).toMatchObject({ ok: true, rows: 4 });
   });
 
   it('keeps its memory bounded: past the limit, refusals share one overflow count', () => {
