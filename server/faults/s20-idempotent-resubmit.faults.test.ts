@@ -1,5 +1,9 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CommandRecord, CommandSendReply } from '@/lib/protocol';
+import type { Command, CommandRecord, CommandSendReply } from '@/lib/protocol';
 import type { AuditRow } from '../audit/verifyAuditChain';
 import { openDatabase } from '../db/openDatabase';
 import {
@@ -7,10 +11,13 @@ import {
   type EmbeddedFacilities,
 } from '../facilities/startEmbeddedFacilities';
 import type { Gateway } from '../gateway';
+import { verifyAuditChain } from '../audit/verifyAuditChain';
 import {
   connected,
+  eventually,
   producerClient,
   startTestGateway,
+  TEST_USERS,
   TOKENS,
   viewerClient,
 } from '../testing/testGateway';
@@ -173,5 +180,90 @@ describe('s20 idempotent resubmit', () => {
     console.log(
       `s20: ${rows.length} attempts, ${facilityJobs(fac) - before} jobs at the facility (ada k-five 1, k-concurrent 1, sam k-five 1, ada k-socket 1)`,
     );
+  });
+
+  it('a key whose gateway was killed before answering is answered after the restart, not refused for ever', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loupe-s20-'));
+    open.push({ close: () => rmSync(dir, { recursive: true, force: true }) });
+    const dbPath = join(dir, 'loupe.db');
+    writeFileSync(join(dir, 'users.json'), JSON.stringify(TEST_USERS));
+    /** The real gateway process (server/main.ts) on a free port; resolves with its URL. */
+    const gateway = async (): Promise<{ url: string; child: ChildProcess }> => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+        env: {
+          ...process.env,
+          LOUPE_DB: dbPath,
+          LOUPE_USERS_FILE: join(dir, 'users.json'),
+          LOUPE_SHARE_SECRET_FILE: join(dir, 'share-secret'),
+          LOUPE_GATEWAY_PORT: '0',
+          LOUPE_FACILITIES: 'off',
+          LOUPE_LOG_LEVEL: 'error',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      open.push({ close: () => child.exitCode === null && child.kill('SIGKILL') });
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /listening on (http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${out}`)));
+      });
+      return { url, child };
+    };
+    const post = (url: string) =>
+      fetch(`${url}/api/runs/run-1/commands`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${TOKENS.scientist}`,
+          'content-type': 'application/json',
+          'idempotency-key': 'k-killed',
+        },
+        body: JSON.stringify({ kind: 'pause' }),
+      });
+
+    // A consumer that takes the command and never answers keeps the first answer waiting…
+    const first = await gateway();
+    const silent = producerClient(first.url, TOKENS.producer);
+    open.push(silent);
+    const received: Command[] = [];
+    silent.on('command', (command) => received.push(command));
+    await connected(silent);
+    expect((await silent.emitWithAck('run:register', { run: 'run-1', title: 'Killed' })).ok).toBe(
+      true,
+    );
+    const pending = post(first.url).catch((error: unknown) => error);
+    await eventually(() => received.length === 1, 10_000, 'the command at the consumer');
+    // …and the gateway dies before giving it.
+    first.child.kill('SIGKILL');
+    expect(await pending).toBeInstanceOf(Error);
+    silent.close();
+
+    const second = await gateway();
+    const retry = await post(second.url);
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    const { command } = (await retry.json()) as { command: CommandRecord };
+    expect(command.id).toBe(received[0]!.id);
+    const again = await post(second.url);
+    expect(again.status).toBe(202);
+    expect(((await again.json()) as { command: CommandRecord }).command.id).toBe(command.id);
+    second.child.kill('SIGKILL');
+    await new Promise((r) => second.child.once('exit', r));
+
+    const db = openDatabase(dbPath);
+    const rows = db
+      .prepare("SELECT outcome, status FROM audit_log WHERE category = 'attempt' ORDER BY id")
+      .all();
+    expect(rows).toEqual([
+      { outcome: 'accepted', status: 202 },
+      { outcome: 'replayed', status: 202 },
+      { outcome: 'replayed', status: 202 },
+    ]);
+    // Two SIGKILLs and the chain still verifies: each row was committed whole with its hash.
+    expect(verifyAuditChain(db)).toMatchObject({ ok: true });
+    db.close();
   });
 });

@@ -113,6 +113,8 @@ function fromRow(row: Row): CommandRecord {
 export class CommandService extends EventEmitter<CommandEvents> {
   private readonly open = new Map<string, CommandRecord>();
   private readonly delivering = new Set<string>();
+  /** Idempotency keys (subject NUL key) this process is answering now. */
+  private readonly answering = new Set<string>();
   private readonly limiter: RateLimiterMemory;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly now: () => number;
@@ -149,6 +151,11 @@ export class CommandService extends EventEmitter<CommandEvents> {
         PRIMARY KEY (subject, key)
       );
     `);
+    // The command a reservation stands for, so a key whose first answer died with its gateway can
+    // still be answered (tables of the first version lack the column).
+    const columns = db.pragma('table_info(idempotency)') as { name: string }[];
+    if (!columns.some((c) => c.name === 'command'))
+      db.exec('ALTER TABLE idempotency ADD COLUMN command TEXT');
     // Commands still open when the gateway last stopped carry on: delivered when their consumer
     // dials in, or timed out by the sweep.
     for (const row of db
@@ -302,7 +309,14 @@ export class CommandService extends EventEmitter<CommandEvents> {
       createdAt: t,
       updatedAt: t,
     };
-    type Existing = { body_hash: string; done: number; status: number; response: string };
+    type Existing = {
+      body_hash: string;
+      done: number;
+      status: number;
+      response: string;
+      command: string | null;
+    };
+    const answeringKey = `${identity.subject}\u0000${validKey}`;
     let early: SubmitResult | null;
     try {
       early = db
@@ -315,6 +329,20 @@ export class CommandService extends EventEmitter<CommandEvents> {
               const error = 'this Idempotency-Key was used with another request';
               attempt('denied', 422, error);
               return answer(422, error);
+            }
+            // A reservation no request of this process holds was left by a gateway that stopped
+            // before answering; its command was recorded with it, so that is the answer now.
+            const orphan =
+              !existing.done && !this.answering.has(answeringKey) && existing.command !== null
+                ? this.get(existing.command)
+                : undefined;
+            if (orphan) {
+              const response = JSON.stringify({ command: orphan });
+              db.prepare(
+                'UPDATE idempotency SET done = 1, status = 202, response = ? WHERE subject = ? AND key = ?',
+              ).run(response, identity.subject, validKey);
+              attempt('replayed', 202, 'idempotent replay of a request its gateway never answered');
+              return { status: 202, body: { command: orphan }, replayed: true };
             }
             if (!existing.done) {
               const error = 'a request with this Idempotency-Key is still in progress';
@@ -329,8 +357,9 @@ export class CommandService extends EventEmitter<CommandEvents> {
             };
           }
           db.prepare(
-            'INSERT INTO idempotency (subject, key, body_hash, created_at) VALUES (?, ?, ?, ?)',
-          ).run(identity.subject, validKey, hash, t);
+            'INSERT INTO idempotency (subject, key, body_hash, created_at, command) VALUES (?, ?, ?, ?, ?)',
+          ).run(identity.subject, validKey, hash, t, command.id);
+          this.answering.add(answeringKey);
           db.prepare(
             `INSERT INTO commands (id, run, kind, payload, state, subject, role, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -354,22 +383,26 @@ export class CommandService extends EventEmitter<CommandEvents> {
     }
     if (early) return early;
 
-    this.open.set(command.id, command);
-    this.emit('state', { ...command });
+    try {
+      this.open.set(command.id, command);
+      this.emit('state', { ...command });
 
-    if (request.kind === 'resubmit') this.startResubmit(command, request, identity);
-    else this.deliver(command);
-    await this.settled(command.id, this.o.answerWaitMs);
+      if (request.kind === 'resubmit') this.startResubmit(command, request, identity);
+      else this.deliver(command);
+      await this.settled(command.id, this.o.answerWaitMs);
 
-    const result: SubmitResult = {
-      status: 202,
-      body: { command: { ...(this.open.get(command.id) ?? this.get(command.id) ?? command) } },
-      replayed: false,
-    };
-    db.prepare(
-      'UPDATE idempotency SET done = 1, status = ?, response = ? WHERE subject = ? AND key = ?',
-    ).run(result.status, JSON.stringify(result.body), identity.subject, validKey);
-    return result;
+      const result: SubmitResult = {
+        status: 202,
+        body: { command: { ...(this.open.get(command.id) ?? this.get(command.id) ?? command) } },
+        replayed: false,
+      };
+      db.prepare(
+        'UPDATE idempotency SET done = 1, status = ?, response = ? WHERE subject = ? AND key = ?',
+      ).run(result.status, JSON.stringify(result.body), identity.subject, validKey);
+      return result;
+    } finally {
+      this.answering.delete(answeringKey);
+    }
   }
 
   get(id: string): CommandRecord | undefined {
