@@ -22,7 +22,7 @@ import type { LocalUsers } from './auth/LocalUsers';
 import { type OidcOptions, OidcVerifier } from './auth/OidcVerifier';
 import { ShareLinks } from './auth/ShareLinks';
 import { originAllowed } from './http/originCheck';
-import { AuditLog } from './steering/AuditLog';
+import { AuditLog } from './audit/AuditLog';
 import {
   authorizeProducerMessages,
   authorizeViewerMessages,
@@ -146,6 +146,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   app.get('/api/health', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
   await app.register(runRoutes, { registry });
   const audit = new AuditLog(db);
+  audit.on('error', (error) => app.log.error({ err: error }, 'audit log error'));
 
   const heartbeat = {
     ...(options.pingIntervalMs !== undefined && { pingInterval: options.pingIntervalMs }),
@@ -301,6 +302,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await new Promise<void>((resolve) => viewerIo.close(() => resolve()));
         await new Promise<void>((resolve) => producerIo.close(() => resolve()));
         await app.close().catch(() => undefined);
+        audit.close(); // the refusal counts still open are written
         if (typeof options.db === 'string') db.close();
       })();
       return closing;

@@ -1,11 +1,12 @@
 'use client';
 
 import { useCallback, useEffect, useState } from 'react';
-import { AuditEntry } from '@/lib/protocol';
+import { AuditCategory, AuditEntry } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
 import { useLiveClient, useSession } from '@/stores/StoreProvider';
 
 const OUTCOMES = ['', ...AuditEntry.shape.outcome.options] as const;
+const CATEGORIES = ['', ...AuditCategory.options] as const;
 const REFRESH_MS = 5000;
 
 const OUTCOME_COLOUR: Record<string, string> = {
@@ -20,7 +21,13 @@ const OUTCOME_COLOUR: Record<string, string> = {
 export function AuditTable() {
   const live = useLiveClient();
   const identity = useSession((s) => s.identity);
-  const [filters, setFilters] = useState({ subject: '', run: '', action: '', outcome: '' });
+  const [filters, setFilters] = useState({
+    subject: '',
+    run: '',
+    action: '',
+    outcome: '',
+    category: '',
+  });
   const [entries, setEntries] = useState<AuditEntry[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -44,6 +51,7 @@ export function AuditTable() {
     <input
       data-testid={testIds.auditFilter(name)}
       placeholder={placeholder}
+      aria-label={name}
       value={filters[name]}
       onChange={(e) => setFilters({ ...filters, [name]: e.target.value })}
       className="rounded border border-edge bg-surface px-2 py-1 text-sm"
@@ -58,6 +66,7 @@ export function AuditTable() {
         {field('action', 'action, e.g. command:zoom')}
         <select
           data-testid={testIds.auditFilter('outcome')}
+          aria-label="outcome"
           value={filters.outcome}
           onChange={(e) => setFilters({ ...filters, outcome: e.target.value })}
           className="rounded border border-edge bg-surface px-2 py-1 text-sm"
@@ -65,6 +74,19 @@ export function AuditTable() {
           {OUTCOMES.map((o) => (
             <option key={o} value={o}>
               {o || 'any outcome'}
+            </option>
+          ))}
+        </select>
+        <select
+          data-testid={testIds.auditFilter('category')}
+          aria-label="category"
+          value={filters.category}
+          onChange={(e) => setFilters({ ...filters, category: e.target.value })}
+          className="rounded border border-edge bg-surface px-2 py-1 text-sm"
+        >
+          {CATEGORIES.map((c) => (
+            <option key={c} value={c}>
+              {c || 'any category'}
             </option>
           ))}
         </select>
@@ -83,7 +105,9 @@ export function AuditTable() {
               <th>run</th>
               <th>action</th>
               <th>outcome</th>
-              <th>reason / payload</th>
+              <th>count</th>
+              <th>reason</th>
+              <th>request (allow-listed summary)</th>
             </tr>
           </thead>
           <tbody className="divide-y divide-edge">
@@ -96,12 +120,32 @@ export function AuditTable() {
                 <td className="text-muted">{e.role}</td>
                 <td className="font-mono">{e.run ?? '—'}</td>
                 <td className="font-mono">{e.action}</td>
-                <td className={OUTCOME_COLOUR[e.outcome] ?? 'text-info'}>{e.outcome}</td>
+                <td className={OUTCOME_COLOUR[e.outcome] ?? 'text-info'}>
+                  {e.outcome}
+                  {e.status !== null ? <span className="text-muted"> ({e.status})</span> : null}
+                </td>
                 <td
-                  className="max-w-md truncate text-xs text-muted"
-                  title={JSON.stringify(e.payload)}
+                  className="font-mono"
+                  title={e.category === 'refusal' ? 'refusals counted in this minute' : undefined}
                 >
-                  {e.reason ?? ''} {e.payload ? JSON.stringify(e.payload) : ''}
+                  {e.count}
+                  {e.hash === null ? <span className="text-muted"> (counting)</span> : null}
+                </td>
+                <td className="max-w-xs truncate text-xs" title={e.reason ?? undefined}>
+                  {e.reason ?? ''}
+                </td>
+                <td
+                  className="max-w-md truncate font-mono text-xs text-muted"
+                  title={[
+                    e.args ? JSON.stringify(e.args) : '',
+                    e.idempotencyKey ? `Idempotency-Key ${e.idempotencyKey}` : '',
+                    e.hash ? `row hash ${e.hash}` : '',
+                  ]
+                    .filter(Boolean)
+                    .join('\n')}
+                >
+                  {e.args ? JSON.stringify(e.args) : ''}
+                  {e.idempotencyKey ? ` · key ${e.idempotencyKey}` : ''}
                 </td>
               </tr>
             ))}

@@ -86,26 +86,55 @@ export const CommandSendReply = z.discriminatedUnion('ok', [
 ]);
 export type CommandSendReply = z.infer<typeof CommandSendReply>;
 
-/** One line of the append-only audit log. */
+/** What an audit row stands for (see server/audit/AuditLog.ts). */
+export const AuditCategory = z.enum([
+  /** One steering, site-decision or share request that parsed: allowed, denied or replayed. */
+  'attempt',
+  /** A later state of an accepted command, or a decision the gateway took on its behalf. */
+  'progress',
+  /** Refusals of one actor for one reason within one minute, counted, never their bodies. */
+  'refusal',
+]);
+export type AuditCategory = z.infer<typeof AuditCategory>;
+
+/** One row of the append-only, hash-chained audit log. */
 export const AuditEntry = z.object({
+  /** Position in the chain; a refusal count still open this minute has a negative id. */
   id: z.number().int(),
+  /** When it happened (epoch ms); for a refusal count, the latest refusal it counts. */
   at: z.number(),
+  category: AuditCategory,
   subject: z.string(),
   role: z.string(),
+  /** Network address, for refusals of anonymous callers. */
+  address: z.string().nullable(),
   action: z.string(),
   run: z.string().nullable(),
-  payload: z.unknown(),
+  /** Steering command kind, when the row is about one. */
+  kind: z.string().nullable(),
+  /** An allow-listed summary of the request, shaped by its schema; never the raw body. */
+  args: z.record(z.string(), z.unknown()).nullable(),
+  /** SHA-256 (hex) of the canonical JSON of `args`. */
+  argsHash: z.string().nullable(),
+  idempotencyKey: z.string().nullable(),
   outcome: z.enum([
     'allowed',
     'denied',
     'accepted',
+    'replayed',
     'delivered',
     'applied',
     'rejected',
     'failed',
     'error',
   ]),
+  /** HTTP-equivalent status of the answer, where there was one. */
+  status: z.number().int().nullable(),
   reason: z.string().nullable(),
+  /** How many events the row stands for: 1, or the refusals counted in its minute. */
+  count: z.number().int().positive(),
+  /** SHA-256 (hex) of the previous row's hash and this row's canonical content; null while open. */
+  hash: z.string().nullable(),
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
@@ -115,6 +144,7 @@ export const AuditQuery = z
     subject: z.string().max(200).optional(),
     run: z.string().max(64).optional(),
     action: z.string().max(64).optional(),
+    category: AuditCategory.optional(),
     outcome: AuditEntry.shape.outcome.optional(),
     from: z.coerce.number().optional(),
     to: z.coerce.number().optional(),

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { EstimateRequest, SiteDecisionRequest, SystemId } from '@/lib/protocol';
-import type { AuditLog } from '../steering/AuditLog';
+import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
+import { summarizeSiteDecision } from '../audit/auditSummary';
 import type { FacilityService } from './FacilityService';
 
 // The gateway's auth hook (server/auth/httpAuth.ts) declares and sets `request.identity`.
@@ -63,32 +64,54 @@ export async function facilityRoutes(
 
   app.post('/api/facilities/decisions', async (request, reply) => {
     const identity = request.identity;
-    if (identity?.role !== 'staff') {
-      opts.audit?.append({
-        subject: identity?.subject ?? 'anonymous',
-        role: identity?.role ?? 'viewer',
-        action: 'site:decide',
-        payload: request.body,
-        outcome: 'denied',
-        reason: 'only staff decide sites',
-      });
-      return reply
-        .code(403)
-        .send({ error: `only staff decide sites, not a ${identity?.role ?? 'anonymous caller'}` });
-    }
+    const who = { subject: identity?.subject ?? 'anonymous', role: identity?.role ?? 'viewer' };
     const body = SiteDecisionRequest.safeParse(request.body);
-    if (!body.success) return reply.code(400).send({ error: problem(body.error) });
-    if (!service.knows(body.data.system))
-      return reply.code(400).send({ error: `unknown system ${body.data.system}` });
-    const decision = service.recordDecision(identity, body.data);
-    opts.audit?.append({
-      subject: identity.subject,
-      role: identity.role,
-      action: 'site:decide',
-      payload: decision,
-      outcome: 'applied',
-      reason: decision.override ? `override of ${decision.recommended}` : 'recommendation accepted',
-    });
-    return reply.code(201).send(decision);
+    if (!body.success) {
+      opts.audit?.refused({
+        who,
+        action: 'site:decide',
+        reason: `invalid site decision (${body.error.issues[0]?.code ?? 'malformed'})`,
+        status: 400,
+      });
+      return reply.code(400).send({ error: problem(body.error) });
+    }
+    const attempt = (outcome: 'denied' | 'applied', status: number, reason: string) =>
+      opts.audit?.attempt({
+        who,
+        action: 'site:decide',
+        // A refused caller's free-text note is not theirs to put in the log.
+        args: summarizeSiteDecision(
+          outcome === 'applied'
+            ? body.data
+            : { system: body.data.system, recommended: body.data.recommended },
+        ),
+        outcome,
+        status,
+        reason,
+      });
+    try {
+      if (identity?.role !== 'staff') {
+        attempt('denied', 403, 'only staff decide sites');
+        return reply.code(403).send({
+          error: `only staff decide sites, not a ${identity?.role ?? 'anonymous caller'}`,
+        });
+      }
+      if (!service.knows(body.data.system)) {
+        attempt('denied', 400, `unknown system ${body.data.system}`);
+        return reply.code(400).send({ error: `unknown system ${body.data.system}` });
+      }
+      // Recorded before the decision is: no audit, no decision.
+      attempt(
+        'applied',
+        201,
+        body.data.recommended !== null && body.data.system !== body.data.recommended
+          ? `override of ${body.data.recommended}`
+          : 'recommendation accepted',
+      );
+    } catch (error) {
+      if (!(error instanceof AuditUnavailableError)) throw error;
+      return reply.code(503).send({ error: `site decision refused: ${error.message}` });
+    }
+    return reply.code(201).send(service.recordDecision(identity, body.data));
   });
 }

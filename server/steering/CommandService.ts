@@ -16,7 +16,8 @@ import type { Identity } from '../auth/Identity';
 import type { Db } from '../db/openDatabase';
 import type { ProducerNamespace } from '../streams/producerNamespace';
 import type { RunRegistry } from '../streams/RunRegistry';
-import type { AuditLog } from './AuditLog';
+import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
+import { summarizeCommand, summarizeProgress } from '../audit/auditSummary';
 import { authorize } from './policy';
 
 /** Answer to a submission, as REST sends it (the socket path wraps the same). */
@@ -114,6 +115,8 @@ function fromRow(row: Row): CommandRecord {
 export class CommandService extends EventEmitter<CommandEvents> {
   private readonly open = new Map<string, CommandRecord>();
   private readonly delivering = new Set<string>();
+  /** Idempotency keys (subject NUL key) this process is answering now. */
+  private readonly answering = new Set<string>();
   private readonly limiter: RateLimiterMemory;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly now: () => number;
@@ -150,6 +153,11 @@ export class CommandService extends EventEmitter<CommandEvents> {
         PRIMARY KEY (subject, key)
       );
     `);
+    // The command a reservation stands for, so a key whose first answer died with its gateway can
+    // still be answered (tables of the first version lack the column).
+    const columns = db.pragma('table_info(idempotency)') as { name: string }[];
+    if (!columns.some((c) => c.name === 'command'))
+      db.exec('ALTER TABLE idempotency ADD COLUMN command TEXT');
     // Commands still open when the gateway last stopped carry on: delivered when their consumer
     // dials in, or timed out by the sweep.
     for (const row of db
@@ -200,87 +208,101 @@ export class CommandService extends EventEmitter<CommandEvents> {
     ).map(fromRow);
   }
 
-  /** One steering request from a person, over REST or the socket. */
+  /**
+   * One steering request from a person, over REST or the socket. Each attempt that parses is one
+   * audit row (accepted, denied, conflicting or replayed); a malformed body or one over the rate
+   * budget is counted among the refusals. The row is written before anything changes, so when
+   * the audit cannot be written the command is refused (503) and nothing happens.
+   */
   async submit(
     identity: Identity,
     run: string,
     idempotencyKey: string | undefined,
     body: unknown,
   ): Promise<SubmitResult> {
-    const audit = (
-      outcome: 'denied' | 'accepted',
-      reason: string,
-      action = 'command',
-      payload: unknown = body,
-    ) =>
-      this.o.audit.append({
-        subject: identity.subject,
-        role: identity.role,
-        action,
-        run,
-        payload,
-        outcome,
-        reason,
-      });
-    const fail = (status: number, error: string, action?: string): SubmitResult => {
-      audit('denied', error, action);
-      return { status, body: { error }, replayed: false };
+    const who = { subject: identity.subject, role: identity.role };
+    const answer = (status: number, error: string): SubmitResult => ({
+      status,
+      body: { error },
+      replayed: false,
+    });
+    const unavailable = (error: unknown): SubmitResult => {
+      if (!(error instanceof AuditUnavailableError)) throw error;
+      this.emit('error', error);
+      return answer(503, `steering refused: ${error.message}`);
     };
+
+    // The budget comes first, so a flood of anything costs one counted refusal per minute.
+    try {
+      await this.limiter.consume(identity.subject);
+    } catch (error) {
+      if (!(error instanceof RateLimiterRes)) throw error;
+      this.o.audit.refused({ who, action: 'command', run, reason: 'rate limited', status: 429 });
+      return answer(
+        429,
+        `too many commands: try again in ${Math.ceil(error.msBeforeNext / 1000)} s`,
+      );
+    }
 
     const parsed = CommandRequest.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      return fail(
+      // Counted by the zod issue code only: the message may echo the body's field names.
+      this.o.audit.refused({
+        who,
+        action: 'command',
+        run,
+        reason: `invalid command body (${issue?.code ?? 'malformed'})`,
+        status: 400,
+      });
+      return answer(
         400,
         `invalid command: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'malformed'}`,
       );
     }
     const request = parsed.data;
-    const action = `command:${request.kind}`;
+    const validKey =
+      idempotencyKey !== undefined && idempotencyKey.length >= 1 && idempotencyKey.length <= 200
+        ? idempotencyKey
+        : null;
+    const args = summarizeCommand(request);
+    const attempt = (outcome: 'denied' | 'accepted' | 'replayed', status: number, reason: string) =>
+      this.o.audit.attempt({
+        who,
+        action: `command:${request.kind}`,
+        run,
+        kind: request.kind,
+        args,
+        idempotencyKey: validKey,
+        outcome,
+        status,
+        reason,
+      });
+    const deny = (status: number, error: string): SubmitResult => {
+      try {
+        attempt('denied', status, error);
+      } catch (e) {
+        return unavailable(e);
+      }
+      return answer(status, error);
+    };
+
     const decision = authorize(identity, { kind: 'command', command: request.kind, run });
-    if (!decision.allowed) return fail(403, `forbidden: ${decision.reason}`, action);
-    if (!this.o.registry.get(run)) return fail(404, `unknown run ${run}`, action);
+    if (!decision.allowed) return deny(403, `forbidden: ${decision.reason}`);
+    if (!this.o.registry.get(run)) return deny(404, `unknown run ${run}`);
     if (request.kind === 'set-parameters') {
       const declared = this.o.registry.parametersOf(run)?.declarations ?? [];
       const problem = parameterChangeProblem(declared, request.values);
-      if (problem) return fail(400, `invalid parameters: ${problem}`, action);
+      if (problem) return deny(400, `invalid parameters: ${problem}`);
     }
-    if (!idempotencyKey || idempotencyKey.length > 200) {
-      return fail(400, 'an Idempotency-Key header (1-200 characters) is required', action);
-    }
+    if (validKey === null)
+      return deny(400, 'an Idempotency-Key header (1-200 characters) is required');
 
+    // From here to the answer's first record nothing awaits: the key is checked and reserved, the
+    // command and its audit row written, in one transaction, so a concurrent duplicate sees the
+    // reservation (409) and a failed audit write leaves no trace.
     const hash = createHash('sha256').update(JSON.stringify({ run, request })).digest('hex');
     const db = this.o.db;
-    const existing = db
-      .prepare('SELECT * FROM idempotency WHERE subject = ? AND key = ?')
-      .get(identity.subject, idempotencyKey) as
-      { body_hash: string; done: number; status: number; response: string } | undefined;
-    if (existing) {
-      if (existing.body_hash !== hash)
-        return fail(422, 'this Idempotency-Key was used with another request', action);
-      if (!existing.done)
-        return fail(409, 'a request with this Idempotency-Key is still in progress', action);
-      return {
-        status: existing.status,
-        body: JSON.parse(existing.response) as SubmitResult['body'],
-        replayed: true,
-      };
-    }
-
-    try {
-      await this.limiter.consume(identity.subject);
-    } catch (error) {
-      if (!(error instanceof RateLimiterRes)) throw error;
-      return fail(
-        429,
-        `too many commands: try again in ${Math.ceil(error.msBeforeNext / 1000)} s`,
-        action,
-      );
-    }
-
-    db.prepare(
-      'INSERT INTO idempotency (subject, key, body_hash, created_at) VALUES (?, ?, ?, ?)',
-    ).run(identity.subject, idempotencyKey, hash, this.now());
     const { kind, ...payload } = request;
     const t = this.now();
     const command: CommandRecord = {
@@ -294,37 +316,100 @@ export class CommandService extends EventEmitter<CommandEvents> {
       createdAt: t,
       updatedAt: t,
     };
-    db.prepare(
-      `INSERT INTO commands (id, run, kind, payload, state, subject, role, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      command.id,
-      run,
-      kind,
-      JSON.stringify(payload),
-      'accepted',
-      identity.subject,
-      identity.role,
-      t,
-      t,
-    );
-    this.open.set(command.id, command);
-    audit('accepted', decision.reason, action, payload);
-    this.emit('state', { ...command });
-
-    if (request.kind === 'resubmit') this.startResubmit(command, request, identity);
-    else this.deliver(command);
-    await this.settled(command.id, this.o.answerWaitMs);
-
-    const result: SubmitResult = {
-      status: 202,
-      body: { command: { ...(this.open.get(command.id) ?? this.get(command.id) ?? command) } },
-      replayed: false,
+    type Existing = {
+      body_hash: string;
+      done: number;
+      status: number;
+      response: string;
+      command: string | null;
     };
-    db.prepare(
-      'UPDATE idempotency SET done = 1, status = ?, response = ? WHERE subject = ? AND key = ?',
-    ).run(result.status, JSON.stringify(result.body), identity.subject, idempotencyKey);
-    return result;
+    const answeringKey = `${identity.subject}\u0000${validKey}`;
+    let early: SubmitResult | null;
+    try {
+      early = db
+        .transaction((): SubmitResult | null => {
+          const existing = db
+            .prepare('SELECT * FROM idempotency WHERE subject = ? AND key = ?')
+            .get(identity.subject, validKey) as Existing | undefined;
+          if (existing) {
+            if (existing.body_hash !== hash) {
+              const error = 'this Idempotency-Key was used with another request';
+              attempt('denied', 422, error);
+              return answer(422, error);
+            }
+            // A reservation no request of this process holds was left by a gateway that stopped
+            // before answering; its command was recorded with it, so that is the answer now.
+            const orphan =
+              !existing.done && !this.answering.has(answeringKey) && existing.command !== null
+                ? this.get(existing.command)
+                : undefined;
+            if (orphan) {
+              const response = JSON.stringify({ command: orphan });
+              db.prepare(
+                'UPDATE idempotency SET done = 1, status = 202, response = ? WHERE subject = ? AND key = ?',
+              ).run(response, identity.subject, validKey);
+              attempt('replayed', 202, 'idempotent replay of a request its gateway never answered');
+              return { status: 202, body: { command: orphan }, replayed: true };
+            }
+            if (!existing.done) {
+              const error = 'a request with this Idempotency-Key is still in progress';
+              attempt('denied', 409, error);
+              return answer(409, error);
+            }
+            attempt('replayed', existing.status, 'idempotent replay: answered as the first time');
+            return {
+              status: existing.status,
+              body: JSON.parse(existing.response) as SubmitResult['body'],
+              replayed: true,
+            };
+          }
+          db.prepare(
+            'INSERT INTO idempotency (subject, key, body_hash, created_at, command) VALUES (?, ?, ?, ?, ?)',
+          ).run(identity.subject, validKey, hash, t, command.id);
+          this.answering.add(answeringKey);
+          db.prepare(
+            `INSERT INTO commands (id, run, kind, payload, state, subject, role, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          ).run(
+            command.id,
+            run,
+            kind,
+            JSON.stringify(payload),
+            'accepted',
+            identity.subject,
+            identity.role,
+            t,
+            t,
+          );
+          attempt('accepted', 202, decision.reason);
+          return null;
+        })
+        .immediate();
+    } catch (error) {
+      return unavailable(error);
+    }
+    if (early) return early;
+
+    try {
+      this.open.set(command.id, command);
+      this.emit('state', { ...command });
+
+      if (request.kind === 'resubmit') this.startResubmit(command, request, identity);
+      else this.deliver(command);
+      await this.settled(command.id, this.o.answerWaitMs);
+
+      const result: SubmitResult = {
+        status: 202,
+        body: { command: { ...(this.open.get(command.id) ?? this.get(command.id) ?? command) } },
+        replayed: false,
+      };
+      db.prepare(
+        'UPDATE idempotency SET done = 1, status = ?, response = ? WHERE subject = ? AND key = ?',
+      ).run(result.status, JSON.stringify(result.body), identity.subject, validKey);
+      return result;
+    } finally {
+      this.answering.delete(answeringKey);
+    }
   }
 
   get(id: string): CommandRecord | undefined {
@@ -458,19 +543,24 @@ export class CommandService extends EventEmitter<CommandEvents> {
       const values = ParameterValues.safeParse(command.payload.values);
       if (values.success) this.o.registry.parametersApplied(command.run, values.data);
     }
-    this.o.audit.append({
-      subject: by.subject,
-      role: by.role,
-      action: `command:${command.kind}`,
-      run: command.run,
-      payload: {
-        command: command.id,
-        requestedBy: command.subject,
-        ...(command.artifact && { artifact: command.artifact }),
-      },
-      outcome: state,
-      reason: command.reason ?? command.detail ?? null,
-    });
+    try {
+      this.o.audit.progress({
+        who: by,
+        action: `command:${command.kind}`,
+        run: command.run,
+        kind: command.kind,
+        args: summarizeProgress({
+          command: command.id,
+          requestedBy: command.subject,
+          artifact: command.artifact,
+        }),
+        outcome: state,
+        reason: command.reason ?? command.detail ?? null,
+      });
+    } catch (error) {
+      // The consumer has already acted: the state stands, and the gap is reported.
+      this.emit('error', error as Error);
+    }
     this.emit('state', { ...command });
   }
 

@@ -2,7 +2,8 @@ import type { CommandRecord } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
 import type { FacilityService } from '../facilities/FacilityService';
 import type { RunRegistry } from '../streams/RunRegistry';
-import type { AuditLog } from './AuditLog';
+import type { AuditLog } from '../audit/AuditLog';
+import { summarizeSiteDecision } from '../audit/auditSummary';
 import type { ResubmitHandler, ResubmitProgress, ResubmitRequest } from './CommandService';
 
 export interface FacilityResubmitterOptions {
@@ -86,13 +87,14 @@ export class FacilityResubmitter implements ResubmitHandler {
     const override = system !== recommended;
     // Choosing a site other than Loupe's recommendation is a site decision: staff only.
     if (override && identity.role !== 'staff') {
-      audit.append({
-        subject: identity.subject,
-        role: identity.role,
+      audit.progress({
+        who: identity,
         action: 'site:decide',
         run: command.run,
-        payload: { system, recommended },
+        kind: command.kind,
+        args: summarizeSiteDecision({ system, recommended }),
         outcome: 'denied',
+        status: 403,
         reason: 'only staff may override the recommended site',
       });
       return progress.failed(
@@ -108,12 +110,12 @@ export class FacilityResubmitter implements ResubmitHandler {
         note: `resubmit of run ${command.run}${excluded ? ` despite: ${excluded.reasons.join('; ')}` : ''}`,
       },
     );
-    audit.append({
-      subject: identity.subject,
-      role: identity.role,
+    audit.progress({
+      who: identity,
       action: 'site:decide',
       run: command.run,
-      payload: { system, recommended, override, decision: decision.id },
+      kind: command.kind,
+      args: summarizeSiteDecision({ system, recommended, override, decision: decision.id }),
       outcome: 'allowed',
       reason: override ? `override of ${recommended ?? 'no recommendation'}` : 'recommended site',
     });

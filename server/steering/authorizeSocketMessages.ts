@@ -1,7 +1,8 @@
 import type { Socket } from 'socket.io';
 import { CommandSend, type CommandSendReply, SubscribeRequest } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
-import type { AuditLog } from './AuditLog';
+import type { AuditLog } from '../audit/AuditLog';
+import { socketAction } from '../audit/auditSummary';
 import type { CommandService } from './CommandService';
 import { authorize } from './policy';
 
@@ -24,14 +25,14 @@ export function authorizeViewerMessages(
       typeof args[args.length - 1] === 'function'
         ? (args[args.length - 1] as (a: unknown) => void)
         : undefined;
-    const refuse = (reason: string, run: string | null = null) => {
-      audit.append({
-        subject: identity.subject,
-        role: identity.role,
-        action: `socket:${event}`,
+    const refuse = (reason: string, run: string | null = null, auditReason = reason) => {
+      audit.refused({
+        who: identity,
+        address: socket.handshake.address,
+        action: socketAction(event),
         run,
-        outcome: 'denied',
-        reason,
+        reason: auditReason,
+        status: 403,
       });
       socket.emit('protocol:error', { code: 'forbidden', message: reason, event });
       ack?.({ ok: false, error: `forbidden: ${reason}` });
@@ -49,6 +50,13 @@ export function authorizeViewerMessages(
         if (!ack) return refuse('command:send needs an acknowledgement callback');
         const send = CommandSend.safeParse(args[0]);
         if (!send.success) {
+          audit.refused({
+            who: identity,
+            address: socket.handshake.address,
+            action: 'socket:command:send',
+            reason: `invalid command:send (${send.error.issues[0]?.code ?? 'malformed'})`,
+            status: 400,
+          });
           ack({
             ok: false,
             status: 400,
@@ -82,8 +90,15 @@ export function authorizeViewerMessages(
           );
         return;
       }
-      default:
-        return refuse(`a viewer may not send ${JSON.stringify(event)}`);
+      default: {
+        // The client hears the event it named; the audit counts one fixed reason per action.
+        const action = socketAction(event);
+        return refuse(
+          `a viewer may not send ${JSON.stringify(String(event).slice(0, 64))}`,
+          null,
+          action === 'socket:unknown' ? 'unknown event' : 'a viewer may not send this event',
+        );
+      }
     }
   });
 }
@@ -112,13 +127,13 @@ export function authorizeProducerMessages(
         return;
       }
       const reason = `run ${String(run)} is streamed by another producer`;
-      audit.append({
-        subject: identity.subject,
-        role: identity.role,
+      audit.refused({
+        who: identity,
+        address: socket.handshake.address,
         action: 'socket:run:register',
         run: String(run),
-        outcome: 'denied',
-        reason,
+        reason: 'the run is streamed by another producer',
+        status: 403,
       });
       const ack = args[args.length - 1];
       if (typeof ack === 'function') (ack as (a: unknown) => void)({ ok: false, error: reason });
@@ -127,12 +142,12 @@ export function authorizeProducerMessages(
     if (event !== 'frame') return next();
     const decision = authorize(identity, { kind: 'frame:publish' });
     if (decision.allowed) return next();
-    audit.append({
-      subject: identity.subject,
-      role: identity.role,
+    audit.refused({
+      who: identity,
+      address: socket.handshake.address,
       action: 'socket:frame',
-      outcome: 'denied',
       reason: decision.reason,
+      status: 403,
     });
     socket.emit('protocol:error', { code: 'forbidden', message: decision.reason, event });
   });

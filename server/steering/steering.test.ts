@@ -479,8 +479,8 @@ describe('audit log', () => {
       ).status,
     ).toBe(403);
     const db = (gw.audit as unknown as { db: { exec(sql: string): void } }).db;
-    expect(() => db.exec("UPDATE audit SET outcome = 'allowed'")).toThrow(/append-only/);
-    expect(() => db.exec('DELETE FROM audit')).toThrow(/append-only/);
+    expect(() => db.exec("UPDATE audit_log SET outcome = 'allowed'")).toThrow(/append-only/);
+    expect(() => db.exec('DELETE FROM audit_log')).toThrow(/append-only/);
   });
 });
 

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { AuditQuery, RunId } from '@/lib/protocol';
 import type { ShareLinks } from '../auth/ShareLinks';
 import type { RunRegistry } from '../streams/RunRegistry';
-import type { AuditLog } from './AuditLog';
+import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
+import { summarizeShare } from '../audit/auditSummary';
 import type { CommandService } from './CommandService';
 import { authorize } from './policy';
 
@@ -64,30 +65,45 @@ export async function steeringRoutes(
     const { identity } = request;
     const decision = authorize(identity, { kind: 'share:create', run: run.data });
     const body = ShareRequest.safeParse(request.body ?? {});
-    const record = (outcome: 'allowed' | 'denied', reason: string) =>
-      opts.audit.append({
-        subject: identity.subject,
-        role: identity.role,
+    const who = { subject: identity.subject, role: identity.role };
+    if (!body.success) {
+      opts.audit.refused({
+        who,
         action: 'share:create',
         run: run.data,
-        payload: request.body,
-        outcome,
-        reason,
+        reason: `invalid share request (${body.error.issues[0]?.code ?? 'malformed'})`,
+        status: 400,
       });
-    if (!decision.allowed) {
-      record('denied', decision.reason);
-      return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
-    }
-    if (!body.success) {
-      record('denied', 'invalid body');
       return reply
         .code(400)
         .send({ error: `invalid share request: ${body.error.issues[0]?.message}` });
     }
-    if (!opts.registry.get(run.data))
-      return reply.code(404).send({ error: `unknown run ${run.data}` });
+    const record = (outcome: 'allowed' | 'denied', status: number, reason: string) =>
+      opts.audit.attempt({
+        who,
+        action: 'share:create',
+        run: run.data,
+        args: summarizeShare(body.data),
+        outcome,
+        status,
+        reason,
+      });
+    try {
+      if (!decision.allowed) {
+        record('denied', 403, decision.reason);
+        return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
+      }
+      if (!opts.registry.get(run.data)) {
+        record('denied', 404, `unknown run ${run.data}`);
+        return reply.code(404).send({ error: `unknown run ${run.data}` });
+      }
+      // Recorded before the link exists: no audit, no link.
+      record('allowed', 200, `read-only link for ${body.data.ttlHours} h`);
+    } catch (error) {
+      if (!(error instanceof AuditUnavailableError)) throw error;
+      return reply.code(503).send({ error: `share refused: ${error.message}` });
+    }
     const link = await opts.shares.create(run.data, identity.subject, body.data.ttlHours * 3600);
-    record('allowed', `read-only link for ${body.data.ttlHours} h`);
     // The token rides in the fragment, which browsers never send to a server, so no log sees it.
     return {
       path: `/runs/${encodeURIComponent(run.data)}#share=${link.token}`,
