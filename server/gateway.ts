@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Server } from 'socket.io';
+import { Server, type Socket } from 'socket.io';
 import {
   MAX_PRODUCER_MESSAGE_BYTES,
   MAX_VIEWER_MESSAGE_BYTES,
@@ -20,6 +20,8 @@ import { installHttpAuth } from './auth/httpAuth';
 import { CompositeVerifier, type TokenVerifier } from './auth/Identity';
 import type { LocalUsers } from './auth/LocalUsers';
 import { type OidcOptions, OidcVerifier } from './auth/OidcVerifier';
+import { ProducerTokens } from './auth/ProducerTokens';
+import { SessionGuard } from './auth/SessionGuard';
 import { ShareLinks } from './auth/ShareLinks';
 import { originAllowed } from './http/originCheck';
 import { AuditLog } from './steering/AuditLog';
@@ -38,6 +40,13 @@ import { facilityRoutes } from './facilities/facilityRoutes';
 import { FacilityResubmitter } from './steering/FacilityResubmitter';
 import { type Db, openDatabase } from './db/openDatabase';
 import { runRoutes } from './http/runRoutes';
+import {
+  type BudgetAbuse,
+  type BudgetLimits,
+  MessageBudget,
+  PRODUCER_BUDGET,
+  VIEWER_BUDGET,
+} from './streams/MessageBudget';
 import { attachProducerNamespace, type ProducerNamespace } from './streams/producerNamespace';
 import { RunRegistry } from './streams/RunRegistry';
 import { attachViewerNamespace, type ViewerNamespace } from './streams/viewerNamespace';
@@ -71,6 +80,10 @@ export interface GatewayOptions {
   facilities?: FacilityService;
   /** Sends resubmitted jobs to a facility; by default through `facilities`' job API. */
   resubmit?: ResubmitHandler;
+  /** How often every socket's credential is verified again (ms); default 10 s. */
+  sessionRecheckMs?: number;
+  /** Message budgets per connection and per address, per namespace. */
+  messageBudgets?: { viewer?: Partial<BudgetLimits>; producer?: Partial<BudgetLimits> };
   /** Timeouts and limits of steering commands. */
   commands?: Partial<
     Omit<CommandServiceOptions, 'db' | 'registry' | 'producers' | 'audit' | 'resubmit'>
@@ -87,9 +100,24 @@ export interface Gateway {
   /** Present when the gateway has facilities: knows which run each submitted job is for. */
   resubmitter: FacilityResubmitter | null;
   shares: ShareLinks;
+  /** Mints the per-run producer tokens resubmitted jobs receive. */
+  producerTokens: ProducerTokens;
+  /** Ends sessions whose credential expired or was revoked. */
+  sessions: SessionGuard;
+  /** Refusal counters: frames and pushes refused, messages dropped over budget. */
+  securityCounters(): SecurityCounters;
   viewers: ViewerNamespace;
   producers: ProducerNamespace;
   close(): Promise<void>;
+}
+
+export interface SecurityCounters {
+  refusedFrames: number;
+  refusedPushes: number;
+  viewerMessagesDropped: number;
+  viewersDisconnectedForFlooding: number;
+  producerMessagesDropped: number;
+  producersDisconnectedForFlooding: number;
 }
 
 /** Starts the gateway: REST under /api, Socket.IO engines for viewers and producers, one HTTP server. */
@@ -106,10 +134,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // REST bodies are small JSON (commands, estimates); frames never travel over REST.
     bodyLimit: 64 * 1024,
   });
-  const shares = new ShareLinks(options.shareSecret ?? crypto.getRandomValues(new Uint8Array(32)));
+  const secret = options.shareSecret ?? crypto.getRandomValues(new Uint8Array(32));
+  const shares = new ShareLinks(secret, db);
+  const producerTokens = new ProducerTokens(secret);
   const verifier: TokenVerifier = new CompositeVerifier([
     options.users,
     shares,
+    producerTokens,
     ...(options.oidc ? [new OidcVerifier(options.oidc)] : []),
   ]);
   const allowedOrigins = options.allowedOrigins ?? [];
@@ -184,7 +215,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     authenticateSocket({ users: verifier, roles: ['producer'], allowAnonymous: false }),
   );
   const resubmitter = options.facilities
-    ? new FacilityResubmitter({ facilities: options.facilities, registry, audit })
+    ? new FacilityResubmitter({ facilities: options.facilities, registry, audit, producerTokens })
     : null;
   const commands = new CommandService({
     db,
@@ -198,12 +229,63 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   commands.on('state', (command) =>
     viewers.to(`run:${command.run}`).emit('command:state', command),
   );
-  // Registered before the namespaces' own handlers, so every message is authorised first.
-  viewers.on('connection', (socket) => authorizeViewerMessages(socket, audit, commands));
-  const ownerOf = (run: string) => {
-    const id = registry.producerOf(run);
-    return id ? (producers.sockets.get(id)?.data.identity.subject ?? null) : null;
+  // A session ends with its credential: a notice saying why, one audit row, then the disconnect.
+  const sessions = new SessionGuard({
+    verifier,
+    recheckMs: options.sessionRecheckMs ?? 10_000,
+    onEnd: (socket, end) => {
+      const identity = socket.data.identity as Identity;
+      audit.append({
+        subject: identity.subject,
+        role: identity.role,
+        action: 'session:end',
+        outcome: 'denied',
+        reason: end.code,
+      });
+      if (socket.nsp.name === VIEWER_NAMESPACE)
+        socket.emit('viewer:disconnect', {
+          code: end.code,
+          message: end.message,
+          limit: end.expiresAt,
+          observed: end.at,
+        });
+      socket.emit('protocol:error', { code: 'forbidden', message: end.message });
+      socket.disconnect(true);
+    },
+  });
+  const flooded = (kind: 'viewer' | 'producer') => (socket: Socket, abuse: BudgetAbuse) => {
+    const identity = socket.data.identity as Identity;
+    audit.append({
+      subject: identity.subject,
+      role: identity.role,
+      action: 'socket:flood',
+      outcome: 'denied',
+      reason: abuse.message,
+    });
+    if (kind === 'viewer')
+      socket.emit('viewer:disconnect', {
+        code: 'rate-limited',
+        message: abuse.message,
+        limit: abuse.limit,
+        observed: abuse.dropped,
+      });
+    socket.emit('protocol:error', { code: 'rate-limited', message: abuse.message });
+    socket.disconnect(true);
   };
+  const viewerBudget = new MessageBudget(
+    { ...VIEWER_BUDGET, ...options.messageBudgets?.viewer },
+    flooded('viewer'),
+  );
+  const producerBudget = new MessageBudget(
+    { ...PRODUCER_BUDGET, ...options.messageBudgets?.producer },
+    flooded('producer'),
+  );
+  // Registered before the namespaces' own handlers: every message is budgeted, then authorised.
+  viewers.on('connection', (socket) => {
+    viewerBudget.install(socket, socket.handshake.address);
+    sessions.track(socket);
+    authorizeViewerMessages(socket, audit, commands, sessions, registry);
+  });
   // Only a socket other than the registering one is superseded, so a reconnect is not.
   const supersede = (run: string, by: { id: string }) => {
     for (const [id, socket] of producers.sockets) {
@@ -223,11 +305,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     socket.data.runs ??= new Set();
     socket.data.runs.add(run);
   });
-  producers.on('connection', (socket) =>
-    authorizeProducerMessages(socket, audit, ownerOf, supersede),
-  );
+  producers.on('connection', (socket) => {
+    producerBudget.install(socket, socket.handshake.address);
+    sessions.track(socket);
+    authorizeProducerMessages(socket, audit, registry, supersede);
+  });
   attachProducerNamespace(producers, registry);
-  await app.register(steeringRoutes, { commands, audit, shares, registry });
+  await app.register(steeringRoutes, { commands, audit, shares, registry, sessions });
 
   // Facilities: REST, and snapshots pushed to every browser (coalesced: pollers report often).
   let facilitiesTimer: NodeJS.Timeout | null = null;
@@ -273,11 +357,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     audit,
     resubmitter,
     shares,
+    producerTokens,
+    sessions,
+    securityCounters: () => {
+      const v = viewerBudget.counters();
+      const p = producerBudget.counters();
+      return {
+        ...registry.counters(),
+        viewerMessagesDropped: v.dropped,
+        viewersDisconnectedForFlooding: v.disconnected,
+        producerMessagesDropped: p.dropped,
+        producersDisconnectedForFlooding: p.disconnected,
+      };
+    },
     viewers,
     producers,
     close() {
       closing ??= (async () => {
         clearInterval(flushTimer);
+        sessions.close();
         fanOut.close();
         commands.close();
         if (facilitiesTimer) clearTimeout(facilitiesTimer);

@@ -84,7 +84,13 @@ export type CommandSend = z.infer<typeof CommandSend>;
 
 export const CommandSendReply = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true), command: CommandRecord, replayed: z.boolean() }),
-  z.object({ ok: z.literal(false), status: z.number().int(), error: z.string() }),
+  z.object({
+    ok: z.literal(false),
+    status: z.number().int(),
+    /** Machine-readable reason where the client should act on it (wait, or sign in again). */
+    code: z.enum(['rate_limited', 'session_expired', 'session_revoked']).optional(),
+    error: z.string(),
+  }),
 ]);
 export type CommandSendReply = z.infer<typeof CommandSendReply>;
 

@@ -261,12 +261,13 @@ export class CommandService extends EventEmitter<CommandEvents> {
     }
 
     try {
-      await this.limiter.consume(identity.subject);
+      // Per user per run: a scientist hammering one run never locks them out of another.
+      await this.limiter.consume(`${identity.subject}\u0000${run}`);
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
       return fail(
         429,
-        `too many commands: try again in ${Math.ceil(error.msBeforeNext / 1000)} s`,
+        `rate_limited: too many commands on run ${run}: try again in ${Math.ceil(error.msBeforeNext / 1000)} s`,
         action,
       );
     }
