@@ -21,7 +21,7 @@ export const TEST_USERS: UsersFile = {
     // A consumer scoped to one run, as a beamline's own reconstruction would be.
     { name: 'consumer-x', role: 'producer', token: 'producer-token-x-0123456789', runs: ['run-x'] },
     { name: 'ada', role: 'scientist', token: 'scientist-token-0123456789', runs: ['run-1'] },
-    { name: 'bob', role: 'scientist', token: 'scientist-b-token-0123456789', runs: [] },
+    { name: 'bob', role: 'scientist', token: 'scientist-b-token-0123456789', runs: ['run-b'] },
     { name: 'sam', role: 'staff', token: 'staff-token-0123456789', runs: [] },
     { name: 'remote', role: 'viewer', token: 'viewer-token-0123456789', runs: [] },
   ],
