@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { EstimateRequest, SiteDecisionRequest, SystemId } from '@/lib/protocol';
+import { authorize } from '../steering/policy';
 import type { AuditLog } from '../steering/AuditLog';
 import type { FacilityService } from './FacilityService';
 
@@ -63,18 +64,17 @@ export async function facilityRoutes(
 
   app.post('/api/facilities/decisions', async (request, reply) => {
     const identity = request.identity;
-    if (identity?.role !== 'staff') {
+    const allowed = authorize(identity, { kind: 'site:decide' });
+    if (!allowed.allowed) {
       opts.audit?.append({
-        subject: identity?.subject ?? 'anonymous',
-        role: identity?.role ?? 'viewer',
+        subject: identity.subject,
+        role: identity.role,
         action: 'site:decide',
         payload: request.body,
         outcome: 'denied',
-        reason: 'only staff decide sites',
+        reason: allowed.reason,
       });
-      return reply
-        .code(403)
-        .send({ error: `only staff decide sites, not a ${identity?.role ?? 'anonymous caller'}` });
+      return reply.code(403).send({ error: `forbidden: ${allowed.reason}` });
     }
     const body = SiteDecisionRequest.safeParse(request.body);
     if (!body.success) return reply.code(400).send({ error: problem(body.error) });
