@@ -65,23 +65,24 @@ export class SessionGuard {
   }
 
   /**
-   * Verifies the socket's credential again now; returns why its session ended (and ends it), or
-   * null while it is valid. Anonymous sessions have no credential to lose.
+   * Verifies the socket's credential again now; returns why its session ended, or null while it
+   * is valid. Ends the session too, unless `deferEnd` (the caller answers first, then calls
+   * `end`). Anonymous sessions have no credential to lose.
    */
-  async check(socket: Socket): Promise<SessionEnd | null> {
+  async check(socket: Socket, deferEnd = false): Promise<SessionEnd | null> {
     const session = this.sessions.get(socket.id);
     const identity = socket.data.identity as Identity;
     if (this.ended.has(socket)) return this.expiredOrRevoked(identity);
     if (!session?.token) return null;
+    let end: SessionEnd | null = null;
     if (identity.expiresAt !== undefined && identity.expiresAt <= this.now()) {
-      const end = this.expired(identity);
-      this.end(socket, end);
-      return end;
+      end = this.expired(identity);
+    } else {
+      const fresh = await this.o.verifier.verify(session.token);
+      if (fresh && fresh.subject === identity.subject && fresh.role === identity.role) return null;
+      end = this.expiredOrRevoked(identity);
     }
-    const fresh = await this.o.verifier.verify(session.token);
-    if (fresh && fresh.subject === identity.subject && fresh.role === identity.role) return null;
-    const end = this.expiredOrRevoked(identity);
-    this.end(socket, end);
+    if (!deferEnd) this.end(socket, end);
     return end;
   }
 
@@ -119,7 +120,8 @@ export class SessionGuard {
     };
   }
 
-  private end(socket: Socket, end: SessionEnd): void {
+  /** Ends a session (once): the notice and the disconnect are `onEnd`'s. */
+  end(socket: Socket, end: SessionEnd): void {
     if (this.ended.has(socket)) return;
     this.ended.add(socket);
     this.untrack(socket.id);

@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandSendReply, DisconnectNotice } from '@/lib/protocol';
+import { LocalUsers } from '../auth/LocalUsers';
 import type { GatewayOptions } from '../gateway';
 import {
   connected,
   eventually,
   producerClient,
   startTestGateway,
+  TEST_USERS,
   TOKENS,
   viewerClient,
 } from '../testing/testGateway';
@@ -288,5 +290,65 @@ describe('s15: authentication edge cases', () => {
       'denied',
       'denied',
     ]);
+  });
+
+  it('checks the credential on every steering message, not only on the timer', async () => {
+    // A users source whose entries can be withdrawn, as an operator removing a user would.
+    class WithdrawableUsers extends LocalUsers {
+      readonly withdrawn = new Set<string>();
+      override verifySync(token: string) {
+        return this.withdrawn.has(token) ? null : super.verifySync(token);
+      }
+    }
+    const users = new WithdrawableUsers(TEST_USERS);
+    // The periodic re-check is far away: only the per-message check can catch the withdrawal.
+    const gw = await start({ users, sessionRecheckMs: 600_000 });
+    const p = await producerOf(opened, gw, TOKENS.producer, 'run-1');
+    const received: string[] = [];
+    p.on('command', (c, reply) => {
+      received.push(c.kind);
+      reply({ id: c.id, status: 'applied' });
+    });
+    const sci = opened.add(viewerClient(gw.url, TOKENS.scientist));
+    await connected(sci);
+    const send = (key: string) =>
+      sci.emitWithAck('command:send', {
+        run: 'run-1',
+        idempotencyKey: key,
+        request: { kind: 'pause' },
+      }) as Promise<CommandSendReply>;
+    expect((await send('k1')).ok).toBe(true);
+    users.withdrawn.add(TOKENS.scientist);
+    expect(await send('k2')).toMatchObject({ ok: false, status: 401, code: 'session_revoked' });
+    await eventually(() => !sci.connected, 5000, 'session closed after the refused command');
+    await sleep(100);
+    expect(received).toEqual(['pause']);
+    expect(gw.commands.list('run-1')).toHaveLength(1);
+  });
+
+  it('ends a session whose credential was withdrawn within the re-check interval, without any message', async () => {
+    class WithdrawableUsers extends LocalUsers {
+      readonly withdrawn = new Set<string>();
+      override verifySync(token: string) {
+        return this.withdrawn.has(token) ? null : super.verifySync(token);
+      }
+    }
+    const users = new WithdrawableUsers(TEST_USERS);
+    const gw = await start({ users, sessionRecheckMs: 500 });
+    const p = await producerOf(opened, gw, TOKENS.producer, 'run-1');
+    opened.add(stream(p, 'run-1', 20));
+    const v = await watcher(opened, gw, TOKENS.viewer, 'run-1');
+    const notices: DisconnectNotice[] = [];
+    v.socket.on('viewer:disconnect', (n) => notices.push(n));
+    await eventually(() => v.frames.length >= 3, 5000, 'streaming');
+    const withdrawnAt = Date.now();
+    users.withdrawn.add(TOKENS.viewer);
+    await eventually(() => v.closedAt() !== null, 5000, 'session ended by the re-check');
+    console.log(
+      `s15 re-check: withdrawn credential cut off after ${v.closedAt()! - withdrawnAt} ms (interval 500 ms)`,
+    );
+    expect(notices.map((n) => n.code)).toEqual(['session-revoked']);
+    // The producer, whose credential is intact, keeps its session.
+    expect(p.connected).toBe(true);
   });
 });

@@ -70,16 +70,19 @@ export function authorizeViewerMessages(
           return;
         }
         void guard
-          .check(socket)
+          .check(socket, true)
           .then(async (ended): Promise<CommandSendReply> => {
-            // A credential that expired or was revoked steers nothing, even before the session ends.
-            if (ended)
+            // A credential that expired or was revoked steers nothing, even before the session
+            // ends: the refusal is answered, then the session is closed.
+            if (ended) {
+              setImmediate(() => guard.end(socket, ended));
               return {
                 ok: false,
                 status: 401,
                 code: ended.code === 'session-expired' ? 'session_expired' : 'session_revoked',
                 error: ended.message,
               };
+            }
             const result = await commands.submit(
               identity,
               send.data.run,
