@@ -33,6 +33,7 @@ export const testIds = {
   commandError: 'command-error',
   zoomForm: 'zoom-form',
   shareLink: 'share-link',
+  shareLinkList: 'share-link-list',
   resubmitSite: 'resubmit-site',
   signInUser: (name: string) => `sign-in-${name}`,
   signInAnonymous: 'sign-in-anonymous',

@@ -7,6 +7,7 @@ import { testIds } from '@/lib/testIds';
 import { useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
 import { canSteer } from '@/stores/sessionStore';
 import { CommandList } from './CommandList';
+import { ShareLinkList } from './ShareLinkList';
 
 const button = 'rounded border border-edge px-3 py-1 text-sm hover:bg-white/10 disabled:opacity-40';
 const input = 'w-full rounded border border-edge bg-surface px-2 py-1 font-mono text-sm';
@@ -40,6 +41,7 @@ export function SteeringPanel({ runId }: { runId: string }) {
   const [walltime, setWalltime] = useState(120);
   const [system, setSystem] = useState('');
   const [share, setShare] = useState<string | null>(null);
+  const [shares, setShares] = useState(0);
 
   useEffect(() => {
     void live.loadCommands(runId);
@@ -293,8 +295,10 @@ export function SteeringPanel({ runId }: { runId: string }) {
               body: '{}',
             });
             const body = (await res.json()) as { path?: string; error?: string };
-            if (body.path) setShare(`${window.location.origin}${body.path}`);
-            else setError(body.error ?? 'could not create a link');
+            if (body.path) {
+              setShare(`${window.location.origin}${body.path}`);
+              setShares((n) => n + 1);
+            } else setError(body.error ?? 'could not create a link');
           }}
         >
           Create link
@@ -308,6 +312,7 @@ export function SteeringPanel({ runId }: { runId: string }) {
             onFocus={(e) => e.target.select()}
           />
         ) : null}
+        <ShareLinkList runId={runId} version={shares} />
       </Section>
 
       <Section title="Commands">

@@ -130,3 +130,24 @@ export const AuditQuery = z
   })
   .strict();
 export type AuditQuery = z.infer<typeof AuditQuery>;
+
+/**
+ * One read-only share link of a run, as `GET /api/runs/{id}/share` lists it for staff and the
+ * run's scientists: who made it and when it stops working (Unix epoch ms). Never the token.
+ */
+export const ShareLinkInfo = z
+  .object({
+    id: z.uuid(),
+    run: RunId,
+    createdBy: z.string(),
+    createdAt: z.number(),
+    expiresAt: z.number(),
+    revokedAt: z.number().nullable(),
+    revokedBy: z.string().nullable(),
+  })
+  .strict();
+export type ShareLinkInfo = z.infer<typeof ShareLinkInfo>;
+
+/** Answer of `GET /api/runs/{id}/share`: the links that still open the run, newest first. */
+export const ShareLinkList = z.object({ links: z.array(ShareLinkInfo) }).strict();
+export type ShareLinkList = z.infer<typeof ShareLinkList>;

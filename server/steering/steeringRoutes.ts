@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { AuditQuery, RunId } from '@/lib/protocol';
+import { AuditQuery, RunId, type ShareLinkList } from '@/lib/protocol';
 import type { SessionGuard } from '../auth/SessionGuard';
 import type { ShareLinks } from '../auth/ShareLinks';
 import type { RunRegistry } from '../streams/RunRegistry';
@@ -105,7 +105,7 @@ export async function steeringRoutes(
     if (!run.success) return reply.code(400).send({ error: 'invalid run id' });
     const decision = authorize(request.identity, { kind: 'share:list', run: run.data });
     if (!decision.allowed) return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
-    return { links: opts.shares.active(run.data) };
+    return { links: opts.shares.active(run.data) } satisfies ShareLinkList;
   });
 
   // Revocation takes effect at once: the link stops verifying, and its open sessions end now.
