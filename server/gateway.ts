@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Server, type Socket } from 'socket.io';
+import { Server } from 'socket.io';
 import {
   MAX_PRODUCER_MESSAGE_BYTES,
   MAX_VIEWER_MESSAGE_BYTES,
@@ -21,7 +21,8 @@ import { CompositeVerifier, type TokenVerifier } from './auth/Identity';
 import type { LocalUsers } from './auth/LocalUsers';
 import { type OidcOptions, OidcVerifier } from './auth/OidcVerifier';
 import { ProducerTokens } from './auth/ProducerTokens';
-import { SessionGuard } from './auth/SessionGuard';
+import type { SessionGuard } from './auth/SessionGuard';
+import { type BudgetFigures, SocketGuards } from './auth/SocketGuards';
 import { ShareLinks } from './auth/ShareLinks';
 import { originAllowed } from './http/originCheck';
 import { AuditLog } from './steering/AuditLog';
@@ -40,13 +41,7 @@ import { facilityRoutes } from './facilities/facilityRoutes';
 import { FacilityResubmitter } from './steering/FacilityResubmitter';
 import { type Db, openDatabase } from './db/openDatabase';
 import { runRoutes } from './http/runRoutes';
-import {
-  type BudgetAbuse,
-  type BudgetLimits,
-  MessageBudget,
-  PRODUCER_BUDGET,
-  VIEWER_BUDGET,
-} from './streams/MessageBudget';
+import type { BudgetLimits } from './streams/MessageBudget';
 import { attachProducerNamespace, type ProducerNamespace } from './streams/producerNamespace';
 import { RunRegistry } from './streams/RunRegistry';
 import { attachViewerNamespace, type ViewerNamespace } from './streams/viewerNamespace';
@@ -111,13 +106,9 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export interface SecurityCounters {
+export interface SecurityCounters extends BudgetFigures {
   refusedFrames: number;
   refusedPushes: number;
-  viewerMessagesDropped: number;
-  viewersDisconnectedForFlooding: number;
-  producerMessagesDropped: number;
-  producersDisconnectedForFlooding: number;
 }
 
 /** Starts the gateway: REST under /api, Socket.IO engines for viewers and producers, one HTTP server. */
@@ -229,61 +220,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   commands.on('state', (command) =>
     viewers.to(`run:${command.run}`).emit('command:state', command),
   );
-  // A session ends with its credential: a notice saying why, one audit row, then the disconnect.
-  const sessions = new SessionGuard({
+  // Every socket gets a message budget and a session tied to its credential before its first message.
+  const guards = new SocketGuards({
     verifier,
-    recheckMs: options.sessionRecheckMs ?? 10_000,
-    onEnd: (socket, end) => {
-      const identity = socket.data.identity as Identity;
-      audit.append({
-        subject: identity.subject,
-        role: identity.role,
-        action: 'session:end',
-        outcome: 'denied',
-        reason: end.code,
-      });
-      if (socket.nsp.name === VIEWER_NAMESPACE)
-        socket.emit('viewer:disconnect', {
-          code: end.code,
-          message: end.message,
-          limit: end.expiresAt,
-          observed: end.at,
-        });
-      socket.emit('protocol:error', { code: 'forbidden', message: end.message });
-      socket.disconnect(true);
-    },
+    audit,
+    ...(options.sessionRecheckMs !== undefined && { sessionRecheckMs: options.sessionRecheckMs }),
+    ...(options.messageBudgets && { messageBudgets: options.messageBudgets }),
   });
-  const flooded = (kind: 'viewer' | 'producer') => (socket: Socket, abuse: BudgetAbuse) => {
-    const identity = socket.data.identity as Identity;
-    audit.append({
-      subject: identity.subject,
-      role: identity.role,
-      action: 'socket:flood',
-      outcome: 'denied',
-      reason: abuse.message,
-    });
-    if (kind === 'viewer')
-      socket.emit('viewer:disconnect', {
-        code: 'rate-limited',
-        message: abuse.message,
-        limit: abuse.limit,
-        observed: abuse.dropped,
-      });
-    socket.emit('protocol:error', { code: 'rate-limited', message: abuse.message });
-    socket.disconnect(true);
-  };
-  const viewerBudget = new MessageBudget(
-    { ...VIEWER_BUDGET, ...options.messageBudgets?.viewer },
-    flooded('viewer'),
-  );
-  const producerBudget = new MessageBudget(
-    { ...PRODUCER_BUDGET, ...options.messageBudgets?.producer },
-    flooded('producer'),
-  );
+  const sessions = guards.sessions;
   // Registered before the namespaces' own handlers: every message is budgeted, then authorised.
   viewers.on('connection', (socket) => {
-    viewerBudget.install(socket, socket.handshake.address);
-    sessions.track(socket);
+    guards.admit(socket, 'viewer');
     authorizeViewerMessages(socket, audit, commands, sessions, registry);
   });
   // Only a socket other than the registering one is superseded, so a reconnect is not.
@@ -306,8 +253,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     socket.data.runs.add(run);
   });
   producers.on('connection', (socket) => {
-    producerBudget.install(socket, socket.handshake.address);
-    sessions.track(socket);
+    guards.admit(socket, 'producer');
     authorizeProducerMessages(socket, audit, registry, supersede);
   });
   attachProducerNamespace(producers, registry);
@@ -359,23 +305,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     shares,
     producerTokens,
     sessions,
-    securityCounters: () => {
-      const v = viewerBudget.counters();
-      const p = producerBudget.counters();
-      return {
-        ...registry.counters(),
-        viewerMessagesDropped: v.dropped,
-        viewersDisconnectedForFlooding: v.disconnected,
-        producerMessagesDropped: p.dropped,
-        producersDisconnectedForFlooding: p.disconnected,
-      };
-    },
+    securityCounters: () => ({ ...registry.counters(), ...guards.figures() }),
     viewers,
     producers,
     close() {
       closing ??= (async () => {
         clearInterval(flushTimer);
-        sessions.close();
+        guards.stop();
         fanOut.close();
         commands.close();
         if (facilitiesTimer) clearTimeout(facilitiesTimer);
