@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
+import { ensureDefaultUsersFile } from './server/auth/LocalUsers';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './scripts/chromiumLaunch';
 
 // The e2e server is `npm start` on its own ports, database and build directory, so it never
@@ -6,6 +8,16 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from './scripts/chromiumLaunch';
 const UI_PORT = Number(process.env.LOUPE_E2E_PORT ?? 3210);
 const GATEWAY_PORT = UI_PORT + 1000;
 const baseURL = `http://127.0.0.1:${UI_PORT}`;
+
+// Producers publish only the runs they are scoped to: the specs publish their own runs (e2e-*)
+// with the demo consumer's credential, so the e2e users file gives it those too.
+const USERS_FILE = '.e2e-data/users.json';
+const users = ensureDefaultUsersFile(USERS_FILE);
+const consumer = users.users.find((u) => u.role === 'producer');
+if (consumer && !consumer.runs.includes('e2e-*')) {
+  consumer.runs.push('e2e-*');
+  writeFileSync(USERS_FILE, JSON.stringify(users, null, 2) + '\n', { mode: 0o600 });
+}
 
 export default defineConfig({
   testDir: 'e2e',
@@ -45,7 +57,7 @@ export default defineConfig({
       LOUPE_GATEWAY_PORT: String(GATEWAY_PORT),
       LOUPE_DIST_DIR: '.next-e2e',
       LOUPE_DB: '.e2e-data/loupe.db',
-      LOUPE_USERS_FILE: '.e2e-data/users.json',
+      LOUPE_USERS_FILE: USERS_FILE,
       LOUPE_DEMO: '1',
       // The facilities e2e test announces maintenance windows through the simulator's control API.
       LOUPE_SIM_PORT: String(UI_PORT + 2000),

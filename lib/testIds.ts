@@ -34,6 +34,7 @@ export const testIds = {
   parameter: (name: string) => `parameter-${name}`,
   zoomForm: 'zoom-form',
   shareLink: 'share-link',
+  shareLinkList: 'share-link-list',
   resubmitSite: 'resubmit-site',
   signInUser: (name: string) => `sign-in-${name}`,
   signInAnonymous: 'sign-in-anonymous',

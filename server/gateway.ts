@@ -20,6 +20,9 @@ import { installHttpAuth } from './auth/httpAuth';
 import { CompositeVerifier, type TokenVerifier } from './auth/Identity';
 import type { LocalUsers } from './auth/LocalUsers';
 import { type OidcOptions, OidcVerifier } from './auth/OidcVerifier';
+import { ProducerTokens } from './auth/ProducerTokens';
+import type { SessionGuard } from './auth/SessionGuard';
+import { type BudgetFigures, SocketGuards } from './auth/SocketGuards';
 import { ShareLinks } from './auth/ShareLinks';
 import { originAllowed } from './http/originCheck';
 import { AuditLog } from './audit/AuditLog';
@@ -38,6 +41,7 @@ import { facilityRoutes } from './facilities/facilityRoutes';
 import { FacilityResubmitter } from './steering/FacilityResubmitter';
 import { type Db, openDatabase } from './db/openDatabase';
 import { runRoutes } from './http/runRoutes';
+import type { BudgetLimits } from './streams/MessageBudget';
 import { attachProducerNamespace, type ProducerNamespace } from './streams/producerNamespace';
 import { RunRegistry } from './streams/RunRegistry';
 import { attachViewerNamespace, type ViewerNamespace } from './streams/viewerNamespace';
@@ -77,6 +81,10 @@ export interface GatewayOptions {
   facilities?: FacilityService;
   /** Sends resubmitted jobs to a facility; by default through `facilities`' job API. */
   resubmit?: ResubmitHandler;
+  /** How often every socket's credential is verified again (ms); default 10 s. */
+  sessionRecheckMs?: number;
+  /** Message budgets per connection and per address, per namespace. */
+  messageBudgets?: { viewer?: Partial<BudgetLimits>; producer?: Partial<BudgetLimits> };
   /** Timeouts and limits of steering commands. */
   commands?: Partial<
     Omit<CommandServiceOptions, 'db' | 'registry' | 'producers' | 'audit' | 'resubmit'>
@@ -93,9 +101,20 @@ export interface Gateway {
   /** Present when the gateway has facilities: knows which run each submitted job is for. */
   resubmitter: FacilityResubmitter | null;
   shares: ShareLinks;
+  /** Mints the per-run producer tokens resubmitted jobs receive. */
+  producerTokens: ProducerTokens;
+  /** Ends sessions whose credential expired or was revoked. */
+  sessions: SessionGuard;
+  /** Refusal counters: frames and pushes refused, messages dropped over budget. */
+  securityCounters(): SecurityCounters;
   viewers: ViewerNamespace;
   producers: ProducerNamespace;
   close(): Promise<void>;
+}
+
+export interface SecurityCounters extends BudgetFigures {
+  refusedFrames: number;
+  refusedPushes: number;
 }
 
 /** Starts the gateway: REST under /api, Socket.IO engines for viewers and producers, one HTTP server. */
@@ -112,10 +131,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // REST bodies are small JSON (commands, estimates); frames never travel over REST.
     bodyLimit: 64 * 1024,
   });
-  const shares = new ShareLinks(options.shareSecret ?? crypto.getRandomValues(new Uint8Array(32)));
+  const secret = options.shareSecret ?? crypto.getRandomValues(new Uint8Array(32));
+  const shares = new ShareLinks(secret, db);
+  const producerTokens = new ProducerTokens(secret);
   const verifier: TokenVerifier = new CompositeVerifier([
     options.users,
     shares,
+    producerTokens,
     ...(options.oidc ? [new OidcVerifier(options.oidc)] : []),
   ]);
   const allowedOrigins = options.allowedOrigins ?? [];
@@ -197,7 +219,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     authenticateSocket({ users: verifier, roles: ['producer'], allowAnonymous: false }),
   );
   const resubmitter = options.facilities
-    ? new FacilityResubmitter({ facilities: options.facilities, registry, audit })
+    ? new FacilityResubmitter({ facilities: options.facilities, registry, audit, producerTokens })
     : null;
   const commands = new CommandService({
     db,
@@ -211,12 +233,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   commands.on('state', (command) =>
     viewers.to(`run:${command.run}`).emit('command:state', command),
   );
-  // Registered before the namespaces' own handlers, so every message is authorised first.
-  viewers.on('connection', (socket) => authorizeViewerMessages(socket, audit, commands));
-  const ownerOf = (run: string) => {
-    const id = registry.producerOf(run);
-    return id ? (producers.sockets.get(id)?.data.identity.subject ?? null) : null;
-  };
+  // Every socket gets a message budget and a session tied to its credential before its first message.
+  const guards = new SocketGuards({
+    verifier,
+    audit,
+    ...(options.sessionRecheckMs !== undefined && { sessionRecheckMs: options.sessionRecheckMs }),
+    ...(options.messageBudgets && { messageBudgets: options.messageBudgets }),
+  });
+  const sessions = guards.sessions;
+  // Registered before the namespaces' own handlers: every message is budgeted, then authorised.
+  viewers.on('connection', (socket) => {
+    guards.admit(socket, 'viewer');
+    authorizeViewerMessages(socket, audit, commands, sessions, registry);
+  });
   // Only a socket other than the registering one is superseded, so a reconnect is not.
   const supersede = (run: string, by: { id: string }) => {
     for (const [id, socket] of producers.sockets) {
@@ -236,11 +265,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     socket.data.runs ??= new Set();
     socket.data.runs.add(run);
   });
-  producers.on('connection', (socket) =>
-    authorizeProducerMessages(socket, audit, ownerOf, supersede),
-  );
+  producers.on('connection', (socket) => {
+    guards.admit(socket, 'producer');
+    authorizeProducerMessages(socket, audit, registry, supersede);
+  });
   attachProducerNamespace(producers, registry);
-  await app.register(steeringRoutes, { commands, audit, shares, registry });
+  await app.register(steeringRoutes, { commands, audit, shares, registry, sessions });
 
   // Facilities: REST, and snapshots pushed to every browser (coalesced: pollers report often).
   let facilitiesTimer: NodeJS.Timeout | null = null;
@@ -286,11 +316,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     audit,
     resubmitter,
     shares,
+    producerTokens,
+    sessions,
+    securityCounters: () => ({ ...registry.counters(), ...guards.figures() }),
     viewers,
     producers,
     close() {
       closing ??= (async () => {
         clearInterval(flushTimer);
+        guards.stop();
         fanOut.close();
         commands.close();
         if (facilitiesTimer) clearTimeout(facilitiesTimer);

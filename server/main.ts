@@ -9,7 +9,7 @@ import { startEmbeddedFacilities } from './facilities/startEmbeddedFacilities';
 import { startGateway } from './gateway';
 
 const config = readConfig();
-const usersFile = ensureDefaultUsersFile(config.usersFile);
+ensureDefaultUsersFile(config.usersFile);
 const db = openDatabase(config.dbPath);
 
 // Facility state: the simulator on loopback (embedded default), the real services, or none.
@@ -54,15 +54,14 @@ if (embedded)
   console.log(`facility simulator on ${embedded.simulator.url} at ${config.simSpeed}× real time`);
 
 // In the embedded default, a job Loupe submits runs, when the simulated scheduler starts it, the
-// reference consumer, which dials in like one on a compute node would.
-const producerToken = usersFile.users.find((u) => u.role === 'producer')?.token;
+// reference consumer, which dials in like one on a compute node would, with the token the gateway
+// minted for that job's run only.
 const jobs =
-  embedded && gateway.resubmitter && producerToken
+  embedded && gateway.resubmitter
     ? new SimulatedJobRunner({
         simulator: embedded.simulator,
         jobFor: (system, jobId) => gateway.resubmitter?.jobFor(system, jobId),
         gatewayUrl: gatewayUrl(config),
-        producerToken,
       })
     : null;
 

@@ -192,6 +192,7 @@ function FlowAndHealth({ metrics }: { metrics: RunMetrics | undefined }) {
     ['consumer', p.connected ? 'connected' : 'disconnected'],
     ['last frame', age === null ? '—' : `${age.toFixed(1)} s ago`],
     ['frames accepted / refused', `${p.accepted} / ${p.rejected}`],
+    ['unauthorised pushes refused', String(p.refusedPushes)],
     ...metrics.streams.map((s): [string, string] => [
       `gateway ${s.key}`,
       `${s.framesPerSecond.toFixed(1)} fps (seq ${s.lastSeq})`,

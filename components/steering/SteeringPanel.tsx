@@ -7,6 +7,7 @@ import { useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
 import { canSteer } from '@/stores/sessionStore';
 import { CommandList } from './CommandList';
 import { ParameterControls } from './ParameterControls';
+import { ShareLinkList } from './ShareLinkList';
 
 const button = 'rounded border border-edge px-3 py-1 text-sm hover:bg-white/10 disabled:opacity-40';
 const input = 'w-full rounded border border-edge bg-surface px-2 py-1 font-mono text-sm';
@@ -38,6 +39,7 @@ export function SteeringPanel({ runId }: { runId: string }) {
   const [walltime, setWalltime] = useState(120);
   const [system, setSystem] = useState('');
   const [share, setShare] = useState<string | null>(null);
+  const [shares, setShares] = useState(0);
 
   useEffect(() => {
     void live.loadCommands(runId);
@@ -262,8 +264,10 @@ export function SteeringPanel({ runId }: { runId: string }) {
               body: '{}',
             });
             const body = (await res.json()) as { path?: string; error?: string };
-            if (body.path) setShare(`${window.location.origin}${body.path}`);
-            else setError(body.error ?? 'could not create a link');
+            if (body.path) {
+              setShare(`${window.location.origin}${body.path}`);
+              setShares((n) => n + 1);
+            } else setError(body.error ?? 'could not create a link');
           }}
         >
           Create link
@@ -277,6 +281,7 @@ export function SteeringPanel({ runId }: { runId: string }) {
             onFocus={(e) => e.target.select()}
           />
         ) : null}
+        <ShareLinkList runId={runId} version={shares} />
       </Section>
 
       <Section title="Commands">

@@ -14,7 +14,13 @@ const valid: RunMetrics = {
     bufferedBytes: 0,
   },
   streams: [{ key: 'full/xy', framesPerSecond: 9.8, lastSeq: 41 }],
-  producer: { connected: true, accepted: 42, rejected: 1, lastFrameAt: 1_700_000_000_000 },
+  producer: {
+    connected: true,
+    accepted: 42,
+    rejected: 1,
+    refusedPushes: 0,
+    lastFrameAt: 1_700_000_000_000,
+  },
   viewers: 3,
 };
 

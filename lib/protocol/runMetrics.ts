@@ -57,6 +57,11 @@ export const RunMetrics = z
         accepted: Count,
         /** Frames refused (malformed, replayed) since the gateway started. */
         rejected: Count,
+        /**
+         * Frames and registrations for this run refused since the gateway started because their
+         * sender may not publish it (another producer identity, or outside its scope).
+         */
+        refusedPushes: Count,
         lastFrameAt: z.number().optional(),
         /** The consumer's own latest report, if it sends them. */
         sample: ProducerMetrics.optional(),
@@ -68,12 +73,23 @@ export const RunMetrics = z
   .strict();
 export type RunMetrics = z.infer<typeof RunMetrics>;
 
-/** Why the gateway is about to disconnect a viewer that stopped taking frames. */
+/**
+ * Why the gateway is about to disconnect a viewer: it stopped taking frames (`stalled-*`), its
+ * credential expired or was revoked (`session-*`: limit = expiry and observed = now, epoch ms; 0
+ * for a revocation), or it kept sending more messages than its budget (`rate-limited`: limit =
+ * messages per window, observed = messages dropped).
+ */
 export const DisconnectNotice = z
   .object({
-    code: z.enum(['stalled-seconds', 'stalled-bytes']),
+    code: z.enum([
+      'stalled-seconds',
+      'stalled-bytes',
+      'session-expired',
+      'session-revoked',
+      'rate-limited',
+    ]),
     message: z.string(),
-    /** The limit crossed (ms or bytes) and what was observed, same unit. */
+    /** The limit crossed and what was observed, same unit. */
     limit: z.number().nonnegative(),
     observed: z.number().nonnegative(),
   })

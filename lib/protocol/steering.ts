@@ -82,7 +82,13 @@ export type CommandSend = z.infer<typeof CommandSend>;
 
 export const CommandSendReply = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true), command: CommandRecord, replayed: z.boolean() }),
-  z.object({ ok: z.literal(false), status: z.number().int(), error: z.string() }),
+  z.object({
+    ok: z.literal(false),
+    status: z.number().int(),
+    /** Machine-readable reason where the client should act on it (wait, or sign in again). */
+    code: z.enum(['rate_limited', 'session_expired', 'session_revoked']).optional(),
+    error: z.string(),
+  }),
 ]);
 export type CommandSendReply = z.infer<typeof CommandSendReply>;
 
@@ -152,3 +158,24 @@ export const AuditQuery = z
   })
   .strict();
 export type AuditQuery = z.infer<typeof AuditQuery>;
+
+/**
+ * One read-only share link of a run, as `GET /api/runs/{id}/share` lists it for staff and the
+ * run's scientists: who made it and when it stops working (Unix epoch ms). Never the token.
+ */
+export const ShareLinkInfo = z
+  .object({
+    id: z.uuid(),
+    run: RunId,
+    createdBy: z.string(),
+    createdAt: z.number(),
+    expiresAt: z.number(),
+    revokedAt: z.number().nullable(),
+    revokedBy: z.string().nullable(),
+  })
+  .strict();
+export type ShareLinkInfo = z.infer<typeof ShareLinkInfo>;
+
+/** Answer of `GET /api/runs/{id}/share`: the links that still open the run, newest first. */
+export const ShareLinkList = z.object({ links: z.array(ShareLinkInfo) }).strict();
+export type ShareLinkList = z.infer<typeof ShareLinkList>;

@@ -95,6 +95,11 @@ export function summarizeShare(request: { ttlHours: number }): AuditArgs {
   return shaped({ ttlHours: request.ttlHours });
 }
 
+/** A share link's revocation: which link (its id, never its token). */
+export function summarizeShareRevocation(link: string): AuditArgs {
+  return shaped({ link });
+}
+
 /** A command's progress as its consumer or the gateway reported it. */
 export function summarizeProgress(progress: {
   command: string;

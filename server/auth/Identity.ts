@@ -4,18 +4,28 @@ import { z } from 'zod';
 export const Role = z.enum(['producer', 'viewer', 'scientist', 'staff']);
 export type Role = z.infer<typeof Role>;
 
-/** Where an identity came from; a share link reads only the runs it names. */
-export type IdentitySource = 'local' | 'oidc' | 'share' | 'anonymous';
+/**
+ * Where an identity came from; a share link reads only the runs it names, and a job token (minted
+ * by the gateway for a resubmitted job) publishes only the run it was minted for.
+ */
+export type IdentitySource = 'local' | 'oidc' | 'share' | 'job' | 'anonymous';
 
 /** The authenticated caller of one request or socket. Never carries the token itself. */
 export interface Identity {
   subject: string;
   role: Role;
-  /** Runs a scientist belongs to, or the runs a share link opens (ignored for other roles). */
+  /**
+   * Runs a scientist belongs to, the runs a share link opens, or the runs a producer may publish
+   * (`*`: any run no other producer identity owns). Ignored for staff and plain viewers.
+   */
   runs: readonly string[];
   /** True for a caller without a token, admitted read-only where the gateway allows it. */
   anonymous: boolean;
   source: IdentitySource;
+  /** When the credential stops being valid (Unix epoch ms); absent for tokens that do not expire. */
+  expiresAt?: number;
+  /** The credential's own id (a share link's `jti`), for revocation. */
+  tokenId?: string;
 }
 
 export const ANONYMOUS_VIEWER: Identity = Object.freeze({

@@ -8,6 +8,10 @@ export const LocalUser = z.object({
   name: z.string().min(1).max(64),
   role: Role,
   token: z.string().min(16),
+  /**
+   * scientist: the runs they steer. producer: the runs it may publish — `*` for any run no other
+   * producer identity owns; none listed publishes nothing.
+   */
   runs: z.array(z.string()).default([]),
 });
 export type LocalUser = z.infer<typeof LocalUser>;
@@ -64,11 +68,22 @@ export class LocalUsers implements TokenVerifier {
 
 /** Writes a users file with fresh random tokens for the embedded default, if none exists yet. */
 export function ensureDefaultUsersFile(path: string): UsersFile {
-  if (existsSync(path)) return UsersFile.parse(JSON.parse(readFileSync(path, 'utf8')));
+  if (existsSync(path)) {
+    const existing = UsersFile.parse(JSON.parse(readFileSync(path, 'utf8')));
+    // Producers now publish only the runs they list; the demo consumer this function once wrote
+    // with no runs gets its own run, so an older clone's demo keeps streaming.
+    const demo = existing.users.find(
+      (u) => u.name === 'demo-consumer' && u.role === 'producer' && u.runs.length === 0,
+    );
+    if (!demo) return existing;
+    demo.runs = ['demo'];
+    writeFileSync(path, JSON.stringify(existing, null, 2) + '\n', { mode: 0o600 });
+    return existing;
+  }
   const token = () => randomBytes(24).toString('base64url');
   const file: UsersFile = {
     users: [
-      { name: 'demo-consumer', role: 'producer', token: token(), runs: [] },
+      { name: 'demo-consumer', role: 'producer', token: token(), runs: ['demo'] },
       { name: 'ada', role: 'scientist', token: token(), runs: ['demo'] },
       { name: 'sam', role: 'staff', token: token(), runs: [] },
       { name: 'remote', role: 'viewer', token: token(), runs: [] },

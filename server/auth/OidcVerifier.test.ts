@@ -42,6 +42,7 @@ describe('OIDC bearer tokens', () => {
       await sign({ loupe_role: 'scientist', loupe_runs: ['run-1'] }),
     );
     expect(identity).toEqual({
+      expiresAt: expect.any(Number),
       subject: 'user-123',
       role: 'scientist',
       runs: ['run-1'],

@@ -47,6 +47,7 @@ export class OidcVerifier implements TokenVerifier {
       runs: Array.isArray(runs) ? runs.filter((r): r is string => typeof r === 'string') : [],
       anonymous: false,
       source: 'oidc',
+      ...(payload.exp !== undefined && { expiresAt: payload.exp * 1000 }),
     };
   }
 }

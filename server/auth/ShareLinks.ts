@@ -1,21 +1,71 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { jwtVerify, SignJWT } from 'jose';
+import type { Db } from '../db/openDatabase';
 import type { Identity, TokenVerifier } from './Identity';
 
 const ISSUER = 'loupe-share';
 
+/** A share link as staff see it in the run's list: never the token itself. */
+export interface ShareLinkRecord {
+  id: string;
+  run: string;
+  createdBy: string;
+  /** Unix epoch ms. */
+  createdAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+  revokedBy: string | null;
+}
+
+interface Row {
+  id: string;
+  run: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoked_by: string | null;
+}
+
+const toRecord = (r: Row): ShareLinkRecord => ({
+  id: r.id,
+  run: r.run,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+  revokedBy: r.revoked_by,
+});
+
 /**
- * Read-only links to one run: an HS256 JWT signed with the gateway's secret, naming the run and an
- * expiry. Whoever holds the link is a viewer of that run only.
+ * Read-only links to one run: an HS256 JWT signed with the gateway's secret, naming the run, an
+ * expiry and an id (`jti`). Whoever holds the link is a viewer of that run only. Every link the
+ * gateway issues is recorded in SQLite, so it can be listed and revoked before it expires; a link
+ * is honoured only while its row exists unrevoked (the revocation survives a restart with the
+ * database, and a link from another database is worth nothing even with the right secret).
  */
 export class ShareLinks implements TokenVerifier {
   private readonly key: Uint8Array;
 
-  constructor(secret: Uint8Array) {
+  constructor(
+    secret: Uint8Array,
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {
     if (secret.byteLength < 32) throw new Error('the share-link secret must be at least 32 bytes');
     this.key = secret;
+    db.exec(`CREATE TABLE IF NOT EXISTS share_links (
+      id TEXT PRIMARY KEY,
+      run TEXT NOT NULL,
+      created_by TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      revoked_at INTEGER,
+      revoked_by TEXT
+    );
+    CREATE INDEX IF NOT EXISTS share_links_run ON share_links (run, expires_at);`);
   }
 
   /** Reads the secret from `path`, creating a random one on first use, so links survive restarts. */
@@ -31,16 +81,24 @@ export class ShareLinks implements TokenVerifier {
     run: string,
     createdBy: string,
     ttlSeconds: number,
-  ): Promise<{ token: string; expiresAt: number }> {
-    const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds;
+  ): Promise<{ token: string; id: string; expiresAt: number }> {
+    const id = randomUUID();
+    const issuedAt = Math.floor(this.now() / 1000);
+    const expiresAt = issuedAt + ttlSeconds;
     const token = await new SignJWT({ run, by: createdBy })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer(ISSUER)
       .setSubject(`share:${run}`)
-      .setIssuedAt()
+      .setJti(id)
+      .setIssuedAt(issuedAt)
       .setExpirationTime(expiresAt)
       .sign(this.key);
-    return { token, expiresAt: expiresAt * 1000 };
+    this.db
+      .prepare(
+        'INSERT INTO share_links (id, run, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(id, run, createdBy, issuedAt * 1000, expiresAt * 1000);
+    return { token, id, expiresAt: expiresAt * 1000 };
   }
 
   async verify(token: string): Promise<Identity | null> {
@@ -49,17 +107,56 @@ export class ShareLinks implements TokenVerifier {
       const { payload } = await jwtVerify(token, this.key, {
         issuer: ISSUER,
         algorithms: ['HS256'],
+        currentDate: new Date(this.now()),
       });
-      if (typeof payload.run !== 'string') return null;
+      if (typeof payload.run !== 'string' || typeof payload.jti !== 'string') return null;
+      if (!this.honoured(payload.jti, payload.run)) return null;
       return {
         subject: `share:${payload.run}:${String(payload.by ?? 'unknown')}`,
         role: 'viewer',
         runs: [payload.run],
         anonymous: false,
         source: 'share',
+        ...(payload.exp !== undefined && { expiresAt: payload.exp * 1000 }),
+        tokenId: payload.jti,
       };
     } catch {
       return null;
     }
+  }
+
+  /** True while the link with this id was issued here for this run and has not been revoked. */
+  honoured(id: string, run: string): boolean {
+    const row = this.db.prepare('SELECT run, revoked_at FROM share_links WHERE id = ?').get(id) as
+      Pick<Row, 'run' | 'revoked_at'> | undefined;
+    return row !== undefined && row.run === run && row.revoked_at === null;
+  }
+
+  /** Links of `run` that still open it: issued, not revoked, not expired. Newest first. */
+  active(run: string): ShareLinkRecord[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM share_links WHERE run = ? AND revoked_at IS NULL AND expires_at > ?
+           ORDER BY created_at DESC, id`,
+        )
+        .all(run, this.now()) as Row[]
+    ).map(toRecord);
+  }
+
+  get(id: string): ShareLinkRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM share_links WHERE id = ?').get(id) as
+      Row | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Revokes a link of `run`; false when there is no such link or it was revoked already. */
+  revoke(run: string, id: string, by: string): boolean {
+    const result = this.db
+      .prepare(
+        'UPDATE share_links SET revoked_at = ?, revoked_by = ? WHERE id = ? AND run = ? AND revoked_at IS NULL',
+      )
+      .run(this.now(), by, id, run);
+    return result.changes === 1;
   }
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { EstimateRequest, SiteDecisionRequest, SystemId } from '@/lib/protocol';
 import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
 import { summarizeSiteDecision } from '../audit/auditSummary';
+import { authorize } from '../steering/policy';
 import type { FacilityService } from './FacilityService';
 
 // The gateway's auth hook (server/auth/httpAuth.ts) declares and sets `request.identity`.
@@ -90,11 +91,12 @@ export async function facilityRoutes(
         reason,
       });
     try {
-      if (identity?.role !== 'staff') {
-        attempt('denied', 403, 'only staff decide sites');
-        return reply.code(403).send({
-          error: `only staff decide sites, not a ${identity?.role ?? 'anonymous caller'}`,
-        });
+      const decision = identity
+        ? authorize(identity, { kind: 'site:decide' })
+        : { allowed: false, reason: 'only staff decide sites, not an anonymous caller' };
+      if (!decision.allowed) {
+        attempt('denied', 403, decision.reason);
+        return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
       }
       if (!service.knows(body.data.system)) {
         attempt('denied', 400, `unknown system ${body.data.system}`);

@@ -26,7 +26,12 @@ const BODY_BYTES = 60 * 1024;
 describe('s06 flood and the audit', () => {
   it('counts N refusals of one actor and reason in one row per minute, and stores none of their bytes', async () => {
     const db = openDatabase(':memory:');
-    const gw = await startTestGateway({ db, commands: { ratePoints: 10_000 } });
+    // Budgets wide open: this measures what reaches the audit, not the budget (s21 does that).
+    const gw = await startTestGateway({
+      db,
+      commands: { ratePoints: 10_000 },
+      messageBudgets: { viewer: { perConnection: 100_000, perAddress: 100_000 } },
+    });
     open.push(gw);
     const size = () =>
       (db.pragma('page_count', { simple: true }) as number) *

@@ -234,13 +234,14 @@ export class CommandService extends EventEmitter<CommandEvents> {
 
     // The budget comes first, so a flood of anything costs one counted refusal per minute.
     try {
-      await this.limiter.consume(identity.subject);
+      // Per user per run: a scientist hammering one run never locks them out of another.
+      await this.limiter.consume(`${identity.subject}\u0000${run}`);
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
       this.o.audit.refused({ who, action: 'command', run, reason: 'rate limited', status: 429 });
       return answer(
         429,
-        `too many commands: try again in ${Math.ceil(error.msBeforeNext / 1000)} s`,
+        `rate_limited: too many commands on run ${run}: try again in ${Math.ceil(error.msBeforeNext / 1000)} s`,
       );
     }
 

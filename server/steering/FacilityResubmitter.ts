@@ -1,5 +1,6 @@
 import type { CommandRecord } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
+import type { ProducerTokens } from '../auth/ProducerTokens';
 import type { FacilityService } from '../facilities/FacilityService';
 import type { RunRegistry } from '../streams/RunRegistry';
 import type { AuditLog } from '../audit/AuditLog';
@@ -10,6 +11,8 @@ export interface FacilityResubmitterOptions {
   facilities: FacilityService;
   registry: RunRegistry;
   audit: AuditLog;
+  /** Mints the job's own producer token, valid for its run only. */
+  producerTokens: ProducerTokens;
   /** How often the job's state is read from the facility's job API (ms). */
   pollMs?: number;
   /** A job not streaming after this long fails the command (ms of real time). */
@@ -27,6 +30,11 @@ export interface SubmittedJob {
   run: string;
   title: string;
   command: string;
+  /**
+   * The job's producer credential: publishes this run only, and expires once the job could no
+   * longer be running (queue patience + walltime). The job's consumer dials in with it.
+   */
+  producerToken: string;
 }
 
 const GIB = 2 ** 30;
@@ -137,12 +145,18 @@ export class FacilityResubmitter implements ResubmitHandler {
       return progress.failed(`${system} refused the job: ${(error as Error).message}`);
     }
     const key = `${system}/${job.id}`;
+    const credential = await this.o.producerTokens.mint(
+      command.run,
+      `job:${system}/${job.id}`,
+      this.o.giveUpMs / 1000 + request.walltimeSeconds,
+    );
     this.jobs.set(key, {
       system,
       jobId: job.id,
       run: command.run,
       title: run?.title ?? command.run,
       command: command.id,
+      producerToken: credential.token,
     });
     const ranked = recommendation.ranked.find((r) => r.system === system);
     const eta = ranked

@@ -3,20 +3,33 @@ import { CommandSend, type CommandSendReply, SubscribeRequest } from '@/lib/prot
 import type { Identity } from '../auth/Identity';
 import type { AuditLog } from '../audit/AuditLog';
 import { socketAction } from '../audit/auditSummary';
+import type { SessionGuard } from '../auth/SessionGuard';
+import type { RunRegistry } from '../streams/RunRegistry';
 import type { CommandService } from './CommandService';
 import { authorize } from './policy';
 
 type Packet = [event: string, ...args: unknown[]];
 
+/** Events only a producer sends: from a viewer they are an attempt to publish, and counted so. */
+const PRODUCER_EVENTS = new Set(['frame', 'run:register', 'run:state', 'run:metrics']);
+
+const runOf = (body: unknown): string | null => {
+  const run = (body as { run?: unknown } | null | undefined)?.run;
+  return typeof run === 'string' ? run.slice(0, 128) : null;
+};
+
 /**
  * Per-message authorisation on the viewer namespace, before any handler runs: subscriptions need
- * read access to the run, `command:send` goes through the same service as REST, and anything else
- * a viewer sends (a frame, a raw command) is refused, audited, and reaches nobody.
+ * read access to the run, `command:send` re-verifies the caller's credential and goes through the
+ * same service as REST, and anything else a viewer sends (a frame, a raw command) is refused,
+ * audited, and reaches nobody; a frame or registration is counted as a refused push.
  */
 export function authorizeViewerMessages(
   socket: Socket,
   audit: AuditLog,
   commands: CommandService,
+  guard: SessionGuard,
+  registry: RunRegistry,
 ): void {
   const identity = socket.data.identity as Identity;
   socket.use((packet, next) => {
@@ -64,23 +77,37 @@ export function authorizeViewerMessages(
           } satisfies CommandSendReply);
           return;
         }
-        void commands
-          .submit(identity, send.data.run, send.data.idempotencyKey, send.data.request)
+        void guard
+          .check(socket, true)
+          .then(async (ended): Promise<CommandSendReply> => {
+            // A credential that expired or was revoked steers nothing, even before the session
+            // ends: the refusal is answered, then the session is closed.
+            if (ended) {
+              setImmediate(() => guard.end(socket, ended));
+              return {
+                ok: false,
+                status: 401,
+                code: ended.code === 'session-expired' ? 'session_expired' : 'session_revoked',
+                error: ended.message,
+              };
+            }
+            const result = await commands.submit(
+              identity,
+              send.data.run,
+              send.data.idempotencyKey,
+              send.data.request,
+            );
+            return 'command' in result.body
+              ? { ok: true, command: result.body.command, replayed: result.replayed }
+              : {
+                  ok: false,
+                  status: result.status,
+                  ...(result.status === 429 && { code: 'rate_limited' as const }),
+                  error: result.body.error,
+                };
+          })
           .then(
-            (result) =>
-              ack(
-                'command' in result.body
-                  ? ({
-                      ok: true,
-                      command: result.body.command,
-                      replayed: result.replayed,
-                    } satisfies CommandSendReply)
-                  : ({
-                      ok: false,
-                      status: result.status,
-                      error: result.body.error,
-                    } satisfies CommandSendReply),
-              ),
+            (reply) => ack(reply),
             (error: unknown) =>
               ack({
                 ok: false,
@@ -91,6 +118,7 @@ export function authorizeViewerMessages(
         return;
       }
       default: {
+        if (PRODUCER_EVENTS.has(event)) registry.noteRefusedPush(runOf(args[0]));
         // The client hears the event it named; the audit counts one fixed reason per action.
         const action = socketAction(event);
         return refuse(
@@ -104,51 +132,53 @@ export function authorizeViewerMessages(
 }
 
 /**
- * Producers: frames need the publish permission, and a run whose consumer is connected cannot be
- * taken over by another producer identity (a consumer that reconnects is the same identity).
+ * Producers: a registration needs policy's consent for the run (in the producer's scope, and not
+ * another identity's run, online or offline); a frame needs the publish permission for its run.
+ * Every refusal is audited, answered, and counted as a refused push against the run.
  */
 export function authorizeProducerMessages(
   socket: Socket,
   audit: AuditLog,
-  ownerOf: (run: string) => string | null,
+  registry: RunRegistry,
   supersede: (run: string, by: Socket) => void,
 ): void {
   const identity = socket.data.identity as Identity;
-  socket.use((packet, next) => {
-    const [event, ...args] = packet as Packet;
-    if (event === 'run:register') {
-      const run = (args[0] as { run?: unknown } | null)?.run;
-      const owner = typeof run === 'string' ? ownerOf(run) : null;
-      if (owner === null) return next();
-      if (owner === identity.subject) {
-        // The same consumer identity again: a reconnect, or a resubmitted job taking over.
-        next();
-        setImmediate(() => supersede(String(run), socket));
-        return;
-      }
-      const reason = `run ${String(run)} is streamed by another producer`;
-      audit.refused({
-        who: identity,
-        address: socket.handshake.address,
-        action: 'socket:run:register',
-        run: String(run),
-        reason: 'the run is streamed by another producer',
-        status: 403,
-      });
-      const ack = args[args.length - 1];
-      if (typeof ack === 'function') (ack as (a: unknown) => void)({ ok: false, error: reason });
-      return;
-    }
-    if (event !== 'frame') return next();
-    const decision = authorize(identity, { kind: 'frame:publish' });
-    if (decision.allowed) return next();
+  const refuse = (event: string, run: string | null, reason: string, ack: unknown) => {
+    registry.noteRefusedPush(run);
     audit.refused({
       who: identity,
       address: socket.handshake.address,
-      action: 'socket:frame',
-      reason: decision.reason,
+      action: socketAction(event),
+      run,
+      reason,
       status: 403,
     });
-    socket.emit('protocol:error', { code: 'forbidden', message: decision.reason, event });
+    socket.emit('protocol:error', { code: 'forbidden', message: reason, event });
+    if (typeof ack === 'function') (ack as (a: unknown) => void)({ ok: false, error: reason });
+  };
+  socket.use((packet, next) => {
+    const [event, ...args] = packet as Packet;
+    const ack = args[args.length - 1];
+    if (event === 'run:register') {
+      const run = runOf(args[0]);
+      if (run === null) return next(); // the handler answers a malformed registration
+      const decision = authorize(identity, {
+        kind: 'run:register',
+        run,
+        owner: registry.ownerOf(run),
+      });
+      if (!decision.allowed) return refuse(event, run, decision.reason, ack);
+      next();
+      // Whoever streamed the run before (a reconnect's old socket, a resubmitted job's
+      // predecessor) is told to stop once this registration has taken the run.
+      setImmediate(() => supersede(run, socket));
+      return;
+    }
+    if (event !== 'frame') return next();
+    const run = runOf(args[0]);
+    if (run === null) return next(); // the decoder refuses a header without a run
+    const decision = authorize(identity, { kind: 'frame:publish', run });
+    if (decision.allowed) return next();
+    refuse(event, run, decision.reason, ack);
   });
 }

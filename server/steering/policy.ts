@@ -6,9 +6,13 @@ export type Action =
   | { kind: 'run:list' }
   | { kind: 'run:read'; run: string }
   | { kind: 'command'; command: SteeringKind; run: string }
-  | { kind: 'frame:publish' }
+  | { kind: 'frame:publish'; run: string }
+  /** A producer registers (or resumes) `run`; `owner`: who last published it, if anyone. */
+  | { kind: 'run:register'; run: string; owner: { subject: string; online: boolean } | null }
   | { kind: 'site:decide' }
   | { kind: 'share:create'; run: string }
+  | { kind: 'share:list'; run: string }
+  | { kind: 'share:revoke'; run: string }
   | { kind: 'audit:read' }
   | { kind: 'facilities:read' };
 
@@ -21,19 +25,46 @@ const allow = (reason: string): Decision => ({ allowed: true, reason });
 const deny = (reason: string): Decision => ({ allowed: false, reason });
 
 /**
+ * Whether a producer's scope covers `run`: listed by name, `*` (any run), or a prefix ending in
+ * `*` (`e2e-*`).
+ */
+export function inProducerScope(identity: Identity, run: string): boolean {
+  return identity.runs.some(
+    (r) => r === run || (r.endsWith('*') && run.startsWith(r.slice(0, -1))),
+  );
+}
+
+/**
  * The one place roles are turned into permissions; anything not granted here is refused.
- * producer: publishes only. viewer: reads (a share link: its run only). scientist: reads, steers
- * and shares the runs they belong to. staff: everything a scientist can on every run, plus site
- * decisions and the audit log.
+ * producer: publishes only the runs in its scope, and never takes over a run another producer
+ * identity owns (unless it is the run's named producer resuming an offline run, or a job the
+ * gateway minted a token for). viewer: reads (a share link: its run only). scientist: reads,
+ * steers and shares the runs they belong to. staff: everything a scientist can on every run, plus
+ * site decisions and the audit log.
  */
 export function authorize(identity: Identity, action: Action): Decision {
-  const { role } = identity;
+  const { role, subject } = identity;
   const member = (run: string) => identity.runs.includes(run);
   switch (action.kind) {
     case 'frame:publish':
-      return role === 'producer'
-        ? allow('producers publish frames')
-        : deny(`a ${role} cannot publish frames`);
+      if (role !== 'producer') return deny(`a ${role} cannot publish frames`);
+      return inProducerScope(identity, action.run)
+        ? allow(`${subject} publishes run ${action.run}`)
+        : deny(`${subject} may not publish run ${action.run}`);
+    case 'run:register': {
+      if (role !== 'producer') return deny(`a ${role} cannot publish runs`);
+      const { run, owner } = action;
+      if (!inProducerScope(identity, run)) return deny(`${subject} may not publish run ${run}`);
+      if (owner === null) return allow(`run ${run} is new to the gateway or has no producer yet`);
+      if (owner.subject === subject) return allow(`${subject} resumes its run ${run}`);
+      if (identity.source === 'job')
+        return allow(`a job the gateway submitted for run ${run} takes it over`);
+      if (member(run) && !owner.online)
+        return allow(`${subject} is named for run ${run} and resumes it from ${owner.subject}`);
+      return deny(
+        `run ${run} belongs to producer ${owner.subject}${owner.online ? ', which is streaming it' : ''}`,
+      );
+    }
     case 'run:list':
     case 'facilities:read':
       return role === 'producer' ? deny('producers do not read') : allow(`a ${role} may read`);
@@ -44,6 +75,8 @@ export function authorize(identity: Identity, action: Action): Decision {
       return allow(`a ${role} may watch`);
     case 'command':
     case 'share:create':
+    case 'share:list':
+    case 'share:revoke':
       if (role === 'staff') return allow('staff steer every run');
       if (role === 'scientist') {
         return member(action.run)

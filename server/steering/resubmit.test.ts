@@ -66,11 +66,11 @@ describe('resubmit through site selection and the facility job API', () => {
       simulator: fac.simulator,
       jobFor: (system, id) => gw.resubmitter?.jobFor(system, id),
       gatewayUrl: gw.url,
-      producerToken: TOKENS.producer,
       log: () => undefined,
       launch: (job, key) => {
         launched.push(`${key} ${job.run}`);
-        const node = producerClient(gw.url, TOKENS.producer);
+        // The job dials in with the token minted for its run, not a facility-wide credential.
+        const node = producerClient(gw.url, job.producerToken);
         open.push(node);
         void connected(node).then(() =>
           node.emitWithAck('run:register', { run: job.run, title: job.title }),

@@ -412,7 +412,7 @@ describe('viewers cannot act', () => {
     // Another producer cannot take over a run whose consumer is connected…
     expect(await p2.emitWithAck('run:register', { run: 'run-1', title: 'Hijack' })).toMatchObject({
       ok: false,
-      error: expect.stringMatching(/another producer/),
+      error: expect.stringMatching(/belongs to producer consumer/),
     });
     // …but registers its own.
     expect((await p2.emitWithAck('run:register', { run: 'run-2', title: 'Another' })).ok).toBe(

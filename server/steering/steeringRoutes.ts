@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { AuditQuery, RunId } from '@/lib/protocol';
+import { AuditQuery, RunId, type ShareLinkList } from '@/lib/protocol';
+import type { SessionGuard } from '../auth/SessionGuard';
 import type { ShareLinks } from '../auth/ShareLinks';
 import type { RunRegistry } from '../streams/RunRegistry';
 import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
-import { summarizeShare } from '../audit/auditSummary';
+import { summarizeShare, summarizeShareRevocation } from '../audit/auditSummary';
 import type { CommandService } from './CommandService';
 import { authorize } from './policy';
 
@@ -13,6 +14,8 @@ export interface SteeringRoutesOptions {
   audit: AuditLog;
   shares: ShareLinks;
   registry: RunRegistry;
+  /** Ends the sessions of a revoked link at once, not at the next periodic re-check. */
+  sessions: SessionGuard;
 }
 
 const ShareRequest = z
@@ -107,9 +110,55 @@ export async function steeringRoutes(
     // The token rides in the fragment, which browsers never send to a server, so no log sees it.
     return {
       path: `/runs/${encodeURIComponent(run.data)}#share=${link.token}`,
+      id: link.id,
       expiresAt: link.expiresAt,
     };
   });
+
+  // The run's links that still open it, for staff and the run's scientists (never the tokens).
+  app.get<{ Params: { id: string } }>('/api/runs/:id/share', async (request, reply) => {
+    const run = runParam(request.params.id);
+    if (!run.success) return reply.code(400).send({ error: 'invalid run id' });
+    const decision = authorize(request.identity, { kind: 'share:list', run: run.data });
+    if (!decision.allowed) return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
+    return { links: opts.shares.active(run.data) } satisfies ShareLinkList;
+  });
+
+  // Revocation takes effect at once: the link stops verifying, and its open sessions end now.
+  app.delete<{ Params: { id: string; link: string } }>(
+    '/api/runs/:id/share/:link',
+    async (request, reply) => {
+      const run = runParam(request.params.id);
+      const link = z.uuid().safeParse(request.params.link);
+      if (!run.success || !link.success)
+        return reply.code(400).send({ error: 'invalid run or link id' });
+      const { identity } = request;
+      const decision = authorize(identity, { kind: 'share:revoke', run: run.data });
+      const record = (outcome: 'allowed' | 'denied', reason: string) =>
+        opts.audit.attempt({
+          who: { subject: identity.subject, role: identity.role },
+          action: 'share:revoke',
+          run: run.data,
+          args: summarizeShareRevocation(link.data),
+          outcome,
+          status: outcome === 'allowed' ? 200 : 403,
+          reason,
+        });
+      if (!decision.allowed) {
+        record('denied', decision.reason);
+        return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
+      }
+      if (!opts.shares.revoke(run.data, link.data, identity.subject)) {
+        const existing = opts.shares.get(link.data);
+        return existing && existing.run === run.data
+          ? reply.code(409).send({ error: 'this link was revoked already' })
+          : reply.code(404).send({ error: `no share link ${link.data} on run ${run.data}` });
+      }
+      record('allowed', 'share link revoked');
+      await opts.sessions.sweep();
+      return { revoked: opts.shares.get(link.data) };
+    },
+  );
 
   app.get('/api/audit', async (request, reply) => {
     const { identity } = request;

@@ -28,6 +28,8 @@ interface RunRecord {
   beamline: string | undefined;
   state: RunState;
   producer: string | null;
+  /** The producer identity (subject) that last registered the run; persists across restarts. */
+  owner: string | null;
   createdAt: number;
   updatedAt: number;
   lastFrameAt: number | undefined;
@@ -42,6 +44,8 @@ interface RunRecord {
   arrivals: Map<StreamKey, number[]>;
   /** Frames of this run the gateway refused since it started. */
   framesRejected: number;
+  /** Frames and registrations for this run refused from producers not entitled to it. */
+  pushesRefused: number;
   /** The consumer's latest self-report. */
   producerSample: ProducerMetrics | undefined;
   /** What the consumer declared it can be steered on, and the values in force. */
@@ -51,7 +55,9 @@ interface RunRecord {
 /** Window over which stream rates are measured, ms: long enough to be steady at 1 Hz. */
 const RATE_WINDOW_MS = 3000;
 
-export type FrameVerdict = { ok: true; frame: StoredFrame } | { ok: false; error: string };
+/** `unauthorized`: the sender is not the run's producer (a push, not a malformed frame). */
+export type FrameVerdict =
+  { ok: true; frame: StoredFrame } | { ok: false; error: string; unauthorized?: boolean };
 
 interface RegistryEvents {
   frame: [run: string, frame: StoredFrame];
@@ -69,6 +75,7 @@ interface RegistryEvents {
  */
 export class RunRegistry extends EventEmitter<RegistryEvents> {
   private readonly runs = new Map<string, RunRecord>();
+  private readonly totals = { refusedFrames: 0, refusedPushes: 0 };
 
   constructor(
     private readonly db: Db,
@@ -85,6 +92,8 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
       updated_at INTEGER NOT NULL,
       last_seq TEXT NOT NULL DEFAULT '{}'
     )`);
+    const columns = db.prepare('PRAGMA table_info(runs)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'owner')) db.exec('ALTER TABLE runs ADD COLUMN owner TEXT');
     type Row = {
       id: string;
       title: string;
@@ -94,6 +103,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
       created_at: number;
       updated_at: number;
       last_seq: string;
+      owner: string | null;
     };
     for (const row of db.prepare('SELECT * FROM runs').all() as Row[]) {
       const lastSeq = new Map(
@@ -107,6 +117,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         // Nobody is producing until a consumer dials in again.
         state: row.state === 'finished' || row.state === 'failed' ? row.state : 'waiting',
         producer: null,
+        owner: row.owner,
         createdAt: row.created_at,
         updatedAt: row.updated_at,
         lastFrameAt: undefined,
@@ -117,6 +128,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         bricks: new Map(),
         arrivals: new Map(),
         framesRejected: 0,
+        pushesRefused: 0,
         producerSample: undefined,
         // Declared again when the consumer registers.
         parameters: undefined,
@@ -135,8 +147,15 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
     return run ? this.toSummary(run) : undefined;
   }
 
-  /** Registers or resumes a run for a producer; returns, per stream, the last sequence kept. */
-  register(reg: RunRegistration, producer: string): Partial<Record<StreamKey, number>> {
+  /**
+   * Registers or resumes a run for a producer (socket id) of identity `owner`; returns, per
+   * stream, the last sequence kept. Whether `owner` may is policy's call, made before.
+   */
+  register(
+    reg: RunRegistration,
+    producer: string,
+    owner: string | null = null,
+  ): Partial<Record<StreamKey, number>> {
     const t = this.now();
     let run = this.runs.get(reg.run);
     if (!run) {
@@ -147,6 +166,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         beamline: reg.beamline,
         state: 'streaming',
         producer,
+        owner,
         createdAt: t,
         updatedAt: t,
         lastFrameAt: undefined,
@@ -157,6 +177,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         bricks: new Map(),
         arrivals: new Map(),
         framesRejected: 0,
+        pushesRefused: 0,
         producerSample: undefined,
         parameters: undefined,
       };
@@ -166,6 +187,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
       run.sample = reg.sample ?? run.sample;
       run.beamline = reg.beamline ?? run.beamline;
       run.producer = producer;
+      run.owner = owner ?? run.owner;
       run.state = 'streaming';
       run.updatedAt = t;
     }
@@ -199,6 +221,29 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
 
   producerOf(id: string): string | null {
     return this.runs.get(id)?.producer ?? null;
+  }
+
+  /** Who owns a run (the identity that last registered it) and whether it is connected now. */
+  ownerOf(id: string): { subject: string; online: boolean } | null {
+    const run = this.runs.get(id);
+    if (!run?.owner) return null;
+    return { subject: run.owner, online: run.producer !== null };
+  }
+
+  /**
+   * Counts a push refused because its sender may not publish `run` (a frame or registration by
+   * another producer identity, or out of its scope): against the run if it exists, and always in
+   * the gateway-wide total, so an attack on a run is visible on that run's health panel.
+   */
+  noteRefusedPush(id: string | null): void {
+    this.totals.refusedPushes++;
+    const run = id === null ? undefined : this.runs.get(id);
+    if (run) run.pushesRefused++;
+  }
+
+  /** Gateway-wide counts since start: frames refused for any reason, and refused pushes. */
+  counters(): { refusedFrames: number; refusedPushes: number } {
+    return { ...this.totals };
   }
 
   /** The producer's connection closed: its runs wait for it to come back. */
@@ -239,7 +284,11 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
     const run = this.runs.get(header.run);
     if (!run) return { ok: false, error: `unknown run ${header.run}: register it first` };
     if (run.producer !== producer)
-      return { ok: false, error: `run ${header.run} belongs to another producer` };
+      return {
+        ok: false,
+        error: `run ${header.run} belongs to another producer`,
+        unauthorized: true,
+      };
     const key = streamKey(header.view, header.stream);
     const last = run.lastSeq.get(key) ?? -1;
     if (header.seq <= last) {
@@ -283,6 +332,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
    * inflate another run's figures.
    */
   noteRejected(id: string, producer: string): void {
+    this.totals.refusedFrames++;
     const run = this.runs.get(id);
     if (!run || run.producer !== producer) return;
     run.framesRejected++;
@@ -319,6 +369,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         connected: run.producer !== null,
         accepted: run.framesReceived,
         rejected: run.framesRejected,
+        refusedPushes: run.pushesRefused,
         ...(run.lastFrameAt !== undefined && { lastFrameAt: run.lastFrameAt }),
         ...(run.producerSample && { sample: run.producerSample }),
       },
@@ -341,10 +392,10 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
   private persist(run: RunRecord): void {
     this.db
       .prepare(
-        `INSERT INTO runs (id, title, sample, beamline, state, created_at, updated_at, last_seq)
-         VALUES (@id, @title, @sample, @beamline, @state, @createdAt, @updatedAt, @lastSeq)
+        `INSERT INTO runs (id, title, sample, beamline, state, created_at, updated_at, last_seq, owner)
+         VALUES (@id, @title, @sample, @beamline, @state, @createdAt, @updatedAt, @lastSeq, @owner)
          ON CONFLICT(id) DO UPDATE SET title=@title, sample=@sample, beamline=@beamline, state=@state,
-           updated_at=@updatedAt, last_seq=@lastSeq`,
+           updated_at=@updatedAt, last_seq=@lastSeq, owner=@owner`,
       )
       .run({
         id: run.id,
@@ -355,6 +406,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         createdAt: run.createdAt,
         updatedAt: run.updatedAt,
         lastSeq: JSON.stringify(Object.fromEntries(run.lastSeq)),
+        owner: run.owner,
       });
   }
 

@@ -63,7 +63,7 @@ export function attachProducerNamespace(ns: ProducerNamespace, registry: RunRegi
           `invalid registration: ${parsed.error.issues[0]?.message}`,
           reply,
         );
-      const lastKept = registry.register(parsed.data, socket.id);
+      const lastKept = registry.register(parsed.data, socket.id, socket.data.identity.subject);
       reply({ ok: true, run: parsed.data.run, lastKept });
     });
 
@@ -88,7 +88,8 @@ export function attachProducerNamespace(ns: ProducerNamespace, registry: RunRegi
           typeof reply === 'function' ? () => (reply as (a: Ack) => void)({ ok: true }) : undefined,
         );
         if (!verdict.ok) {
-          registry.noteRejected(frame.header.run, socket.id);
+          if (verdict.unauthorized) registry.noteRefusedPush(frame.header.run);
+          else registry.noteRejected(frame.header.run, socket.id);
           return refuse('frame', 'unknown-run', verdict.error, reply);
         }
       } catch (error) {

@@ -15,10 +15,13 @@ import { type Gateway, type GatewayOptions, startGateway } from '../gateway';
 
 export const TEST_USERS: UsersFile = {
   users: [
-    { name: 'consumer', role: 'producer', token: 'producer-token-0123456789', runs: [] },
-    { name: 'consumer-2', role: 'producer', token: 'producer-token-2-0123456789', runs: [] },
+    // Facility-wide consumers: any run no other producer identity owns.
+    { name: 'consumer', role: 'producer', token: 'producer-token-0123456789', runs: ['*'] },
+    { name: 'consumer-2', role: 'producer', token: 'producer-token-2-0123456789', runs: ['*'] },
+    // A consumer scoped to one run, as a beamline's own reconstruction would be.
+    { name: 'consumer-x', role: 'producer', token: 'producer-token-x-0123456789', runs: ['run-x'] },
     { name: 'ada', role: 'scientist', token: 'scientist-token-0123456789', runs: ['run-1'] },
-    { name: 'bob', role: 'scientist', token: 'scientist-b-token-0123456789', runs: [] },
+    { name: 'bob', role: 'scientist', token: 'scientist-b-token-0123456789', runs: ['run-b'] },
     { name: 'sam', role: 'staff', token: 'staff-token-0123456789', runs: [] },
     { name: 'remote', role: 'viewer', token: 'viewer-token-0123456789', runs: [] },
   ],
@@ -26,6 +29,7 @@ export const TEST_USERS: UsersFile = {
 export const TOKENS = {
   producer: 'producer-token-0123456789',
   producer2: 'producer-token-2-0123456789',
+  producerX: 'producer-token-x-0123456789',
   scientist: 'scientist-token-0123456789',
   otherScientist: 'scientist-b-token-0123456789',
   staff: 'staff-token-0123456789',

@@ -4,13 +4,19 @@ import type { FacilitySimulator, SimulatedJobEvent } from './startFacilitySimula
 export interface SimulatedJobRunnerOptions {
   simulator: FacilitySimulator;
   /** The run a job is for, if Loupe submitted it; other jobs are the simulator's own load. */
-  jobFor(system: string, jobId: string): { run: string; title: string } | undefined;
+  jobFor(system: string, jobId: string): SimulatedJob | undefined;
   gatewayUrl: string;
-  producerToken: string;
   /** Reports what the consumer printed and when it ended. */
   log?: (line: string) => void;
   /** Starts the job's consumer; by default the reference consumer as a child process. */
-  launch?: (job: { run: string; title: string }, key: string) => { stop(): void };
+  launch?: (job: SimulatedJob, key: string) => { stop(): void };
+}
+
+/** A job Loupe submitted: its run, and the producer token minted for that run only. */
+export interface SimulatedJob {
+  run: string;
+  title: string;
+  producerToken: string;
 }
 
 /** How long a started job may remain unknown: the submitter learns its id when the POST answers. */
@@ -60,7 +66,7 @@ export class SimulatedJobRunner {
     this.running.set(key, (this.o.launch ?? this.spawnConsumer)(job, key));
   }
 
-  private readonly spawnConsumer = (job: { run: string; title: string }, key: string) => {
+  private readonly spawnConsumer = (job: SimulatedJob, key: string) => {
     const log = this.o.log ?? ((line: string) => console.log(line));
     const child = spawn(
       process.execPath,
@@ -77,7 +83,7 @@ export class SimulatedJobRunner {
       ],
       // The token goes through the environment, where `ps` does not show it.
       {
-        env: { ...process.env, LOUPE_PRODUCER_TOKEN: this.o.producerToken },
+        env: { ...process.env, LOUPE_PRODUCER_TOKEN: job.producerToken },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
