@@ -317,6 +317,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         // keep state on disk, then close the transports. Closing the transport, not the namespace
         // (`disconnectSockets`), matters: Socket.IO clients never retry a server-side disconnect.
         draining = true;
+        // No new connection is taken (a client retrying now gets ECONNREFUSED, a transient error).
+        app.server.close();
         const notice = {
           reason: 'the gateway is restarting',
           retryAfterMs: options.restartRetryAfterMs ?? 1000,

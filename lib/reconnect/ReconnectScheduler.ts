@@ -20,6 +20,12 @@ export interface ReconnectOptions {
   maxDelayMs?: number;
   /** A connect error that retrying cannot fix (bad token, protocol version): stop instead. */
   isPermanent?: (error: Error) => boolean;
+  /**
+   * Retry also after the server disconnected this client without a restart notice (an older
+   * gateway's shutdown). Producers do; a browser does not, since the gateway drops a viewer on
+   * purpose only when it stopped taking frames.
+   */
+  retryServerDisconnect?: boolean;
   onChange?: (state: ReconnectState) => void;
   random?: () => number;
   now?: () => number;
@@ -64,6 +70,7 @@ export class ReconnectScheduler {
       firstDelayMs: 500,
       maxDelayMs: 5000,
       isPermanent: () => false,
+      retryServerDisconnect: false,
       random: Math.random,
       now: Date.now,
       ...options,
@@ -89,7 +96,11 @@ export class ReconnectScheduler {
     socket.on('disconnect', (reason) => {
       if (this.stopped || reason === 'io client disconnect') return this.halt(reason);
       // A server that drops us on purpose without a restart notice means it (stall, superseded).
-      if (reason === 'io server disconnect' && this.restartDelayMs === null)
+      if (
+        reason === 'io server disconnect' &&
+        this.restartDelayMs === null &&
+        !this.o.retryServerDisconnect
+      )
         return this.halt(reason);
       const delay = this.restartDelayMs ?? this.backoff();
       this.restartDelayMs = null;

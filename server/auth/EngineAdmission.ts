@@ -31,6 +31,7 @@ export interface EngineAdmissionOptions {
  */
 export class EngineAdmission {
   private readonly pending = new Map<string, number>();
+  private readonly checking = new Map<string, number>();
   /** Each counted session's address, taken at the handshake (a closed socket forgets its own). */
   private readonly counted = new WeakMap<object, string>();
   /** Handshakes refused since start, by reason (for tests and metrics). */
@@ -48,12 +49,32 @@ export class EngineAdmission {
     const early = this.o.precheck?.(req);
     if (early) return refuse(early);
     const address = addressOf(req);
-    if ((this.pending.get(address) ?? 0) >= this.o.maxPendingPerAddress)
-      return refuse('too many unauthenticated connections from this address');
-    if (!this.o.authenticate) return callback(null, true);
+    const cap = this.o.maxPendingPerAddress;
+    if (!this.o.authenticate) {
+      if ((this.pending.get(address) ?? 0) >= cap)
+        return refuse('too many unauthenticated connections from this address');
+      return callback(null, true);
+    }
+    // Authenticated at the handshake: no session exists before the token checks out, so what is
+    // capped is the handshakes still being checked (an OIDC verification may take a while).
+    const checking = this.checking.get(address) ?? 0;
+    if (checking >= cap) return refuse('too many unauthenticated connections from this address');
+    this.checking.set(address, checking + 1);
+    const done = () => {
+      const left = (this.checking.get(address) ?? 1) - 1;
+      if (left > 0) this.checking.set(address, left);
+      else this.checking.delete(address);
+    };
     this.o.authenticate(req).then(
-      (refusal) => (refusal ? refuse(refusal) : callback(null, true)),
-      () => refuse('authentication failed'),
+      (refusal) => {
+        done();
+        if (refusal) refuse(refusal);
+        else callback(null, true);
+      },
+      () => {
+        done();
+        refuse('authentication failed');
+      },
     );
   };
 
