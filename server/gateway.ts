@@ -1,3 +1,4 @@
+import type { Socket as NetSocket } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Server } from 'socket.io';
 import {
@@ -291,6 +292,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }),
   });
 
+  // Every TCP connection, upgraded ones included, so a drain can end those a client keeps open
+  // (ws waits 30 s for a peer's close frame otherwise).
+  const connections = new Set<NetSocket>();
+  app.server.on('connection', (socket: NetSocket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
+
   // Keep the last sequence numbers on disk so a restarted gateway can tell a producer what it kept.
   const FLUSH_INTERVAL_MS = 2000;
   const flushTimer = setInterval(() => registry.flush(), FLUSH_INTERVAL_MS);
@@ -333,6 +342,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         // Open commands stay in the database as they are: a command whose answer is lost now is
         // offered again after the restart, and the consumer answers a repeated id from memory.
         await closeTransports([...viewers.sockets.values(), ...producers.sockets.values()], 2000);
+        await endConnections(connections, 1000);
         await new Promise<void>((resolve) => viewerIo.close(() => resolve()));
         await new Promise<void>((resolve) => producerIo.close(() => resolve()));
         await app.close().catch(() => undefined);
@@ -362,4 +372,13 @@ async function closeTransports(
     new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
   ]);
   clearTimeout(timer);
+}
+
+/** Ends every connection (after what was written to it), destroying those still open after `ms`. */
+async function endConnections(connections: Set<NetSocket>, ms: number): Promise<void> {
+  for (const socket of connections) socket.end();
+  const deadline = Date.now() + ms;
+  while (connections.size > 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  for (const socket of connections) socket.destroy();
 }
