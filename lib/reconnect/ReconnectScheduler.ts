@@ -59,6 +59,8 @@ export class ReconnectScheduler {
     Pick<ReconnectOptions, 'onChange'>;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private restartDelayMs: number | null = null;
+  /** The announced retry-after while a restart is under way: the backoff does not grow past it. */
+  private restartRetryMs: number | null = null;
   private stopped = false;
   private state: ReconnectState;
 
@@ -84,6 +86,7 @@ export class ReconnectScheduler {
     };
     socket.on('connect', () => {
       this.restartDelayMs = null;
+      this.restartRetryMs = null;
       this.clearTimer();
       this.set({ phase: 'connected', retryAt: null, restarting: false, attempts: 0, reason: null });
     });
@@ -91,6 +94,7 @@ export class ReconnectScheduler {
       const parsed = GatewayRestarting.safeParse(notice);
       if (!parsed.success) return;
       this.restartDelayMs = this.jitter(parsed.data.retryAfterMs);
+      this.restartRetryMs = Math.max(parsed.data.retryAfterMs, this.o.firstDelayMs);
       this.set({ restarting: true, reason: parsed.data.reason });
     });
     socket.on('disconnect', (reason) => {
@@ -151,7 +155,11 @@ export class ReconnectScheduler {
 
   private backoff(): number {
     const { firstDelayMs, maxDelayMs } = this.o;
-    const base = Math.min(maxDelayMs, firstDelayMs * 2 ** this.state.attempts);
+    // A gateway that announced its restart is expected back soon: keep trying at about the
+    // cadence it asked for instead of backing off to the cap (jittered all the same).
+    const cap =
+      this.restartRetryMs === null ? maxDelayMs : Math.min(maxDelayMs, this.restartRetryMs);
+    const base = Math.min(cap, firstDelayMs * 2 ** this.state.attempts);
     this.state = { ...this.state, attempts: this.state.attempts + 1 };
     return this.jitter(base);
   }
