@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
 import { LoupeProducer } from '@/consumers/sdk/LoupeProducer';
 import {
@@ -103,6 +104,10 @@ export interface RestartFigures {
   producerReconnected: boolean;
   exitCode: number | NodeJS.Signals | null;
   allFreshSessions: boolean;
+  /** Most connects any viewer made (2 = once before, once after: nobody looping). */
+  maxConnects: number;
+  /** Gateway CPU time over the window after it listened, as a share of one core. */
+  cpuShare: number;
 }
 
 export function quantile(sorted: number[], q: number): number {
@@ -203,6 +208,7 @@ export async function restartScenario(
     const exitSeconds = (Date.now() - signalledAt) / 1000;
     await gw.restart(TEST_USERS);
     const listeningAt = Date.now();
+    const cpuBefore = cpuSeconds(gw.pid);
     const restartSeconds = (listeningAt - signalledAt) / 1000;
     // How long the new process takes to start is the machine's (2 busy cores: 2–8 s of module
     // loading); the window the clients answer for starts when it listens.
@@ -214,6 +220,7 @@ export async function restartScenario(
       .filter((t): t is number => t !== null && t <= deadline)
       .sort((a, b) => a - b);
     const seconds = backTimes.map((t) => (t - signalledAt) / 1000);
+    const cpuShare = (cpuSeconds(gw.pid) - cpuBefore) / ((Date.now() - listeningAt) / 1000);
     const afterListening = backTimes.map((t) => Math.max(0, t - listeningAt) / 1000);
     await eventually(
       () => revokedViewer.refusal !== null,
@@ -259,6 +266,8 @@ export async function restartScenario(
       revokedRefused: revokedViewer.refusal,
       producerReconnected,
       exitCode,
+      maxConnects: Math.max(...viewers.map((v) => v.connects)),
+      cpuShare,
       allFreshSessions: viewers.every(
         (v) => v.socketIds.length >= 2 && new Set(v.socketIds).size === v.socketIds.length,
       ),
@@ -271,4 +280,10 @@ export async function restartScenario(
     await producer.close();
     await gw.dispose();
   }
+}
+
+/** User + system CPU seconds a process has used (Linux /proc/<pid>/stat, 100 ticks/s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -17,6 +17,7 @@ it('gets ≥ 99 % of 100 viewers back within 10 s of the restarted gateway liste
   // A new session each time (middleware ran again): the revoked token is refused after the restart.
   expect(f.allFreshSessions).toBe(true);
   expect(f.revokedRefused).toBe('unauthorized');
+  expect(f.maxConnects).toBe(2); // connected before and after, no reconnect loop
   expect(f.producerReconnected).toBe(true);
   expect(f.commandsAccepted).toBeGreaterThan(0);
   expect(f.executedTwice).toBe(0);
