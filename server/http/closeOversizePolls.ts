@@ -4,8 +4,12 @@ import type { Server } from 'socket.io';
 interface EngineSession {
   id: string;
   close(discard?: boolean): void;
-  once(event: 'close', fn: () => void): unknown;
+  once(event: 'close', fn: (reason: string) => void): unknown;
+  transport: { name: string; socket?: { terminate?: () => void } };
 }
+
+/** How long a connection refused for an oversize body may stay open for its answer to be read. */
+const LINGER_MS = 2000;
 
 export interface PollingEngine {
   io: Server;
@@ -16,7 +20,7 @@ export interface PollingEngine {
 }
 
 /**
- * An oversize long-polling POST ends its engine session and its TCP connection. engine.io answers
+ * An oversize message ends its engine session and its TCP connection, on both transports. engine.io answers
  * such a POST 413 but keeps the session open and lets the rest of the body stream in; a client over
  * the limit has broken the protocol, so nothing more of it is read. A POST that declares its length
  * up front is refused before any of its body is read.
@@ -29,7 +33,15 @@ export function closeOversizePolls(http: HttpServer, engines: PollingEngine[]): 
     const byId = new Map<string, EngineSession>();
     io.engine.on('connection', (conn: EngineSession) => {
       byId.set(conn.id, conn);
-      conn.once('close', () => byId.delete(conn.id));
+      conn.once('close', (reason) => {
+        byId.delete(conn.id);
+        // An oversize WebSocket message is refused on its frame header (ws closes with 1009), but
+        // ws then keeps reading, and discarding, what the client sends for up to 30 s while it
+        // waits for a close frame. Cut the connection instead: nothing more of it is read.
+        const transport = conn.transport;
+        if (reason === 'transport error' && transport.name === 'websocket')
+          transport.socket?.terminate?.();
+      });
     });
     return byId;
   });
@@ -47,7 +59,13 @@ export function closeOversizePolls(http: HttpServer, engines: PollingEngine[]): 
       const session = sid ? sessions[index]?.get(sid) : undefined;
       const end = () => {
         session?.close(true);
-        req.socket.destroy();
+        // Read nothing more, and close gently (FIN after the 413, not a reset that could destroy
+        // the answer before the client reads it); a client that keeps the connection open is cut
+        // off after LINGER_MS.
+        const socket = req.socket;
+        socket.pause();
+        socket.end();
+        setTimeout(() => socket.destroy(), LINGER_MS).unref();
       };
       if (Number(req.headers['content-length']) > engine.maxBytes) {
         res.writeHead(413, { connection: 'close' }).end();
