@@ -97,6 +97,8 @@ test.beforeAll(async () => {
   producer = io(GATEWAY + PRODUCER_NAMESPACE, {
     path: PRODUCER_SOCKET_PATH,
     transports: ['websocket'],
+    // The producer engine checks the token at the handshake.
+    extraHeaders: { authorization: `Bearer ${token}` },
     auth: { protocolVersion: PROTOCOL_VERSION, token },
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,7 @@
 /** The `data-testid` values e2e tests select by; the UI and e2e/ both import them from here. */
 export const testIds = {
   connectionState: 'connection-state',
+  connectionCountdown: 'connection-countdown',
   runList: 'run-list',
   runLink: (id: string) => `run-link-${id}`,
   runState: 'run-state',

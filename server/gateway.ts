@@ -1,3 +1,4 @@
+import type { Socket as NetSocket } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Server } from 'socket.io';
 import {
@@ -26,6 +27,8 @@ import { type BudgetFigures, SocketGuards } from './auth/SocketGuards';
 import { ShareLinks } from './auth/ShareLinks';
 import { originAllowed } from './http/originCheck';
 import { AuditLog } from './audit/AuditLog';
+import { closeOversizePolls } from './http/closeOversizePolls';
+import { EngineAdmission, handshakeToken } from './auth/EngineAdmission';
 import {
   authorizeProducerMessages,
   authorizeViewerMessages,
@@ -89,6 +92,10 @@ export interface GatewayOptions {
   commands?: Partial<
     Omit<CommandServiceOptions, 'db' | 'registry' | 'producers' | 'audit' | 'resubmit'>
   >;
+  /** Engine sessions per address not yet authenticated, per engine; more are refused (64). */
+  maxUnauthenticatedPerAddress?: number;
+  /** What `gateway:restarting` tells clients on close: come back after about this long (ms). */
+  restartRetryAfterMs?: number;
 }
 
 export interface Gateway {
@@ -176,6 +183,31 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   // Two engines on one HTTP server, so producers may send large frames while a viewer's messages
   // stay capped small. destroyUpgrade must be off or each engine would kill the other's upgrades.
+  // Before authentication a client costs at most a few sessions per address, each closed after
+  // PRE_AUTH_TIMEOUT_MS; producers authenticate at the handshake, so no unauthenticated client is
+  // ever read up to the producers' large message limit.
+  let draining = false;
+  const PRE_AUTH_TIMEOUT_MS = 10_000;
+  const maxPendingPerAddress = options.maxUnauthenticatedPerAddress ?? 64;
+  const viewerAdmission = new EngineAdmission({
+    maxPendingPerAddress,
+    precheck: (req) =>
+      draining
+        ? 'the gateway is restarting'
+        : originAllowed(req, allowedOrigins)
+          ? null
+          : 'origin not allowed',
+  });
+  const producerAdmission = new EngineAdmission({
+    maxPendingPerAddress,
+    precheck: () => (draining ? 'the gateway is restarting' : null),
+    authenticate: async (req) => {
+      const token = handshakeToken(req);
+      if (!token) return 'a producer token is required in the Authorization header';
+      const identity = await verifier.verify(token);
+      return identity?.role === 'producer' ? null : 'invalid producer token';
+    },
+  });
   const viewerIo = new Server<
     ViewerToGateway,
     GatewayToViewer,
@@ -188,11 +220,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     serveClient: false,
     destroyUpgrade: false,
     cors: allowedOrigins.length ? { origin: allowedOrigins } : undefined,
-    allowRequest: (req, callback) =>
-      callback(
-        originAllowed(req, allowedOrigins) ? null : 'origin not allowed',
-        originAllowed(req, allowedOrigins),
-      ),
+    connectTimeout: PRE_AUTH_TIMEOUT_MS,
+    allowRequest: viewerAdmission.allowRequest,
   });
   const producerIo = new Server<
     ProducerToGateway,
@@ -205,9 +234,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...heartbeat,
     serveClient: false,
     destroyUpgrade: false,
+    connectTimeout: PRE_AUTH_TIMEOUT_MS,
+    allowRequest: producerAdmission.allowRequest,
   });
+  closeOversizePolls(app.server, [
+    { io: viewerIo, path: VIEWER_SOCKET_PATH, maxBytes: MAX_VIEWER_MESSAGE_BYTES },
+    { io: producerIo, path: PRODUCER_SOCKET_PATH, maxBytes: MAX_PRODUCER_MESSAGE_BYTES },
+  ]);
   const viewers: ViewerNamespace = viewerIo.of(VIEWER_NAMESPACE);
   const producers: ProducerNamespace = producerIo.of(PRODUCER_NAMESPACE);
+  viewerAdmission.track(viewerIo, [viewers]);
+  producerAdmission.track(producerIo, [producers]);
   viewers.use(
     authenticateSocket({
       users: verifier,
@@ -298,6 +335,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }),
   });
 
+  // Every TCP connection, upgraded ones included, so a drain can end those a client keeps open
+  // (ws waits 30 s for a peer's close frame otherwise).
+  const connections = new Set<NetSocket>();
+  app.server.on('connection', (socket: NetSocket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
+
   // Keep the last sequence numbers on disk so a restarted gateway can tell a producer what it kept.
   const FLUSH_INTERVAL_MS = 2000;
   const flushTimer = setInterval(() => registry.flush(), FLUSH_INTERVAL_MS);
@@ -323,16 +368,28 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     producers,
     close() {
       closing ??= (async () => {
+        // Drain: refuse new sessions, tell everyone this is a restart (not a final disconnect),
+        // keep state on disk, then close the transports. Closing the transport, not the namespace
+        // (`disconnectSockets`), matters: Socket.IO clients never retry a server-side disconnect.
+        draining = true;
+        // No new connection is taken (a client retrying now gets ECONNREFUSED, a transient error).
+        app.server.close();
+        const notice = {
+          reason: 'the gateway is restarting',
+          retryAfterMs: options.restartRetryAfterMs ?? 1000,
+        };
+        viewers.emit('gateway:restarting', notice);
+        producers.emit('gateway:restarting', notice);
         clearInterval(flushTimer);
         guards.stop();
         fanOut.close();
         commands.close();
         if (facilitiesTimer) clearTimeout(facilitiesTimer);
         registry.flush();
-        // Namespaced sockets: io.disconnectSockets() only reaches the main namespace "/", and the HTTP
-        // server cannot close while a producer or viewer connection stays open.
-        viewers.disconnectSockets(true);
-        producers.disconnectSockets(true);
+        // Open commands stay in the database as they are: a command whose answer is lost now is
+        // offered again after the restart, and the consumer answers a repeated id from memory.
+        await closeTransports([...viewers.sockets.values(), ...producers.sockets.values()], 2000);
+        await endConnections(connections, 1000);
         await new Promise<void>((resolve) => viewerIo.close(() => resolve()));
         await new Promise<void>((resolve) => producerIo.close(() => resolve()));
         await app.close().catch(() => undefined);
@@ -342,4 +399,34 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return closing;
     },
   };
+}
+
+/** Closes each socket's engine connection once its queued packets are out, or after `ms`. */
+async function closeTransports(
+  sockets: { conn: { close(): void; once(event: 'close', fn: () => void): unknown } }[],
+  ms: number,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(
+      sockets.map(
+        (socket) =>
+          new Promise<void>((resolve) => {
+            socket.conn.once('close', () => resolve());
+            socket.conn.close();
+          }),
+      ),
+    ),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
+}
+
+/** Ends every connection (after what was written to it), destroying those still open after `ms`. */
+async function endConnections(connections: Set<NetSocket>, ms: number): Promise<void> {
+  for (const socket of connections) socket.end();
+  const deadline = Date.now() + ms;
+  while (connections.size > 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  for (const socket of connections) socket.destroy();
 }

@@ -16,8 +16,10 @@ export interface SessionState {
   connection: ConnectionStatus;
   /** Why the connection is not up (refusal message, last error), for the badge's tooltip. */
   connectionDetail: string | null;
+  /** While reconnecting: epoch ms of the next attempt, for the badge's countdown. */
+  retryAt: number | null;
   identity: SessionIdentity | null;
-  setConnection(status: ConnectionStatus, detail?: string | null): void;
+  setConnection(status: ConnectionStatus, detail?: string | null, retryAt?: number | null): void;
   setIdentity(identity: SessionIdentity | null): void;
 }
 
@@ -25,8 +27,10 @@ export function createSessionStore() {
   return createStore<SessionState>()((set) => ({
     connection: 'connecting',
     connectionDetail: null,
+    retryAt: null,
     identity: null,
-    setConnection: (connection, detail = null) => set({ connection, connectionDetail: detail }),
+    setConnection: (connection, detail = null, retryAt = null) =>
+      set({ connection, connectionDetail: detail, retryAt }),
     setIdentity: (identity) => set({ identity }),
   }));
 }

@@ -1,5 +1,6 @@
 'use client';
 
+import { useEffect, useState } from 'react';
 import { testIds } from '@/lib/testIds';
 import { useSession } from '@/stores/StoreProvider';
 import type { ConnectionStatus } from '@/stores/sessionStore';
@@ -13,10 +14,12 @@ const LOOK: Record<ConnectionStatus, { label: string; dot: string }> = {
 
 /** Always-visible state of the link to the gateway; the detail says why it is not connected. */
 export function ConnectionBadge() {
-  const { connection, detail } = useSession((s) => ({
+  const { connection, detail, retryAt } = useSession((s) => ({
     connection: s.connection,
     detail: s.connectionDetail,
+    retryAt: s.retryAt,
   }));
+  const seconds = useSecondsUntil(connection === 'reconnecting' ? retryAt : null);
   const look = LOOK[connection];
   return (
     <span
@@ -29,9 +32,24 @@ export function ConnectionBadge() {
     >
       <span className={`h-2 w-2 rounded-full ${look.dot}`} />
       {look.label}
+      {seconds !== null ? (
+        <span data-testid={testIds.connectionCountdown}>in {seconds} s</span>
+      ) : null}
       {connection !== 'connected' && detail ? (
         <span className="max-w-64 truncate text-muted">— {detail}</span>
       ) : null}
     </span>
   );
+}
+
+/** Whole seconds until `at` (epoch ms), re-rendered a few times a second; null without a time. */
+function useSecondsUntil(at: number | null): number | null {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (at === null) return;
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), 250);
+    return () => clearInterval(timer);
+  }, [at]);
+  return at === null ? null : Math.max(0, Math.ceil((at - now) / 1000));
 }

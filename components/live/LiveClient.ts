@@ -13,6 +13,7 @@ import {
   VIEWER_SOCKET_PATH,
   type ViewerToGateway,
 } from '@/lib/protocol';
+import { ReconnectScheduler } from '@/lib/reconnect/ReconnectScheduler';
 import type { CommandsStore } from '@/stores/commandsStore';
 import type { FacilitiesStore } from '@/stores/facilitiesStore';
 import type { RunsStore } from '@/stores/runsStore';
@@ -51,10 +52,11 @@ export class LiveClient {
   readonly frames = new FrameStore();
   readonly metrics = new RunMetricsStore();
   private socket: Socket<GatewayToViewer, ViewerToGateway> | null = null;
+  private reconnects: ReconnectScheduler | null = null;
   private readonly watched = new Map<string, number>();
   private readonly onOffline = () =>
     this.session.getState().setConnection('offline', 'the browser is offline');
-  private readonly onOnline = () => this.socket?.connect();
+  private readonly onOnline = () => this.reconnects?.retryNow();
 
   constructor(
     private readonly session: SessionStore,
@@ -121,9 +123,8 @@ export class LiveClient {
     const socket: Socket<GatewayToViewer, ViewerToGateway> = io(VIEWER_NAMESPACE, {
       path: VIEWER_SOCKET_PATH,
       auth: { protocolVersion: PROTOCOL_VERSION, ...(token && { token }) },
-      // Retry quickly at first, then every 5 s at most, for as long as the tab is open.
-      reconnectionDelay: 500,
-      reconnectionDelayMax: 5000,
+      // The scheduler below retries, for as long as the tab is open, and says when it will.
+      reconnection: false,
     });
     this.socket = socket;
     const setConnection = this.session.getState().setConnection;
@@ -137,9 +138,6 @@ export class LiveClient {
     socket.on('disconnect', (reason) => {
       setConnection(reason === 'io client disconnect' ? 'offline' : 'reconnecting', reason);
     });
-    socket.io.on('reconnect_attempt', () =>
-      setConnection('reconnecting', 'reconnecting to the gateway'),
-    );
     socket.on('connect_error', (err) => {
       const refusal = ConnectRefusal.safeParse((err as Error & { data?: unknown }).data);
       if (refusal.success) {
@@ -183,6 +181,29 @@ export class LiveClient {
         received();
       }
     });
+    // Registered after the handlers above, so the countdown it reports is what the badge shows.
+    // Retry quickly at first, then every 5 s at most; a restarting gateway's notice sets the delay.
+    this.reconnects = new ReconnectScheduler(socket, {
+      firstDelayMs: 500,
+      maxDelayMs: 5000,
+      // A refusal will not change by retrying (old client, bad token).
+      isPermanent: (err) =>
+        ConnectRefusal.safeParse((err as Error & { data?: unknown }).data).success,
+      onChange: (state) => {
+        if (state.phase === 'waiting' || state.phase === 'connecting') {
+          const detail = state.restarting
+            ? 'the gateway is restarting'
+            : (state.reason ?? 'reconnecting to the gateway');
+          setConnection('reconnecting', detail, state.retryAt);
+        } else if (state.phase === 'stopped' && state.reason === 'io server disconnect') {
+          // Dropped on purpose without a restart notice (stalled): the user reconnects.
+          setConnection(
+            'offline',
+            this.metrics.notice?.message ?? 'the gateway closed this connection',
+          );
+        }
+      },
+    });
     window.addEventListener('offline', this.onOffline);
     window.addEventListener('online', this.onOnline);
   }
@@ -190,13 +211,15 @@ export class LiveClient {
   stop(): void {
     window.removeEventListener('offline', this.onOffline);
     window.removeEventListener('online', this.onOnline);
+    this.reconnects?.stop();
+    this.reconnects = null;
     this.socket?.disconnect();
     this.socket = null;
   }
 
   /** Connects again after the gateway dropped this tab (stall disconnect). */
   reconnect(): void {
-    if (this.socket && !this.socket.connected) this.socket.connect();
+    this.reconnects?.retryNow();
   }
 
   /** Starts receiving a run's streams; counted, so two views of one run subscribe once. */

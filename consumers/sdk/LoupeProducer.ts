@@ -30,6 +30,7 @@ import {
   type SweepInfo,
   type View,
 } from '@/lib/protocol';
+import { ReconnectScheduler } from '@/lib/reconnect/ReconnectScheduler';
 
 export interface LoupeProducerOptions {
   /** Gateway base URL, e.g. http://127.0.0.1:4000 (the SDK adds the namespace and engine path). */
@@ -167,8 +168,7 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
   private readonly answers = new Map<string, CommandReply>();
   private commandHandler: CommandHandler | null = null;
   private metricsRefused = false;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  private manualAttempts = 0;
+  private reconnects: ReconnectScheduler | null = null;
   private firstRegistration: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private readonly counters: ProducerStats = {
     sent: 0,
@@ -228,14 +228,23 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
         // Compute nodes reach the gateway through proxies that pass WebSockets; long-polling would
         // cost a round trip per frame.
         transports: ['websocket'],
+        // The gateway checks the token at the engine handshake, before it reads any message.
+        extraHeaders: { authorization: `Bearer ${this.options.token}` },
         auth: { protocolVersion: PROTOCOL_VERSION, token: this.options.token },
-        reconnection: true,
-        reconnectionDelay: this.options.reconnectDelayMs,
-        reconnectionDelayMax: this.options.reconnectDelayMaxMs,
-        randomizationFactor: 0.5,
+        // ReconnectScheduler owns retries: jittered backoff, and a gateway's restart notice.
+        reconnection: false,
       },
     );
     this.socket = socket;
+    this.reconnects = new ReconnectScheduler(socket, {
+      firstDelayMs: this.options.reconnectDelayMs,
+      maxDelayMs: this.options.reconnectDelayMaxMs,
+      retryServerDisconnect: true,
+      isPermanent: (err) => permanentRefusal(err) !== null,
+      onChange: (state) => {
+        if (state.phase === 'connecting' && state.attempts > 0) this.counters.reconnects++;
+      },
+    });
     const first = new Promise<void>((resolve, reject) => {
       this.firstRegistration = { resolve, reject };
     });
@@ -249,22 +258,11 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
       this.releaseWaiters();
       if (this.closed) return;
       this.emit('disconnected', reason);
-      // A gateway shutting down disconnects us on purpose; Socket.IO leaves that to us to retry.
-      if (reason === 'io server disconnect') this.scheduleReconnect();
     });
     socket.on('connect_error', (err) => {
-      const refusal = ConnectRefusal.safeParse((err as Error & { data?: unknown }).data);
-      if (refusal.success && PERMANENT.has(refusal.data.code)) {
-        const error = new Error(
-          `gateway refused the connection (${refusal.data.code}): ${refusal.data.message}`,
-        );
-        this.fail(error);
-        return;
-      }
-      // A middleware refusal is not retried by Socket.IO's manager; transport failures are.
-      if (!socket.active) this.scheduleReconnect();
+      const why = permanentRefusal(err);
+      if (why) this.fail(new Error(`gateway refused the connection (${why})`));
     });
-    socket.io.on('reconnect_attempt', () => this.counters.reconnects++);
     socket.io.on('error', () => undefined); // reported per attempt through connect_error
     socket.on('protocol:error', (error) => {
       if (error.event === 'run:metrics' && /unknown event/.test(error.message)) {
@@ -292,7 +290,7 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
     this.releaseWaiters();
     this.firstRegistration?.reject(new Error('producer closed before it registered'));
     this.firstRegistration = null;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnects?.stop();
     this.socket?.close();
   }
 
@@ -446,7 +444,6 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
       this.nextSeq.set(key, Math.max(sent, lastKept[key] ?? -1) + 1);
     }
     this.inFlight.clear();
-    this.manualAttempts = 0;
     this.registered = true;
     this.emit('registered', lastKept);
     this.firstRegistration?.resolve();
@@ -528,16 +525,6 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
     return reply;
   }
 
-  private scheduleReconnect(): void {
-    if (this.closed || this.reconnectTimer) return;
-    const { reconnectDelayMs: first, reconnectDelayMaxMs: cap } = this.options;
-    const delay = Math.min(cap, first * 2 ** this.manualAttempts++) * (0.5 + Math.random());
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      if (!this.closed && this.socket && !this.socket.connected) this.socket.connect();
-    }, delay);
-  }
-
   private releaseWaiters(key?: StreamKey): void {
     for (const [k, list] of this.waiters) {
       if (key && k !== key) continue;
@@ -551,8 +538,28 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
     this.firstRegistration = null;
     if (this.listenerCount('error') > 0) this.emit('error', error);
     this.closed = true;
+    this.reconnects?.stop();
     this.socket?.close();
   }
+}
+
+/**
+ * Why a connect error is one that retrying cannot fix, or null. The gateway refuses a bad producer
+ * token at the engine handshake, before any Socket.IO message, so there is no typed refusal to
+ * read: engine.io answers a refused WebSocket upgrade 400. A draining gateway stops listening
+ * instead, which is a transient error (connection refused).
+ */
+function permanentRefusal(err: Error): string | null {
+  const refusal = ConnectRefusal.safeParse((err as Error & { data?: unknown }).data);
+  if (refusal.success && PERMANENT.has(refusal.data.code))
+    return `${refusal.data.code}: ${refusal.data.message}`;
+  const description = (err as Error & { description?: { message?: unknown } }).description;
+  if (
+    typeof description?.message === 'string' &&
+    /server response: 400\b/.test(description.message)
+  )
+    return 'unauthorized: the producer token was refused at the handshake';
+  return null;
 }
 
 function toReply(id: string, outcome: CommandOutcome): CommandReply {

@@ -14,6 +14,7 @@ import type {
 import type { ProducerMetrics } from './producerMetrics';
 import type { DisconnectNotice, RunMetrics } from './runMetrics';
 import type { SystemSnapshot } from './facilities';
+import type { GatewayRestarting } from './restart';
 
 /** Engine paths: producers and viewers use separate engines so each gets its own message-size cap. */
 export const VIEWER_SOCKET_PATH = '/socket.io';
@@ -46,6 +47,8 @@ export interface GatewayToProducer {
    * reconnect. The gateway disconnects it right after.
    */
   'run:superseded': (notice: { run: string; reason: string }) => void;
+  /** The gateway is restarting: reconnect after a jittered `retryAfterMs`, do not give up. */
+  'gateway:restarting': (notice: GatewayRestarting) => void;
 }
 
 /** Events a viewer (browser) sends to the gateway. */
@@ -71,4 +74,6 @@ export interface GatewayToViewer {
   'viewer:disconnect': (notice: DisconnectNotice) => void;
   /** Every compute system's latest snapshot, sent on connect and whenever one changes. */
   facilities: (systems: SystemSnapshot[]) => void;
+  /** The gateway is restarting: reconnect after a jittered `retryAfterMs`, do not give up. */
+  'gateway:restarting': (notice: GatewayRestarting) => void;
 }

@@ -8,3 +8,4 @@ export * from './producerMetrics';
 export * from './steering';
 export * from './runMetrics';
 export * from './facilities';
+export * from './restart';

@@ -149,6 +149,7 @@ const EVENT_NAMES: Record<EventName, true> = {
   'command:update': true,
   command: true,
   'run:superseded': true,
+  'gateway:restarting': true,
 };
 
 /**

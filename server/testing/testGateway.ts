@@ -60,6 +60,8 @@ export function producerClient(
     path: PRODUCER_SOCKET_PATH,
     transports: ['websocket'],
     reconnection: false,
+    // The producer engine authenticates the handshake itself, from this header.
+    ...(token && { extraHeaders: { authorization: `Bearer ${token}` } }),
     auth: { protocolVersion, ...(token && { token }) },
   });
 }

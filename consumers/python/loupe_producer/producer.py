@@ -7,9 +7,12 @@ one thread of yours. Command handlers run on a small thread pool.
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import random
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -126,6 +129,9 @@ class LoupeProducer:
         self._sio.on("connect_error", self._on_connect_error, namespace=PRODUCER_NAMESPACE)
         self._sio.on("protocol:error", self._on_protocol_error, namespace=PRODUCER_NAMESPACE)
         self._sio.on("command", self._on_command, namespace=PRODUCER_NAMESPACE)
+        self._sio.on("gateway:restarting", self._on_restarting, namespace=PRODUCER_NAMESPACE)
+        #: Seconds to wait before the next attempt, set by the gateway's restart notice.
+        self._restart_delay: Optional[float] = None
         self._supervisor: Optional[threading.Thread] = None
 
     # ------------------------------------------------------------------ connection
@@ -176,11 +182,17 @@ class LoupeProducer:
                         namespaces=[PRODUCER_NAMESPACE],
                         socketio_path=PRODUCER_SOCKET_PATH,
                         transports=["websocket"],
+                        # The gateway checks the token at the engine handshake, before any message.
+                        headers={"Authorization": f"Bearer {self._token}"},
                         auth={"protocolVersion": PROTOCOL_VERSION, "token": self._token},
                         wait_timeout=self.register_timeout,
                     )
                     attempts = 0
                 except Exception as error:  # refused, or the gateway is away
+                    if self._fatal is None:
+                        refusal = self._handshake_refusal()
+                        if refusal is not None:
+                            self._fail(RefusedError(f"gateway refused the connection: {refusal}"))
                     if self._fatal is not None:
                         break
                     attempts += 1
@@ -192,8 +204,47 @@ class LoupeProducer:
                     continue
             self._wake.wait(0.5)
             self._wake.clear()
+            restart_delay, self._restart_delay = self._restart_delay, None
+            if restart_delay is not None and not self._closed:
+                # The gateway said it is restarting: come back after its jittered retry-after,
+                # not at once (it is not listening) and not in step with every other client.
+                time.sleep(restart_delay)
         with self._lock:
             self._lock.notify_all()
+
+    def _on_restarting(self, notice: Any = None) -> None:
+        retry_ms = notice.get("retryAfterMs") if isinstance(notice, dict) else None
+        if isinstance(retry_ms, (int, float)) and 0 <= retry_ms <= 60_000:
+            self._restart_delay = retry_ms / 1000.0 * (0.5 + random.random())
+            self.log(f"loupe: gateway restarting; reconnecting in {self._restart_delay:.1f} s")
+
+    def _handshake_refusal(self) -> Optional[str]:
+        """Why the gateway refuses this token at the engine handshake, or None (away, transient).
+
+        A refused WebSocket upgrade carries no reason python-socketio reports, so ask once over
+        long-polling, whose refusal is a 403 with a JSON message."""
+        url = f"{self.url}/{PRODUCER_SOCKET_PATH}/?EIO=4&transport=polling"
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self._token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.register_timeout) as answer:
+                body = answer.read(4096).decode("utf-8", "replace")
+        except urllib.error.HTTPError as error:
+            if error.code != 403:
+                return None
+            try:
+                return str(json.loads(error.read(4096)).get("message") or "forbidden")
+            except ValueError:
+                return "forbidden"
+        except (OSError, ValueError):
+            return None
+        # Admitted: close the probe's session at once rather than leave it to the gateway's timeout.
+        try:
+            sid = json.loads(body[body.index("{") :])["sid"]
+            close = urllib.request.Request(f"{url}&sid={sid}", data=b"1", method="POST", headers={"Content-Type": "text/plain;charset=UTF-8"})
+            urllib.request.urlopen(close, timeout=self.register_timeout).close()
+        except (OSError, ValueError, KeyError):
+            pass
+        return None
 
     def _on_connect(self) -> None:
         # Handlers run on the reading thread; a call() here would wait for its own reader.

@@ -1,0 +1,32 @@
+import { LocalUsers } from '../auth/LocalUsers';
+import { startGateway } from '../gateway';
+
+/**
+ * A gateway as its own process, for fault tests that signal it (server/testing/spawnGateway.ts):
+ * loopback only, the database and users file it is given, anonymous viewers allowed. Prints one
+ * JSON line `{"listening": port}` once it takes connections; drains and exits 0 on SIGTERM, like
+ * server/main.ts.
+ */
+const port = Number(process.env.LOUPE_TEST_PORT ?? 0);
+const db = process.env.LOUPE_TEST_DB;
+const usersFile = process.env.LOUPE_TEST_USERS;
+if (!db || !usersFile) throw new Error('LOUPE_TEST_DB and LOUPE_TEST_USERS are required');
+
+const gateway = await startGateway({
+  host: '127.0.0.1',
+  port,
+  db,
+  users: LocalUsers.fromFile(usersFile),
+  allowAnonymousViewers: true,
+  ...(process.env.LOUPE_TEST_RETRY_AFTER_MS && {
+    restartRetryAfterMs: Number(process.env.LOUPE_TEST_RETRY_AFTER_MS),
+  }),
+});
+console.log(JSON.stringify({ listening: gateway.port, pid: process.pid }));
+
+let stopping = false;
+process.on('SIGTERM', () => {
+  if (stopping) return;
+  stopping = true;
+  void gateway.close().then(() => process.exit(0));
+});
