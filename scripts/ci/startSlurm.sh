@@ -29,11 +29,20 @@ RUN=/run/loupe-slurm
 
 log() { printf 'startSlurm: %s\n' "$*" >&2; }
 
+# Stops the daemon whose pid file is $1, waiting (up to 15 s) until it has exited.
+stop_daemon() {
+  [[ -s "$1" ]] || return 0
+  local pid
+  pid="$(cat "$1")"
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill "$pid"
+  for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  log "stopped $(basename "$1" .pid)"
+}
+
 if [[ "${1:-}" == "--stop" ]]; then
-  for pidfile in "$RUN/slurmrestd.pid" /run/slurmd.pid /run/slurmctld.pid; do
-    if [[ -s "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-      kill "$(cat "$pidfile")" && log "stopped $(basename "$pidfile" .pid)"
-    fi
+  for pidfile in "$RUN/slurmrestd.pid" /run/slurmd.pid /run/slurmctld.pid /run/munge/munged.pid; do
+    stop_daemon "$pidfile"
   done
   exit 0
 fi
@@ -108,6 +117,8 @@ AccountingStorageType=accounting_storage/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SchedulerType=sched/backfill
+# Backfill every 5 s (default 30): pending jobs get Slurm's start estimate within a test's patience.
+SchedulerParameters=bf_interval=5
 MpiDefault=none
 ReturnToService=2
 # Jobs the tests cancel end quickly.
@@ -122,10 +133,7 @@ if [[ ! -f "$CONF" ]] || [[ "$(cat "$CONF")" != "$want" ]]; then
   chmod 0644 "$CONF"
   log "wrote $CONF"
   # A changed configuration needs the daemons restarted.
-  for pidfile in "$RUN/slurmrestd.pid" /run/slurmd.pid /run/slurmctld.pid; do
-    if [[ -s "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then kill "$(cat "$pidfile")"; fi
-  done
-  sleep 1
+  for pidfile in "$RUN/slurmrestd.pid" /run/slurmd.pid /run/slurmctld.pid; do stop_daemon "$pidfile"; done
 fi
 
 alive() { [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -170,6 +178,12 @@ done
 curl -fsS -o /dev/null -H "X-SLURM-USER-NAME: $JOB_USER" -H "X-SLURM-USER-TOKEN: $token" \
   "http://127.0.0.1:$PORT/slurm/v0.0.38/ping" ||
   { log "slurmrestd does not answer; see $LOGS/slurmrestd.log"; exit 1; }
+
+# Jobs run as $JOB_USER: it must be able to read the checkout and node (a clone under /root is not).
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+if ! runuser -u "$JOB_USER" -- test -r "$repo/consumers/recon/main.ts" || ! runuser -u "$JOB_USER" -- test -x "$(command -v node || echo /usr/bin/node)"; then
+  log "warning: user $JOB_USER cannot read $repo or run node; Slurm jobs of this checkout will fail"
+fi
 
 cat <<EOF
 Slurm $(sinfo -V | cut -d' ' -f2) is up: cluster $CLUSTER, node $NODE ($(sinfo -h -n "$NODE" -o %T)), partition $PARTITION.

@@ -34,6 +34,8 @@ export interface SlurmJobProfile {
   qos?: string;
   /** Slurm `--constraint`, e.g. `gpu`. */
   constraints?: string;
+  /** Jobs own their nodes (sbatch --exclusive): a reconstruction wants every GPU of a node. */
+  exclusive?: boolean;
   /**
    * What each executable a job spec may name runs here, as an argv prefix; the spec's arguments
    * follow. E.g. `loupe-recon` → `[node, --import, tsx, consumers/recon/main.ts, --gateway, URL]`.
@@ -228,6 +230,7 @@ export class SlurmAdapter implements FacilityAdapter, JobApi {
       account: spec.attributes.account ?? p.account,
       qos: p.qos,
       constraints: p.constraints,
+      exclusive: p.exclusive,
       directory: p.directory,
       stdout: p.stdout,
       stderr: p.stderr,
@@ -308,7 +311,9 @@ export function slurmToIri(job: SlurmJob): IriJob {
       break;
     case 'RUNNING':
       state = 'active';
-      message = `running on ${job.nodes} node${job.nodes === 1 ? '' : 's'}`;
+      message = job.flags.includes('COMPLETING')
+        ? 'ending (COMPLETING: its processes are being stopped)'
+        : `running on ${job.nodes} node${job.nodes === 1 ? '' : 's'}`;
       time = at(job.start);
       break;
     case 'SUSPENDED':
@@ -323,7 +328,7 @@ export function slurmToIri(job: SlurmJob): IriJob {
       break;
     case 'CANCELLED':
       state = 'canceled';
-      message = `cancelled${reason}`;
+      message = `cancelled${reason}${job.signal ? ` (${job.signal})` : ''}`;
       time = at(job.end);
       break;
     case 'TIMEOUT':
@@ -335,7 +340,7 @@ export function slurmToIri(job: SlurmJob): IriJob {
       state = 'failed';
       message = `${job.state.toLowerCase().replace(/_/g, ' ')}${reason}${
         job.exitCode !== null ? `, exit code ${job.exitCode}` : ''
-      }`;
+      }${job.signal ? `, ${job.signal}` : ''}`;
       time = at(job.end);
   }
   return {

@@ -85,7 +85,10 @@ export interface SlurmJob {
   end: number | null;
   /** Why it is pending or failed ("Priority", "Resources", "ReqNodeNotAvail"…), null for None. */
   reason: string | null;
+  /** The batch script's exit status, null when it was killed by a signal or has not ended. */
   exitCode: number | null;
+  /** The signal that ended it (e.g. "signal 15"), null otherwise. */
+  signal: string | null;
 }
 
 export interface SlurmReservation {
@@ -118,6 +121,8 @@ export interface SlurmJobRequest {
   qos?: string | undefined;
   /** Slurm `--constraint`, e.g. `gpu`. */
   constraints?: string | undefined;
+  /** The job owns its nodes (sbatch --exclusive). */
+  exclusive?: boolean | undefined;
   directory: string;
   stdout?: string | undefined;
   stderr?: string | undefined;
@@ -218,9 +223,35 @@ const Partition4x = z
   })
   .passthrough();
 
+/**
+ * v0.0.38 gives the raw wait(2) status (exit 3 → 768, killed by SIGTERM → 15); v0.0.40+ a
+ * verbose object with the return code and signal apart.
+ */
 const ExitCode = z
-  .union([z.number(), z.object({ return_code: NoVal.nullish() }).passthrough(), z.null()])
-  .transform((v) => (v === null ? null : typeof v === 'number' ? v : (v.return_code ?? null)));
+  .union([
+    z.number().int(),
+    z
+      .object({
+        return_code: NoVal.nullish(),
+        signal: z
+          .object({ id: NoVal.nullish(), name: z.string().nullish() })
+          .passthrough()
+          .nullish(),
+      })
+      .passthrough(),
+    z.null(),
+  ])
+  .transform((v): { code: number | null; signal: string | null } => {
+    if (v === null) return { code: null, signal: null };
+    if (typeof v === 'number') {
+      const signal = v & 0x7f;
+      return signal === 0
+        ? { code: (v >> 8) & 0xff, signal: null }
+        : { code: null, signal: `signal ${signal}` };
+    }
+    const signal = v.signal?.name || (v.signal?.id ? `signal ${v.signal.id}` : null);
+    return { code: v.return_code ?? null, signal };
+  });
 
 const Job = z
   .object({
@@ -352,11 +383,32 @@ export function parsePartitions(version: SlurmApiVersion, body: unknown): Parsed
 /** Slurm writes 0 for a time it does not know. */
 const time = (v: number | null | undefined) => (v && v > 0 ? v : null);
 
+/**
+ * v0.0.38's `job_state` is Slurm's job_state_string(): a flag replaces the base state when set
+ * (a cancelled job reads COMPLETING until its processes are gone). What each flag implies.
+ */
+const FLAG_STATES: Record<string, SlurmJobState> = {
+  COMPLETING: 'RUNNING',
+  CONFIGURING: 'RUNNING',
+  RESIZING: 'RUNNING',
+  SIGNALING: 'RUNNING',
+  STAGE_OUT: 'RUNNING',
+  POWER_UP_NODE: 'RUNNING',
+  REQUEUED: 'PENDING',
+  REQUEUE_HOLD: 'PENDING',
+  REQUEUE_FED: 'PENDING',
+  RESV_DEL_HOLD: 'PENDING',
+  SPECIAL_EXIT: 'PENDING',
+  STOPPED: 'SUSPENDED',
+  REVOKED: 'CANCELLED',
+};
+
 export function parseJobs(_version: SlurmApiVersion, body: unknown): Parsed<SlurmJob> {
   return list(body, 'jobs', Job, (j) => {
-    const state = j.job_state.find((s): s is SlurmJobState =>
-      (SLURM_JOB_STATES as readonly string[]).includes(s),
-    );
+    const state =
+      j.job_state.find((s): s is SlurmJobState =>
+        (SLURM_JOB_STATES as readonly string[]).includes(s),
+      ) ?? j.job_state.map((s) => FLAG_STATES[s]).find((s) => s !== undefined);
     if (!state) return `job_state: unknown ${JSON.stringify(j.job_state)}`;
     const limit = j.time_limit ?? null;
     const reason = j.state_reason && j.state_reason !== 'None' ? j.state_reason : null;
@@ -377,7 +429,8 @@ export function parseJobs(_version: SlurmApiVersion, body: unknown): Parsed<Slur
       start: time(j.start_time),
       end: time(j.end_time),
       reason,
-      exitCode: j.exit_code ?? null,
+      exitCode: j.exit_code?.code ?? null,
+      signal: j.exit_code?.signal ?? null,
     };
   });
 }
@@ -435,6 +488,7 @@ export function submitBody(version: SlurmApiVersion, job: SlurmJobRequest): unkn
       script: job.script,
       job: {
         ...common,
+        ...(job.exclusive && { exclusive: 'exclusive' }),
         nodes: job.nodes,
         time_limit: minutes,
         environment: job.environment,
@@ -444,6 +498,7 @@ export function submitBody(version: SlurmApiVersion, job: SlurmJobRequest): unkn
     job: {
       ...common,
       script: job.script,
+      ...(job.exclusive && { shared: ['none'] }),
       minimum_nodes: job.nodes,
       maximum_nodes: job.nodes,
       time_limit: { set: true, infinite: false, number: minutes },

@@ -33,6 +33,7 @@ export function reconConsumerProfile(o: {
     stdout: `${o.outputDir}/loupe-%j.out`,
     stderr: `${o.outputDir}/loupe-%j.err`,
     ...(o.account && { account: o.account }),
+    exclusive: true,
     commands: {
       [RECON_EXECUTABLE]: [
         node,
