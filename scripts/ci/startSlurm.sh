@@ -12,6 +12,7 @@
 #   scripts/ci/startSlurm.sh --stop   # stop the daemons this script starts
 #
 # Then:  export LOUPE_SLURM_URL=http://127.0.0.1:6820 LOUPE_SLURM_USER=loupe
+#        export LOUPE_SLURM_TOKEN_FILE=/run/loupe-slurm/loupe.jwt   (written here, 24 h), or as root
 #        export LOUPE_SLURM_TOKEN=$(scontrol token username=loupe lifespan=3600 | cut -d= -f2)
 set -euo pipefail
 
@@ -48,6 +49,7 @@ if [[ "${1:-}" == "--stop" ]]; then
 fi
 
 if [[ "$(id -u)" != 0 ]]; then
+  if sudo -n true 2>/dev/null; then exec sudo -n --preserve-env=LOUPE_SLURMRESTD_PORT,LOUPE_SLURM_JOB_USER "$0" "$@"; fi
   log "must run as root (installs packages, writes $CONF, starts daemons)"
   exit 1
 fi
@@ -179,6 +181,12 @@ curl -fsS -o /dev/null -H "X-SLURM-USER-NAME: $JOB_USER" -H "X-SLURM-USER-TOKEN:
   "http://127.0.0.1:$PORT/slurm/v0.0.38/ping" ||
   { log "slurmrestd does not answer; see $LOGS/slurmrestd.log"; exit 1; }
 
+# A day-long token for whoever ran this script (through sudo too), so tests need no root.
+umask 077
+scontrol token username="$JOB_USER" lifespan=86400 | cut -d= -f2 >"$RUN/$JOB_USER.jwt"
+chown "${SUDO_UID:-0}" "$RUN/$JOB_USER.jwt"
+umask 022
+
 # Jobs run as $JOB_USER: it must be able to read the checkout and node (a clone under /root is not).
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 if ! runuser -u "$JOB_USER" -- test -r "$repo/consumers/recon/main.ts" || ! runuser -u "$JOB_USER" -- test -x "$(command -v node || echo /usr/bin/node)"; then
@@ -189,5 +197,6 @@ cat <<EOF
 Slurm $(sinfo -V | cut -d' ' -f2) is up: cluster $CLUSTER, node $NODE ($(sinfo -h -n "$NODE" -o %T)), partition $PARTITION.
 slurmrestd: http://127.0.0.1:$PORT/slurm/v0.0.38 (JWT: headers X-SLURM-USER-NAME / X-SLURM-USER-TOKEN)
   export LOUPE_SLURM_URL=http://127.0.0.1:$PORT LOUPE_SLURM_USER=$JOB_USER
-  export LOUPE_SLURM_TOKEN=\$(scontrol token username=$JOB_USER lifespan=3600 | cut -d= -f2)   # as root
+  export LOUPE_SLURM_TOKEN_FILE=$RUN/$JOB_USER.jwt   # valid 24 h; or, as root:
+  export LOUPE_SLURM_TOKEN=\$(scontrol token username=$JOB_USER lifespan=3600 | cut -d= -f2)
 EOF

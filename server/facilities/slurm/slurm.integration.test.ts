@@ -30,14 +30,24 @@ const REPO = resolve(__dirname, '../../..');
 const SYSTEM = 'beamline-cluster';
 const IN_CI = ['true', '1'].includes((process.env.CI ?? '').toLowerCase());
 
-/** A JWT for USER: LOUPE_SLURM_TOKEN, or minted by `scontrol token` (root or SlurmUser only). */
+/**
+ * A JWT for USER: LOUPE_SLURM_TOKEN, one minted by `scontrol token` (root or SlurmUser only), or
+ * the one startSlurm.sh wrote (LOUPE_SLURM_TOKEN_FILE).
+ */
 function mintToken(): string | null {
   if (process.env.LOUPE_SLURM_TOKEN) return process.env.LOUPE_SLURM_TOKEN;
   try {
     const out = execFileSync('scontrol', ['token', `username=${USER}`, 'lifespan=1800'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     }).toString();
-    return /SLURM_JWT=(\S+)/.exec(out)?.[1] ?? null;
+    const minted = /SLURM_JWT=(\S+)/.exec(out)?.[1];
+    if (minted) return minted;
+  } catch {
+    // Not root nor SlurmUser: use the token startSlurm.sh left for us.
+  }
+  try {
+    const file = process.env.LOUPE_SLURM_TOKEN_FILE ?? `/run/loupe-slurm/${USER}.jwt`;
+    return readFileSync(file, 'utf8').trim() || null;
   } catch {
     return null;
   }
