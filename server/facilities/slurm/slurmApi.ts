@@ -465,7 +465,7 @@ export function parseSubmitted(
     throw new SlurmAnswerError(
       why ? `slurmrestd refused the job: ${why}` : `unexpected answer: ${firstIssue(parsed.error)}`,
     );
-  return { jobId: String(parsed.data.job_id), message: parsed.data.job_submit_user_msg ?? null };
+  return { jobId: String(parsed.data.job_id), message: parsed.data.job_submit_user_msg || null };
 }
 
 // ---------- writing ----------
