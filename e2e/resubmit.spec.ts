@@ -16,9 +16,12 @@ test('staff resubmit the run: the job is queued at the chosen site and streaming
   const latest = page.getByTestId(testIds.commandList).locator('li').first();
   await expect(latest).toContainText('resubmit');
   // Queued (delivered) at the recommended site, then applied once the job's consumer streams.
-  await expect(latest).toContainText(/queued at (perlmutter|polaris|aurora|frontier|beamline-cluster)/, {
-    timeout: 30_000,
-  });
+  await expect(latest).toContainText(
+    /queued at (perlmutter|polaris|aurora|frontier|beamline-cluster)/,
+    {
+      timeout: 30_000,
+    },
+  );
   await expect(latest.locator('[data-state]')).toHaveAttribute('data-state', 'applied', {
     timeout: 90_000,
   });
