@@ -1,8 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SystemSnapshot } from '@/lib/protocol';
+import { type CommandRecord, SystemSnapshot } from '@/lib/protocol';
+import { openDatabase } from '../../db/openDatabase';
+import {
+  connected,
+  eventually,
+  producerClient,
+  startTestGateway,
+  TOKENS,
+} from '../../testing/testGateway';
 import { startEmbeddedFacilities, type EmbeddedFacilities } from '../startEmbeddedFacilities';
+import { SimulatedJobRunner } from './SimulatedJobRunner';
 
 const TOKEN = 'sim-slurm-token';
 const SYSTEM = 'beamline-cluster';
@@ -39,14 +48,14 @@ function conformance(value: unknown, schema: Schema, path: string, out: string[]
     }
 }
 
-const open: EmbeddedFacilities[] = [];
+const open: { close(): unknown }[] = [];
 afterEach(async () => {
-  for (const f of open.splice(0)) await f.close();
+  for (const f of open.splice(0).reverse()) await f.close();
 });
 
-async function embedded() {
+async function embedded(db: ReturnType<typeof openDatabase> | string = ':memory:') {
   const fac = await startEmbeddedFacilities({
-    db: ':memory:',
+    db,
     simulator: { manualClock: true, seed: 3, tokens: [TOKEN] },
     service: { intervalMs: 60_000, historyEveryMs: 0 },
   });
@@ -194,4 +203,59 @@ describe("the simulator's beamline cluster (slurmrestd v0.0.38)", () => {
       }),
     ).rejects.toThrow('Beamline cluster has no command for executable "rm"');
   });
+
+  it('runs a resubmitted run at the cluster: the job starts under its Slurm id and its consumer streams', async () => {
+    const db = openDatabase(':memory:');
+    const fac = await embedded(db);
+    await fac.service.pollOnce();
+    const gw = await startTestGateway({ db, facilities: fac.service });
+    open.push(gw);
+    const first = producerClient(gw.url, TOKENS.producer);
+    open.push(first);
+    await connected(first);
+    await first.emitWithAck('run:register', { run: 'run-1', title: 'Scan 17' });
+    const launched: string[] = [];
+    const runner = new SimulatedJobRunner({
+      simulator: fac.simulator,
+      jobFor: (system, id) => gw.resubmitter?.jobFor(system, id),
+      gatewayUrl: gw.url,
+      producerToken: TOKENS.producer,
+      log: () => undefined,
+      // The compute node's consumer: a producer that registers the run.
+      launch: (job, key) => {
+        launched.push(`${key} ${job.run}`);
+        const node = producerClient(gw.url, TOKENS.producer);
+        open.push(node);
+        void connected(node).then(() =>
+          node.emitWithAck('run:register', { run: job.run, title: job.title }),
+        );
+        return { stop: () => node.close() };
+      },
+    });
+    open.push(runner);
+    const res = await fetch(`${gw.url}/api/runs/run-1/commands`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${TOKENS.staff}`,
+        'content-type': 'application/json',
+        'idempotency-key': crypto.randomUUID(),
+      },
+      body: JSON.stringify({ kind: 'resubmit', nodes: 2, walltimeSeconds: 1800, system: SYSTEM }),
+    });
+    const { command } = (await res.json()) as { command: CommandRecord };
+    await eventually(() => /queued at/.test(gw.commands.get(command.id)?.detail ?? ''), 5000);
+    const jobId = /job (\d+) queued at beamline-cluster/.exec(
+      gw.commands.get(command.id)!.detail!,
+    )?.[1];
+    expect(jobId).toBeDefined();
+    for (let i = 0; i < 200 && launched.length === 0; i++) {
+      fac.simulator.advance(120);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(launched).toEqual([`${SYSTEM}/${jobId} run-1`]);
+    await eventually(() => gw.commands.get(command.id)?.state === 'applied', 10_000, 'applied');
+    expect(gw.commands.get(command.id)!.detail).toBe(
+      `streaming again from ${SYSTEM} (job ${jobId})`,
+    );
+  }, 30_000);
 });
