@@ -187,6 +187,7 @@ export class SlurmAdapter implements FacilityAdapter, JobApi {
         else if (j.state === 'PENDING' && j.submit !== null)
           queuedJobs.push({ id: j.id, queue, nodes: j.nodes, walltimeS, submit: j.submit });
       }
+      // Nodes listed, else the partitions' count; a snapshot's totalNodes must be positive.
       const totalNodes =
         myNodes.length || myPartitions.reduce((sum, p) => sum + (p.totalNodes ?? 0), 0) || 1;
       const q = queueReadingFrom(runningJobs, queuedJobs, totalNodes, now);
