@@ -5,12 +5,15 @@ import { openDatabase } from './db/openDatabase';
 import { REAL_ENDPOINTS, facilityAdapters } from './facilities/facilityAdapters';
 import { FacilityService } from './facilities/FacilityService';
 import { SimulatedJobRunner } from './facilities/simulator/SimulatedJobRunner';
+import { slurmSiteFromEnv } from './facilities/slurm/slurmSite';
 import { startEmbeddedFacilities } from './facilities/startEmbeddedFacilities';
 import { startGateway } from './gateway';
 
 const config = readConfig();
-ensureDefaultUsersFile(config.usersFile);
+const usersFile = ensureDefaultUsersFile(config.usersFile);
 const db = openDatabase(config.dbPath);
+// Jobs Loupe submits run the reference consumer with this token (per-run tokens will replace it).
+const producerToken = usersFile.users.find((u) => u.role === 'producer')?.token;
 
 // Facility state: the simulator on loopback (embedded default), the real services, or none.
 const embedded =
@@ -30,7 +33,13 @@ if (config.facilities === 'real') {
         ...(process.env.LOUPE_IRI_ALCF_TOKEN && { ALCF: process.env.LOUPE_IRI_ALCF_TOKEN }),
         ...(process.env.LOUPE_IRI_OLCF_TOKEN && { OLCF: process.env.LOUPE_IRI_OLCF_TOKEN }),
       },
-    }),
+    }).concat(
+      // The beamline's own Slurm cluster, when LOUPE_SLURM_URL names its slurmrestd.
+      slurmSiteFromEnv(process.env, {
+        gatewayUrl: gatewayUrl(config),
+        producerToken: producerToken ?? null,
+      }) ?? [],
+    ),
     db,
   });
   facilities.start();

@@ -5,8 +5,8 @@ import { z } from 'zod';
  * milliseconds (UTC) unless a field says otherwise; durations are seconds.
  */
 
-/** The facility that operates a system. */
-export const FacilityId = z.enum(['NERSC', 'ALCF', 'OLCF']);
+/** The facility that operates a system; APS is the light source's own (the beamline cluster). */
+export const FacilityId = z.enum(['NERSC', 'ALCF', 'OLCF', 'APS']);
 export type FacilityId = z.infer<typeof FacilityId>;
 
 /** Our own short system id, lower case (`perlmutter`, `polaris`, `aurora`, `frontier`, …). */
@@ -23,7 +23,7 @@ export const SystemStatus = z.enum(['up', 'degraded', 'down', 'maintenance', 'un
 export type SystemStatus = z.infer<typeof SystemStatus>;
 
 /** Which kind of API a reading came from. */
-export const FacilitySource = z.enum(['nersc-sfapi', 'iri', 'alcf-activity', 'olcf-s3m']);
+export const FacilitySource = z.enum(['nersc-sfapi', 'iri', 'alcf-activity', 'olcf-s3m', 'slurm']);
 export type FacilitySource = z.infer<typeof FacilitySource>;
 
 /** A planned maintenance window or reservation: [start, end) in epoch ms. */

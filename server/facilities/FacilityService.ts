@@ -13,9 +13,14 @@ import {
   type SystemSnapshot,
   type WaitEstimate,
 } from '@/lib/protocol';
-import type { FacilityAdapter, SystemReading } from './adapters/FacilityAdapter';
+import {
+  type FacilityAdapter,
+  isJobApi,
+  type JobApi,
+  type SystemReading,
+} from './adapters/FacilityAdapter';
 import { SourceError } from './adapters/fetchJson';
-import type { IriAdapter, IriJob, IriJobSpec } from './adapters/IriAdapter';
+import type { IriJob, IriJobSpec } from './adapters/IriAdapter';
 import { estimateWait, type WaitObservation } from './estimateWait';
 import { aggregateFeatures, queueFeatures, type WaitFeatures } from './queueFeatures';
 import { recommend, type RecommendOptions } from './recommend';
@@ -265,9 +270,9 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     return rows.map((r) => ({ ...r, override: r.override === 1 }));
   }
 
-  /** Submits a job through the IRI API of the system's facility. */
+  /** Submits a job through the system's job API (IRI, or slurmrestd for a Slurm site). */
   async submitJob(system: string, spec: IriJobSpec): Promise<IriJob> {
-    const iri = this.iriFor(system);
+    const iri = this.jobApiFor(system);
     const features = this.featuresFor(system, {
       nodes: spec.resources.node_count,
       walltime: spec.attributes.duration,
@@ -278,7 +283,14 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
   }
 
   async jobStatus(system: string, jobId: string): Promise<IriJob> {
-    return this.iriFor(system).jobStatus(system, jobId);
+    return this.jobApiFor(system).jobStatus(system, jobId);
+  }
+
+  /** Cancels a job Loupe submitted, where the job API can. */
+  async cancelJob(system: string, jobId: string): Promise<void> {
+    const api = this.jobApiFor(system);
+    if (!api.cancelJob) throw new SourceError(`the job API of ${system} cannot cancel jobs`);
+    await api.cancelJob(system, jobId);
   }
 
   /**
@@ -292,12 +304,13 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     this.storeWait(system, job, features);
   }
 
-  private iriFor(system: string): IriAdapter {
-    const source = this.sources.find(
-      (s) => s.adapter.source === 'iri' && s.adapter.systems.some((x) => x.system === system),
-    );
-    if (!source) throw new SourceError(`no IRI job API configured for ${system}`);
-    return source.adapter as IriAdapter;
+  /** The first source of `system` that takes jobs, in the order the adapters were given. */
+  private jobApiFor(system: string): JobApi {
+    for (const s of this.sources) {
+      const a = s.adapter;
+      if (isJobApi(a) && a.systems.some((x) => x.system === system)) return a;
+    }
+    throw new SourceError(`no job API configured for ${system}`);
   }
 
   private schedule(s: SourceState, delay: number): void {

@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
 import { facilityAdapters } from './facilityAdapters';
 import { FacilityService, type FacilityServiceOptions } from './FacilityService';
+import { SlurmAdapter } from './slurm/SlurmAdapter';
+import { RECON_EXECUTABLE } from './slurm/slurmSite';
 import {
   startFacilitySimulator,
   type FacilitySimulator,
@@ -35,10 +37,23 @@ export async function startEmbeddedFacilities(options: {
   });
   const token = options.simulator?.tokens?.[0] ?? EMBEDDED_TOKEN;
   const service = new FacilityService({
-    adapters: facilityAdapters(simulator.urls, {
-      nersc: token,
-      iri: { NERSC: token, ALCF: token, OLCF: token },
-    }),
+    adapters: [
+      ...facilityAdapters(simulator.urls, {
+        nersc: token,
+        iri: { NERSC: token, ALCF: token, OLCF: token },
+      }),
+      // The beamline's own cluster through the simulator's slurmrestd; its jobs' consumers are
+      // started by SimulatedJobRunner when the simulated scheduler starts them, not by a script.
+      ...Object.entries(simulator.urls.slurm).map(
+        ([system, baseUrl]) =>
+          new SlurmAdapter({
+            facility: 'APS',
+            systems: [{ system, name: 'Beamline cluster', partitions: ['beamline'] }],
+            client: { baseUrl, version: 'v0.0.38', user: 'loupe', token },
+            job: { directory: '/home/loupe', commands: { [RECON_EXECUTABLE]: [RECON_EXECUTABLE] } },
+          }),
+      ),
+    ],
     db: options.db,
     now: () => simulator.now(),
     // Simulated time runs fast; poll often enough that a card's numbers move.
@@ -46,10 +61,10 @@ export async function startEmbeddedFacilities(options: {
     ...options.service,
   });
   simulator.events.on('job:start', (e) => {
-    const job = simulator.models.get(e.system)?.jobs.get(e.jobId);
+    const job = simulator.models.get(e.system)?.jobs.get(e.modelJobId);
     if (!job || job.start === null) return;
     service.recordWait(e.system, {
-      id: job.id,
+      id: e.jobId,
       queue: job.queue,
       nodes: job.nodes,
       walltimeS: job.walltimeS,

@@ -48,7 +48,8 @@ interface RegistrationWatch {
 
 /**
  * Resubmits a run's reconstruction through site selection and the facility's job API: the
- * recommended system (or staff's override) → IRI `POST /compute/job/{resource}` → the job's
+ * recommended system (or staff's override) → its job API (IRI `POST /compute/job/{resource}`, or
+ * slurmrestd `POST /job/submit` for a Slurm site) → the job's
  * state followed until its consumer dials in and the run streams again.
  */
 export class FacilityResubmitter implements ResubmitHandler {

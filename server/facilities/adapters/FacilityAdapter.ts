@@ -6,6 +6,7 @@ import type {
   QueueDepth,
 } from '@/lib/protocol';
 import type { QueueState } from '../queueFeatures';
+import type { IriJob, IriJobSpec } from './IriAdapter';
 
 /** A job seen running, with what its wait was (epoch s). */
 export interface StartedJob {
@@ -57,4 +58,19 @@ export interface FacilityAdapter {
   /** Systems this adapter reports on (our ids). */
   readonly systems: readonly { system: string; name: string; facility: FacilityId }[];
   read(now: number): Promise<SystemReading[]>;
+}
+
+/**
+ * A source that also takes jobs (IRI's job API, slurmrestd). Jobs are described and followed in
+ * IRI's terms (a PSI/J spec in, PSI/J states out) whatever the site speaks.
+ */
+export interface JobApi {
+  submitJob(system: string, spec: IriJobSpec): Promise<IriJob>;
+  jobStatus(system: string, jobId: string): Promise<IriJob>;
+  cancelJob?(system: string, jobId: string): Promise<void>;
+}
+
+export function isJobApi(adapter: FacilityAdapter): adapter is FacilityAdapter & JobApi {
+  const a = adapter as Partial<JobApi>;
+  return typeof a.submitJob === 'function' && typeof a.jobStatus === 'function';
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { FacilityId } from '@/lib/protocol';
 import { SchedulerModel, type SimJob, type SimWindow } from './SchedulerModel';
+import { slurmJobId, slurmrestdSimulator } from './slurmrestdSimulator';
 import { defaultSystems, type SimSystem } from './systems';
 
 export interface FacilitySimulatorOptions {
@@ -27,7 +28,10 @@ export interface FacilitySimulatorOptions {
 export interface SimulatedJobEvent {
   system: string;
   facility: FacilityId;
+  /** The id the system's job API gave (IRI's, or Slurm's numeric one). */
   jobId: string;
+  /** The scheduler model's own id of the job. */
+  modelJobId: string;
   /** Simulated epoch ms. */
   at: number;
   state: 'active' | 'completed' | 'failed' | 'canceled';
@@ -43,9 +47,11 @@ export interface FacilitySimulatorEvents {
 /** Base URLs of each API the simulator speaks, for the adapters. */
 export interface SimulatorUrls {
   nerscSfApi: string;
-  iri: Record<FacilityId, string>;
+  iri: Record<'NERSC' | 'ALCF' | 'OLCF', string>;
   alcfActivity: string;
   olcfS3m: string;
+  /** slurmrestd roots (the adapter appends /slurm/v0.0.38/…) of the Slurm-served systems. */
+  slurm: Record<string, string>;
 }
 
 export interface FacilitySimulator {
@@ -135,7 +141,8 @@ export async function startFacilitySimulator(
       const event: SimulatedJobEvent = {
         system: id,
         facility: sys.facility,
-        jobId: job.id,
+        jobId: sys.slurm ? slurmJobId(job.id) : job.id,
+        modelJobId: job.id,
         at: Math.round((state === 'active' ? job.start! : job.end!) * 1000),
         state,
       };
@@ -157,6 +164,19 @@ export async function startFacilitySimulator(
       }),
     );
   }
+  const slurmrestd = new Map(
+    Object.entries(systems)
+      .filter(([, sys]) => sys.slurm)
+      .map(([id, sys]) => [
+        id,
+        slurmrestdSimulator({
+          id,
+          system: sys,
+          model: models.get(id)!,
+          tokenValid: (t) => tokens.has(t),
+        }),
+      ]),
+  );
   const sync = () => {
     const t = clockS();
     for (const m of models.values()) m.advanceTo(t);
@@ -497,6 +517,25 @@ export async function startFacilitySimulator(
       return json(res, 200, alcfActivity(model));
     }
 
+    // slurmrestd of a Slurm-served system: /{system}/slurmrestd/slurm/v0.0.38/...
+    if ((m = /^\/([a-z0-9-]+)\/slurmrestd\/slurm\/v0\.0\.38(\/.*)$/.exec(path))) {
+      const handler = slurmrestd.get(m[1]!);
+      const h = (name: string) => {
+        const v = req.headers[name];
+        return Array.isArray(v) ? v[0] : v;
+      };
+      const answer = handler
+        ? await handler(
+            method,
+            m[2]!,
+            { user: h('x-slurm-user-name'), token: h('x-slurm-user-token') },
+            () => readBody(req),
+          )
+        : null;
+      if (!answer) return json(res, 404, { meta: {}, errors: [{ error: 'Unable to find path' }] });
+      return json(res, answer.status, answer.body);
+    }
+
     // OLCF S3M
     if ((m = /^\/olcf\/s3m\/olcf\/v1alpha\/status(\/.*)?$/.exec(path))) {
       const rest = m[1] ?? '';
@@ -670,6 +709,9 @@ export async function startFacilitySimulator(
       iri: { NERSC: `${url}/nersc/iri`, ALCF: `${url}/alcf/iri`, OLCF: `${url}/olcf/iri` },
       alcfActivity: `${url}/alcf/status`,
       olcfS3m: `${url}/olcf/s3m`,
+      slurm: Object.fromEntries(
+        [...slurmrestd.keys()].map((id) => [id, `${url}/${id}/slurmrestd`]),
+      ),
     },
     events,
     models,

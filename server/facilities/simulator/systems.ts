@@ -122,6 +122,8 @@ export interface SimSystem {
   fullName: string;
   description: string;
   config: SchedulerConfig;
+  /** Served through slurmrestd (the beamline's own cluster) rather than a facility's APIs. */
+  slurm?: { cluster: string; partition: string; nodePrefix: string };
 }
 
 /** Polaris routes prod jobs by size (ALCF's published limits); ≤ 2 nodes may use debug. */
@@ -133,7 +135,10 @@ export function polarisQueue(nodes: number, walltimeS: number): string {
   return 'large';
 }
 
-/** The four systems the embedded simulator runs. Node counts are the real machines'. */
+/**
+ * The five systems the embedded simulator runs: four DOE machines (their real node counts) and the
+ * beamline's own Slurm cluster, a few dozen GPU nodes next to the detector.
+ */
 export function defaultSystems(): Record<string, SimSystem> {
   return {
     perlmutter: {
@@ -195,6 +200,23 @@ export function defaultSystems(): Record<string, SimSystem> {
         outageEveryDays: 14,
         degradedEveryDays: 6,
       },
+    },
+    'beamline-cluster': {
+      facility: 'APS',
+      fullName: 'Beamline cluster',
+      description: 'Slurm cluster at the beamline, 2× A100 per node',
+      config: {
+        system: 'beamline-cluster',
+        totalNodes: 24,
+        // Shared by a few beamlines: busy, but queues stay short.
+        load: 0.8,
+        maxJobShare: 0.5,
+        queueFor: () => 'beamline',
+        plannedWindows: periodicWindows(14, 8, 7, 'Beamline cluster maintenance reservation'),
+        outageEveryDays: 30,
+        degradedEveryDays: 10,
+      },
+      slurm: { cluster: 'beamline', partition: 'beamline', nodePrefix: 'bc' },
     },
   };
 }
