@@ -2,7 +2,8 @@ import { LocalUsers, ensureDefaultUsersFile } from './auth/LocalUsers';
 import { ShareLinks } from './auth/ShareLinks';
 import { gatewayUrl, readConfig } from './config';
 import { openDatabase } from './db/openDatabase';
-import { REAL_ENDPOINTS, facilityAdapters } from './facilities/facilityAdapters';
+import { facilityAdapters } from './facilities/facilityAdapters';
+import { sitesFromEnv } from './facilities/sites/SitesConfig';
 import { FacilityService } from './facilities/FacilityService';
 import { SimulatedJobRunner } from './facilities/simulator/SimulatedJobRunner';
 import { startEmbeddedFacilities } from './facilities/startEmbeddedFacilities';
@@ -22,15 +23,13 @@ const embedded =
     : null;
 let facilities = embedded?.service;
 if (config.facilities === 'real') {
+  // LOUPE_SITES names a sites file; without one, the four systems at the published hosts (or the
+  // LOUPE_*_URL overrides). A bad file stops the start with every problem listed.
+  const built = facilityAdapters(sitesFromEnv(process.env));
   facilities = new FacilityService({
-    adapters: facilityAdapters(REAL_ENDPOINTS, {
-      ...(process.env.LOUPE_NERSC_TOKEN && { nersc: process.env.LOUPE_NERSC_TOKEN }),
-      iri: {
-        ...(process.env.LOUPE_IRI_NERSC_TOKEN && { NERSC: process.env.LOUPE_IRI_NERSC_TOKEN }),
-        ...(process.env.LOUPE_IRI_ALCF_TOKEN && { ALCF: process.env.LOUPE_IRI_ALCF_TOKEN }),
-        ...(process.env.LOUPE_IRI_OLCF_TOKEN && { OLCF: process.env.LOUPE_IRI_OLCF_TOKEN }),
-      },
-    }),
+    sources: built.sources,
+    jobProfiles: built.jobProfiles,
+    totalNodes: built.totalNodes,
     db,
   });
   facilities.start();

@@ -23,7 +23,7 @@ export const SystemStatus = z.enum(['up', 'degraded', 'down', 'maintenance', 'un
 export type SystemStatus = z.infer<typeof SystemStatus>;
 
 /** Which kind of API a reading came from. */
-export const FacilitySource = z.enum(['nersc-sfapi', 'iri', 'alcf-activity', 'olcf-s3m']);
+export const FacilitySource = z.enum(['nersc-sfapi', 'iri', 'alcf-activity', 'olcf-s3m', 'slurm']);
 export type FacilitySource = z.infer<typeof FacilitySource>;
 
 /** A planned maintenance window or reservation: [start, end) in epoch ms. */
@@ -53,6 +53,29 @@ export const QueueDepth = z.object({
 });
 export type QueueDepth = z.infer<typeof QueueDepth>;
 
+/** Where one figure of a card came from, and how fresh it is. */
+export const FigureOrigin = z.object({
+  /** The source's name, e.g. "NERSC SF API", "ALCF IRI v1". */
+  source: z.string(),
+  kind: FacilitySource,
+  /** When that source last answered usably (epoch ms), null when never. */
+  at: z.number().int().nullable(),
+  /** True when the value is not from a fresh reading of that source. */
+  stale: z.boolean(),
+  /** Why, e.g. "HTTP 404", "feed not updated for 6 min"; null when fresh. */
+  reason: z.string().nullable(),
+});
+export type FigureOrigin = z.infer<typeof FigureOrigin>;
+
+/** The origin of each figure on a system's card; null when no source provides it. */
+export const FigureOrigins = z.object({
+  status: FigureOrigin.nullable(),
+  windows: FigureOrigin.nullable(),
+  queue: FigureOrigin.nullable(),
+  nodes: FigureOrigin.nullable(),
+});
+export type FigureOrigins = z.infer<typeof FigureOrigins>;
+
 /** One system as Loupe sees it after normalising whatever its facility publishes. Sent by the gateway. */
 export const SystemSnapshot = z.object({
   system: SystemId,
@@ -72,6 +95,15 @@ export const SystemSnapshot = z.object({
   stale: z.boolean(),
   /** Why the reading is stale or unknown, e.g. "HTTP 503", "invalid JSON"; null when fresh. */
   staleReason: z.string().nullable(),
+  /**
+   * Per source, in words: "status from NERSC SF API 20 s ago; NERSC IRI v2 failing: HTTP 404".
+   * Optional so that an older gateway's snapshots still parse.
+   */
+  freshness: z.string().optional(),
+  /** Which source gave each figure and when. */
+  origins: FigureOrigins.optional(),
+  /** Entries the sources answered malformed and that were left out, e.g. "outage 2: end_at not a date". */
+  dropped: z.array(z.string()).max(50).optional(),
 });
 export type SystemSnapshot = z.infer<typeof SystemSnapshot>;
 

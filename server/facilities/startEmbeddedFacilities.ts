@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { facilityAdapters } from './facilityAdapters';
+import { simulatorSites, simulatorTokenEnv } from './sites/simulatorSites';
 import { FacilityService, type FacilityServiceOptions } from './FacilityService';
 import {
   startFacilitySimulator,
@@ -34,11 +35,13 @@ export async function startEmbeddedFacilities(options: {
     ...options.simulator,
   });
   const token = options.simulator?.tokens?.[0] ?? EMBEDDED_TOKEN;
+  const built = facilityAdapters(simulatorSites(simulator.urls, token), {
+    env: simulatorTokenEnv(token),
+  });
   const service = new FacilityService({
-    adapters: facilityAdapters(simulator.urls, {
-      nersc: token,
-      iri: { NERSC: token, ALCF: token, OLCF: token },
-    }),
+    sources: built.sources,
+    jobProfiles: built.jobProfiles,
+    totalNodes: built.totalNodes,
     db: options.db,
     now: () => simulator.now(),
     // Simulated time runs fast; poll often enough that a card's numbers move.

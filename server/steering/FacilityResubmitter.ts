@@ -123,12 +123,25 @@ export class FacilityResubmitter implements ResubmitHandler {
     const watch = this.watchRegistrations(command.run);
     let job;
     try {
+      // The site's job profile (sites file) says what a job there needs: account, queue,
+      // constraints, directory and writable stdout/stderr paths.
+      const profile = facilities.jobProfile(system);
+      const fill = (t: string | undefined) => t?.replaceAll('{run}', command.run);
       job = await facilities.submitJob(system, {
         name: `loupe-${command.run}`,
-        executable: this.o.executable,
-        arguments: ['--run', command.run],
-        resources: { node_count: request.nodes },
-        attributes: { duration: request.walltimeSeconds },
+        executable: profile?.executable ?? this.o.executable,
+        arguments: (profile?.arguments ?? ['--run', '{run}']).map((a) => fill(a)!),
+        nodes: request.nodes,
+        walltimeS: request.walltimeSeconds,
+        ...(profile?.account && { account: profile.account }),
+        ...(profile?.queue && { queue: profile.queue }),
+        ...(profile?.customAttributes && { customAttributes: profile.customAttributes }),
+        ...(profile?.directory && { directory: fill(profile.directory)! }),
+        ...(profile?.stdoutPath && { stdoutPath: fill(profile.stdoutPath)! }),
+        ...(profile?.stderrPath && { stderrPath: fill(profile.stderrPath)! }),
+        ...(profile?.environment && { environment: profile.environment }),
+        // One command is one job: a retry of the same command carries the same key.
+        idempotencyKey: command.id,
       });
     } catch (error) {
       watch.stop();
@@ -146,8 +159,12 @@ export class FacilityResubmitter implements ResubmitHandler {
     const eta = ranked
       ? `, first result expected in ~${Math.round(ranked.expectedFirstResultS / 60)} min`
       : '';
+    const siteEta =
+      job.startEstimate !== null
+        ? `, ${system} estimates its start at ${new Date(job.startEstimate).toISOString()}`
+        : '';
     progress.delivered(
-      `job ${job.id} queued at ${system}${override ? ' (staff override)' : ''}${eta}`,
+      `job ${job.id} ${job.state === 'active' ? 'running' : 'queued'} at ${system}${override ? ' (staff override)' : ''}${siteEta}${eta}`,
     );
 
     await this.follow(system, job.id, watch, progress);
@@ -199,13 +216,13 @@ export class FacilityResubmitter implements ResubmitHandler {
         try {
           const job = await facilities.jobStatus(system, jobId);
           failures = 0;
-          const state = job.status?.state;
+          const state = job.state;
           if (state === 'active') {
             active = true;
             if (watch.registered) return streaming();
           }
           if (state === 'completed' || state === 'failed' || state === 'canceled') {
-            const message = job.status?.message ? `: ${job.status.message}` : '';
+            const message = job.message ? `: ${job.message}` : '';
             return finish(() =>
               progress.failed(
                 `job ${jobId} at ${system} ended ${state} before streaming${message}`,

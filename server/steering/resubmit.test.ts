@@ -83,12 +83,12 @@ describe('resubmit through site selection and the facility job API', () => {
     expect(res.status).toBe(202);
     const { command } = (await res.json()) as { command: CommandRecord };
     await eventually(
-      () => (gw.commands.get(command.id)?.detail ?? '').includes('queued at'),
+      () => /(queued|running) at/.test(gw.commands.get(command.id)?.detail ?? ''),
       5000,
-      'queued',
+      `queued (${JSON.stringify(gw.commands.get(command.id))})`,
     );
     const queued = gw.commands.get(command.id)!;
-    const match = /job (\S+) queued at ([a-z0-9-]+)/.exec(queued.detail ?? '');
+    const match = /job (\S+) (?:queued|running) at ([a-z0-9-]+)/.exec(queued.detail ?? '');
     expect(match, queued.detail).not.toBeNull();
     const [, jobId, system] = match!;
     const decision = fac.service.decisions()[0]!;
