@@ -269,8 +269,17 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
 
   recommend(request: EstimateRequest): Recommendation {
     const estimates = new Map(this.estimate(request).map((e) => [e.system, e]));
+    // The sites file's job profiles say how long each system takes to start and to reach.
+    const startupS: Record<string, number> = {};
+    const bandwidth: Record<string, number> = {};
+    for (const [system, p] of this.jobProfiles) {
+      if (p.startupS !== undefined) startupS[system] = p.startupS;
+      if (p.transferBytesPerS !== undefined) bandwidth[system] = p.transferBytesPerS;
+    }
     return recommend(request, this.snapshots(), estimates, {
       ...this.o.recommend,
+      startupS: { ...startupS, ...this.o.recommend?.startupS },
+      systemBandwidthBytesPerS: { ...bandwidth, ...this.o.recommend?.systemBandwidthBytesPerS },
       now: this.o.now(),
     });
   }

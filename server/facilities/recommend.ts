@@ -15,6 +15,8 @@ export interface RecommendOptions {
   bandwidthBytesPerS?: Partial<Record<FacilityId, number>>;
   /** Seconds from job start to the first reconstructed slice, per system. */
   startupS?: Record<string, number>;
+  /** Per system, overriding the facility's bandwidth (the sites file's `transferBytesPerS`). */
+  systemBandwidthBytesPerS?: Record<string, number>;
 }
 
 /**
@@ -77,7 +79,10 @@ export function recommend(
       );
       continue;
     }
-    const bandwidth = options.bandwidthBytesPerS?.[s.facility] ?? DEFAULT_BANDWIDTH_BYTES_PER_S;
+    const bandwidth =
+      options.systemBandwidthBytesPerS?.[s.system] ??
+      options.bandwidthBytesPerS?.[s.facility] ??
+      DEFAULT_BANDWIDTH_BYTES_PER_S;
     const transferS = request.dataBytes / bandwidth;
     const startupS = options.startupS?.[s.system] ?? DEFAULT_STARTUP_S;
     const startMs = options.now + (transferS + wait.median) * 1000;
