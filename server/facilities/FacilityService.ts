@@ -38,13 +38,19 @@ export interface FacilityServiceOptions {
   jobProfiles?: ReadonlyMap<string, JobProfile>;
   /** Configured node counts, used where no source publishes one. */
   totalNodes?: ReadonlyMap<string, number>;
+  /** A poll of one source is abandoned after this long (ms; RELIABILITY 8: ≤ 5 s). */
+  pollTimeoutMs?: number;
   /** A feed whose own timestamp is older than this many poll intervals is stale (ALCF `updated`). */
   staleAfterIntervals?: number;
   /** An open better-sqlite3 database, or a path (`:memory:` in tests). */
   db: Database.Database | string;
   /** Poll period per source when it answers (ms). */
   intervalMs?: number;
-  /** Longest pause between attempts on a failing source (ms). */
+  /**
+   * Longest pause between attempts on a failing source (ms). Defaults to the interval: a failing
+   * source is still asked once per interval (never more: no storm), so its recovery shows within
+   * one interval (RELIABILITY 8).
+   */
   maxBackoffMs?: number;
   now?: () => number;
   /** The job whose wait goes into history and cards: a small reconstruction. */
@@ -140,12 +146,13 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     this.db = typeof options.db === 'string' ? new Database(options.db) : options.db;
     this.o = {
       intervalMs: options.intervalMs ?? 15_000,
-      maxBackoffMs: options.maxBackoffMs ?? 5 * 60_000,
+      maxBackoffMs: options.maxBackoffMs ?? options.intervalMs ?? 15_000,
       now: options.now ?? Date.now,
       defaultJob: options.defaultJob ?? DEFAULT_JOB,
       historyEveryMs: options.historyEveryMs ?? 60_000,
       waitWindow: options.waitWindow ?? 2000,
       staleAfterIntervals: options.staleAfterIntervals ?? 4,
+      pollTimeoutMs: options.pollTimeoutMs ?? 5000,
       recommend: options.recommend,
     };
     this.jobProfiles = options.jobProfiles ?? new Map();
@@ -387,7 +394,18 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
   private async poll(s: SourceState): Promise<void> {
     const now = this.o.now();
     try {
-      const readings = await s.adapter.read(now);
+      // A source that makes several requests (IRI: resources, then incidents) still ends its
+      // poll within one deadline; a late answer is dropped with the poll.
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new SourceError(`no answer within ${this.o.pollTimeoutMs} ms`)),
+          this.o.pollTimeoutMs,
+        );
+      });
+      const read = s.adapter.read(now);
+      read.catch(() => {});
+      const readings = await Promise.race([read, deadline]).finally(() => clearTimeout(timer));
       s.readings = new Map(readings.map((r) => [r.system, r]));
       s.error = null;
       s.authError = false;
@@ -521,7 +539,9 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
 
     // Stale only for what a failing source provides: the status, or the queue where one is kept.
     const statusStale = statusSource === undefined;
-    const queueStale = providing('queue').length > 0 && freshQueue === undefined;
+    // A fresh answer without a queue (the SF API read without a token) is no queue, not a stale one.
+    const queueStale =
+      freshQueue === undefined && providing('queue').some((s) => why.get(s) !== null);
     const stale = statusStale || queueStale;
     const parts: string[] = [];
     if (statusSource)
