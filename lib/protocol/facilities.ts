@@ -173,6 +173,11 @@ export const WaitEstimate = z.object({
   /** Observed waits behind the estimate. */
   observations: z.number().int().nonnegative(),
   method: EstimateMethod,
+  /**
+   * True when too few observations bound the wait (under 59, the binomial method bounds nothing)
+   * and `bound95` is a placeholder (ten times the median, at least a day), not a measured bound.
+   */
+  placeholderBound: z.boolean().optional(),
 });
 export type WaitEstimate = z.infer<typeof WaitEstimate>;
 

@@ -609,6 +609,7 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
       bound95: Number.isFinite(p.bound95) ? p.bound95 : Math.max(p.median * 10, 86_400),
       observations: p.observations,
       method: p.method,
+      placeholderBound: !Number.isFinite(p.bound95),
     };
   }
 
