@@ -224,6 +224,19 @@ export const SiteDecisionRequest = z
     recommended: SystemId.nullable(),
     /** Why staff overrode the recommendation (free text, optional). */
     note: z.string().max(500).optional(),
+    /** The job shape the decision was made for (the estimate just shown); resubmit uses it. */
+    job: z
+      .object({
+        nodes: z.number().int().min(1).max(10_000),
+        /** Walltime, seconds. */
+        walltime: z
+          .number()
+          .int()
+          .min(60)
+          .max(7 * 24 * 3600),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type SiteDecisionRequest = z.infer<typeof SiteDecisionRequest>;
@@ -238,7 +251,9 @@ export const SiteDecision = z.object({
   recommended: SystemId.nullable(),
   override: z.boolean(),
   note: z.string().nullable(),
-  /** When it was made (epoch ms). */
+  /** The job shape it was made for, when the estimate gave one. */
+  job: z.object({ nodes: z.number().int(), walltime: z.number().int() }).nullable().optional(),
+  /** When it was made (epoch ms, wall-clock time: never a simulator's clock). */
   at: z.number().int(),
 });
 export type SiteDecision = z.infer<typeof SiteDecision>;

@@ -195,6 +195,12 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
         system TEXT NOT NULL, recommended TEXT, override INTEGER NOT NULL, note TEXT, at INTEGER NOT NULL
       );
     `);
+    // Databases from before decisions kept their job shape.
+    const columns = this.db.prepare('PRAGMA table_info(facility_decisions)').all() as {
+      name: string;
+    }[];
+    if (!columns.some((c) => c.name === 'job'))
+      this.db.exec('ALTER TABLE facility_decisions ADD COLUMN job TEXT');
     this.loadWaits();
     for (const s of this.sources)
       for (const sys of s.adapter.systems) this.latest.set(sys.system, this.merge(sys.system));
@@ -296,11 +302,12 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     who: { subject: string; role: SiteDecision['role'] },
     body: SiteDecisionRequest,
   ): SiteDecision {
-    const at = this.o.now();
+    // Wall-clock time: the embedded simulator's clock runs fast and must not leak into the log.
+    const at = Date.now();
     const override = body.recommended !== null && body.recommended !== body.system;
     const info = this.db
       .prepare(
-        'INSERT INTO facility_decisions (who, role, system, recommended, override, note, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO facility_decisions (who, role, system, recommended, override, note, at, job) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       )
       .run(
         who.subject,
@@ -310,6 +317,7 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
         override ? 1 : 0,
         body.note ?? null,
         at,
+        body.job ? JSON.stringify(body.job) : null,
       );
     return {
       id: Number(info.lastInsertRowid),
@@ -319,8 +327,15 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
       recommended: body.recommended,
       override,
       note: body.note ?? null,
+      job: body.job ?? null,
       at,
     };
+  }
+
+  /** Staff's latest site decision, if made within `maxAgeMs` (wall-clock). */
+  latestDecision(maxAgeMs: number): SiteDecision | null {
+    const d = this.decisions(1)[0];
+    return d && d.role === 'staff' && Date.now() - d.at <= maxAgeMs ? d : null;
   }
 
   decisions(limit = 100): SiteDecision[] {
@@ -335,8 +350,13 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
       override: number;
       note: string | null;
       at: number;
+      job: string | null;
     }[];
-    return rows.map((r) => ({ ...r, override: r.override === 1 }));
+    return rows.map((r) => ({
+      ...r,
+      override: r.override === 1,
+      job: r.job ? (JSON.parse(r.job) as SiteDecision['job']) : null,
+    }));
   }
 
   /** The system's job profile from the sites file (defaults when the file gives none). */

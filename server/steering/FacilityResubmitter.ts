@@ -1,4 +1,4 @@
-import type { CommandRecord } from '@/lib/protocol';
+import { DEFAULT_RECON_JOB, type CommandRecord } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
 import type { FacilityService } from '../facilities/FacilityService';
 import type { RunRegistry } from '../streams/RunRegistry';
@@ -29,6 +29,8 @@ export interface SubmittedJob {
 }
 
 const GIB = 2 ** 30;
+/** A staff site decision holds for the next resubmits for this long (a beamline shift). */
+const DECISION_VALID_MS = 8 * 3600_000;
 
 /** Registrations of one run seen since a submission. */
 interface RegistrationWatch {
@@ -69,13 +71,19 @@ export class FacilityResubmitter implements ResubmitHandler {
   ): Promise<void> {
     const { facilities, registry, audit } = this.o;
     const run = registry.get(command.run);
+    // Staff's confirmed or overridden site (and the job shape it was chosen for) stands for the
+    // next job, unless the request names its own.
+    const staff = facilities.latestDecision(DECISION_VALID_MS);
+    const nodes = request.nodes ?? staff?.job?.nodes ?? DEFAULT_RECON_JOB.nodes;
+    const walltimeS = request.walltimeSeconds ?? staff?.job?.walltime ?? DEFAULT_RECON_JOB.walltime;
     const recommendation = facilities.recommend({
-      nodes: request.nodes,
-      walltime: request.walltimeSeconds,
+      nodes,
+      walltime: walltimeS,
       dataBytes: this.o.dataBytes,
     });
     const recommended = recommendation.recommended;
-    const system = request.system ?? recommended;
+    const decided = request.system === undefined ? staff : null;
+    const system = request.system ?? decided?.system ?? recommended;
     if (!system) {
       const why = recommendation.excluded
         .map((e) => `${e.system}: ${e.reasons.join('; ')}`)
@@ -84,8 +92,9 @@ export class FacilityResubmitter implements ResubmitHandler {
     }
     if (!facilities.knows(system)) return progress.failed(`unknown system ${system}`);
     const override = system !== recommended;
-    // Choosing a site other than Loupe's recommendation is a site decision: staff only.
-    if (override && identity.role !== 'staff') {
+    // Choosing a site other than Loupe's recommendation is a site decision: staff only (a
+    // decision staff already made is theirs, whoever presses resubmit).
+    if (override && !decided && identity.role !== 'staff') {
       audit.append({
         subject: identity.subject,
         role: identity.role,
@@ -100,14 +109,17 @@ export class FacilityResubmitter implements ResubmitHandler {
       );
     }
     const excluded = recommendation.excluded.find((e) => e.system === system);
-    const decision = facilities.recordDecision(
-      { subject: identity.subject, role: identity.role },
-      {
-        system,
-        recommended,
-        note: `resubmit of run ${command.run}${excluded ? ` despite: ${excluded.reasons.join('; ')}` : ''}`,
-      },
-    );
+    const decision =
+      decided ??
+      facilities.recordDecision(
+        { subject: identity.subject, role: identity.role },
+        {
+          system,
+          recommended,
+          note: `resubmit of run ${command.run}${excluded ? ` despite: ${excluded.reasons.join('; ')}` : ''}`,
+          job: { nodes, walltime: walltimeS },
+        },
+      );
     audit.append({
       subject: identity.subject,
       role: identity.role,
@@ -115,7 +127,11 @@ export class FacilityResubmitter implements ResubmitHandler {
       run: command.run,
       payload: { system, recommended, override, decision: decision.id },
       outcome: 'allowed',
-      reason: override ? `override of ${recommended ?? 'no recommendation'}` : 'recommended site',
+      reason: decided
+        ? `staff decision ${decided.id} by ${decided.who}`
+        : override
+          ? `override of ${recommended ?? 'no recommendation'}`
+          : 'recommended site',
     });
 
     // Watch for the run's registration from before the submission: a job that starts at once may
@@ -131,8 +147,8 @@ export class FacilityResubmitter implements ResubmitHandler {
         name: `loupe-${command.run}`,
         executable: profile?.executable ?? this.o.executable,
         arguments: (profile?.arguments ?? ['--run', '{run}']).map((a) => fill(a)!),
-        nodes: request.nodes,
-        walltimeS: request.walltimeSeconds,
+        nodes,
+        walltimeS,
         ...(profile?.account && { account: profile.account }),
         ...(profile?.queue && { queue: profile.queue }),
         ...(profile?.customAttributes && { customAttributes: profile.customAttributes }),
@@ -164,7 +180,7 @@ export class FacilityResubmitter implements ResubmitHandler {
         ? `, ${system} estimates its start at ${new Date(job.startEstimate).toISOString()}`
         : '';
     progress.delivered(
-      `job ${job.id} ${job.state === 'active' ? 'running' : 'queued'} at ${system}${override ? ' (staff override)' : ''}${siteEta}${eta}`,
+      `job ${job.id} ${job.state === 'active' ? 'running' : 'queued'} at ${system}${decided ? ` (staff decision ${decided.id})` : override ? ' (staff override)' : ''}, ${nodes} nodes × ${Math.round(walltimeS / 60)} min${siteEta}${eta}`,
     );
 
     await this.follow(system, job.id, watch, progress);
