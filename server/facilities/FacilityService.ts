@@ -537,13 +537,14 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     const origins: FigureOrigins = {
       status: origin(statusSource, 'status'),
       windows: origin(windowSource, 'windows'),
-      queue: origin(freshQueue ?? (queueSource ? undefined : undefined), 'queue'),
+      queue: origin(freshQueue, 'queue'),
       nodes: nodesSource
         ? origin(nodesSource, 'nodes')
         : configuredNodes !== null
           ? {
+              // Configured, not read: named after the file, kind of the system's first source.
               source: 'sites file',
-              kind: meta.facility === 'ALCF' ? 'alcf-activity' : mine[0]!.adapter.source,
+              kind: mine[0]!.adapter.source,
               at: null,
               stale: false,
               reason: null,
