@@ -38,7 +38,14 @@ test('the facilities page shows every system live from the simulator, and the ov
       /\d+ jobs[\s\S]*node-h|publish no queue depth/,
     );
     await expect(card.getByTestId(testIds.facilityWindow(system))).toBeVisible();
+    // Each figure names the source that gave it.
+    await expect(
+      card.getByTestId(testIds.facilityOrigins(system)).locator('li[data-figure="status"]'),
+    ).toContainText(/status from (NERSC SF API|ALCF IRI v1|OLCF S3M)/);
   }
+  await expect(
+    page.getByTestId(testIds.facilityOrigins('perlmutter')).locator('li[data-figure="nodes"]'),
+  ).toContainText('node count from NERSC IRI v2');
   // History accumulates as the simulator runs; a chart appears once there is some.
   await expect(page.getByTestId(testIds.facilityChart('polaris'))).toBeVisible({
     timeout: 45_000,

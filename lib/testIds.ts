@@ -48,6 +48,7 @@ export const testIds = {
   facilityStatus: (system: string) => `facility-status-${system}`,
   facilityStale: (system: string) => `facility-stale-${system}`,
   facilityQueue: (system: string) => `facility-queue-${system}`,
+  facilityOrigins: (system: string) => `facility-origins-${system}`,
   facilityWindow: (system: string) => `facility-window-${system}`,
   facilityCountdown: (system: string) => `facility-countdown-${system}`,
   facilityWait: (system: string) => `facility-wait-${system}`,

@@ -2,7 +2,8 @@ import { LocalUsers, ensureDefaultUsersFile } from './auth/LocalUsers';
 import { ShareLinks } from './auth/ShareLinks';
 import { gatewayUrl, readConfig } from './config';
 import { openDatabase } from './db/openDatabase';
-import { REAL_ENDPOINTS, facilityAdapters } from './facilities/facilityAdapters';
+import { facilityAdapters, slurmSource } from './facilities/facilityAdapters';
+import { sitesFromEnv } from './facilities/sites/SitesConfig';
 import { FacilityService } from './facilities/FacilityService';
 import { SimulatedJobRunner } from './facilities/simulator/SimulatedJobRunner';
 import { slurmSiteFromEnv } from './facilities/slurm/slurmSite';
@@ -25,21 +26,24 @@ const embedded =
     : null;
 let facilities = embedded?.service;
 if (config.facilities === 'real') {
+  // LOUPE_SITES names a sites file; without one, the four systems at the published hosts (or the
+  // LOUPE_*_URL overrides). A bad file stops the start with every problem listed.
+  const built = facilityAdapters(sitesFromEnv(process.env));
   facilities = new FacilityService({
-    adapters: facilityAdapters(REAL_ENDPOINTS, {
-      ...(process.env.LOUPE_NERSC_TOKEN && { nersc: process.env.LOUPE_NERSC_TOKEN }),
-      iri: {
-        ...(process.env.LOUPE_IRI_NERSC_TOKEN && { NERSC: process.env.LOUPE_IRI_NERSC_TOKEN }),
-        ...(process.env.LOUPE_IRI_ALCF_TOKEN && { ALCF: process.env.LOUPE_IRI_ALCF_TOKEN }),
-        ...(process.env.LOUPE_IRI_OLCF_TOKEN && { OLCF: process.env.LOUPE_IRI_OLCF_TOKEN }),
-      },
-    }).concat(
+    sources: [
+      ...built.sources,
       // The beamline's own Slurm cluster, when LOUPE_SLURM_URL names its slurmrestd.
-      slurmSiteFromEnv(process.env, {
-        gatewayUrl: gatewayUrl(config),
-        producerToken: producerToken ?? null,
-      }) ?? [],
-    ),
+      ...[
+        slurmSiteFromEnv(process.env, {
+          gatewayUrl: gatewayUrl(config),
+          producerToken: producerToken ?? null,
+        }),
+      ]
+        .filter((a) => a !== null)
+        .map((a) => slurmSource(a)),
+    ],
+    jobProfiles: built.jobProfiles,
+    totalNodes: built.totalNodes,
     db,
   });
   facilities.start();

@@ -7,6 +7,7 @@ import { useFacilities } from '@/stores/StoreProvider';
 import { DEFAULT_RECON_JOB } from './FacilityApi';
 import { FacilityHistoryChart } from './FacilityHistoryChart';
 import { FacilityStatusChip } from './FacilityStatusChip';
+import { FigureOriginList } from './FigureOriginList';
 import { formatAgo, formatCount, formatDuration } from './formatDuration';
 import { NextWindow } from './NextWindow';
 import { useFacilityNow } from './useFacilityNow';
@@ -82,6 +83,7 @@ export function FacilityCard({ system }: { system: string }) {
           </p>
         ) : null}
       </dl>
+      <FigureOriginList system={system} origins={snap.origins} dropped={snap.dropped} now={now} />
       <div className="text-sm">
         <div className="text-xs text-muted">next planned window</div>
         <NextWindow system={system} window={snap.nextWindow} now={now} />

@@ -91,7 +91,7 @@ export function RecommendationView() {
           </ul>
         </div>
       ) : null}
-      <SiteDecisionControls recommended={rec.recommended} />
+      <SiteDecisionControls recommended={rec.recommended} job={rec.request} />
     </div>
   );
 }

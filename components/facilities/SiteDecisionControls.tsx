@@ -11,7 +11,14 @@ const button = 'rounded border px-3 py-1 text-sm disabled:opacity-40';
  * Staff confirm the recommended site for the next job or override it (with an optional note).
  * Others see why they cannot; the gateway refuses them anyway.
  */
-export function SiteDecisionControls({ recommended }: { recommended: string | null }) {
+export function SiteDecisionControls({
+  recommended,
+  job,
+}: {
+  recommended: string | null;
+  /** The job shape the recommendation was made for; the decision carries it to resubmit. */
+  job?: { nodes: number; walltime: number };
+}) {
   const api = useFacilityApi();
   const identity = useSession((s) => s.identity);
   const systems = useFacilities((s) => s.systems);
@@ -36,6 +43,7 @@ export function SiteDecisionControls({ recommended }: { recommended: string | nu
     const r = await api.decide({
       system,
       recommended,
+      ...(job && { job: { nodes: job.nodes, walltime: job.walltime } }),
       ...(note.trim() && { note: note.trim() }),
     });
     setBusy(false);

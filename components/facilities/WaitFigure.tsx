@@ -31,10 +31,14 @@ export function WaitFigure({ system, compact = false }: { system: string; compac
       <span className="font-mono text-white">{formatDuration(wait.median)}</span>
       <span className="text-muted"> median · </span>
       <span className="font-mono text-white">{formatDuration(wait.bound95)}</span>
-      <span className="text-muted"> 95% bound</span>
+      <span className="text-muted">
+        {wait.placeholderBound ? ' placeholder bound' : ' 95% bound'}
+      </span>
       {compact ? null : (
         <span className="block text-xs text-muted">
-          from {wait.observations} observed waits ({wait.method})
+          {wait.placeholderBound
+            ? `no measured bound yet: ${wait.observations} observed waits are too few (${wait.method})`
+            : `from ${wait.observations} observed waits (${wait.method})`}
         </span>
       )}
     </span>

@@ -35,8 +35,9 @@ export function SteeringPanel({ runId }: { runId: string }) {
   const [busy, setBusy] = useState(false);
   const [region, setRegion] = useState({ x0: 0, x1: 0, y0: 0, y1: 0, z0: 0, z1: 0 });
   const [regionEdited, setRegionEdited] = useState(false);
-  const [nodes, setNodes] = useState(1);
-  const [walltime, setWalltime] = useState(120);
+  // Empty: the shape staff's site decision was made for (the gateway fills it in).
+  const [nodes, setNodes] = useState('');
+  const [walltime, setWalltime] = useState('');
   const [system, setSystem] = useState('');
   const [share, setShare] = useState<string | null>(null);
   const [shares, setShares] = useState(0);
@@ -220,20 +221,22 @@ export function SteeringPanel({ runId }: { runId: string }) {
             onChange={(e) => setSystem(e.target.value)}
           />
           <input
-            aria-label="nodes"
+            aria-label="nodes (empty: as decided)"
+            placeholder="nodes"
             className={input}
             type="number"
             min={1}
             value={nodes}
-            onChange={(e) => setNodes(num(e.target.value))}
+            onChange={(e) => setNodes(e.target.value)}
           />
           <input
-            aria-label="walltime (min)"
+            aria-label="walltime in min (empty: as decided)"
+            placeholder="min"
             className={input}
             type="number"
             min={1}
             value={walltime}
-            onChange={(e) => setWalltime(num(e.target.value))}
+            onChange={(e) => setWalltime(e.target.value)}
           />
           <button
             type="button"
@@ -243,8 +246,8 @@ export function SteeringPanel({ runId }: { runId: string }) {
             onClick={() =>
               send({
                 kind: 'resubmit',
-                nodes,
-                walltimeSeconds: walltime * 60,
+                ...(nodes !== '' && { nodes: num(nodes) }),
+                ...(walltime !== '' && { walltimeSeconds: num(walltime) * 60 }),
                 ...(system && { system }),
               })
             }

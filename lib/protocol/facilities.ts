@@ -53,6 +53,29 @@ export const QueueDepth = z.object({
 });
 export type QueueDepth = z.infer<typeof QueueDepth>;
 
+/** Where one figure of a card came from, and how fresh it is. */
+export const FigureOrigin = z.object({
+  /** The source's name, e.g. "NERSC SF API", "ALCF IRI v1". */
+  source: z.string(),
+  kind: FacilitySource,
+  /** When that source last answered usably (epoch ms), null when never. */
+  at: z.number().int().nullable(),
+  /** True when the value is not from a fresh reading of that source. */
+  stale: z.boolean(),
+  /** Why, e.g. "HTTP 404", "feed not updated for 6 min"; null when fresh. */
+  reason: z.string().nullable(),
+});
+export type FigureOrigin = z.infer<typeof FigureOrigin>;
+
+/** The origin of each figure on a system's card; null when no source provides it. */
+export const FigureOrigins = z.object({
+  status: FigureOrigin.nullable(),
+  windows: FigureOrigin.nullable(),
+  queue: FigureOrigin.nullable(),
+  nodes: FigureOrigin.nullable(),
+});
+export type FigureOrigins = z.infer<typeof FigureOrigins>;
+
 /** One system as Loupe sees it after normalising whatever its facility publishes. Sent by the gateway. */
 export const SystemSnapshot = z.object({
   system: SystemId,
@@ -72,6 +95,15 @@ export const SystemSnapshot = z.object({
   stale: z.boolean(),
   /** Why the reading is stale or unknown, e.g. "HTTP 503", "invalid JSON"; null when fresh. */
   staleReason: z.string().nullable(),
+  /**
+   * Per source, in words: "status from NERSC SF API 20 s ago; NERSC IRI v2 failing: HTTP 404".
+   * Optional so that an older gateway's snapshots still parse.
+   */
+  freshness: z.string().optional(),
+  /** Which source gave each figure and when. */
+  origins: FigureOrigins.optional(),
+  /** Entries the sources answered malformed and that were left out, e.g. "outage 2: end_at not a date". */
+  dropped: z.array(z.string()).max(50).optional(),
 });
 export type SystemSnapshot = z.infer<typeof SystemSnapshot>;
 
@@ -141,6 +173,11 @@ export const WaitEstimate = z.object({
   /** Observed waits behind the estimate. */
   observations: z.number().int().nonnegative(),
   method: EstimateMethod,
+  /**
+   * True when too few observations bound the wait (under 59, the binomial method bounds nothing)
+   * and `bound95` is a placeholder (ten times the median, at least a day), not a measured bound.
+   */
+  placeholderBound: z.boolean().optional(),
 });
 export type WaitEstimate = z.infer<typeof WaitEstimate>;
 
@@ -187,6 +224,19 @@ export const SiteDecisionRequest = z
     recommended: SystemId.nullable(),
     /** Why staff overrode the recommendation (free text, optional). */
     note: z.string().max(500).optional(),
+    /** The job shape the decision was made for (the estimate just shown); resubmit uses it. */
+    job: z
+      .object({
+        nodes: z.number().int().min(1).max(10_000),
+        /** Walltime, seconds. */
+        walltime: z
+          .number()
+          .int()
+          .min(60)
+          .max(7 * 24 * 3600),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type SiteDecisionRequest = z.infer<typeof SiteDecisionRequest>;
@@ -201,7 +251,9 @@ export const SiteDecision = z.object({
   recommended: SystemId.nullable(),
   override: z.boolean(),
   note: z.string().nullable(),
-  /** When it was made (epoch ms). */
+  /** The job shape it was made for, when the estimate gave one. */
+  job: z.object({ nodes: z.number().int(), walltime: z.number().int() }).nullable().optional(),
+  /** When it was made (epoch ms, wall-clock time: never a simulator's clock). */
   at: z.number().int(),
 });
 export type SiteDecision = z.infer<typeof SiteDecision>;

@@ -28,9 +28,12 @@ export const CommandRequest = z.discriminatedUnion('kind', [
       kind: z.literal('resubmit'),
       /** Compute system to run on; omitted: the recommended one. Choosing another is an override. */
       system: z.string().min(1).max(64).optional(),
-      /** Job shape: nodes, and requested walltime in seconds (1 min … 24 h). */
-      nodes: z.number().int().positive().max(10_000).default(1),
-      walltimeSeconds: z.number().int().min(60).max(86_400).default(1800),
+      /**
+       * Job shape: nodes, and requested walltime in seconds (1 min … 24 h). Omitted: the shape of
+       * staff's latest site decision (the estimate it was made for), else 8 nodes × 1 h.
+       */
+      nodes: z.number().int().positive().max(10_000).optional(),
+      walltimeSeconds: z.number().int().min(60).max(86_400).optional(),
     })
     .strict(),
 ]);

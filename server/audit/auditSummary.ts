@@ -43,8 +43,8 @@ const COMMAND_SUMMARY: { [K in SteeringKind]: Summary<K> } = {
   'centre-sweep': (c) => ({ count: c.count, step: c.step, centre: c.centre ?? null }),
   resubmit: (c) => ({
     system: c.system ?? null,
-    nodes: c.nodes,
-    walltimeSeconds: c.walltimeSeconds,
+    nodes: c.nodes ?? null,
+    walltimeSeconds: c.walltimeSeconds ?? null,
   }),
 };
 

@@ -5,7 +5,8 @@ import { NerscSfApiAdapter } from './adapters/NerscSfApiAdapter';
 import { OlcfS3mAdapter } from './adapters/OlcfS3mAdapter';
 import { facilityAdapters } from './facilityAdapters';
 import { FacilityService } from './FacilityService';
-import { startFacilitySimulator } from './simulator/startFacilitySimulator';
+import { startFacilitySimulator, type SimulatorUrls } from './simulator/startFacilitySimulator';
+import { simulatorSites, simulatorTokenEnv } from './sites/simulatorSites';
 import { startFixtureServer, type FixtureResponse } from './testing/fixtureServer';
 import { SystemSnapshot } from '@/lib/protocol';
 
@@ -14,6 +15,11 @@ const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
+
+function builtFor(urls: SimulatorUrls) {
+  const built = facilityAdapters(simulatorSites(urls, 'tok'), { env: simulatorTokenEnv('tok') });
+  return { sources: built.sources, jobProfiles: built.jobProfiles, totalNodes: built.totalNodes };
+}
 
 async function simulated(seed = 11) {
   const sim = await startFacilitySimulator({
@@ -24,11 +30,7 @@ async function simulated(seed = 11) {
   });
   cleanup.push(() => sim.close());
   const service = new FacilityService({
-    adapters: facilityAdapters(
-      sim.urls,
-      { nersc: 'tok', iri: { ALCF: 'tok', NERSC: 'tok', OLCF: 'tok' } },
-      2000,
-    ),
+    ...builtFor(sim.urls),
     db: ':memory:',
     now: () => sim.now(),
     historyEveryMs: 0,
@@ -113,7 +115,7 @@ describe('adapters against the simulator over HTTP', () => {
     const [bad] = await service.pollOnce();
     expect(bad!.status).toBe('unknown');
     expect(bad!.stale).toBe(true);
-    expect(bad!.staleReason).toMatch(/credentials refused \(HTTP 401\)/);
+    expect(bad!.staleReason).toMatch(/NERSC SF API failing: credentials refused \(HTTP 401/);
     expect(bad!.queue.running).toBeNull();
   });
 });
@@ -243,11 +245,6 @@ describe('adapters against real-shaped payloads and garbage', () => {
       /HTML/,
     ],
     ['truncated JSON', { body: nerscStatus.slice(0, 40) }, /invalid JSON/],
-    [
-      'unknown enum',
-      { body: nerscStatus.replace('"active"', '"sunny"') },
-      /unexpected answer at status/,
-    ],
     ['HTTP 500', { status: 500, body: '{"detail":"boom"}' }, /HTTP 500/],
     ['timeout', { body: nerscStatus, delayMs: 2000 }, /no answer within 300 ms/],
   ];
@@ -291,7 +288,24 @@ describe('adapters against real-shaped payloads and garbage', () => {
     routes.set('/olcf/v1alpha/status', { body: s3m('OPERATIONAL') });
     expect((await service.pollOnce())[0]!.status).toBe('up');
     routes.set('/olcf/v1alpha/status', { body: s3m('MOSTLY_FINE') });
-    expect((await service.pollOnce())[0]).toMatchObject({ status: 'unknown', stale: true });
+    // A status S3M never published is read as unknown and reported; the downtimes still count.
+    const odd = (await service.pollOnce())[0]!;
+    expect(odd).toMatchObject({ status: 'unknown', stale: false });
+    expect(odd.dropped).toEqual([expect.stringMatching(/MOSTLY_FINE not known/)]);
+    expect(odd.nextWindow?.description).toBe('PM');
+  });
+
+  it('reads an SF API status it does not know as unknown, and says so', async () => {
+    const routes = new Map<string, FixtureResponse>([
+      ['/api/v1.2/status/perlmutter', { body: nerscStatus.replace('"active"', '"sunny"') }],
+      ['/api/v1.2/status/outages/planned/perlmutter', { body: '[]' }],
+      ['/api/v1.2/compute/jobs/perlmutter', { body: '{"status":"OK","output":[],"error":null}' }],
+    ]);
+    const server = await fixture(routes);
+    const service = new FacilityService({ adapters: [nersc(server.url)], db: ':memory:' });
+    const [s] = await service.pollOnce();
+    expect(s).toMatchObject({ status: 'unknown' });
+    expect(s!.dropped).toEqual([expect.stringMatching(/status sunny not known/)]);
   });
 
   it('reads IRI resources and follows incident resource_uris; ALCF activity garbage goes stale', async () => {
@@ -359,7 +373,8 @@ describe('adapters against real-shaped payloads and garbage', () => {
         new IriAdapter({
           baseUrl: server.url,
           facility: 'ALCF',
-          systems: [{ system: 'polaris', name: 'Polaris' }],
+          apiVersion: 'v1',
+          systems: [{ system: 'polaris', name: 'Polaris', resource: 'Polaris' }],
         }),
         new AlcfActivityAdapter({
           baseUrl: server.url,
@@ -372,7 +387,10 @@ describe('adapters against real-shaped payloads and garbage', () => {
     const [p] = await service.pollOnce();
     expect(p).toMatchObject({ status: 'maintenance', source: 'iri', stale: true });
     expect(p!.nextWindow?.description).toBe('Monday PM');
-    expect(p!.staleReason).toMatch(/alcf-activity: invalid JSON/);
+    expect(p!.staleReason).toMatch(/ALCF activity feed failing: invalid JSON/);
+    // The status is IRI's, fresh; only the queue the feed provides is stale.
+    expect(p!.origins?.status).toMatchObject({ source: 'ALCF IRI', stale: false });
+    expect(p!.origins?.queue).toMatchObject({ stale: true });
     expect(service.incidents().map((i) => i.id)).toEqual(['i1']);
   });
 
@@ -406,7 +424,7 @@ describe('adapters against real-shaped payloads and garbage', () => {
     expect(service.snapshots()[0]).toMatchObject({
       status: 'unknown',
       stale: true,
-      staleReason: 'olcf-s3m: HTTP 503',
+      staleReason: expect.stringMatching(/OLCF S3M failing: HTTP 503/),
     });
   }, 5000);
 });

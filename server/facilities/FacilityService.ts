@@ -3,6 +3,8 @@ import Database from 'better-sqlite3';
 import {
   DEFAULT_RECON_JOB,
   type EstimateRequest,
+  type FigureOrigin,
+  type FigureOrigins,
   type FacilityHistoryPoint,
   type FacilityIncident,
   type PlannedWindow,
@@ -13,26 +15,42 @@ import {
   type SystemSnapshot,
   type WaitEstimate,
 } from '@/lib/protocol';
-import {
-  type FacilityAdapter,
-  isJobApi,
-  type JobApi,
-  type SystemReading,
+import type {
+  FacilityAdapter,
+  JobState,
+  JobSubmission,
+  JobSubmitter,
+  SystemReading,
 } from './adapters/FacilityAdapter';
 import { SourceError } from './adapters/fetchJson';
-import type { IriJob, IriJobSpec } from './adapters/IriAdapter';
+import { DEFAULT_PROVIDES, sourceLabel, type ConfiguredSource } from './facilityAdapters';
+import type { Figure, JobProfile } from './sites/SitesConfig';
 import { estimateWait, type WaitObservation } from './estimateWait';
 import { aggregateFeatures, queueFeatures, type WaitFeatures } from './queueFeatures';
 import { recommend, type RecommendOptions } from './recommend';
 
 export interface FacilityServiceOptions {
   /** Sources, in order of precedence: the first fresh one that reports a status decides it. */
-  adapters: FacilityAdapter[];
+  adapters?: FacilityAdapter[];
+  /** The same, with labels and what each is authoritative for (from the sites file). */
+  sources?: ConfiguredSource[];
+  /** Each system's job profile (account, queue, directories …), from the sites file. */
+  jobProfiles?: ReadonlyMap<string, JobProfile>;
+  /** Configured node counts, used where no source publishes one. */
+  totalNodes?: ReadonlyMap<string, number>;
+  /** A poll of one source is abandoned after this long (ms; RELIABILITY 8: ≤ 5 s). */
+  pollTimeoutMs?: number;
+  /** A feed whose own timestamp is older than this many poll intervals is stale (ALCF `updated`). */
+  staleAfterIntervals?: number;
   /** An open better-sqlite3 database, or a path (`:memory:` in tests). */
   db: Database.Database | string;
   /** Poll period per source when it answers (ms). */
   intervalMs?: number;
-  /** Longest pause between attempts on a failing source (ms). */
+  /**
+   * Longest pause between attempts on a failing source (ms). Defaults to the interval: a failing
+   * source is still asked once per interval (never more: no storm), so its recovery shows within
+   * one interval (RELIABILITY 8).
+   */
   maxBackoffMs?: number;
   now?: () => number;
   /** The job whose wait goes into history and cards: a small reconstruction. */
@@ -52,6 +70,10 @@ export interface FacilityServiceEvents {
 
 interface SourceState {
   adapter: FacilityAdapter;
+  label: string;
+  provides: ReadonlySet<Figure>;
+  /** When it last answered usably (epoch ms), or null. */
+  okAt: number | null;
   failures: number;
   timer: NodeJS.Timeout | null;
   /** Last good reading per system. */
@@ -72,6 +94,22 @@ export interface StartedJob {
   start: number;
 }
 
+const EMPTY_QUEUE: QueueDepth = {
+  running: null,
+  queued: null,
+  queuedNodeHours: null,
+  freeNodes: null,
+  totalNodes: null,
+};
+
+/** "20 s", "6 min", "2.0 h": how long ago, for the freshness text. */
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 90) return `${s} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
 /** 8 nodes for one hour: the default beamline reconstruction job. */
 const DEFAULT_JOB = DEFAULT_RECON_JOB;
 /** A queued job whose features we no longer see for a week has left the queue some other way. */
@@ -83,8 +121,15 @@ const SEEN_TTL_MS = 7 * 86_400_000;
  */
 export class FacilityService extends EventEmitter<FacilityServiceEvents> {
   private readonly db: Database.Database;
-  private readonly o: Required<Omit<FacilityServiceOptions, 'db' | 'adapters' | 'recommend'>> &
+  private readonly o: Required<
+    Omit<
+      FacilityServiceOptions,
+      'db' | 'adapters' | 'sources' | 'recommend' | 'jobProfiles' | 'totalNodes'
+    >
+  > &
     Pick<FacilityServiceOptions, 'recommend'>;
+  private readonly jobProfiles: ReadonlyMap<string, JobProfile>;
+  private readonly totalNodes: ReadonlyMap<string, number>;
   private readonly sources: SourceState[];
   private latest = new Map<string, SystemSnapshot>();
   private since = new Map<string, { status: string; at: number }>();
@@ -101,15 +146,30 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     this.db = typeof options.db === 'string' ? new Database(options.db) : options.db;
     this.o = {
       intervalMs: options.intervalMs ?? 15_000,
-      maxBackoffMs: options.maxBackoffMs ?? 5 * 60_000,
+      maxBackoffMs: options.maxBackoffMs ?? options.intervalMs ?? 15_000,
       now: options.now ?? Date.now,
       defaultJob: options.defaultJob ?? DEFAULT_JOB,
       historyEveryMs: options.historyEveryMs ?? 60_000,
       waitWindow: options.waitWindow ?? 2000,
+      staleAfterIntervals: options.staleAfterIntervals ?? 4,
+      pollTimeoutMs: options.pollTimeoutMs ?? 5000,
       recommend: options.recommend,
     };
-    this.sources = options.adapters.map((adapter) => ({
+    this.jobProfiles = options.jobProfiles ?? new Map();
+    this.totalNodes = options.totalNodes ?? new Map();
+    const configured: ConfiguredSource[] = [
+      ...(options.sources ?? []),
+      ...(options.adapters ?? []).map((adapter) => ({
+        adapter,
+        label: sourceLabel(adapter.systems[0]?.facility ?? 'NERSC', adapter.source),
+        provides: DEFAULT_PROVIDES[adapter.source],
+      })),
+    ];
+    this.sources = configured.map(({ adapter, label, provides }) => ({
       adapter,
+      label,
+      provides: new Set(provides),
+      okAt: null,
       failures: 0,
       timer: null,
       readings: new Map(),
@@ -135,6 +195,12 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
         system TEXT NOT NULL, recommended TEXT, override INTEGER NOT NULL, note TEXT, at INTEGER NOT NULL
       );
     `);
+    // Databases from before decisions kept their job shape.
+    const columns = this.db.prepare('PRAGMA table_info(facility_decisions)').all() as {
+      name: string;
+    }[];
+    if (!columns.some((c) => c.name === 'job'))
+      this.db.exec('ALTER TABLE facility_decisions ADD COLUMN job TEXT');
     this.loadWaits();
     for (const s of this.sources)
       for (const sys of s.adapter.systems) this.latest.set(sys.system, this.merge(sys.system));
@@ -216,8 +282,17 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
 
   recommend(request: EstimateRequest): Recommendation {
     const estimates = new Map(this.estimate(request).map((e) => [e.system, e]));
+    // The sites file's job profiles say how long each system takes to start and to reach.
+    const startupS: Record<string, number> = {};
+    const bandwidth: Record<string, number> = {};
+    for (const [system, p] of this.jobProfiles) {
+      if (p.startupS !== undefined) startupS[system] = p.startupS;
+      if (p.transferBytesPerS !== undefined) bandwidth[system] = p.transferBytesPerS;
+    }
     return recommend(request, this.snapshots(), estimates, {
       ...this.o.recommend,
+      startupS: { ...startupS, ...this.o.recommend?.startupS },
+      systemBandwidthBytesPerS: { ...bandwidth, ...this.o.recommend?.systemBandwidthBytesPerS },
       now: this.o.now(),
     });
   }
@@ -227,11 +302,12 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     who: { subject: string; role: SiteDecision['role'] },
     body: SiteDecisionRequest,
   ): SiteDecision {
-    const at = this.o.now();
+    // Wall-clock time: the embedded simulator's clock runs fast and must not leak into the log.
+    const at = Date.now();
     const override = body.recommended !== null && body.recommended !== body.system;
     const info = this.db
       .prepare(
-        'INSERT INTO facility_decisions (who, role, system, recommended, override, note, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO facility_decisions (who, role, system, recommended, override, note, at, job) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       )
       .run(
         who.subject,
@@ -241,6 +317,7 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
         override ? 1 : 0,
         body.note ?? null,
         at,
+        body.job ? JSON.stringify(body.job) : null,
       );
     return {
       id: Number(info.lastInsertRowid),
@@ -250,8 +327,15 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
       recommended: body.recommended,
       override,
       note: body.note ?? null,
+      job: body.job ?? null,
       at,
     };
+  }
+
+  /** Staff's latest site decision, if made within `maxAgeMs` (wall-clock). */
+  latestDecision(maxAgeMs: number): SiteDecision | null {
+    const d = this.decisions(1)[0];
+    return d && d.role === 'staff' && Date.now() - d.at <= maxAgeMs ? d : null;
   }
 
   decisions(limit = 100): SiteDecision[] {
@@ -266,31 +350,38 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
       override: number;
       note: string | null;
       at: number;
+      job: string | null;
     }[];
-    return rows.map((r) => ({ ...r, override: r.override === 1 }));
+    return rows.map((r) => ({
+      ...r,
+      override: r.override === 1,
+      job: r.job ? (JSON.parse(r.job) as SiteDecision['job']) : null,
+    }));
   }
 
-  /** Submits a job through the system's job API (IRI, or slurmrestd for a Slurm site). */
-  async submitJob(system: string, spec: IriJobSpec): Promise<IriJob> {
-    const iri = this.jobApiFor(system);
-    const features = this.featuresFor(system, {
-      nodes: spec.resources.node_count,
-      walltime: spec.attributes.duration,
-    });
-    const job = await iri.submitJob(system, spec);
-    this.rememberQueued(system, job.id, features);
-    return job;
+  /** The system's job profile from the sites file (defaults when the file gives none). */
+  jobProfile(system: string): JobProfile | undefined {
+    return this.jobProfiles.get(system);
   }
 
-  async jobStatus(system: string, jobId: string): Promise<IriJob> {
-    return this.jobApiFor(system).jobStatus(system, jobId);
+  /** Submits a job through the first source of the system that runs jobs (IRI, Slurm). */
+  async submitJob(system: string, job: JobSubmission): Promise<JobState> {
+    const jobs = this.jobsFor(system);
+    const features = this.featuresFor(system, { nodes: job.nodes, walltime: job.walltimeS });
+    const state = await jobs.submitJob(system, job);
+    this.rememberQueued(system, state.id, features);
+    return state;
+  }
+
+  async jobStatus(system: string, jobId: string): Promise<JobState> {
+    return this.jobsFor(system).jobStatus(system, jobId);
   }
 
   /** Cancels a job Loupe submitted, where the job API can. */
   async cancelJob(system: string, jobId: string): Promise<void> {
-    const api = this.jobApiFor(system);
-    if (!api.cancelJob) throw new SourceError(`the job API of ${system} cannot cancel jobs`);
-    await api.cancelJob(system, jobId);
+    const jobs = this.jobsFor(system);
+    if (!jobs.cancelJob) throw new SourceError(`the job API of ${system} cannot cancel jobs`);
+    await jobs.cancelJob(system, jobId);
   }
 
   /**
@@ -304,13 +395,15 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     this.storeWait(system, job, features);
   }
 
-  /** The first source of `system` that takes jobs, in the order the adapters were given. */
-  private jobApiFor(system: string): JobApi {
-    for (const s of this.sources) {
-      const a = s.adapter;
-      if (isJobApi(a) && a.systems.some((x) => x.system === system)) return a;
-    }
-    throw new SourceError(`no job API configured for ${system}`);
+  private jobsFor(system: string): JobSubmitter {
+    const source = this.sources.find(
+      (s) =>
+        s.provides.has('jobs') &&
+        s.adapter.jobs &&
+        s.adapter.systems.some((x) => x.system === system),
+    );
+    if (!source?.adapter.jobs) throw new SourceError(`no job API configured for ${system}`);
+    return source.adapter.jobs;
   }
 
   private schedule(s: SourceState, delay: number): void {
@@ -328,11 +421,23 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
   private async poll(s: SourceState): Promise<void> {
     const now = this.o.now();
     try {
-      const readings = await s.adapter.read(now);
+      // A source that makes several requests (IRI: resources, then incidents) still ends its
+      // poll within one deadline; a late answer is dropped with the poll.
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new SourceError(`no answer within ${this.o.pollTimeoutMs} ms`)),
+          this.o.pollTimeoutMs,
+        );
+      });
+      const read = s.adapter.read(now);
+      read.catch(() => {});
+      const readings = await Promise.race([read, deadline]).finally(() => clearTimeout(timer));
       s.readings = new Map(readings.map((r) => [r.system, r]));
       s.error = null;
       s.authError = false;
       s.failures = 0;
+      s.okAt = now;
       for (const r of readings) this.learnWaits(r, now);
     } catch (error) {
       s.failures++;
@@ -366,42 +471,124 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     }
   }
 
-  /** One snapshot from every source's view of `system`. */
+  /** A source's reading of `system` is usable now: it answered, and its own data is not old. */
+  private freshness(s: SourceState, system: string, now: number): string | null {
+    if (s.error !== null) return s.error;
+    const r = s.readings.get(system);
+    if (!r) return s.okAt === null ? 'not read yet' : `no ${system} in its answer`;
+    const maxAge = this.o.intervalMs * this.o.staleAfterIntervals;
+    if (r.dataAt !== undefined && now - r.dataAt > maxAge)
+      return `feed not updated for ${ago(now - r.dataAt)}`;
+    return null;
+  }
+
+  /** One snapshot from every source's view of `system`, each figure from its authoritative source. */
   private merge(system: string): SystemSnapshot {
     const now = this.o.now();
     const mine = this.sources.filter((s) => s.adapter.systems.some((x) => x.system === system));
     const meta = mine[0]!.adapter.systems.find((x) => x.system === system)!;
-    const fresh = mine.filter((s) => s.error === null && s.readings.has(system));
-    const failed = mine.filter((s) => s.error !== null);
-    const reasons = failed.map((s) => `${s.adapter.source}: ${s.error}`);
-    const statusSource = fresh.find((s) => s.readings.get(system)!.status !== undefined);
+    const why = new Map(mine.map((s) => [s, this.freshness(s, system, now)]));
+    const providing = (f: Figure) => mine.filter((s) => s.provides.has(f));
+    const origin = (s: SourceState | undefined, f: Figure): FigureOrigin | null => {
+      const first = s ?? providing(f)[0];
+      if (!first) return null;
+      const reason = why.get(first) ?? null;
+      return {
+        source: first.label,
+        kind: first.adapter.source,
+        at: first.okAt,
+        stale: s === undefined || reason !== null,
+        reason: s === undefined && reason === null ? 'no value' : reason,
+      };
+    };
+    // A feed's age makes its queue stale; its status is still what it says (ALCF's maint flag).
+    const freshFor = (f: Figure) =>
+      providing(f).filter(
+        (s) => s.error === null && s.readings.has(system) && (f !== 'queue' || why.get(s) === null),
+      );
+
+    const statusSource = freshFor('status').find(
+      (s) => s.readings.get(system)!.status !== undefined,
+    );
     const statusReading = statusSource?.readings.get(system);
     let status: SystemSnapshot['status'] = statusReading?.status ?? 'unknown';
 
+    const windowSources = providing('windows');
     const windows: PlannedWindow[] = [];
-    for (const s of mine)
+    for (const s of windowSources)
       for (const w of s.readings.get(system)?.windows ?? [])
         if (!windows.some((x) => Math.abs(x.start - w.start) < 60_000)) windows.push(w);
     windows.sort((a, b) => a.start - b.start);
     const covering = windows.find((w) => w.start <= now && (w.end === null || w.end > now));
     if (status === 'down' && covering) status = 'maintenance';
     const nextWindow = covering ?? windows.find((w) => w.start > now) ?? null;
+    const windowSource = freshFor('windows')[0];
 
-    const queueSource =
-      fresh.find((s) => s.readings.get(system)!.queue) ??
-      mine.find((s) => s.readings.get(system)?.queue);
-    const queue: QueueDepth = queueSource?.readings.get(system)?.queue ?? {
-      running: null,
-      queued: null,
-      queuedNodeHours: null,
-      freeNodes: null,
-      totalNodes: null,
+    const freshQueue = freshFor('queue').find((s) => s.readings.get(system)!.queue);
+    const queueSource = freshQueue ?? providing('queue').find((s) => s.readings.get(system)?.queue);
+    const queue: QueueDepth = { ...(queueSource?.readings.get(system)?.queue ?? EMPTY_QUEUE) };
+
+    const nodesSource = freshFor('nodes').find(
+      (s) => s.readings.get(system)!.totalNodes !== undefined,
+    );
+    const published = nodesSource?.readings.get(system)?.totalNodes;
+    const configuredNodes = this.totalNodes.get(system) ?? null;
+    const totalNodes = published ?? queue.totalNodes ?? configuredNodes;
+    if (totalNodes !== null && totalNodes !== queue.totalNodes) {
+      // The queue source counted busy nodes against a node count it did not know (or an old one).
+      if (queue.freeNodes !== null && queue.totalNodes !== null)
+        queue.freeNodes = Math.max(0, queue.freeNodes + totalNodes - queue.totalNodes);
+      queue.totalNodes = totalNodes;
+    }
+
+    const origins: FigureOrigins = {
+      status: origin(statusSource, 'status'),
+      windows: origin(windowSource, 'windows'),
+      queue: origin(freshQueue, 'queue'),
+      nodes: nodesSource
+        ? origin(nodesSource, 'nodes')
+        : configuredNodes !== null
+          ? {
+              // Configured, not read: named after the file, kind of the system's first source.
+              source: 'sites file',
+              kind: mine[0]!.adapter.source,
+              at: null,
+              stale: false,
+              reason: null,
+            }
+          : origin(undefined, 'nodes'),
     };
+    if (origins.queue && !freshQueue && queueSource) origins.queue.source = queueSource.label;
 
     // The source's "since" when it gives one, else when we first saw this status.
     const seen = this.since.get(system);
     if (!seen || seen.status !== status) this.since.set(system, { status, at: now });
     const since = statusReading?.since ?? this.since.get(system)!.at;
+
+    // Stale only for what a failing source provides: the status, or the queue where one is kept.
+    const statusStale = statusSource === undefined;
+    // A fresh answer without a queue (the SF API read without a token) is no queue, not a stale one.
+    const queueStale =
+      freshQueue === undefined && providing('queue').some((s) => why.get(s) !== null);
+    const stale = statusStale || queueStale;
+    const parts: string[] = [];
+    if (statusSource)
+      parts.push(`status from ${statusSource.label} ${ago(now - (statusSource.okAt ?? now))} ago`);
+    if (freshQueue && freshQueue !== statusSource)
+      parts.push(`queue from ${freshQueue.label} ${ago(now - (freshQueue.okAt ?? now))} ago`);
+    const failing = mine
+      .filter((s) => why.get(s) !== null)
+      .map((s) => `${s.label} ${s.error !== null ? 'failing' : 'stale'}: ${why.get(s)}`);
+    const freshness = [...parts, ...failing].join('; ');
+    const reasons: string[] = [];
+    if (statusStale)
+      reasons.push(`status unknown since ${new Date(this.since.get(system)!.at).toISOString()}`);
+    if (queueStale) reasons.push('queue not fresh');
+    const dropped = [
+      ...new Set(
+        mine.flatMap((s) => (s.error === null ? (s.readings.get(system)?.dropped ?? []) : [])),
+      ),
+    ].slice(0, 50);
 
     return {
       system,
@@ -413,8 +600,11 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
       nextWindow,
       queue,
       readAt: Math.max(...mine.map((s) => s.readAt), 0),
-      stale: failed.length > 0 || fresh.length === 0,
-      staleReason: reasons.length ? reasons.join('; ') : fresh.length === 0 ? 'not read yet' : null,
+      stale,
+      staleReason: stale ? [...reasons, ...failing].join('; ') || 'not read yet' : null,
+      freshness,
+      origins,
+      ...(dropped.length && { dropped }),
     };
   }
 
@@ -447,6 +637,7 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
       bound95: Number.isFinite(p.bound95) ? p.bound95 : Math.max(p.median * 10, 86_400),
       observations: p.observations,
       method: p.method,
+      placeholderBound: !Number.isFinite(p.bound95),
     };
   }
 

@@ -81,4 +81,41 @@ describe('recommend', () => {
     expect(why.frontier).toMatch(/maintenance/);
     expect(why.perlmutter).toMatch(/unknown: HTTP 503/);
   });
+
+  it('breaks a tie of equal medians by the measured bound, then by free nodes, and labels placeholders', () => {
+    const tie = { nodes: 1, walltime: 3600, dataBytes: 0 };
+    const placeholder: WaitEstimate = {
+      ...est('polaris', 60),
+      bound95: 86_400,
+      observations: 37,
+      placeholderBound: true,
+    };
+    const r = recommend(
+      tie,
+      [
+        snap('polaris', { queue: { ...snap('x').queue, freeNodes: 300 } }),
+        snap('aurora', { queue: { ...snap('x').queue, freeNodes: 10 } }),
+        snap('sophia', { queue: { ...snap('x').queue, freeNodes: 50 } }),
+        snap('crux', { queue: { ...snap('x').queue, freeNodes: 90 } }),
+      ],
+      new Map([
+        ['polaris', placeholder],
+        ['aurora', { ...est('aurora', 60), bound95: 600 }],
+        ['sophia', { ...est('sophia', 60), bound95: 3600 }],
+        ['crux', { ...est('crux', 60), bound95: 3600 }],
+      ]),
+      { now: NOW },
+    );
+    // Aurora: tightest bound; crux before sophia: same bound, more free nodes; polaris: no bound yet.
+    expect(r.ranked.map((x) => x.system)).toEqual(['aurora', 'crux', 'sophia', 'polaris']);
+    expect(r.ranked[0]!.reasons[0]).toMatch(
+      /first: as soon as crux, with a tighter 95% bound \(10 min vs 60 min\)/,
+    );
+    expect(r.ranked[2]!.reasons[0]).toMatch(/as soon as aurora/);
+    expect(r.ranked.map((x) => x.reasons[0]).join(' ')).not.toMatch(/0 s sooner/);
+    expect(r.ranked[3]!.reasons.join(' ')).toMatch(
+      /no 95% bound yet: 37 observed waits are too few/,
+    );
+    expect(r.ranked[3]!.reasons.join(' ')).not.toMatch(/from 37 observed waits/);
+  });
 });

@@ -15,6 +15,8 @@ export interface RecommendOptions {
   bandwidthBytesPerS?: Partial<Record<FacilityId, number>>;
   /** Seconds from job start to the first reconstructed slice, per system. */
   startupS?: Record<string, number>;
+  /** Per system, overriding the facility's bandwidth (the sites file's `transferBytesPerS`). */
+  systemBandwidthBytesPerS?: Record<string, number>;
 }
 
 /**
@@ -32,6 +34,11 @@ const fmt = (s: number): string => {
   if (s < 2 * 86_400) return `${(s / 3600).toFixed(1)} h`;
   return `${(s / 86_400).toFixed(1)} d`;
 };
+/** Expected times within 30 s or 5% of each other are a tie. */
+const TIE_S = 30;
+const TIE_SHARE = 0.05;
+type Candidate = Omit<RankedSystem, 'rank'> & { freeNodes: number | null };
+
 const when = (ms: number) => new Date(ms).toISOString().replace(/:\d\d\.\d+Z$/, 'Z');
 
 /**
@@ -45,7 +52,7 @@ export function recommend(
   estimates: ReadonlyMap<string, WaitEstimate>,
   options: RecommendOptions,
 ): Recommendation {
-  const ranked: Omit<RankedSystem, 'rank'>[] = [];
+  const ranked: Candidate[] = [];
   const excluded: ExcludedSystem[] = [];
   const wanted = request.systems ? new Set(request.systems) : null;
 
@@ -77,7 +84,10 @@ export function recommend(
       );
       continue;
     }
-    const bandwidth = options.bandwidthBytesPerS?.[s.facility] ?? DEFAULT_BANDWIDTH_BYTES_PER_S;
+    const bandwidth =
+      options.systemBandwidthBytesPerS?.[s.system] ??
+      options.bandwidthBytesPerS?.[s.facility] ??
+      DEFAULT_BANDWIDTH_BYTES_PER_S;
     const transferS = request.dataBytes / bandwidth;
     const startupS = options.startupS?.[s.system] ?? DEFAULT_STARTUP_S;
     const startMs = options.now + (transferS + wait.median) * 1000;
@@ -90,7 +100,9 @@ export function recommend(
       continue;
     }
     reasons.push(
-      `median wait ${fmt(wait.median)} (95% bound ${fmt(wait.bound95)}, from ${wait.observations} observed waits)`,
+      wait.placeholderBound
+        ? `median wait ${fmt(wait.median)} (no 95% bound yet: ${wait.observations} observed waits are too few; ${fmt(wait.bound95)} is a placeholder)`
+        : `median wait ${fmt(wait.median)} (95% bound ${fmt(wait.bound95)}, from ${wait.observations} observed waits)`,
     );
     if (request.dataBytes > 0)
       reasons.push(
@@ -102,6 +114,7 @@ export function recommend(
     if (s.queue.freeNodes !== null && s.queue.freeNodes >= request.nodes)
       reasons.push(`${s.queue.freeNodes} nodes free now`);
     ranked.push({
+      freeNodes: s.queue.freeNodes,
       system: s.system,
       expectedFirstResultS: transferS + wait.median + startupS,
       transferS,
@@ -111,15 +124,32 @@ export function recommend(
     });
   }
 
-  ranked.sort((a, b) => a.expectedFirstResultS - b.expectedFirstResultS);
-  const withRank: RankedSystem[] = ranked.map((r, i) => {
+  // Expected times this close are a tie (the medians are estimates, often the same 60 s); a tie
+  // goes to the tighter measured bound, then to more free nodes.
+  const tied = (a: Candidate, b: Candidate) =>
+    Math.abs(a.expectedFirstResultS - b.expectedFirstResultS) <
+    Math.max(TIE_S, TIE_SHARE * Math.min(a.expectedFirstResultS, b.expectedFirstResultS));
+  const boundOf = (c: Candidate) => (c.wait.placeholderBound ? Infinity : c.wait.bound95);
+  ranked.sort((a, b) => {
+    if (!tied(a, b)) return a.expectedFirstResultS - b.expectedFirstResultS;
+    if (boundOf(a) !== boundOf(b)) return boundOf(a) - boundOf(b);
+    return (b.freeNodes ?? -1) - (a.freeNodes ?? -1);
+  });
+  const why = (r: Candidate, other: Candidate): string => {
+    if (!tied(r, other))
+      return `${fmt(Math.abs(other.expectedFirstResultS - r.expectedFirstResultS))} ${r.expectedFirstResultS <= other.expectedFirstResultS ? 'sooner than' : 'later than'} ${other.system}`;
+    const [br, bo] = [boundOf(r), boundOf(other)];
+    if (br !== bo)
+      return `as soon as ${other.system}, with a ${br < bo ? 'tighter' : 'looser'} 95% bound (${Number.isFinite(br) ? fmt(br) : 'none yet'} vs ${Number.isFinite(bo) ? fmt(bo) : 'none yet'})`;
+    if ((r.freeNodes ?? -1) !== (other.freeNodes ?? -1))
+      return `as soon as ${other.system}, with ${(r.freeNodes ?? -1) > (other.freeNodes ?? -1) ? 'more' : 'fewer'} free nodes (${r.freeNodes ?? 'unknown'} vs ${other.freeNodes ?? 'unknown'})`;
+    return `tied with ${other.system}`;
+  };
+  const withRank: RankedSystem[] = ranked.map(({ freeNodes: _f, ...r }, i) => {
+    const c = ranked[i]!;
     const next = ranked[i + 1];
     const extra =
-      i === 0
-        ? next
-          ? `fastest: ${fmt(next.expectedFirstResultS - r.expectedFirstResultS)} sooner than ${next.system}`
-          : 'the only eligible system'
-        : `${fmt(r.expectedFirstResultS - ranked[0]!.expectedFirstResultS)} later than ${ranked[0]!.system}`;
+      i === 0 ? (next ? `first: ${why(c, next)}` : 'the only eligible system') : why(c, ranked[0]!);
     return {
       ...r,
       rank: i + 1,

@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
-import { facilityAdapters } from './facilityAdapters';
+import { facilityAdapters, slurmSource } from './facilityAdapters';
+import { JobProfile } from './sites/SitesConfig';
+import { simulatorSites, simulatorTokenEnv } from './sites/simulatorSites';
 import { FacilityService, type FacilityServiceOptions } from './FacilityService';
 import { SlurmAdapter } from './slurm/SlurmAdapter';
 import { RECON_EXECUTABLE } from './slurm/slurmSite';
@@ -36,24 +38,30 @@ export async function startEmbeddedFacilities(options: {
     ...options.simulator,
   });
   const token = options.simulator?.tokens?.[0] ?? EMBEDDED_TOKEN;
+  const built = facilityAdapters(simulatorSites(simulator.urls, token), {
+    env: simulatorTokenEnv(token),
+  });
   const service = new FacilityService({
-    adapters: [
-      ...facilityAdapters(simulator.urls, {
-        nersc: token,
-        iri: { NERSC: token, ALCF: token, OLCF: token },
-      }),
+    sources: [
+      ...built.sources,
       // The beamline's own cluster through the simulator's slurmrestd; its jobs' consumers are
       // started by SimulatedJobRunner when the simulated scheduler starts them, not by a script.
-      ...Object.entries(simulator.urls.slurm).map(
-        ([system, baseUrl]) =>
+      ...Object.entries(simulator.urls.slurm).map(([system, baseUrl]) =>
+        slurmSource(
           new SlurmAdapter({
             facility: 'APS',
             systems: [{ system, name: 'Beamline cluster', partitions: ['beamline'] }],
             client: { baseUrl, version: 'v0.0.38', user: 'loupe', token },
             job: { directory: '/home/loupe', commands: { [RECON_EXECUTABLE]: [RECON_EXECUTABLE] } },
           }),
+        ),
       ),
     ],
+    jobProfiles: new Map([
+      ...built.jobProfiles,
+      ...Object.keys(simulator.urls.slurm).map((system) => [system, JobProfile.parse({})] as const),
+    ]),
+    totalNodes: built.totalNodes,
     db: options.db,
     now: () => simulator.now(),
     // Simulated time runs fast; poll often enough that a card's numbers move.

@@ -1,4 +1,4 @@
-import type { CommandRecord } from '@/lib/protocol';
+import { DEFAULT_RECON_JOB, type CommandRecord } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
 import type { ProducerTokens } from '../auth/ProducerTokens';
 import type { FacilityService } from '../facilities/FacilityService';
@@ -38,6 +38,8 @@ export interface SubmittedJob {
 }
 
 const GIB = 2 ** 30;
+/** A staff site decision holds for the next resubmits for this long (a beamline shift). */
+const DECISION_VALID_MS = 8 * 3600_000;
 
 /** Registrations of one run seen since a submission. */
 interface RegistrationWatch {
@@ -79,13 +81,19 @@ export class FacilityResubmitter implements ResubmitHandler {
   ): Promise<void> {
     const { facilities, registry, audit } = this.o;
     const run = registry.get(command.run);
+    // Staff's confirmed or overridden site (and the job shape it was chosen for) stands for the
+    // next job, unless the request names its own.
+    const staff = facilities.latestDecision(DECISION_VALID_MS);
+    const nodes = request.nodes ?? staff?.job?.nodes ?? DEFAULT_RECON_JOB.nodes;
+    const walltimeS = request.walltimeSeconds ?? staff?.job?.walltime ?? DEFAULT_RECON_JOB.walltime;
     const recommendation = facilities.recommend({
-      nodes: request.nodes,
-      walltime: request.walltimeSeconds,
+      nodes,
+      walltime: walltimeS,
       dataBytes: this.o.dataBytes,
     });
     const recommended = recommendation.recommended;
-    const system = request.system ?? recommended;
+    const decided = request.system === undefined ? staff : null;
+    const system = request.system ?? decided?.system ?? recommended;
     if (!system) {
       const why = recommendation.excluded
         .map((e) => `${e.system}: ${e.reasons.join('; ')}`)
@@ -94,8 +102,9 @@ export class FacilityResubmitter implements ResubmitHandler {
     }
     if (!facilities.knows(system)) return progress.failed(`unknown system ${system}`);
     const override = system !== recommended;
-    // Choosing a site other than Loupe's recommendation is a site decision: staff only.
-    if (override && identity.role !== 'staff') {
+    // Choosing a site other than Loupe's recommendation is a site decision: staff only (a
+    // decision staff already made is theirs, whoever presses resubmit).
+    if (override && !decided && identity.role !== 'staff') {
       audit.progress({
         who: identity,
         action: 'site:decide',
@@ -111,14 +120,17 @@ export class FacilityResubmitter implements ResubmitHandler {
       );
     }
     const excluded = recommendation.excluded.find((e) => e.system === system);
-    const decision = facilities.recordDecision(
-      { subject: identity.subject, role: identity.role },
-      {
-        system,
-        recommended,
-        note: `resubmit of run ${command.run}${excluded ? ` despite: ${excluded.reasons.join('; ')}` : ''}`,
-      },
-    );
+    const decision =
+      decided ??
+      facilities.recordDecision(
+        { subject: identity.subject, role: identity.role },
+        {
+          system,
+          recommended,
+          note: `resubmit of run ${command.run}${excluded ? ` despite: ${excluded.reasons.join('; ')}` : ''}`,
+          job: { nodes, walltime: walltimeS },
+        },
+      );
     audit.progress({
       who: identity,
       action: 'site:decide',
@@ -126,7 +138,11 @@ export class FacilityResubmitter implements ResubmitHandler {
       kind: command.kind,
       args: summarizeSiteDecision({ system, recommended, override, decision: decision.id }),
       outcome: 'allowed',
-      reason: override ? `override of ${recommended ?? 'no recommendation'}` : 'recommended site',
+      reason: decided
+        ? `staff decision ${decided.id} by ${decided.who}`
+        : override
+          ? `override of ${recommended ?? 'no recommendation'}`
+          : 'recommended site',
     });
 
     // Watch for the run's registration from before the submission: a job that starts at once may
@@ -134,12 +150,25 @@ export class FacilityResubmitter implements ResubmitHandler {
     const watch = this.watchRegistrations(command.run);
     let job;
     try {
+      // The site's job profile (sites file) says what a job there needs: account, queue,
+      // constraints, directory and writable stdout/stderr paths.
+      const profile = facilities.jobProfile(system);
+      const fill = (t: string | undefined) => t?.replaceAll('{run}', command.run);
       job = await facilities.submitJob(system, {
         name: `loupe-${command.run}`,
-        executable: this.o.executable,
-        arguments: ['--run', command.run],
-        resources: { node_count: request.nodes },
-        attributes: { duration: request.walltimeSeconds },
+        executable: profile?.executable ?? this.o.executable,
+        arguments: (profile?.arguments ?? ['--run', '{run}']).map((a) => fill(a)!),
+        nodes,
+        walltimeS,
+        ...(profile?.account && { account: profile.account }),
+        ...(profile?.queue && { queue: profile.queue }),
+        ...(profile?.customAttributes && { customAttributes: profile.customAttributes }),
+        ...(profile?.directory && { directory: fill(profile.directory)! }),
+        ...(profile?.stdoutPath && { stdoutPath: fill(profile.stdoutPath)! }),
+        ...(profile?.stderrPath && { stderrPath: fill(profile.stderrPath)! }),
+        ...(profile?.environment && { environment: profile.environment }),
+        // One command is one job: a retry of the same command carries the same key.
+        idempotencyKey: command.id,
       });
     } catch (error) {
       watch.stop();
@@ -149,7 +178,7 @@ export class FacilityResubmitter implements ResubmitHandler {
     const credential = await this.o.producerTokens.mint(
       command.run,
       `job:${system}/${job.id}`,
-      this.o.giveUpMs / 1000 + request.walltimeSeconds,
+      this.o.giveUpMs / 1000 + walltimeS,
     );
     this.jobs.set(key, {
       system,
@@ -163,8 +192,12 @@ export class FacilityResubmitter implements ResubmitHandler {
     const eta = ranked
       ? `, first result expected in ~${Math.round(ranked.expectedFirstResultS / 60)} min`
       : '';
+    const siteEta =
+      job.startEstimate !== null
+        ? `, ${system} estimates its start at ${new Date(job.startEstimate).toISOString()}`
+        : '';
     progress.delivered(
-      `job ${job.id} queued at ${system}${override ? ' (staff override)' : ''}${eta}`,
+      `job ${job.id} ${job.state === 'active' ? 'running' : 'queued'} at ${system}${decided ? ` (staff decision ${decided.id})` : override ? ' (staff override)' : ''}, ${nodes} nodes × ${Math.round(walltimeS / 60)} min${siteEta}${eta}`,
     );
 
     await this.follow(system, job.id, watch, progress);
@@ -216,13 +249,13 @@ export class FacilityResubmitter implements ResubmitHandler {
         try {
           const job = await facilities.jobStatus(system, jobId);
           failures = 0;
-          const state = job.status?.state;
+          const state = job.state;
           if (state === 'active') {
             active = true;
             if (watch.registered) return streaming();
           }
           if (state === 'completed' || state === 'failed' || state === 'canceled') {
-            const message = job.status?.message ? `: ${job.status.message}` : '';
+            const message = job.message ? `: ${job.message}` : '';
             return finish(() =>
               progress.failed(
                 `job ${jobId} at ${system} ended ${state} before streaming${message}`,

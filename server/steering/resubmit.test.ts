@@ -83,12 +83,12 @@ describe('resubmit through site selection and the facility job API', () => {
     expect(res.status).toBe(202);
     const { command } = (await res.json()) as { command: CommandRecord };
     await eventually(
-      () => (gw.commands.get(command.id)?.detail ?? '').includes('queued at'),
+      () => /(queued|running) at/.test(gw.commands.get(command.id)?.detail ?? ''),
       5000,
-      'queued',
+      `queued (${JSON.stringify(gw.commands.get(command.id))})`,
     );
     const queued = gw.commands.get(command.id)!;
-    const match = /job (\S+) queued at ([a-z0-9-]+)/.exec(queued.detail ?? '');
+    const match = /job (\S+) (?:queued|running) at ([a-z0-9-]+)/.exec(queued.detail ?? '');
     expect(match, queued.detail).not.toBeNull();
     const [, jobId, system] = match!;
     const decision = fac.service.decisions()[0]!;
@@ -142,6 +142,40 @@ describe('resubmit through site selection and the facility job API', () => {
       new RegExp(`queued at ${other} \\(staff override\\)`),
     );
     expect(fac.service.decisions()[0]).toMatchObject({ who: 'sam', system: other, override: true });
+  }, 30_000);
+
+  it('honours staff’s site decision and the job shape it was made for', async () => {
+    const { gw, fac } = await setup();
+    const recommended = fac.service.recommend({
+      nodes: 3,
+      walltime: 2400,
+      dataBytes: 0,
+    }).recommended;
+    const other = fac.service
+      .snapshots()
+      .find((s) => s.system !== recommended && s.system !== 'frontier')!.system;
+    // Simulated time runs ahead; the decision is stamped with the wall clock all the same.
+    fac.simulator.advance(86_400);
+    const decision = fac.service.recordDecision(
+      { subject: 'sam', role: 'staff' },
+      { system: other, recommended, job: { nodes: 3, walltime: 2400 } },
+    );
+    expect(Math.abs(decision.at - Date.now())).toBeLessThan(5000);
+    const { command } = (await (
+      await resubmit(gw, TOKENS.scientist, { nodes: undefined, walltimeSeconds: undefined })
+    ).json()) as { command: CommandRecord };
+    await eventually(
+      () => /(queued|running) at/.test(gw.commands.get(command.id)?.detail ?? ''),
+      5000,
+      `queued (${JSON.stringify(gw.commands.get(command.id))})`,
+    );
+    expect(gw.commands.get(command.id)?.detail).toMatch(
+      new RegExp(`at ${other} \\(staff decision ${decision.id}\\), 3 nodes × 40 min`),
+    );
+    // The decision stands: no new "recommended" one written over it.
+    expect(fac.service.decisions()[0]).toMatchObject({ id: decision.id, system: other });
+    const job = [...fac.simulator.models.get(other)!.jobs.values()].find((j) => j.external);
+    expect(job).toMatchObject({ nodes: 3, walltimeS: 2400 });
   }, 30_000);
 
   it('shows the facility’s error when the submission fails', async () => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { PlannedWindow } from '@/lib/protocol';
 import type { FacilityAdapter, SystemReading } from './FacilityAdapter';
-import { fetchJson, isNotModified, SourceError } from './fetchJson';
+import { fetchJson, isNotModified, parseEach, SourceError } from './fetchJson';
 import { queueReadingFrom } from './NerscSfApiAdapter';
 
 const Epoch = z.union([
@@ -19,48 +19,43 @@ const Activity = z.object({
   motd_info: z
     .array(z.object({ type: z.string(), message: z.string().nullish() }).passthrough())
     .nullish(),
-  running: z.array(
-    z
-      .object({
-        jobid: z.union([z.string(), z.number()]).transform(String),
-        queue: z.string(),
-        nodes: z.number().int().nonnegative(),
-        starttime: Epoch,
-        submittime: Epoch,
-        /** Minutes. */
-        walltime: z.number().nonnegative(),
-      })
-      .passthrough(),
-  ),
-  queued: z.array(
-    z
-      .object({
-        jobid: z.union([z.string(), z.number()]).transform(String),
-        queue: z.string(),
-        nodes: z.number().int().nonnegative(),
-        submittime: Epoch,
-        walltime: z.number().nonnegative(),
-      })
-      .passthrough(),
-  ),
-  reservation: z
-    .array(
-      z
-        .object({
-          name: z.string(),
-          queue: z.string().nullish(),
-          start: Epoch,
-          duration: z.number(),
-        })
-        .passthrough(),
-    )
-    .nullish(),
+  running: z.array(z.unknown()),
+  queued: z.array(z.unknown()),
+  reservation: z.array(z.unknown()).nullish(),
 });
+const Running = z
+  .object({
+    jobid: z.union([z.string(), z.number()]).transform(String),
+    queue: z.string(),
+    nodes: z.number().int().nonnegative(),
+    starttime: Epoch,
+    submittime: Epoch,
+    /** Minutes. */
+    walltime: z.number().nonnegative(),
+  })
+  .passthrough();
+const Queued = z
+  .object({
+    jobid: z.union([z.string(), z.number()]).transform(String),
+    queue: z.string(),
+    nodes: z.number().int().nonnegative(),
+    submittime: Epoch,
+    walltime: z.number().nonnegative(),
+  })
+  .passthrough();
+const Reservation = z
+  .object({
+    name: z.string(),
+    queue: z.string().nullish(),
+    start: Epoch,
+    duration: z.number(),
+  })
+  .passthrough();
 
 export interface AlcfActivityOptions {
   /** e.g. https://status.alcf.anl.gov */
   baseUrl: string;
-  systems: { system: string; name: string; totalNodes: number }[];
+  systems: { system: string; name: string; resource?: string; totalNodes: number | null }[];
   timeoutMs?: number;
 }
 
@@ -84,13 +79,19 @@ export class AlcfActivityAdapter implements FacilityAdapter {
     return Promise.all(
       this.o.systems.map(async (s) => {
         const a = await fetchJson(
-          `${base}/${encodeURIComponent(s.system)}/activity.json`,
+          `${base}/${encodeURIComponent(s.resource ?? s.system)}/activity.json`,
           Activity,
           {
             timeoutMs: this.o.timeoutMs ?? 5000,
           },
         );
         if (isNotModified(a)) throw new SourceError('unexpected HTTP 304');
+        const id = (x: unknown, i: number) =>
+          typeof x === 'object' && x !== null && 'jobid' in x ? String(x.jobid) : String(i);
+        const running = parseEach(a.running, Running, 'running job', id);
+        const queued = parseEach(a.queued, Queued, 'queued job', id);
+        const reservations = parseEach(a.reservation ?? [], Reservation, 'reservation');
+        const dropped = [...running.dropped, ...queued.dropped, ...reservations.dropped];
         const windows: PlannedWindow[] = [];
         if (a.start != null && a.end != null && a.end * 1000 > now)
           windows.push({
@@ -99,7 +100,7 @@ export class AlcfActivityAdapter implements FacilityAdapter {
             description:
               a.motd_info?.find((m) => m.type === 'MAINT')?.message ?? 'scheduled maintenance',
           });
-        for (const r of a.reservation ?? []) {
+        for (const r of reservations.ok) {
           if (!/maint/i.test(`${r.name} ${r.queue ?? ''}`)) continue;
           const start = r.start * 1000;
           // Reservation durations are minutes in the feed.
@@ -109,7 +110,7 @@ export class AlcfActivityAdapter implements FacilityAdapter {
         }
         windows.sort((x, y) => x.start - y.start);
         const q = queueReadingFrom(
-          a.running.map((j) => ({
+          running.ok.map((j) => ({
             id: j.jobid,
             queue: j.queue,
             nodes: j.nodes,
@@ -117,7 +118,7 @@ export class AlcfActivityAdapter implements FacilityAdapter {
             submit: j.submittime,
             start: j.starttime,
           })),
-          a.queued.map((j) => ({
+          queued.ok.map((j) => ({
             id: j.jobid,
             queue: j.queue,
             nodes: j.nodes,
@@ -136,6 +137,9 @@ export class AlcfActivityAdapter implements FacilityAdapter {
           status: a.maint ? ('down' as const) : ('up' as const),
           since: null,
           windows,
+          // `updated` is when ALCF last refreshed the feed: the service ages the queue by it.
+          dataAt: a.updated * 1000,
+          ...(dropped.length && { dropped }),
           ...q,
         };
       }),

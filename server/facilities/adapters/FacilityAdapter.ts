@@ -6,7 +6,6 @@ import type {
   QueueDepth,
 } from '@/lib/protocol';
 import type { QueueState } from '../queueFeatures';
-import type { IriJob, IriJobSpec } from './IriAdapter';
 
 /** A job seen running, with what its wait was (epoch s). */
 export interface StartedJob {
@@ -48,6 +47,58 @@ export interface SystemReading {
   queueState?: QueueState;
   queuedJobs?: SeenQueuedJob[];
   runningJobs?: StartedJob[];
+  /** Compute nodes the source publishes (IRI v2 `configured_node_count`, Slurm's partition). */
+  totalNodes?: number;
+  /**
+   * Entries of the answer that were malformed and left out (the rest was used), e.g.
+   * "outage 3: end_at not a date". Shown with the system's freshness.
+   */
+  dropped?: string[];
+  /**
+   * When the source's own data was produced (epoch ms), when it says (ALCF's `updated`); a feed
+   * that stops moving makes its figures stale even though it answers.
+   */
+  dataAt?: number;
+}
+
+/** The job a resubmission sends: PSI/J's JobSpec as Loupe fills it from the system's profile. */
+export interface JobSubmission {
+  name: string;
+  executable: string;
+  arguments: string[];
+  nodes: number;
+  /** Requested walltime, seconds. */
+  walltimeS: number;
+  account?: string;
+  queue?: string;
+  customAttributes?: Record<string, string>;
+  directory?: string;
+  stdoutPath?: string;
+  stderrPath?: string;
+  environment?: Record<string, string>;
+  /** Sent as `Idempotency-Key` where the API takes one: a retry never submits twice. */
+  idempotencyKey: string;
+}
+
+/** A job's state as the facility gives it. */
+export interface JobState {
+  /** The facility's job id. */
+  id: string;
+  /** PSI/J's states (IRI's JobState); a Slurm adapter maps PENDING → queued, RUNNING → active … */
+  state: 'new' | 'queued' | 'held' | 'active' | 'completed' | 'failed' | 'canceled';
+  /** The facility's own words (IRI `status.message`, Slurm's reason), or null. */
+  message: string | null;
+  /** The scheduler's own start estimate (epoch ms), when it publishes one. */
+  startEstimate: number | null;
+  exitCode: number | null;
+}
+
+/** A source that can also run jobs (IRI's compute API, slurmrestd). Errors are SourceErrors. */
+export interface JobSubmitter {
+  submitJob(system: string, job: JobSubmission): Promise<JobState>;
+  jobStatus(system: string, jobId: string): Promise<JobState>;
+  /** Where the API can cancel (slurmrestd). */
+  cancelJob?(system: string, jobId: string): Promise<void>;
 }
 
 /** Reads one source. `read` rejects with a SourceError saying why when the answer is unusable. */
@@ -58,19 +109,6 @@ export interface FacilityAdapter {
   /** Systems this adapter reports on (our ids). */
   readonly systems: readonly { system: string; name: string; facility: FacilityId }[];
   read(now: number): Promise<SystemReading[]>;
-}
-
-/**
- * A source that also takes jobs (IRI's job API, slurmrestd). Jobs are described and followed in
- * IRI's terms (a PSI/J spec in, PSI/J states out) whatever the site speaks.
- */
-export interface JobApi {
-  submitJob(system: string, spec: IriJobSpec): Promise<IriJob>;
-  jobStatus(system: string, jobId: string): Promise<IriJob>;
-  cancelJob?(system: string, jobId: string): Promise<void>;
-}
-
-export function isJobApi(adapter: FacilityAdapter): adapter is FacilityAdapter & JobApi {
-  const a = adapter as Partial<JobApi>;
-  return typeof a.submitJob === 'function' && typeof a.jobStatus === 'function';
+  /** Present when jobs can be submitted through this source. */
+  readonly jobs?: JobSubmitter;
 }

@@ -1,55 +1,64 @@
 import { z } from 'zod';
 import type { FacilityId, FacilityIncident, PlannedWindow } from '@/lib/protocol';
-import type { FacilityAdapter, SystemReading } from './FacilityAdapter';
-import { fetchJson, isNotModified, isoMs, SourceError } from './fetchJson';
+import { resolveToken, type TokenSource } from '../credentials/TokenProvider';
+import type { components as V1 } from '../iri/iriV1';
+import type { components as V2 } from '../iri/iriV2';
+import type {
+  FacilityAdapter,
+  JobState,
+  JobSubmission,
+  JobSubmitter,
+  SystemReading,
+} from './FacilityAdapter';
+import { fetchJson, isNotModified, lenientEnum, parseEach, SourceError } from './fetchJson';
 
-const IriStatus = z.enum(['up', 'down', 'degraded', 'unknown']);
+type Spec = V1['schemas']['JobSpec'] | V2['schemas']['JobSpec'];
+
+const STATUS = ['up', 'down', 'degraded', 'unknown'] as const;
+const IsoDate = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'not a date');
+/** v1's resource_type is an enum, v2's a URN (`urn:doe-iri:resource:compute[:child]`). */
 const Resource = z
   .object({
     id: z.string(),
     name: z.string().nullish(),
-    last_modified: z.string(),
-    current_status: IriStatus.nullish(),
-    resource_type: z.enum([
-      'website',
-      'service',
-      'compute',
-      'system',
-      'storage',
-      'network',
-      'unknown',
-    ]),
+    last_modified: IsoDate,
+    current_status: lenientEnum(STATUS, 'unknown').nullish(),
+    resource_type: z.string(),
     self_uri: z.string(),
-    site_uri: z.string(),
-    capability_uris: z.array(z.string()),
+    attributes: z.record(z.string(), z.unknown()).nullish(),
   })
   .passthrough();
+type Resource = z.infer<typeof Resource>;
 const Incident = z
   .object({
     id: z.string(),
     name: z.string().nullish(),
     description: z.string().nullish(),
-    last_modified: z.string(),
-    status: IriStatus,
-    start: z.string(),
-    end: z.string().nullish(),
+    last_modified: IsoDate,
+    status: lenientEnum(STATUS, 'unknown'),
+    start: IsoDate,
+    end: IsoDate.nullish(),
     type: z.enum(['planned', 'unplanned', 'reservation']),
-    resolution: z.enum(['unresolved', 'cancelled', 'completed', 'extended', 'pending']),
-    self_uri: z.string(),
-    event_uris: z.array(z.string()),
+    resolution: lenientEnum(
+      ['unresolved', 'cancelled', 'completed', 'extended', 'pending'],
+      'unresolved',
+    ),
     resource_uris: z.array(z.string()),
   })
   .passthrough();
-const JobState = z.enum(['new', 'queued', 'held', 'active', 'completed', 'failed', 'canceled']);
+type Incident = z.infer<typeof Incident>;
+const JOB_STATES = ['new', 'queued', 'held', 'active', 'completed', 'failed', 'canceled'] as const;
+/** IRI's Job; `status.meta_data.start_estimate` is where a site may put its scheduler's guess. */
 export const IriJob = z
   .object({
     id: z.string(),
     status: z
       .object({
-        state: JobState,
+        state: z.enum(JOB_STATES),
         time: z.number().nullish(),
         message: z.string().nullish(),
         exit_code: z.number().int().nullish(),
+        meta_data: z.record(z.string(), z.unknown()).nullish(),
       })
       .passthrough()
       .nullish(),
@@ -57,38 +66,51 @@ export const IriJob = z
   .passthrough();
 export type IriJob = z.infer<typeof IriJob>;
 
-/** A PSI/J JobSpec, as much of it as Loupe fills in. */
-export interface IriJobSpec {
-  name?: string;
-  executable?: string;
-  arguments?: string[];
-  resources: { node_count: number };
-  attributes: { duration: number; queue_name?: string; account?: string };
-}
-
 export interface IriOptions {
-  /** The facility's IRI API root (without /api/v1), e.g. https://api.iri.nersc.gov */
+  /** The facility's IRI API root, without /api/vN, e.g. https://api.iri.nersc.gov */
   baseUrl: string;
+  apiVersion: 'v1' | 'v2';
   facility: FacilityId;
-  /** Our system ids and the resource names the facility uses (matched without case). */
-  systems: { system: string; name: string }[];
+  /** Our system ids and the resource name (or id) the facility uses, matched without case. */
+  systems: { system: string; name: string; resource: string }[];
   /** Token for the job API; status endpoints need none. */
-  token?: string | (() => string | null) | null;
+  token?: TokenSource;
   timeoutMs?: number;
   /** How far back incidents are read, ms. */
   lookbackMs?: number;
 }
 
 const DAY_MS = 86_400_000;
+const COMPUTE_URN = 'urn:doe-iri:resource:compute';
 
-/** The DOE IRI facility API: resource status, incidents (planned windows), and the job API. */
-export class IriAdapter implements FacilityAdapter {
+/** Compute in v1's enum or any v2 compute URN, parent or child (`…:compute:gpu`). */
+export function isComputeType(resourceType: string): boolean {
+  return (
+    resourceType === 'compute' ||
+    resourceType === COMPUTE_URN ||
+    resourceType.startsWith(`${COMPUTE_URN}:`)
+  );
+}
+
+/** v2's `attributes.configured_node_count` (or `node_count`), when a site publishes it. */
+function nodeCount(r: Resource): number | undefined {
+  const a = r.attributes ?? {};
+  const n = a.configured_node_count ?? a.node_count;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** The last path segment of a URI, so an incident's resource link matches behind a proxy too. */
+const tail = (uri: string) => uri.replace(/\/+$/, '').split('/').pop() ?? uri;
+
+/** The DOE IRI facility API, v1 or v2: resource status, incidents (planned windows), jobs. */
+export class IriAdapter implements FacilityAdapter, JobSubmitter {
   readonly id: string;
   readonly source = 'iri' as const;
   readonly systems;
-  private incidents: z.infer<typeof Incident>[] = [];
+  readonly jobs: JobSubmitter = this;
+  private incidents: Incident[] = [];
   private incidentsModified: string | null = null;
-  private resources = new Map<string, z.infer<typeof Resource>>();
+  private resources = new Map<string, Resource>();
 
   constructor(private readonly o: IriOptions) {
     this.id = `iri:${o.facility}:${o.baseUrl}`;
@@ -96,56 +118,70 @@ export class IriAdapter implements FacilityAdapter {
   }
 
   private get api() {
-    return `${this.o.baseUrl.replace(/\/+$/, '')}/api/v1`;
+    return `${this.o.baseUrl.replace(/\/+$/, '')}/api/${this.o.apiVersion}`;
   }
 
-  private token(): string | null {
-    return (typeof this.o.token === 'function' ? this.o.token() : this.o.token) ?? null;
+  private get timeoutMs() {
+    return this.o.timeoutMs ?? 5000;
   }
 
   async read(now: number): Promise<SystemReading[]> {
-    const timeoutMs = this.o.timeoutMs ?? 5000;
-    const resources = await fetchJson(`${this.api}/status/resources`, z.array(Resource), {
-      timeoutMs,
+    const answer = await fetchJson(`${this.api}/status/resources`, z.array(z.unknown()), {
+      timeoutMs: this.timeoutMs,
     });
-    if (isNotModified(resources)) throw new SourceError('unexpected HTTP 304');
+    if (isNotModified(answer)) throw new SourceError('unexpected HTTP 304');
+    const resources = parseEach(answer, Resource, 'resource', (x, i) =>
+      typeof x === 'object' && x !== null && 'id' in x ? String(x.id) : String(i),
+    );
+    const dropped = [...resources.dropped];
     // Incidents change rarely: ask only for what changed since the last answer (304 otherwise).
     const from = new Date(now - (this.o.lookbackMs ?? DAY_MS)).toISOString();
     const params = new URLSearchParams({ from, limit: '1000' });
     if (this.incidentsModified) params.set('modified_since', this.incidentsModified);
-    const changed = await fetchJson(`${this.api}/status/incidents?${params}`, z.array(Incident), {
-      timeoutMs,
-      allowNotModified: true,
-    });
+    const changed = await fetchJson(
+      `${this.api}/status/incidents?${params}`,
+      z.array(z.unknown()),
+      { timeoutMs: this.timeoutMs, allowNotModified: true },
+    );
     if (!isNotModified(changed)) {
-      const byId = new Map(this.incidents.map((i) => [i.id, i]));
-      for (const i of changed) byId.set(i.id, i);
-      this.incidents = [...byId.values()].filter(
-        (i) => !i.end || isoMs(i.end, 'end') > now - DAY_MS,
+      const parsed = parseEach(changed, Incident, 'incident', (x, i) =>
+        typeof x === 'object' && x !== null && 'id' in x ? String(x.id) : String(i),
       );
-      const latest = changed.reduce<string | null>(
+      dropped.push(...parsed.dropped);
+      const byId = new Map(this.incidents.map((i) => [i.id, i]));
+      for (const i of parsed.ok) byId.set(i.id, i);
+      this.incidents = [...byId.values()].filter((i) => !i.end || Date.parse(i.end) > now - DAY_MS);
+      this.incidentsModified = parsed.ok.reduce<string | null>(
         (m, i) => (m === null || Date.parse(i.last_modified) > Date.parse(m) ? i.last_modified : m),
         this.incidentsModified,
       );
-      this.incidentsModified = latest;
     }
 
-    return this.o.systems.map((s) => {
-      const r = resources.find(
+    const readings: SystemReading[] = [];
+    for (const s of this.o.systems) {
+      const want = s.resource.toLowerCase();
+      const r = resources.ok.find(
         (x) =>
-          x.resource_type === 'compute' && (x.name ?? '').toLowerCase() === s.name.toLowerCase(),
+          isComputeType(x.resource_type) &&
+          ((x.name ?? '').toLowerCase() === want || x.id.toLowerCase() === want),
       );
-      if (!r) throw new SourceError(`no compute resource named ${s.name}`);
+      if (!r) {
+        // One system missing at this source is that system's problem, not its neighbours'.
+        dropped.push(`no compute resource named ${s.resource}`);
+        continue;
+      }
       this.resources.set(s.system, r);
-      // An incident names its resources by URI; follow the link rather than matching ids.
-      const mine = this.incidents.filter((i) => i.resource_uris.includes(r.self_uri));
+      // An incident names its resources by URI; follow the link (or its id, behind a proxy).
+      const mine = this.incidents.filter((i) =>
+        i.resource_uris.some((u) => u === r.self_uri || tail(u) === r.id),
+      );
       const incidents: FacilityIncident[] = mine.map((i) => ({
         id: i.id,
         system: s.system,
         kind: i.type,
         status: i.status,
-        start: isoMs(i.start, 'start'),
-        end: i.end ? isoMs(i.end, 'end') : null,
+        start: Date.parse(i.start),
+        end: i.end ? Date.parse(i.end) : null,
         description: i.description ?? i.name ?? i.type,
         resolution: i.resolution,
       }));
@@ -157,21 +193,26 @@ export class IriAdapter implements FacilityAdapter {
         .filter((i) => i.end === null || i.end > now)
         .map((i) => ({ start: i.start, end: i.end, description: i.description }))
         .sort((a, b) => a.start - b.start);
-      return {
+      const totalNodes = nodeCount(r);
+      readings.push({
         system: s.system,
         name: s.name,
         facility: this.o.facility,
         source: 'iri' as const,
         status: r.current_status ?? 'unknown',
-        since: isoMs(r.last_modified, 'last_modified'),
+        since: Date.parse(r.last_modified),
         windows,
         incidents,
-      };
-    });
+        ...(totalNodes !== undefined && { totalNodes }),
+      });
+    }
+    if (readings.length === 0) throw new SourceError(dropped[0] ?? 'no compute resources');
+    if (dropped.length) for (const r of readings) r.dropped = dropped;
+    return readings;
   }
 
   /** The resource behind one of our systems (read from /status/resources on demand). */
-  private async resource(system: string): Promise<z.infer<typeof Resource>> {
+  private async resource(system: string): Promise<Resource> {
     const known = this.resources.get(system);
     if (known) return known;
     await this.read(Date.now());
@@ -180,28 +221,70 @@ export class IriAdapter implements FacilityAdapter {
     return r;
   }
 
-  /** Submits a PSI/J job to `system`; answers the IRI Job (state `new` or `queued`). */
-  async submitJob(system: string, spec: IriJobSpec): Promise<IriJob> {
+  /** The PSI/J JobSpec IRI takes, from Loupe's submission and the system's profile. */
+  static jobSpec(job: JobSubmission): Spec {
+    return {
+      name: job.name,
+      executable: job.executable,
+      arguments: job.arguments,
+      ...(job.directory && { directory: job.directory }),
+      ...(job.stdoutPath && { stdout_path: job.stdoutPath }),
+      ...(job.stderrPath && { stderr_path: job.stderrPath }),
+      ...(job.environment &&
+        Object.keys(job.environment).length && { environment: job.environment }),
+      resources: { node_count: job.nodes },
+      attributes: {
+        duration: job.walltimeS,
+        ...(job.queue && { queue_name: job.queue }),
+        ...(job.account && { account: job.account }),
+        ...(job.customAttributes &&
+          Object.keys(job.customAttributes).length && { custom_attributes: job.customAttributes }),
+      },
+    };
+  }
+
+  private stateOf(job: IriJob): JobState {
+    const meta = job.status?.meta_data ?? {};
+    const estimate = meta.start_estimate ?? meta.estimated_start_time;
+    return {
+      id: job.id,
+      state: job.status?.state ?? 'new',
+      message: job.status?.message ?? null,
+      startEstimate:
+        typeof estimate === 'number'
+          ? Math.round(estimate * 1000)
+          : typeof estimate === 'string' && !Number.isNaN(Date.parse(estimate))
+            ? Date.parse(estimate)
+            : null,
+      exitCode: job.status?.exit_code ?? null,
+    };
+  }
+
+  /** Submits a PSI/J job to `system`; v2 carries an Idempotency-Key so a retry submits once. */
+  async submitJob(system: string, submission: JobSubmission): Promise<JobState> {
     const r = await this.resource(system);
+    const headers: Record<string, string> =
+      this.o.apiVersion === 'v2' ? { 'idempotency-key': submission.idempotencyKey } : {};
     const job = await fetchJson(`${this.api}/compute/job/${encodeURIComponent(r.id)}`, IriJob, {
       method: 'POST',
-      body: spec,
-      token: this.token(),
-      timeoutMs: this.o.timeoutMs ?? 5000,
+      body: IriAdapter.jobSpec(submission),
+      token: await resolveToken(this.o.token),
+      timeoutMs: this.timeoutMs,
+      headers,
     });
     if (isNotModified(job)) throw new SourceError('unexpected HTTP 304');
-    return job;
+    return this.stateOf(job);
   }
 
   /** A job's current status. */
-  async jobStatus(system: string, jobId: string): Promise<IriJob> {
+  async jobStatus(system: string, jobId: string): Promise<JobState> {
     const r = await this.resource(system);
     const job = await fetchJson(
       `${this.api}/compute/status/${encodeURIComponent(r.id)}/${encodeURIComponent(jobId)}`,
       IriJob,
-      { token: this.token(), timeoutMs: this.o.timeoutMs ?? 5000 },
+      { token: await resolveToken(this.o.token), timeoutMs: this.timeoutMs },
     );
     if (isNotModified(job)) throw new SourceError('unexpected HTTP 304');
-    return job;
+    return this.stateOf(job);
   }
 }

@@ -1,21 +1,34 @@
 import { z } from 'zod';
 import type { PlannedWindow } from '@/lib/protocol';
 import type { FacilityAdapter, SeenQueuedJob, StartedJob, SystemReading } from './FacilityAdapter';
-import { fetchJson, isNotModified, isoMs, SourceError } from './fetchJson';
+import { resolveToken, type TokenSource } from '../credentials/TokenProvider';
+import { fetchJson, isNotModified, isoMs, lenientEnum, parseEach, SourceError } from './fetchJson';
 
+const IsoDate = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'not a date');
+/** sfapi_client's models: every field but the name optional; a status we do not know is `other`. */
 const NerscStatus = z.object({
   name: z.string(),
   full_name: z.string().nullish(),
-  status: z.enum(['active', 'degraded', 'unavailable', 'other']),
-  updated_at: z.string().nullish(),
+  status: z.string(),
+  updated_at: IsoDate.nullish(),
   notes: z.array(z.string()).nullish(),
 });
+const NERSC_STATUS: Record<string, 'up' | 'degraded' | 'down' | 'unknown'> = {
+  active: 'up',
+  degraded: 'degraded',
+  unavailable: 'down',
+  other: 'unknown',
+};
+/** sfapi_client's Outage: `end_at` and `status` are optional there too. */
 const NerscOutage = z.object({
-  name: z.string(),
-  start_at: z.string(),
-  end_at: z.string().nullable(),
+  name: z.string().nullish(),
+  start_at: IsoDate,
+  end_at: IsoDate.nullish(),
   description: z.string().nullish(),
-  status: z.enum(['Active', 'Cancelled', 'Completed', 'Extended', 'Planned']),
+  status: lenientEnum(
+    ['Active', 'Cancelled', 'Completed', 'Extended', 'Planned'],
+    'Planned',
+  ).nullish(),
 });
 /** squeue rows: every value a string. */
 const SqueueRow = z
@@ -32,7 +45,7 @@ const SqueueRow = z
   .passthrough();
 const Jobs = z.object({
   status: z.enum(['OK', 'ERROR']),
-  output: z.array(SqueueRow).nullish(),
+  output: z.array(z.unknown()).nullish(),
   error: z.string().nullish(),
 });
 
@@ -40,9 +53,9 @@ export interface NerscSfApiOptions {
   /** e.g. https://api.nersc.gov/api/v1.2 */
   baseUrl: string;
   /** OAuth2 access token for /compute/jobs; without it the queue is not read. */
-  token?: string | (() => string | null) | null;
-  /** Our system ids, equal to NERSC's machine names, with their compute node counts. */
-  systems: { system: string; name: string; totalNodes: number }[];
+  token?: TokenSource;
+  /** Our system ids, NERSC's machine names (`resource`) and their compute node counts. */
+  systems: { system: string; name: string; resource?: string; totalNodes: number | null }[];
   timeoutMs?: number;
   /** Slurm prints local times without a zone; minutes east of UTC (NERSC: −480/−420). */
   slurmUtcOffsetMin?: number;
@@ -75,30 +88,33 @@ export class NerscSfApiAdapter implements FacilityAdapter {
   async read(now: number): Promise<SystemReading[]> {
     const timeoutMs = this.o.timeoutMs ?? 5000;
     const base = this.o.baseUrl.replace(/\/+$/, '');
-    const token = typeof this.o.token === 'function' ? this.o.token() : this.o.token;
+    const token = await resolveToken(this.o.token);
     return Promise.all(
       this.o.systems.map(async (s) => {
-        const [status, outages, jobs] = await Promise.all([
-          fetchJson(`${base}/status/${encodeURIComponent(s.system)}`, NerscStatus, { timeoutMs }),
-          fetchJson(
-            `${base}/status/outages/planned/${encodeURIComponent(s.system)}`,
-            z.array(NerscOutage),
-            { timeoutMs },
-          ),
+        const machine = encodeURIComponent(s.resource ?? s.system);
+        const [status, outageList, jobs] = await Promise.all([
+          fetchJson(`${base}/status/${machine}`, NerscStatus, { timeoutMs }),
+          fetchJson(`${base}/status/outages/planned/${machine}`, z.array(z.unknown()), {
+            timeoutMs,
+          }),
           token
-            ? fetchJson(`${base}/compute/jobs/${encodeURIComponent(s.system)}`, Jobs, {
+            ? fetchJson(`${base}/compute/jobs/${machine}`, Jobs, {
                 timeoutMs,
                 token,
               })
             : Promise.resolve(null),
         ]);
-        if (isNotModified(status) || isNotModified(outages) || isNotModified(jobs))
+        if (isNotModified(status) || isNotModified(outageList) || isNotModified(jobs))
           throw new SourceError('unexpected HTTP 304');
-        const windows: PlannedWindow[] = outages
+        const outages = parseEach(outageList, NerscOutage, 'outage');
+        const dropped = [...outages.dropped];
+        if (!(status.status in NERSC_STATUS))
+          dropped.push(`status ${status.status.slice(0, 40)} not known, read as unknown`);
+        const windows: PlannedWindow[] = outages.ok
           .filter((o) => o.status !== 'Cancelled' && o.status !== 'Completed')
           .map((o) => ({
-            start: isoMs(o.start_at, 'start_at'),
-            end: o.end_at ? isoMs(o.end_at, 'end_at') : null,
+            start: Date.parse(o.start_at),
+            end: o.end_at ? Date.parse(o.end_at) : null,
             description: o.description ?? 'planned outage',
           }))
           .filter((w) => w.end === null || w.end > now)
@@ -108,22 +124,25 @@ export class NerscSfApiAdapter implements FacilityAdapter {
           name: s.name,
           facility: 'NERSC',
           source: 'nersc-sfapi',
-          status: (
-            { active: 'up', degraded: 'degraded', unavailable: 'down', other: 'unknown' } as const
-          )[status.status],
-          since: status.updated_at ? isoMs(status.updated_at, 'updated_at') : null,
+          status: NERSC_STATUS[status.status] ?? 'unknown',
+          since: status.updated_at ? Date.parse(status.updated_at) : null,
           windows,
         };
         if (jobs) {
           if (jobs.status === 'ERROR') throw new SourceError(`jobs: ${jobs.error ?? 'ERROR'}`);
-          Object.assign(reading, this.queueOf(jobs.output ?? [], s.totalNodes, now));
+          const rows = parseEach(jobs.output ?? [], SqueueRow, 'job', (x, i) =>
+            typeof x === 'object' && x !== null && 'jobid' in x ? String(x.jobid) : String(i),
+          );
+          dropped.push(...rows.dropped);
+          Object.assign(reading, this.queueOf(rows.ok, s.totalNodes, now));
         }
+        if (dropped.length) reading.dropped = dropped;
         return reading;
       }),
     );
   }
 
-  private queueOf(rows: z.infer<typeof SqueueRow>[], totalNodes: number, now: number) {
+  private queueOf(rows: z.infer<typeof SqueueRow>[], totalNodes: number | null, now: number) {
     const offsetMs = (this.o.slurmUtcOffsetMin ?? 0) * 60_000;
     const slurmMs = (text: string, field: string) => {
       const zoned = /[zZ]|[+-]\d\d:?\d\d$/.test(text);
@@ -157,7 +176,7 @@ export class NerscSfApiAdapter implements FacilityAdapter {
 export function queueReadingFrom(
   runningJobs: StartedJob[],
   queuedJobs: SeenQueuedJob[],
-  totalNodes: number,
+  totalNodes: number | null,
   now: number,
 ): Pick<SystemReading, 'queue' | 'queueState' | 'runningJobs' | 'queuedJobs'> {
   const busy = runningJobs.reduce((s, j) => s + j.nodes, 0);
@@ -166,12 +185,13 @@ export function queueReadingFrom(
       running: runningJobs.length,
       queued: queuedJobs.length,
       queuedNodeHours: queuedJobs.reduce((s, j) => s + (j.nodes * j.walltimeS) / 3600, 0),
-      freeNodes: Math.max(totalNodes - busy, 0),
+      // Unknown until a source publishes the node count (the service fills it in then).
+      freeNodes: totalNodes === null ? null : Math.max(totalNodes - busy, 0),
       totalNodes,
     },
     queueState: {
       now: now / 1000,
-      totalNodes,
+      totalNodes: totalNodes ?? busy,
       running: runningJobs.map((j) => ({ nodes: j.nodes, start: j.start, walltimeS: j.walltimeS })),
       queued: [...queuedJobs]
         .sort((a, b) => a.submit - b.submit)

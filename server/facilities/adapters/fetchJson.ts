@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** Why a source's answer could not be used; the text ends up as the snapshot's staleReason. */
 export class SourceError extends Error {
@@ -20,6 +20,74 @@ export interface FetchOptions {
   body?: unknown;
   /** Answer `notModified` on HTTP 304 instead of failing. */
   allowNotModified?: boolean;
+  /** Extra request headers (Idempotency-Key, X-SLURM-USER-NAME …). */
+  headers?: Record<string, string>;
+}
+
+/** RFC 9457 problem details, as IRI answers errors; only what the reason quotes. */
+const ProblemBody = z.object({
+  title: z.string().nullish(),
+  detail: z.union([z.string(), z.array(z.unknown())]).nullish(),
+});
+
+/** "HTTP 400: Bad Request — account is required" from a problem+json (or FastAPI) body. */
+function httpReason(status: number, text: string): string {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return `HTTP ${status}`;
+  }
+  const p = ProblemBody.safeParse(data);
+  if (!p.success) return `HTTP ${status}`;
+  const detail =
+    typeof p.data.detail === 'string'
+      ? p.data.detail
+      : Array.isArray(p.data.detail)
+        ? JSON.stringify(p.data.detail)
+        : null;
+  const words = [p.data.title, detail].filter(Boolean).join(' — ');
+  return (words ? `HTTP ${status}: ${words}` : `HTTP ${status}`).slice(0, 300);
+}
+
+/**
+ * Validates each entry of a list on its own: a malformed entry is dropped and reported, the rest is
+ * used (the real services are looser than their schemas). Returns the entries and what was dropped.
+ */
+export function parseEach<T extends z.ZodType>(
+  items: readonly unknown[],
+  schema: T,
+  what: string,
+  describe: (item: unknown, index: number) => string = (_, i) => String(i),
+): { ok: z.infer<T>[]; dropped: string[] } {
+  const ok: z.infer<T>[] = [];
+  const dropped: string[] = [];
+  items.forEach((item, i) => {
+    const r = schema.safeParse(item);
+    if (r.success) ok.push(r.data);
+    else {
+      const issue = r.error.issues[0];
+      dropped.push(
+        `${what} ${describe(item, i)}: ${issue?.path.join('.') || '(entry)'} ${issue?.message ?? 'invalid'}`.slice(
+          0,
+          160,
+        ),
+      );
+    }
+  });
+  return { ok, dropped };
+}
+
+/** A zod enum that reads values it does not know as `fallback` (RELIABILITY 9: unknown enums). */
+export function lenientEnum<const T extends readonly [string, ...string[]], F extends T[number]>(
+  values: T,
+  fallback: F,
+) {
+  return z
+    .unknown()
+    .transform((v): T[number] =>
+      typeof v === 'string' && (values as readonly string[]).includes(v) ? v : fallback,
+    );
 }
 
 /** How much of an unexpected answer the reason quotes. */
@@ -34,7 +102,7 @@ export async function fetchJson<T extends z.ZodType>(
   schema: T,
   options: FetchOptions,
 ): Promise<z.infer<T> | { notModified: true }> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
@@ -61,8 +129,8 @@ export async function fetchJson<T extends z.ZodType>(
   }
   if (response.status === 304 && options.allowNotModified) return { notModified: true };
   if (response.status === 401 || response.status === 403)
-    throw new SourceError(`credentials refused (HTTP ${response.status})`, true);
-  if (!response.ok) throw new SourceError(`HTTP ${response.status}`);
+    throw new SourceError(`credentials refused (${httpReason(response.status, text)})`, true);
+  if (!response.ok) throw new SourceError(httpReason(response.status, text));
   const trimmed = text.trimStart();
   if (trimmed.startsWith('<')) throw new SourceError('answered HTML, not JSON');
   let data: unknown;

@@ -182,24 +182,28 @@ describe("the simulator's beamline cluster (slurmrestd v0.0.38)", () => {
       name: 'loupe-run-1',
       executable: 'loupe-recon',
       arguments: ['--run', 'run-1'],
-      resources: { node_count: 2 },
-      attributes: { duration: 1800 },
+      nodes: 2,
+      walltimeS: 1800,
+      idempotencyKey: 'k1',
     });
     expect(job.id).toMatch(/^\d+$/);
     for (let i = 0; i < 200 && !started.includes(job.id); i++) fac.simulator.advance(120);
     expect(started).toContain(job.id);
-    expect((await fac.service.jobStatus(SYSTEM, job.id)).status).toMatchObject({
+    expect(await fac.service.jobStatus(SYSTEM, job.id)).toMatchObject({
       state: 'active',
       message: 'running on 2 nodes',
     });
     await fac.service.cancelJob(SYSTEM, job.id);
-    expect((await fac.service.jobStatus(SYSTEM, job.id)).status?.state).toBe('canceled');
+    expect((await fac.service.jobStatus(SYSTEM, job.id)).state).toBe('canceled');
     // An executable the site has no command for is refused before Slurm sees it.
     await expect(
       fac.service.submitJob(SYSTEM, {
+        name: 'loupe-rm',
         executable: 'rm',
-        resources: { node_count: 1 },
-        attributes: { duration: 60 },
+        arguments: [],
+        nodes: 1,
+        walltimeS: 60,
+        idempotencyKey: 'k2',
       }),
     ).rejects.toThrow('Beamline cluster has no command for executable "rm"');
   });

@@ -135,6 +135,8 @@ export async function startFacilitySimulator(
 
   const models = new Map<string, SchedulerModel>();
   const externalJobs = new Map<string, { system: string; job: SimJob; spec: unknown }>();
+  /** v2 Idempotency-Key → the body it came with and the job it made. */
+  const idempotent = new Map<string, { body: string; jobId: string }>();
   for (const [id, sys] of Object.entries(systems)) {
     const emit = (job: SimJob, state: SimulatedJobEvent['state']) => {
       if (!job.external) return;
@@ -217,7 +219,7 @@ export async function startFacilitySimulator(
   // ---------- IRI facility API ----------
   const iriIds = (m: SchedulerModel) => `res-${m.config.system}`;
   const iriStatus = (m: SchedulerModel) => m.status();
-  const incidentOf = (base: string, m: SchedulerModel, w: SimWindow) => ({
+  const incidentOf = (base: string, m: SchedulerModel, w: SimWindow, v = 'v1') => ({
     id: `inc-${w.id}`,
     name: w.description,
     description: w.description,
@@ -227,9 +229,9 @@ export async function startFacilitySimulator(
     end: iso(w.end),
     type: w.kind === 'planned' ? 'planned' : 'unplanned',
     resolution: w.end <= m.now ? 'completed' : w.start <= m.now ? 'unresolved' : 'pending',
-    self_uri: `${base}/api/v1/status/incidents/inc-${w.id}`,
-    event_uris: [`${base}/api/v1/status/events/ev-${w.id}-start`],
-    resource_uris: [`${base}/api/v1/status/resources/${iriIds(m)}`],
+    self_uri: `${base}/api/${v}/status/incidents/inc-${w.id}`,
+    event_uris: [`${base}/api/${v}/status/events/ev-${w.id}-start`],
+    resource_uris: [`${base}/api/${v}/status/resources/${iriIds(m)}`],
   });
   const visibleWindows = (m: SchedulerModel) => m.windows.filter((w) => w.announced <= m.now);
 
@@ -337,26 +339,36 @@ export async function startFacilitySimulator(
       });
     }
 
-    // IRI facility API: /{nersc|alcf|olcf}/iri/api/v1/...
-    if ((m = /^\/(nersc|alcf|olcf)\/iri\/api\/v1(\/.*)?$/.exec(path))) {
+    // IRI facility API: /{nersc|alcf|olcf}/iri/api/{v1|v2}/...
+    if ((m = /^\/(nersc|alcf|olcf)\/iri\/api\/(v1|v2)(\/.*)?$/.exec(path))) {
       const prefix = m[1]!;
+      const v = m[2]!;
       const facility = prefix.toUpperCase() as FacilityId;
-      const rest = m[2] ?? '';
+      const rest = m[3] ?? '';
       const base = `${baseUrl()}/${m[1]}/iri`;
       const mine = bySystem(facility);
-      const resource = (id: string, model: SchedulerModel) => ({
-        id: iriIds(model),
-        name: systems[id]!.fullName,
-        description: systems[id]!.description,
-        last_modified: iso(model.statusSince()),
-        group: 'compute',
-        current_status: iriStatus(model),
-        resource_type: 'compute',
-        supported_endpoints: ['compute'],
-        self_uri: `${base}/api/v1/status/resources/${iriIds(model)}`,
-        site_uri: `${base}/api/v1/facility/sites/site-${prefix}`,
-        capability_uris: [],
-      });
+      const resource = (id: string, model: SchedulerModel) => {
+        const self = `${base}/api/${v}/status/resources/${iriIds(model)}`;
+        const site = `${base}/api/${v}/facility/sites/site-${prefix}`;
+        return {
+          id: iriIds(model),
+          // NERSC names Perlmutter's IRI resource `compute`; the others use the machine's name.
+          name: facility === 'NERSC' ? 'compute' : systems[id]!.fullName,
+          description: systems[id]!.description,
+          last_modified: iso(model.statusSince()),
+          group: 'compute',
+          current_status: iriStatus(model),
+          resource_type: v === 'v1' ? 'compute' : 'urn:doe-iri:resource:compute',
+          supported_endpoints: ['compute'],
+          self_uri: self,
+          site_uri: site,
+          capability_uris: [],
+          ...(v === 'v2' && {
+            attributes: { configured_node_count: model.config.totalNodes },
+            _links: { self: { href: self }, 'iri:located-at': { href: site } },
+          }),
+        };
+      };
       if (rest === '/facility') {
         return json(res, 200, {
           id: `fac-${m[1]}`,
@@ -366,8 +378,8 @@ export async function startFacilitySimulator(
           short_name: facility,
           organization_name: facility,
           support_uri: null,
-          self_uri: `${base}/api/v1/facility`,
-          site_uris: [`${base}/api/v1/facility/sites/site-${prefix}`],
+          self_uri: `${base}/api/${v}/facility`,
+          site_uris: [`${base}/api/${v}/facility/sites/site-${prefix}`],
         });
       }
       if ((m = /^\/status\/resources(?:\/([^/]+))?$/.exec(rest))) {
@@ -383,7 +395,7 @@ export async function startFacilitySimulator(
       if ((m = /^\/status\/incidents(?:\/([^/]+))?$/.exec(rest))) {
         const q = url.searchParams;
         let all = mine.flatMap(([, model]) =>
-          visibleWindows(model).map((w) => ({ w, model, inc: incidentOf(base, model, w) })),
+          visibleWindows(model).map((w) => ({ w, model, inc: incidentOf(base, model, w, v) })),
         );
         const parseDate = (name: string) => {
           const v = q.get(name);
@@ -442,9 +454,9 @@ export async function startFacilitySimulator(
                 last_modified: iso(at),
                 occurred_at: iso(at),
                 status,
-                self_uri: `${base}/api/v1/status/events/ev-${w.id}-${suffix}`,
-                resource_uri: `${base}/api/v1/status/resources/${iriIds(model)}`,
-                incident_uri: `${base}/api/v1/status/incidents/inc-${w.id}`,
+                self_uri: `${base}/api/${v}/status/events/ev-${w.id}-${suffix}`,
+                resource_uri: `${base}/api/${v}/status/resources/${iriIds(model)}`,
+                incident_uri: `${base}/api/${v}/status/incidents/inc-${w.id}`,
               });
               const out = [mk('start', w.start, w.kind === 'degraded' ? 'degraded' : 'down')];
               if (w.end <= model.now) out.push(mk('end', w.end, 'up'));
@@ -471,6 +483,36 @@ export async function startFacilitySimulator(
         const spec = JobSpecBody.safeParse(body);
         if (!spec.success)
           return problem(res, 422, 'Unprocessable Entity', spec.error.message, path);
+        const project = req.headers['x-iri-facility-project'];
+        // v2: the project/account in exactly one place, the body or the trusted header.
+        if (v === 'v2' && !spec.data.attributes?.account === !project)
+          return problem(
+            res,
+            400,
+            'Bad Request',
+            project
+              ? 'account given both in attributes.account and X-IRI-Facility-Project'
+              : 'no project/account: set attributes.account or X-IRI-Facility-Project',
+            path,
+          );
+        const keyHeader = req.headers['idempotency-key'];
+        const key = v === 'v2' && typeof keyHeader === 'string' ? `${m[1]}/${keyHeader}` : null;
+        const bodyText = JSON.stringify(spec.data);
+        if (key) {
+          const earlier = idempotent.get(key);
+          if (earlier && earlier.body !== bodyText)
+            return problem(
+              res,
+              422,
+              'Unprocessable Entity',
+              'Idempotency-Key reused with another body',
+              path,
+            );
+          if (earlier) {
+            const e = externalJobs.get(earlier.jobId)!;
+            return json(res, 200, iriJob(e.job, e.spec, true));
+          }
+        }
         const [id, model] = entry;
         const job = model.submit({
           nodes: spec.data.resources?.node_count ?? 1,
@@ -480,6 +522,7 @@ export async function startFacilitySimulator(
           name: spec.data.name ?? undefined,
         });
         externalJobs.set(job.id, { system: id, job, spec: spec.data });
+        if (key) idempotent.set(key, { body: bodyText, jobId: job.id });
         return json(res, 200, iriJob(job, spec.data, true));
       }
       if ((m = /^\/compute\/status\/([^/]+)\/([^/]+)$/.exec(rest)) && method === 'GET') {

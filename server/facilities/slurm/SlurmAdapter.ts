@@ -1,13 +1,15 @@
 import type { FacilityId, PlannedWindow } from '@/lib/protocol';
 import type {
   FacilityAdapter,
-  JobApi,
+  JobState,
+  JobSubmission,
+  JobSubmitter,
   SeenQueuedJob,
   StartedJob,
   SystemReading,
 } from '../adapters/FacilityAdapter';
 import { SourceError } from '../adapters/fetchJson';
-import type { IriJob, IriJobSpec } from '../adapters/IriAdapter';
+import type { IriJob } from '../adapters/IriAdapter';
 import { queueReadingFrom } from '../adapters/NerscSfApiAdapter';
 import type { SlurmJob, SlurmReservation } from './slurmApi';
 import { SlurmRestClient, type SlurmRestClientOptions } from './SlurmRestClient';
@@ -56,11 +58,16 @@ export interface SlurmAdapterOptions {
   report?: (message: string) => void;
 }
 
-/** A PSI/J job spec with the fields a Slurm site needs beyond IRI's minimum. */
-export type SlurmJobSpec = IriJobSpec & {
+/** A PSI/J job spec (IRI's JobSpec, as far as a Slurm site reads it). */
+export interface SlurmJobSpec {
+  name?: string;
+  executable?: string;
+  arguments?: string[];
+  resources: { node_count: number };
+  attributes: { duration: number; queue_name?: string; account?: string };
   /** PSI/J `environment`: added over the profile's (a run-scoped token goes here). */
   environment?: Record<string, string>;
-};
+}
 
 /** Node states (base or flag) in which a node takes no new work. */
 const UNAVAILABLE = new Set([
@@ -95,7 +102,7 @@ const iso = (s: number) => new Date(s * 1000).toISOString().replace(/\.\d+Z$/, '
  * estimates from the job list, and submission and job state for resubmitted runs — the job API
  * answering in IRI's job model so the resubmitter follows it like any other site's.
  */
-export class SlurmAdapter implements FacilityAdapter, JobApi {
+export class SlurmAdapter implements FacilityAdapter {
   readonly id: string;
   readonly source = 'slurm' as const;
   readonly systems;
@@ -204,6 +211,41 @@ export class SlurmAdapter implements FacilityAdapter, JobApi {
         ...q,
       };
     });
+  }
+
+  /**
+   * The job API in the service's terms: a resubmission's JobSubmission in, the facility's JobState
+   * out (Slurm's own start estimate included), by way of the PSI/J spec below.
+   */
+  readonly jobs: JobSubmitter = {
+    submitJob: async (system: string, job: JobSubmission): Promise<JobState> =>
+      this.toJobState(
+        await this.submitJob(system, {
+          name: job.name,
+          executable: job.executable,
+          arguments: job.arguments,
+          resources: { node_count: job.nodes },
+          attributes: {
+            duration: job.walltimeS,
+            ...(job.queue && { queue_name: job.queue }),
+            ...(job.account && { account: job.account }),
+          },
+          ...(job.environment && { environment: job.environment }),
+        }),
+      ),
+    jobStatus: async (system: string, jobId: string) =>
+      this.toJobState(await this.jobStatus(system, jobId)),
+    cancelJob: (system: string, jobId: string) => this.cancelJob(system, jobId),
+  };
+
+  private toJobState(job: IriJob): JobState {
+    return {
+      id: job.id,
+      state: job.status?.state ?? 'new',
+      message: job.status?.message ?? null,
+      startEstimate: this.expectedStart(job.id),
+      exitCode: job.status?.exit_code ?? null,
+    };
   }
 
   /** The scheduler's own expected start of a pending job (epoch ms), as of the last read. */

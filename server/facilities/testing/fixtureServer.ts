@@ -11,9 +11,14 @@ export interface FixtureResponse {
 }
 
 /** A loopback server answering fixed payloads by path; `routes` may be changed between requests. */
-export async function startFixtureServer(routes: Map<string, FixtureResponse>) {
+export async function startFixtureServer(
+  routes: Map<string, FixtureResponse>,
+  /** Requests seen per path (fault tests count them: no storm). */
+  hits?: Map<string, number>,
+) {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    hits?.set(path, (hits.get(path) ?? 0) + 1);
     const r = routes.get(path);
     const send = () => {
       if (!r) {
