@@ -7,14 +7,21 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDefaultUsersFile } from '@/server/auth/LocalUsers';
-import { gatewayUrl, readConfig } from '@/server/config';
+import { ConfigError, gatewayUrl, type LoupeConfig, readConfig } from '@/server/config';
 
 const dev = process.argv.includes('--dev');
-const config = readConfig();
+let config: LoupeConfig;
+try {
+  config = readConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`[loupe] ${error.message}`);
+  process.exit(1);
+}
 const gateway = gatewayUrl(config);
 const env = { ...process.env, LOUPE_GATEWAY_URL: gateway, NEXT_TELEMETRY_DISABLED: '1' };
 const nextBin = join('node_modules', 'next', 'dist', 'bin', 'next');
-const uiHost = process.env.LOUPE_UI_HOST ?? '127.0.0.1';
+const uiHost = config.uiHost;
 const distDir = process.env.LOUPE_DIST_DIR ?? '.next';
 
 function log(message: string): void {
@@ -106,7 +113,8 @@ async function waitForGateway(): Promise<void> {
   while (Date.now() < deadline) {
     if (stopping) return;
     try {
-      const res = await fetch(`${gateway}/api/health`);
+      // Readiness needs no user token, so a gateway without anonymous viewers is found too.
+      const res = await fetch(`${gateway}/api/health/ready`);
       if (res.ok) return;
     } catch {
       // not listening yet

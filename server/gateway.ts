@@ -21,7 +21,17 @@ import { CompositeVerifier, type TokenVerifier } from './auth/Identity';
 import type { LocalUsers } from './auth/LocalUsers';
 import { type OidcOptions, OidcVerifier } from './auth/OidcVerifier';
 import { ShareLinks } from './auth/ShareLinks';
-import { originAllowed } from './http/originCheck';
+import { devSignInRoutes } from './http/devSignInRoutes';
+import { drainRefusedBodies } from './http/drainRefusedBodies';
+import { healthRoutes } from './http/healthRoutes';
+import { installJsonBodyParser } from './http/jsonBodyParser';
+import {
+  engineRequestRefusal,
+  installHostCheck,
+  type RequestGuards,
+  requestGuards,
+} from './http/requestGuards';
+import { viewerOriginGuard } from './auth/viewerOriginGuard';
 import { AuditLog } from './steering/AuditLog';
 import {
   authorizeProducerMessages,
@@ -54,6 +64,10 @@ export interface GatewayOptions {
   allowAnonymousViewers?: boolean;
   /** Origins allowed to open viewer sockets from another origin than the gateway's. */
   allowedOrigins?: string[];
+  /** Host header values served (`host:port`, or `host` on any port); default loopback names. */
+  allowedHosts?: string[];
+  /** Proxies whose X-Forwarded-* headers are believed (IPs, CIDRs, `loopback`); default none. */
+  trustedProxies?: string[];
   /** A viewer with a frame unacknowledged this long is disconnected (ms). */
   stallTimeoutMs?: number;
   /** A viewer with more than this many bytes unacknowledged or pending is disconnected. */
@@ -87,6 +101,8 @@ export interface Gateway {
   /** Present when the gateway has facilities: knows which run each submitted job is for. */
   resubmitter: FacilityResubmitter | null;
   shares: ShareLinks;
+  /** Host, Origin and proxy rules, with counts of what they refused. */
+  guards: RequestGuards;
   viewers: ViewerNamespace;
   producers: ProducerNamespace;
   close(): Promise<void>;
@@ -98,7 +114,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const registry = new RunRegistry(db);
   registry.on('error', (error) => app.log.error({ err: error }, 'run registry error'));
 
+  const allowedOrigins = options.allowedOrigins ?? [];
+  const guards = requestGuards({
+    allowedOrigins,
+    ...(options.allowedHosts && { allowedHosts: options.allowedHosts }),
+    ...(options.trustedProxies && { trustedProxies: options.trustedProxies }),
+  });
   const app = Fastify({
+    // X-Forwarded-* only from the configured proxies (request.ip, request.host).
+    trustProxy: guards.trust,
     // Request lines are info-level; the default level keeps the console to warnings and errors.
     logger: options.logger
       ? { level: process.env.LOUPE_LOG_LEVEL ?? 'warn', redact: ['req.headers.authorization'] }
@@ -106,37 +130,33 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // REST bodies are small JSON (commands, estimates); frames never travel over REST.
     bodyLimit: 64 * 1024,
   });
+  installHostCheck(app, guards);
+  installJsonBodyParser(app);
+  drainRefusedBodies(app);
   const shares = new ShareLinks(options.shareSecret ?? crypto.getRandomValues(new Uint8Array(32)));
   const verifier: TokenVerifier = new CompositeVerifier([
     options.users,
     shares,
     ...(options.oidc ? [new OidcVerifier(options.oidc)] : []),
   ]);
-  const allowedOrigins = options.allowedOrigins ?? [];
   await app.register(helmet, {
     // The gateway serves JSON only; the UI's own headers are set by next.config.js.
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
   });
   app.addHook('onRequest', async (request, reply) => {
-    if (
-      request.method !== 'GET' &&
-      request.method !== 'HEAD' &&
-      !originAllowed(request.raw, allowedOrigins)
-    ) {
-      return reply
-        .code(403)
-        .send({ error: `origin ${request.headers.origin} may not change anything here` });
-    }
+    if (request.method === 'GET' || request.method === 'HEAD') return;
+    const refusal = guards.originRefusal(request.raw);
+    if (refusal)
+      return reply.code(403).send({ error: `${refusal}: it may not change anything here` });
   });
   installHttpAuth(app, verifier, options.allowAnonymousViewers ?? false);
-  if (options.devSignIn) {
-    app.get('/api/dev/users', async () => ({
-      users: options.users
-        .list()
-        .filter((u) => u.role !== 'producer')
-        .map((u) => ({ name: u.name, role: u.role, token: u.token, runs: u.runs })),
-    }));
-  }
+  if (options.devSignIn)
+    await app.register(devSignInRoutes, {
+      users: options.users,
+      listenHost: options.host ?? '127.0.0.1',
+      guards,
+    });
+  await app.register(healthRoutes, { db });
   app.get('/api/health', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
   await app.register(runRoutes, { registry });
   const audit = new AuditLog(db);
@@ -154,11 +174,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     serveClient: false,
     destroyUpgrade: false,
     cors: allowedOrigins.length ? { origin: allowedOrigins } : undefined,
-    allowRequest: (req, callback) =>
-      callback(
-        originAllowed(req, allowedOrigins) ? null : 'origin not allowed',
-        originAllowed(req, allowedOrigins),
-      ),
+    allowRequest: (req, callback) => {
+      const refusal = engineRequestRefusal(guards, req, true);
+      callback(refusal, refusal === null);
+    },
   });
   const producerIo = new Server<
     ProducerToGateway,
@@ -170,9 +189,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxHttpBufferSize: MAX_PRODUCER_MESSAGE_BYTES,
     serveClient: false,
     destroyUpgrade: false,
+    allowRequest: (req, callback) => {
+      const refusal = engineRequestRefusal(guards, req, false);
+      callback(refusal, refusal === null);
+    },
   });
   const viewers: ViewerNamespace = viewerIo.of(VIEWER_NAMESPACE);
   const producers: ProducerNamespace = producerIo.of(PRODUCER_NAMESPACE);
+  viewers.use(viewerOriginGuard());
   viewers.use(
     authenticateSocket({
       users: verifier,
@@ -273,6 +297,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     audit,
     resubmitter,
     shares,
+    guards,
     viewers,
     producers,
     close() {

@@ -1,6 +1,9 @@
 import { LocalUsers, ensureDefaultUsersFile } from './auth/LocalUsers';
 import { ShareLinks } from './auth/ShareLinks';
-import { gatewayUrl, readConfig } from './config';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ConfigError, gatewayUrl, type LoupeConfig, readConfig } from './config';
 import { openDatabase } from './db/openDatabase';
 import { REAL_ENDPOINTS, facilityAdapters } from './facilities/facilityAdapters';
 import { FacilityService } from './facilities/FacilityService';
@@ -8,7 +11,26 @@ import { SimulatedJobRunner } from './facilities/simulator/SimulatedJobRunner';
 import { startEmbeddedFacilities } from './facilities/startEmbeddedFacilities';
 import { startGateway } from './gateway';
 
-const config = readConfig();
+let config: LoupeConfig;
+try {
+  config = readConfig();
+} catch (error) {
+  // Fail closed: a setting Loupe cannot read exactly never falls back to something permissive.
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`Loupe gateway: ${error.message}`);
+  process.exit(1);
+}
+/**
+ * A fresh token for the simulator's controls on every start, written (owner-only) where tools and
+ * the e2e tests on this machine read it.
+ */
+function simControlToken(file: string): string {
+  const token = randomBytes(24).toString('base64url');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, token + '\n', { mode: 0o600 });
+  return token;
+}
+
 const usersFile = ensureDefaultUsersFile(config.usersFile);
 const db = openDatabase(config.dbPath);
 
@@ -17,7 +39,12 @@ const embedded =
   config.facilities === 'simulator'
     ? await startEmbeddedFacilities({
         db,
-        simulator: { speed: config.simSpeed, seed: config.simSeed, port: config.simPort },
+        simulator: {
+          speed: config.simSpeed,
+          seed: config.simSeed,
+          port: config.simPort,
+          controlToken: simControlToken(config.simControlTokenFile),
+        },
       })
     : null;
 let facilities = embedded?.service;
@@ -43,6 +70,8 @@ const gateway = await startGateway({
   users: LocalUsers.fromFile(config.usersFile),
   allowAnonymousViewers: config.allowAnonymousViewers,
   allowedOrigins: config.allowedOrigins,
+  allowedHosts: config.allowedHosts,
+  trustedProxies: config.trustedProxies,
   logger: true,
   shareSecret: ShareLinks.secretFromFile(config.shareSecretFile),
   devSignIn: config.devSignIn,
