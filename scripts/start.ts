@@ -19,7 +19,13 @@ try {
   process.exit(1);
 }
 const gateway = gatewayUrl(config);
-const env = { ...process.env, LOUPE_GATEWAY_URL: gateway, NEXT_TELEMETRY_DISABLED: '1' };
+const env = {
+  ...process.env,
+  LOUPE_GATEWAY_URL: gateway,
+  // The UI's proxy.ts refuses any other Host, with the same list as the gateway.
+  LOUPE_ALLOWED_HOSTS: config.allowedHosts.join(','),
+  NEXT_TELEMETRY_DISABLED: '1',
+};
 const nextBin = join('node_modules', 'next', 'dist', 'bin', 'next');
 const uiHost = config.uiHost;
 const distDir = process.env.LOUPE_DIST_DIR ?? '.next';
@@ -50,6 +56,7 @@ function buildIfNeeded(): void {
     'stores',
     'public',
     'next.config.js',
+    'proxy.ts',
     'package-lock.json',
     'postcss.config.mjs',
   ];

@@ -1,4 +1,4 @@
-import { LocalUsers, ensureDefaultUsersFile } from './auth/LocalUsers';
+import { LocalUsers, type UsersFile, ensureDefaultUsersFile } from './auth/LocalUsers';
 import { ShareLinks } from './auth/ShareLinks';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,16 @@ function simControlToken(file: string): string {
   return token;
 }
 
-const usersFile = ensureDefaultUsersFile(config.usersFile);
+let usersFile: UsersFile;
+let users: LocalUsers;
+try {
+  usersFile = ensureDefaultUsersFile(config.usersFile);
+  users = LocalUsers.fromFile(config.usersFile);
+} catch (error) {
+  // Roles come from this file: an unreadable one stops start-up, it never means "no rules".
+  console.error(`Loupe gateway: users file ${config.usersFile}: ${(error as Error).message}`);
+  process.exit(1);
+}
 const db = openDatabase(config.dbPath);
 
 // Facility state: the simulator on loopback (embedded default), the real services, or none.
@@ -67,7 +76,7 @@ const gateway = await startGateway({
   host: config.gatewayHost,
   port: config.gatewayPort,
   db,
-  users: LocalUsers.fromFile(config.usersFile),
+  users,
   allowAnonymousViewers: config.allowAnonymousViewers,
   allowedOrigins: config.allowedOrigins,
   allowedHosts: config.allowedHosts,
