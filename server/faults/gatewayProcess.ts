@@ -48,7 +48,7 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
       LOUPE_SHARE_SECRET_FILE: join(dir, 'share-secret'),
       LOUPE_FACILITIES: 'off',
       ...env,
-    },
+    } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
