@@ -36,19 +36,19 @@ export interface GatewayProcess {
 export async function spawnGateway(env: Record<string, string>): Promise<GatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'loupe-gw-'));
   const port = await freePort();
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('LOUPE_') && k !== 'PORT'),
-  );
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(childEnv))
+    if (key.startsWith('LOUPE_') || key === 'PORT') delete childEnv[key];
+  Object.assign(childEnv, {
+    LOUPE_GATEWAY_PORT: String(port),
+    LOUPE_DB: join(dir, 'loupe.db'),
+    LOUPE_USERS_FILE: join(dir, 'users.json'),
+    LOUPE_SHARE_SECRET_FILE: join(dir, 'share-secret'),
+    LOUPE_FACILITIES: 'off',
+    ...env,
+  });
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    env: {
-      ...clean,
-      LOUPE_GATEWAY_PORT: String(port),
-      LOUPE_DB: join(dir, 'loupe.db'),
-      LOUPE_USERS_FILE: join(dir, 'users.json'),
-      LOUPE_SHARE_SECRET_FILE: join(dir, 'share-secret'),
-      LOUPE_FACILITIES: 'off',
-      ...env,
-    } as NodeJS.ProcessEnv,
+    env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
