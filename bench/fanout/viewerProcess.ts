@@ -57,7 +57,7 @@ if (mode === 'sio') {
     transports: ['websocket'],
     reconnection: false,
     // As a page of the gateway's own origin: an anonymous viewer without an Origin is refused.
-    extraHeaders: { origin: new URL(url).origin },
+    extraHeaders: { origin: new URL(url!).origin },
     auth: { protocolVersion: PROTOCOL_VERSION },
   });
   socket.on('frame', (header: FrameHeader, payload, ack) => {
