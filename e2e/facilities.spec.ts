@@ -61,11 +61,13 @@ test('the facilities page shows every system live from the simulator, and the ov
 
 test('a system enters and leaves maintenance on the facilities page', async ({ page, request }) => {
   test.setTimeout(150_000);
-  const reply = await request.get(`${SIM_URL}/_sim/clock`, { headers: simControl() }).catch((error: Error) => {
-    throw new Error(
-      `the facility simulator's controls are not at ${SIM_URL} (LOUPE_SIM_PORT / LOUPE_SIM_URL): ${error.message}`,
-    );
-  });
+  const reply = await request
+    .get(`${SIM_URL}/_sim/clock`, { headers: simControl() })
+    .catch((error: Error) => {
+      throw new Error(
+        `the facility simulator's controls are not at ${SIM_URL} (LOUPE_SIM_PORT / LOUPE_SIM_URL): ${error.message}`,
+      );
+    });
   const clock = (await reply.json()) as { speed: number };
   await signInAs(page, 'sam');
   await page.goto('/facilities');
