@@ -46,7 +46,7 @@ export default defineConfig({
   ],
   webServer: {
     command: 'node --import tsx scripts/start.ts',
-    url: `${baseURL}/api/health`,
+    url: `${baseURL}/api/health/ready`,
     // First run builds the UI (about a minute on two cores).
     timeout: 240_000,
     reuseExistingServer: false,

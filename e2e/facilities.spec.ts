@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { testIds } from '../lib/testIds';
 import { signInAs } from './auth';
@@ -7,6 +8,13 @@ const SYSTEMS = ['aurora', 'frontier', 'perlmutter', 'polaris'];
 const UI_PORT = Number(process.env.LOUPE_E2E_PORT ?? 3210);
 /** The embedded facility simulator's control API (playwright.config.ts sets LOUPE_SIM_PORT). */
 const SIM_URL = process.env.LOUPE_SIM_URL ?? `http://127.0.0.1:${UI_PORT + 2000}`;
+/** The controls' token, fresh on every start, written by the gateway next to the users file. */
+const simControl = () => ({
+  authorization: `Bearer ${readFileSync(
+    process.env.LOUPE_SIM_CONTROL_TOKEN_FILE ?? '.e2e-data/sim-control-token',
+    'utf8',
+  ).trim()}`,
+});
 
 test('the facilities page shows every system live from the simulator, and the overview too', async ({
   page,
@@ -60,11 +68,13 @@ test('the facilities page shows every system live from the simulator, and the ov
 
 test('a system enters and leaves maintenance on the facilities page', async ({ page, request }) => {
   test.setTimeout(150_000);
-  const reply = await request.get(`${SIM_URL}/_sim/clock`).catch((error: Error) => {
-    throw new Error(
-      `the facility simulator's controls are not at ${SIM_URL} (LOUPE_SIM_PORT / LOUPE_SIM_URL): ${error.message}`,
-    );
-  });
+  const reply = await request
+    .get(`${SIM_URL}/_sim/clock`, { headers: simControl() })
+    .catch((error: Error) => {
+      throw new Error(
+        `the facility simulator's controls are not at ${SIM_URL} (LOUPE_SIM_PORT / LOUPE_SIM_URL): ${error.message}`,
+      );
+    });
   const clock = (await reply.json()) as { speed: number };
   await signInAs(page, 'sam');
   await page.goto('/facilities');
@@ -91,6 +101,7 @@ test('a system enters and leaves maintenance on the facilities page', async ({ p
 
   // Announce a window 15 s (real) from now, 25 s long, whatever the simulator's speed.
   const announced = await request.post(`${SIM_URL}/_sim/windows`, {
+    headers: simControl(),
     data: {
       system,
       startInS: 15 * clock.speed,

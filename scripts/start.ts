@@ -7,14 +7,27 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDefaultUsersFile } from '@/server/auth/LocalUsers';
-import { gatewayUrl, readConfig } from '@/server/config';
+import { ConfigError, gatewayUrl, type LoupeConfig, readConfig } from '@/server/config';
 
 const dev = process.argv.includes('--dev');
-const config = readConfig();
+let config: LoupeConfig;
+try {
+  config = readConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`[loupe] ${error.message}`);
+  process.exit(1);
+}
 const gateway = gatewayUrl(config);
-const env = { ...process.env, LOUPE_GATEWAY_URL: gateway, NEXT_TELEMETRY_DISABLED: '1' };
+const env = {
+  ...process.env,
+  LOUPE_GATEWAY_URL: gateway,
+  // The UI's proxy.ts refuses any other Host, with the same list as the gateway.
+  LOUPE_ALLOWED_HOSTS: config.allowedHosts.join(','),
+  NEXT_TELEMETRY_DISABLED: '1',
+};
 const nextBin = join('node_modules', 'next', 'dist', 'bin', 'next');
-const uiHost = process.env.LOUPE_UI_HOST ?? '127.0.0.1';
+const uiHost = config.uiHost;
 const distDir = process.env.LOUPE_DIST_DIR ?? '.next';
 
 function log(message: string): void {
@@ -43,6 +56,7 @@ function buildIfNeeded(): void {
     'stores',
     'public',
     'next.config.js',
+    'proxy.ts',
     'package-lock.json',
     'postcss.config.mjs',
   ];
@@ -106,7 +120,8 @@ async function waitForGateway(): Promise<void> {
   while (Date.now() < deadline) {
     if (stopping) return;
     try {
-      const res = await fetch(`${gateway}/api/health`);
+      // Readiness needs no user token, so a gateway without anonymous viewers is found too.
+      const res = await fetch(`${gateway}/api/health/ready`);
       if (res.ok) return;
     } catch {
       // not listening yet

@@ -1,15 +1,29 @@
-import { resolve } from 'node:path';
+import { isIP } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import proxyAddr from '@fastify/proxy-addr';
 
 /** Settings of the gateway and of `npm start`, from the environment, with the embedded defaults. */
 export interface LoupeConfig {
   /** Port of the UI (Next.js). */
   uiPort: number;
+  /** Interface the UI listens on. */
+  uiHost: string;
   gatewayHost: string;
   gatewayPort: number;
   dbPath: string;
   usersFile: string;
   allowAnonymousViewers: boolean;
   allowedOrigins: string[];
+  /**
+   * Host header values (`host:port`, or `host` for any port) the UI and the gateway answer; any
+   * other Host is refused, which defeats DNS rebinding.
+   */
+  allowedHosts: string[];
+  /** Proxies (IPs, CIDRs, or proxy-addr's `loopback`) whose X-Forwarded-* headers are believed. */
+  trustedProxies: string[];
+  /** Where the embedded simulator's control token is written for tools and tests (per start). */
+  simControlTokenFile: string;
+  logLevel: LogLevel;
   demo: boolean;
   /** Secret for share links, created on first start. */
   shareSecretFile: string;
@@ -21,7 +35,10 @@ export interface LoupeConfig {
     roleClaim?: string;
     runsClaim?: string;
   } | null;
-  /** Serve the local users' tokens to the sign-in page (the embedded default; off with OIDC). */
+  /**
+   * Serve the local users' tokens to the sign-in page: only in the embedded default (no OIDC) or
+   * when enabled explicitly, and only while the gateway and the UI listen on loopback only.
+   */
   devSignIn: boolean;
   /** Where facility state comes from: the embedded simulator, the real services, or nowhere. */
   facilities: 'simulator' | 'real' | 'off';
@@ -32,67 +49,190 @@ export interface LoupeConfig {
   simPort: number;
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const TRUE = ['1', 'true', 'yes', 'on'];
+const FALSE = ['0', 'false', 'no', 'off'];
+
+/** A setting that is not one of the values it allows stops start-up, naming both. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
 function int(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new Error(`${name} must be a port number, got ${value}`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw new ConfigError(`${name} must be a port number (0–65535), got "${value}"`);
   return n;
 }
 
-function flag(value: string | undefined, fallback: boolean): boolean {
+/**
+ * Strict booleans: an unknown word (`never`, `disabled`, a typo) is an error, never "true", so a
+ * setting meant to turn something off cannot turn it on.
+ */
+function flag(value: string | undefined, fallback: boolean, name: string): boolean {
   if (value === undefined || value === '') return fallback;
-  return !['0', 'false', 'no', 'off'].includes(value.toLowerCase());
+  const v = value.trim().toLowerCase();
+  if (TRUE.includes(v)) return true;
+  if (FALSE.includes(v)) return false;
+  throw new ConfigError(`${name} must be one of ${[...TRUE, ...FALSE].join(', ')}; got "${value}"`);
 }
 
-function facilitySource(value: string | undefined): LoupeConfig['facilities'] {
-  if (value === undefined || value === '') return 'simulator';
-  if (value === 'simulator' || value === 'real' || value === 'off') return value;
-  throw new Error(`LOUPE_FACILITIES must be simulator, real or off, got ${value}`);
+function oneOf<const T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+  name: string,
+): T {
+  if (value === undefined || value === '') return fallback;
+  const found = allowed.find((a) => a === value.trim());
+  if (found === undefined)
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}; got "${value}"`);
+  return found;
 }
 
 function positive(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0)
-    throw new Error(`${name} must be a positive number, got ${value}`);
+    throw new ConfigError(`${name} must be a positive number, got "${value}"`);
   return n;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
-  if (!value) throw new Error(`${name} is required when LOUPE_OIDC_ISSUER is set`);
+  if (!value) throw new ConfigError(`${name} is required when LOUPE_OIDC_ISSUER is set`);
   return value;
 }
 
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Loopback interfaces: nothing listening there is reachable from another machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || (isIP(h) === 4 && h.startsWith('127.'));
+}
+
+function origins(value: string, name: string): string[] {
+  return list(value).map((o) => {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(o);
+    } catch {
+      // reported below
+    }
+    // Exact-match comparison later: only a bare scheme://host[:port] can ever match an Origin.
+    if (!parsed || parsed.origin !== o || !/^https?:$/.test(parsed.protocol))
+      throw new ConfigError(
+        `${name} must list origins like http://host:port (no path, no trailing slash); got "${o}"`,
+      );
+    return o;
+  });
+}
+
+/** `host`, `host:port`, `[v6]` or `[v6]:port`, lower-cased; anything else is an error. */
+function hosts(value: string, name: string): string[] {
+  return list(value).map((h) => {
+    const v = h.toLowerCase();
+    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:\d{1,5})?$/.test(v))
+      throw new ConfigError(
+        `${name} must list host names or host:port (e.g. localhost:3000, [::1]:4000); got "${h}"`,
+      );
+    return v;
+  });
+}
+
+function proxies(value: string, name: string): string[] {
+  if (value.trim().toLowerCase() === 'none') return [];
+  const entries = list(value);
+  try {
+    proxyAddr.compile(entries);
+  } catch (error) {
+    throw new ConfigError(
+      `${name} must list IP addresses, CIDR ranges, loopback, linklocal, uniquelocal, or be none; ${(error as Error).message}`,
+    );
+  }
+  return entries;
+}
+
+/**
+ * Reads and checks every setting; a bad one throws a ConfigError naming the variable and the
+ * values it allows, so a gateway never starts more permissive than its operator asked.
+ */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
   const uiPort = int(env.PORT, 3000, 'PORT');
+  const uiHost = env.LOUPE_UI_HOST || '127.0.0.1';
+  const gatewayHost = env.LOUPE_GATEWAY_HOST || '127.0.0.1';
+  const gatewayPort = int(env.LOUPE_GATEWAY_PORT, 4000, 'LOUPE_GATEWAY_PORT');
+  const usersFile = resolve(env.LOUPE_USERS_FILE ?? 'data/users.json');
+  const ports = [uiPort, gatewayPort];
+  // The names a browser on this machine uses, on the two ports Loupe serves, plus any specific
+  // interface the servers were told to listen on.
+  const defaultHosts = [
+    ...['localhost', '127.0.0.1', '[::1]'].flatMap((h) => ports.map((p) => `${h}:${p}`)),
+    ...(uiHost !== '0.0.0.0' && uiHost !== '::' && !isLoopbackHost(uiHost)
+      ? [`${uiHost}:${uiPort}`]
+      : []),
+    ...(gatewayHost !== '0.0.0.0' && gatewayHost !== '::' && !isLoopbackHost(gatewayHost)
+      ? [`${gatewayHost}:${gatewayPort}`]
+      : []),
+  ];
+  const oidcIssuer = env.LOUPE_OIDC_ISSUER;
+  const devSignInExplicit = env.LOUPE_DEV_SIGNIN !== undefined && env.LOUPE_DEV_SIGNIN !== '';
+  let devSignIn = flag(env.LOUPE_DEV_SIGNIN, !oidcIssuer, 'LOUPE_DEV_SIGNIN');
+  const loopbackOnly = isLoopbackHost(gatewayHost) && isLoopbackHost(uiHost);
+  if (devSignIn && !loopbackOnly) {
+    // Handing out tokens is only safe where nobody but this machine's users can ask.
+    if (devSignInExplicit)
+      throw new ConfigError(
+        `LOUPE_DEV_SIGNIN=${env.LOUPE_DEV_SIGNIN} serves every local user's token and needs the gateway and the UI on loopback only; LOUPE_GATEWAY_HOST is "${gatewayHost}" and LOUPE_UI_HOST is "${uiHost}"`,
+      );
+    devSignIn = false;
+  }
   return {
     uiPort,
-    gatewayHost: env.LOUPE_GATEWAY_HOST ?? '127.0.0.1',
-    gatewayPort: int(env.LOUPE_GATEWAY_PORT, 4000, 'LOUPE_GATEWAY_PORT'),
+    uiHost,
+    gatewayHost,
+    gatewayPort,
     dbPath: resolve(env.LOUPE_DB ?? 'data/loupe.db'),
-    usersFile: resolve(env.LOUPE_USERS_FILE ?? 'data/users.json'),
-    allowAnonymousViewers: flag(env.LOUPE_ANONYMOUS_VIEWERS, true),
-    allowedOrigins: (
-      env.LOUPE_ALLOWED_ORIGINS ?? `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`
-    )
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-    demo: flag(env.LOUPE_DEMO, true),
+    usersFile,
+    allowAnonymousViewers: flag(env.LOUPE_ANONYMOUS_VIEWERS, true, 'LOUPE_ANONYMOUS_VIEWERS'),
+    allowedOrigins: origins(
+      env.LOUPE_ALLOWED_ORIGINS ?? `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`,
+      'LOUPE_ALLOWED_ORIGINS',
+    ),
+    allowedHosts: hosts(env.LOUPE_ALLOWED_HOSTS ?? defaultHosts.join(','), 'LOUPE_ALLOWED_HOSTS'),
+    // The UI's Next server forwards /api on this machine; nobody else is believed by default.
+    trustedProxies: proxies(env.LOUPE_TRUSTED_PROXIES ?? 'loopback', 'LOUPE_TRUSTED_PROXIES'),
+    simControlTokenFile: resolve(
+      env.LOUPE_SIM_CONTROL_TOKEN_FILE ?? join(dirname(usersFile), 'sim-control-token'),
+    ),
+    logLevel: oneOf(env.LOUPE_LOG_LEVEL, LOG_LEVELS, 'warn', 'LOUPE_LOG_LEVEL'),
+    demo: flag(env.LOUPE_DEMO, true, 'LOUPE_DEMO'),
     shareSecretFile: resolve(env.LOUPE_SHARE_SECRET_FILE ?? 'data/share-secret'),
-    oidc: env.LOUPE_OIDC_ISSUER
+    oidc: oidcIssuer
       ? {
-          issuer: env.LOUPE_OIDC_ISSUER,
+          issuer: oidcIssuer,
           audience: required(env, 'LOUPE_OIDC_AUDIENCE'),
           jwksUrl: required(env, 'LOUPE_OIDC_JWKS_URL'),
           ...(env.LOUPE_OIDC_ROLE_CLAIM && { roleClaim: env.LOUPE_OIDC_ROLE_CLAIM }),
           ...(env.LOUPE_OIDC_RUNS_CLAIM && { runsClaim: env.LOUPE_OIDC_RUNS_CLAIM }),
         }
       : null,
-    devSignIn: flag(env.LOUPE_DEV_SIGNIN, !env.LOUPE_OIDC_ISSUER),
-    facilities: facilitySource(env.LOUPE_FACILITIES),
+    devSignIn,
+    facilities: oneOf(
+      env.LOUPE_FACILITIES,
+      ['simulator', 'real', 'off'] as const,
+      'simulator',
+      'LOUPE_FACILITIES',
+    ),
     simSpeed: positive(env.LOUPE_SIM_SPEED, 60, 'LOUPE_SIM_SPEED'),
     simSeed: positive(env.LOUPE_SIM_SEED, 1, 'LOUPE_SIM_SEED'),
     simPort: int(env.LOUPE_SIM_PORT, 0, 'LOUPE_SIM_PORT'),

@@ -25,10 +25,20 @@ import { ProducerTokens } from './auth/ProducerTokens';
 import type { SessionGuard } from './auth/SessionGuard';
 import { type BudgetFigures, SocketGuards } from './auth/SocketGuards';
 import { ShareLinks } from './auth/ShareLinks';
-import { originAllowed } from './http/originCheck';
 import { AuditLog } from './audit/AuditLog';
 import { closeOversizePolls } from './http/closeOversizePolls';
 import { EngineAdmission, handshakeToken } from './auth/EngineAdmission';
+import { devSignInRoutes } from './http/devSignInRoutes';
+import { drainRefusedBodies } from './http/drainRefusedBodies';
+import { healthRoutes } from './http/healthRoutes';
+import { installJsonBodyParser } from './http/jsonBodyParser';
+import {
+  engineRequestRefusal,
+  installHostCheck,
+  type RequestGuards,
+  requestGuards,
+} from './http/requestGuards';
+import { viewerOriginGuard } from './auth/viewerOriginGuard';
 import {
   authorizeProducerMessages,
   authorizeViewerMessages,
@@ -61,6 +71,10 @@ export interface GatewayOptions {
   allowAnonymousViewers?: boolean;
   /** Origins allowed to open viewer sockets from another origin than the gateway's. */
   allowedOrigins?: string[];
+  /** Host header values served (`host:port`, or `host` on any port); default loopback names. */
+  allowedHosts?: string[];
+  /** Proxies whose X-Forwarded-* headers are believed (IPs, CIDRs, `loopback`); default none. */
+  trustedProxies?: string[];
   /** A viewer with a frame unacknowledged this long is disconnected (ms). */
   stallTimeoutMs?: number;
   /** A viewer with more than this many bytes unacknowledged or pending is disconnected. */
@@ -114,6 +128,8 @@ export interface Gateway {
   sessions: SessionGuard;
   /** Refusal counters: frames and pushes refused, messages dropped over budget. */
   securityCounters(): SecurityCounters;
+  /** Host, Origin and proxy rules, with counts of what they refused. */
+  guards: RequestGuards;
   viewers: ViewerNamespace;
   producers: ProducerNamespace;
   close(): Promise<void>;
@@ -130,7 +146,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const registry = new RunRegistry(db);
   registry.on('error', (error) => app.log.error({ err: error }, 'run registry error'));
 
+  const allowedOrigins = options.allowedOrigins ?? [];
+  const guards = requestGuards({
+    allowedOrigins,
+    ...(options.allowedHosts && { allowedHosts: options.allowedHosts }),
+    ...(options.trustedProxies && { trustedProxies: options.trustedProxies }),
+  });
   const app = Fastify({
+    // X-Forwarded-* only from the configured proxies (request.ip, request.host).
+    trustProxy: guards.trust,
     // Request lines are info-level; the default level keeps the console to warnings and errors.
     logger: options.logger
       ? { level: process.env.LOUPE_LOG_LEVEL ?? 'warn', redact: ['req.headers.authorization'] }
@@ -138,6 +162,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // REST bodies are small JSON (commands, estimates); frames never travel over REST.
     bodyLimit: 64 * 1024,
   });
+  installHostCheck(app, guards);
+  installJsonBodyParser(app);
+  drainRefusedBodies(app);
   const secret = options.shareSecret ?? crypto.getRandomValues(new Uint8Array(32));
   const shares = new ShareLinks(secret, db);
   const producerTokens = new ProducerTokens(secret);
@@ -147,31 +174,24 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     producerTokens,
     ...(options.oidc ? [new OidcVerifier(options.oidc)] : []),
   ]);
-  const allowedOrigins = options.allowedOrigins ?? [];
   await app.register(helmet, {
     // The gateway serves JSON only; the UI's own headers are set by next.config.js.
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
   });
   app.addHook('onRequest', async (request, reply) => {
-    if (
-      request.method !== 'GET' &&
-      request.method !== 'HEAD' &&
-      !originAllowed(request.raw, allowedOrigins)
-    ) {
-      return reply
-        .code(403)
-        .send({ error: `origin ${request.headers.origin} may not change anything here` });
-    }
+    if (request.method === 'GET' || request.method === 'HEAD') return;
+    const refusal = guards.originRefusal(request.raw);
+    if (refusal)
+      return reply.code(403).send({ error: `${refusal}: it may not change anything here` });
   });
   installHttpAuth(app, verifier, options.allowAnonymousViewers ?? false);
-  if (options.devSignIn) {
-    app.get('/api/dev/users', async () => ({
-      users: options.users
-        .list()
-        .filter((u) => u.role !== 'producer')
-        .map((u) => ({ name: u.name, role: u.role, token: u.token, runs: u.runs })),
-    }));
-  }
+  if (options.devSignIn)
+    await app.register(devSignInRoutes, {
+      users: options.users,
+      listenHost: options.host ?? '127.0.0.1',
+      guards,
+    });
+  await app.register(healthRoutes, { db });
   app.get('/api/health', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
   await app.register(runRoutes, { registry });
   const audit = new AuditLog(db);
@@ -191,16 +211,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const maxPendingPerAddress = options.maxUnauthenticatedPerAddress ?? 64;
   const viewerAdmission = new EngineAdmission({
     maxPendingPerAddress,
+    // Host (DNS rebinding) and Origin (cross-site sockets) first, from the shared request guards.
     precheck: (req) =>
-      draining
-        ? 'the gateway is restarting'
-        : originAllowed(req, allowedOrigins)
-          ? null
-          : 'origin not allowed',
+      draining ? 'the gateway is restarting' : engineRequestRefusal(guards, req, true),
   });
   const producerAdmission = new EngineAdmission({
     maxPendingPerAddress,
-    precheck: () => (draining ? 'the gateway is restarting' : null),
+    precheck: (req) =>
+      draining ? 'the gateway is restarting' : engineRequestRefusal(guards, req, false),
     authenticate: async (req) => {
       const token = handshakeToken(req);
       if (!token) return 'a producer token is required in the Authorization header';
@@ -245,6 +263,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const producers: ProducerNamespace = producerIo.of(PRODUCER_NAMESPACE);
   viewerAdmission.track(viewerIo, [viewers]);
   producerAdmission.track(producerIo, [producers]);
+  viewers.use(viewerOriginGuard());
   viewers.use(
     authenticateSocket({
       users: verifier,
@@ -271,16 +290,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     viewers.to(`run:${command.run}`).emit('command:state', command),
   );
   // Every socket gets a message budget and a session tied to its credential before its first message.
-  const guards = new SocketGuards({
+  const socketGuards = new SocketGuards({
     verifier,
     audit,
     ...(options.sessionRecheckMs !== undefined && { sessionRecheckMs: options.sessionRecheckMs }),
     ...(options.messageBudgets && { messageBudgets: options.messageBudgets }),
   });
-  const sessions = guards.sessions;
+  const sessions = socketGuards.sessions;
   // Registered before the namespaces' own handlers: every message is budgeted, then authorised.
   viewers.on('connection', (socket) => {
-    guards.admit(socket, 'viewer');
+    socketGuards.admit(socket, 'viewer');
     authorizeViewerMessages(socket, audit, commands, sessions, registry);
   });
   // Only a socket other than the registering one is superseded, so a reconnect is not.
@@ -303,7 +322,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     socket.data.runs.add(run);
   });
   producers.on('connection', (socket) => {
-    guards.admit(socket, 'producer');
+    socketGuards.admit(socket, 'producer');
     authorizeProducerMessages(socket, audit, registry, supersede);
   });
   attachProducerNamespace(producers, registry);
@@ -363,7 +382,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     shares,
     producerTokens,
     sessions,
-    securityCounters: () => ({ ...registry.counters(), ...guards.figures() }),
+    securityCounters: () => ({ ...registry.counters(), ...socketGuards.figures() }),
+    guards,
     viewers,
     producers,
     close() {
@@ -381,7 +401,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         viewers.emit('gateway:restarting', notice);
         producers.emit('gateway:restarting', notice);
         clearInterval(flushTimer);
-        guards.stop();
+        socketGuards.stop();
         fanOut.close();
         commands.close();
         if (facilitiesTimer) clearTimeout(facilitiesTimer);

@@ -1,6 +1,9 @@
-import { LocalUsers, ensureDefaultUsersFile } from './auth/LocalUsers';
+import { LocalUsers, type UsersFile, ensureDefaultUsersFile } from './auth/LocalUsers';
 import { ShareLinks } from './auth/ShareLinks';
-import { gatewayUrl, readConfig } from './config';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ConfigError, gatewayUrl, type LoupeConfig, readConfig } from './config';
 import { openDatabase } from './db/openDatabase';
 import { facilityAdapters, slurmSource } from './facilities/facilityAdapters';
 import { sitesFromEnv } from './facilities/sites/SitesConfig';
@@ -10,8 +13,36 @@ import { slurmSiteFromEnv } from './facilities/slurm/slurmSite';
 import { startEmbeddedFacilities } from './facilities/startEmbeddedFacilities';
 import { startGateway } from './gateway';
 
-const config = readConfig();
-const usersFile = ensureDefaultUsersFile(config.usersFile);
+let config: LoupeConfig;
+try {
+  config = readConfig();
+} catch (error) {
+  // Fail closed: a setting Loupe cannot read exactly never falls back to something permissive.
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`Loupe gateway: ${error.message}`);
+  process.exit(1);
+}
+/**
+ * A fresh token for the simulator's controls on every start, written (owner-only) where tools and
+ * the e2e tests on this machine read it.
+ */
+function simControlToken(file: string): string {
+  const token = randomBytes(24).toString('base64url');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, token + '\n', { mode: 0o600 });
+  return token;
+}
+
+let usersFile: UsersFile;
+let users: LocalUsers;
+try {
+  usersFile = ensureDefaultUsersFile(config.usersFile);
+  users = LocalUsers.fromFile(config.usersFile);
+} catch (error) {
+  // Roles come from this file: an unreadable one stops start-up, it never means "no rules".
+  console.error(`Loupe gateway: users file ${config.usersFile}: ${(error as Error).message}`);
+  process.exit(1);
+}
 const db = openDatabase(config.dbPath);
 // Jobs Loupe submits run the reference consumer with this token (per-run tokens will replace it).
 const producerToken = usersFile.users.find((u) => u.role === 'producer')?.token;
@@ -21,7 +52,12 @@ const embedded =
   config.facilities === 'simulator'
     ? await startEmbeddedFacilities({
         db,
-        simulator: { speed: config.simSpeed, seed: config.simSeed, port: config.simPort },
+        simulator: {
+          speed: config.simSpeed,
+          seed: config.simSeed,
+          port: config.simPort,
+          controlToken: simControlToken(config.simControlTokenFile),
+        },
       })
     : null;
 let facilities = embedded?.service;
@@ -53,9 +89,11 @@ const gateway = await startGateway({
   host: config.gatewayHost,
   port: config.gatewayPort,
   db,
-  users: LocalUsers.fromFile(config.usersFile),
+  users,
   allowAnonymousViewers: config.allowAnonymousViewers,
   allowedOrigins: config.allowedOrigins,
+  allowedHosts: config.allowedHosts,
+  trustedProxies: config.trustedProxies,
   logger: true,
   shareSecret: ShareLinks.secretFromFile(config.shareSecretFile),
   devSignIn: config.devSignIn,

@@ -56,6 +56,8 @@ if (mode === 'sio') {
     path: VIEWER_SOCKET_PATH,
     transports: ['websocket'],
     reconnection: false,
+    // As a page of the gateway's own origin: an anonymous viewer without an Origin is refused.
+    extraHeaders: { origin: new URL(url!).origin },
     auth: { protocolVersion: PROTOCOL_VERSION },
   });
   socket.on('frame', (header: FrameHeader, payload, ack) => {

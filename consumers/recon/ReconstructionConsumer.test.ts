@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,7 @@ beforeAll(async () => {
     brickSize: 16,
     workers: 1,
     capturesDir: dir,
+    captureLimits: { maxFiles: 2 },
     reportEveryMs: 0,
     volumePassEveryMs: 200,
     roiMaxEdge: 32,
@@ -236,6 +237,17 @@ describe('ReconstructionConsumer', () => {
     } finally {
       back.close();
     }
+  });
+
+  it('refuses a capture beyond its file limit as a failed command with the reason, writing nothing', async () => {
+    expect((await command({ id: 'c2', kind: 'capture' })).status).toBe('applied');
+    const files = readdirSync(dir).length;
+    const refused = await command({ id: 'c3', kind: 'capture' });
+    expect(refused).toMatchObject({
+      status: 'failed',
+      reason: 'capture limit reached: 2 of 2 files already written by this consumer',
+    });
+    expect(readdirSync(dir)).toHaveLength(files);
   });
 
   it('pauses and resumes', async () => {

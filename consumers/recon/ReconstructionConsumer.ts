@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -25,6 +25,7 @@ import { PaganinFilter } from './corrections/paganin';
 import { removeOutliers } from './corrections/removeOutliers';
 import { StripeEstimator } from './corrections/removeStripes';
 import { fullGrid, regionProblem, roiGrid } from './reconGrids';
+import { type CaptureLimits, CaptureQuota } from './CaptureQuota';
 
 /** What the consumer needs from the SDK (a LoupeProducer, or a fake in tests). */
 export type Publisher = Pick<
@@ -52,6 +53,8 @@ export interface ReconstructionOptions {
   workers?: number;
   /** Where captures go. Default ./captures. */
   capturesDir?: string;
+  /** Byte and file budget of this consumer's captures; beyond it a capture fails with the reason. */
+  captureLimits?: CaptureLimits;
   /** Speed report interval, ms (0: never). Default 2000. */
   reportEveryMs?: number;
   /** Slices are not reconstructed more often than this, ms: beyond ~10/s nobody sees a difference. Default 100. */
@@ -242,7 +245,10 @@ const RANGE_SMOOTHING = 0.3;
  * through the SDK. Zoom reconstructs a region at up to the detector's resolution as view `roi`.
  */
 export class ReconstructionConsumer {
-  private readonly options: Required<Omit<ReconstructionOptions, 'rotationCentre' | 'workers'>>;
+  private readonly options: Required<
+    Omit<ReconstructionOptions, 'rotationCentre' | 'workers' | 'captureLimits'>
+  >;
+  private readonly captures: CaptureQuota;
   private readonly ring: ProjectionRing;
   private readonly pool: BackprojectionPool;
   private readonly full: ViewState;
@@ -286,6 +292,7 @@ export class ReconstructionConsumer {
       log: (line) => console.log(line),
       ...options,
     };
+    this.captures = new CaptureQuota(options.captureLimits);
     const { width, height } = source.detector;
     this.width = width;
     this.height = height;
@@ -379,7 +386,10 @@ export class ReconstructionConsumer {
         await this.publisher.setState('streaming');
         return { status: 'applied' };
       case 'capture': {
+        const refusal = this.captures.refusal(this.captureBytes());
+        if (refusal) return { status: 'failed', reason: refusal };
         const path = await this.capture();
+        this.captures.record((await stat(path)).size);
         return { status: 'applied', artifact: path, detail: `saved the last half turn to ${path}` };
       }
       case 'set-parameters':
@@ -515,6 +525,16 @@ export class ReconstructionConsumer {
     this.stripes = p.ringRemoval
       ? new StripeEstimator(this.width, this.height, this.ring.capacity, ringWidth)
       : null;
+  }
+
+  /**
+   * An upper bound of what a capture writes now: the half turn's projections (≤ 4 bytes a count),
+   * flat and dark (float32), the angles (float64); the quota errs on the side of refusing.
+   */
+  private captureBytes(): number {
+    const pixels = this.width * this.height;
+    const count = this.ring.window().slots.length;
+    return count * pixels * 4 + 2 * pixels * 4 + count * 8;
   }
 
   /** Writes the projections of the last half turn as DXchange HDF5; resolves with the file's path. */

@@ -43,6 +43,8 @@ const HELP = `Loupe reference reconstruction consumer
   --centre PX            reconstruction rotation centre, px from the detector's left edge
   --workers N            back-projection threads (default: all ${availableParallelism()} cores)
   --captures DIR         where captures go (default ./captures)
+  --capture-quota-mb N   MiB all captures of this consumer may take (default 2048)
+  --capture-max-files N  captures this consumer may write (default 50)
   --report-every S       print the speed every S seconds (default 10; 0: never)
 `;
 
@@ -69,6 +71,8 @@ const { values: args } = parseArgs({
     centre: { type: 'string' },
     workers: { type: 'string' },
     captures: { type: 'string', default: './captures' },
+    'capture-quota-mb': { type: 'string', default: '2048' },
+    'capture-max-files': { type: 'string', default: '50' },
     'report-every': { type: 'string', default: '10' },
     help: { type: 'boolean', default: false },
   },
@@ -185,6 +189,10 @@ async function main(): Promise<void> {
     roiMaxEdge: num('roi-max-edge', args['roi-max-edge'])!,
     filter,
     capturesDir: args.captures,
+    captureLimits: {
+      maxBytes: num('capture-quota-mb', args['capture-quota-mb'])! * 2 ** 20,
+      maxFiles: num('capture-max-files', args['capture-max-files'])!,
+    },
     reportEveryMs: num('report-every', args['report-every'])! * 1000,
     ...(workers !== undefined && { workers }),
     ...(centre !== undefined && { rotationCentre: centre }),

@@ -66,11 +66,16 @@ export function producerClient(
   });
 }
 
+/**
+ * A viewer as a page of the gateway's own origin opens it: browsers send Origin on every WebSocket
+ * handshake, and the gateway refuses a viewer with neither an Origin nor a token.
+ */
 export function viewerClient(url: string, token?: string): ViewerClient {
   return io(url + VIEWER_NAMESPACE, {
     path: VIEWER_SOCKET_PATH,
     transports: ['websocket'],
     reconnection: false,
+    extraHeaders: { origin: new URL(url).origin },
     auth: { protocolVersion: PROTOCOL_VERSION, ...(token && { token }) },
   });
 }

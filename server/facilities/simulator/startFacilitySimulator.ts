@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
@@ -22,6 +23,13 @@ export interface FacilitySimulatorOptions {
   tokens?: string[];
   /** Override or restrict the systems (ids → definitions). */
   systems?: Record<string, SimSystem>;
+  /**
+   * Bearer token of the `/_sim/*` controls (moving the clock, announcing windows). Without one the
+   * controls answer 403: nobody on the machine may drive the facilities unasked.
+   */
+  controlToken?: string;
+  /** Origins (exact) whose pages may call the controls; by default no browser page may. */
+  controlOrigins?: string[];
 }
 
 /** A job the IRI job API accepted, as the gateway learns of its progress. */
@@ -84,6 +92,12 @@ const hms = (s: number) => {
 };
 /** Slurm writes times as local ISO without zone; the simulator's "local" is UTC. */
 const slurmTime = (s: number) => iso(s).slice(0, 19);
+
+/** Constant-time token comparison (by digest, so lengths need not match). */
+function tokenEquals(a: string, b: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
 
 /** PSI/J JobSpec as IRI accepts it (only what the simulator reads is constrained). */
 const JobSpecBody = z
@@ -260,6 +274,36 @@ export async function startFacilitySimulator(
   const bearer = (req: IncomingMessage) => {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     return m?.[1] !== undefined && tokens.has(m[1]);
+  };
+  const controlOrigins = new Set(options.controlOrigins ?? []);
+  /**
+   * The controls change what every gateway polling this simulator believes, so: their token, a
+   * JSON body (a cross-site form or `text/plain` "simple" POST cannot send one without a CORS
+   * preflight, which is never granted), and no browser Origin but an allowed one.
+   */
+  const controlRefusal = (req: IncomingMessage): { status: number; error: string } | null => {
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (options.controlToken === undefined)
+      return { status: 403, error: 'the simulator controls are disabled (no control token)' };
+    if (m?.[1] === undefined || !tokenEquals(m[1], options.controlToken))
+      return { status: 401, error: 'the simulator controls need their bearer token' };
+    const origin = req.headers.origin;
+    if (origin !== undefined && !controlOrigins.has(origin))
+      return { status: 403, error: `origin ${origin} may not drive the simulator` };
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json')
+        return { status: 415, error: 'the simulator controls take application/json bodies' };
+    }
+    return null;
+  };
+  const readJson = async (req: IncomingMessage): Promise<unknown> => {
+    const text = await readBody(req);
+    try {
+      return JSON.parse(text || '{}') as unknown;
+    } catch {
+      return undefined;
+    }
   };
   const readBody = (req: IncomingMessage) =>
     new Promise<string>((resolve, reject) => {
@@ -616,8 +660,12 @@ export async function startFacilitySimulator(
     }
 
     // Simulator controls (demos and e2e tests drive maintenance from another process).
+    if (path.startsWith('/_sim/')) {
+      const refusal = controlRefusal(req);
+      if (refusal) return json(res, refusal.status, { error: refusal.error });
+    }
     if (path === '/_sim/windows' && method === 'POST') {
-      const body = WindowBody.safeParse(JSON.parse((await readBody(req)) || '{}'));
+      const body = WindowBody.safeParse(await readJson(req));
       if (!body.success || !models.has(body.data.system))
         return json(res, 400, { error: body.success ? 'unknown system' : body.error.message });
       return json(res, 200, sim.addWindow(body.data.system, body.data));
@@ -630,7 +678,7 @@ export async function startFacilitySimulator(
             .min(0)
             .max(90 * 86_400),
         })
-        .safeParse(JSON.parse((await readBody(req)) || '{}'));
+        .safeParse(await readJson(req));
       if (!body.success) return json(res, 400, { error: body.error.message });
       sim.advance(body.data.seconds);
       return json(res, 200, { now: sim.now() });
