@@ -11,12 +11,14 @@ import {
   type SiteDecision,
   type SiteDecisionRequest,
   type SystemSnapshot,
+  type WaitAccuracy,
   type WaitEstimate,
 } from '@/lib/protocol';
 import type { FacilityAdapter, SystemReading } from './adapters/FacilityAdapter';
 import { SourceError } from './adapters/fetchJson';
 import type { IriAdapter, IriJob, IriJobSpec } from './adapters/IriAdapter';
-import { estimateWait, type WaitObservation } from './estimateWait';
+import { estimateWait, type CensoredObservation, type WaitObservation } from './estimateWait';
+import { waitAccuracy } from './waitAccuracy';
 import { aggregateFeatures, queueFeatures, type WaitFeatures } from './queueFeatures';
 import { recommend, type RecommendOptions } from './recommend';
 
@@ -84,6 +86,8 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
   private latest = new Map<string, SystemSnapshot>();
   private since = new Map<string, { status: string; at: number }>();
   private waits = new Map<string, WaitObservation[]>();
+  /** Recent accuracy per system, recomputed when a new wait is observed. */
+  private accuracy = new Map<string, WaitAccuracy>();
   private seenQueued = new Map<string, Map<string, { features: WaitFeatures; at: number }>>();
   private seenStarted = new Map<string, Set<string>>();
   private lastHistory = new Map<string, number>();
@@ -425,7 +429,9 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
       // A queue with too few waits of its own borrows the system's.
       if (inQueue.length >= 30) history = inQueue;
     }
-    const p = estimateWait(history, this.featuresFor(system, request));
+    const p = estimateWait(history, this.featuresFor(system, request), {
+      censored: this.stillQueued(system, request.queue),
+    });
     // Under 59 neighbours the binomial method bounds nothing; JSON has no Infinity, so say
     // "ten times the median, at least a day" and let `observations` show how thin it is.
     return {
@@ -434,7 +440,32 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
       bound95: Number.isFinite(p.bound95) ? p.bound95 : Math.max(p.median * 10, 86_400),
       observations: p.observations,
       method: p.method,
+      boundSupported: Number.isFinite(p.bound95),
+      ...(history.length ? { accuracy: this.accuracyOf(system) } : {}),
     };
+  }
+
+  /** Jobs queued now whose features we saw: censored waits (at least their time so far). */
+  private stillQueued(system: string, queue: string | undefined): CensoredObservation[] {
+    const now = this.o.now() / 1000;
+    const seen = this.seenQueued.get(system);
+    const out: CensoredObservation[] = [];
+    for (const s of this.sources) {
+      const r = s.error === null ? s.readings.get(system) : undefined;
+      for (const q of r?.queuedJobs ?? []) {
+        const f = seen?.get(q.id)?.features;
+        if (f && (!queue || q.queue === queue))
+          out.push({ features: f, elapsedS: Math.max(0, now - q.submit) });
+      }
+      if (r?.queuedJobs) break;
+    }
+    return out;
+  }
+
+  private accuracyOf(system: string): WaitAccuracy {
+    let a = this.accuracy.get(system);
+    if (!a) this.accuracy.set(system, (a = waitAccuracy(this.waits.get(system) ?? [])));
+    return a;
   }
 
   /** Remembers queued jobs' features at first sight; a job seen running becomes an observed wait. */
@@ -497,6 +528,7 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     list.sort((a, b) => a.startedAt - b.startedAt);
     if (list.length > this.o.waitWindow) list.splice(0, list.length - this.o.waitWindow);
     this.waits.set(system, list);
+    this.accuracy.delete(system);
   }
 
   private loadWaits(): void {
