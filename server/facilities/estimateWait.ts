@@ -64,7 +64,7 @@ export interface CensoredObservation {
  * weeks there) and 100 neighbours under a narrow kernel (0.3) placed the most typical waits within
  * 2× and 3× of the real wait (30 unweighted neighbours, 20–300 neighbours and kernels 0.1–1 tried).
  */
-const DEFAULTS: Required<Omit<EstimateOptions, "weights" | "censored">> = {
+const DEFAULTS: Required<Omit<EstimateOptions, 'weights' | 'censored'>> = {
   window: 2000,
   neighbours: 100,
   kernel: 0.3,

@@ -64,9 +64,12 @@ describe('waitAccuracy', () => {
     expect(few.scored).toBeLessThan(20);
     expect(few.within2).toBeNull();
     expect(few.boundExceeded).toBeNull();
-    const unbounded = waitAccuracy(observed(100, () => 600), {
-      predict: () => ({ point: 600, bound95: Infinity }),
-    });
+    const unbounded = waitAccuracy(
+      observed(100, () => 600),
+      {
+        predict: () => ({ point: 600, bound95: Infinity }),
+      },
+    );
     expect(unbounded.within2).toBe(1);
     expect(unbounded.boundExceeded).toBeNull();
   });

@@ -7,7 +7,10 @@ export interface WaitAccuracyOptions {
   /** Fewer scored waits than this say nothing: shares are null. */
   minScored?: number;
   /** The estimator scored (the production one by default). */
-  predict?: (history: readonly WaitObservation[], job: WaitObservation) => {
+  predict?: (
+    history: readonly WaitObservation[],
+    job: WaitObservation,
+  ) => {
     point: number;
     bound95: number;
   };

@@ -333,7 +333,8 @@ export function replay(
     },
     {
       name: 'kNN + per-class calibrated bound',
-      predict: (c) => calibrated('knn', c, knnTypical.get(currentIndex) ?? knn(c, ISSUE16).typical, currentIndex),
+      predict: (c) =>
+        calibrated('knn', c, knnTypical.get(currentIndex) ?? knn(c, ISSUE16).typical, currentIndex),
     },
     {
       name: 'Loupe (issue 17): kNN + EASY feature + zero-wait + censored',
@@ -424,7 +425,10 @@ export function replay(
       cls: sizeClass(job.nodes),
       features: f,
       history: history.length > 4000 ? history.slice(history.length - 4000) : history,
-      censored: queued.map((a) => ({ features: features.get(a.index)!, elapsedS: t - a.job.submit })),
+      censored: queued.map((a) => ({
+        features: features.get(a.index)!,
+        elapsedS: t - a.job.submit,
+      })),
       recentWaits,
     };
     all.forEach((p, k) => {
@@ -464,8 +468,7 @@ export function formatReport(trace: string, result: ReplayResult, totalNodes: nu
   ];
   for (const r of result.rows) {
     out.push(`${r.name}`);
-    for (const s of SIZE_CLASSES)
-      out.push(line(`  ${s} (${r.bySize[s].jobs} jobs)`, r.bySize[s]));
+    for (const s of SIZE_CLASSES) out.push(line(`  ${s} (${r.bySize[s].jobs} jobs)`, r.bySize[s]));
   }
   return out.join('\n');
 }
