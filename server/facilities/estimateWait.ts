@@ -80,6 +80,7 @@ const FLOOR_S = 60;
 type Key = keyof WaitFeatures;
 /**
  * Weight of each feature (in log space) in the neighbour distance; chosen on the Theta replay.
+ * The EASY-backfill start (issue 17) added 0.6 points within 2× on the full trace (43.3 → 43.9%).
  * Weight 0 keeps a feature in the vector but out of the distance.
  */
 const WEIGHTS: readonly [Key, number][] = [
