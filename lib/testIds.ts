@@ -52,6 +52,7 @@ export const testIds = {
   facilityWindow: (system: string) => `facility-window-${system}`,
   facilityCountdown: (system: string) => `facility-countdown-${system}`,
   facilityWait: (system: string) => `facility-wait-${system}`,
+  facilityWaitBound: (system: string) => `facility-wait-bound-${system}`,
   facilityChart: (system: string) => `facility-chart-${system}`,
   facilityIncidents: 'facility-incidents',
   estimateForm: 'estimate-form',

@@ -163,6 +163,21 @@ export const EstimateMethod = z.enum([
 ]);
 export type EstimateMethod = z.infer<typeof EstimateMethod>;
 
+/**
+ * How good the system's wait estimates have been: Loupe's recent observed waits (submit → start),
+ * each predicted again from what was known before its submission. Shares are null when fewer
+ * than the minimum were scored (or bounded).
+ */
+export const WaitAccuracy = z.object({
+  /** Observed waits scored. */
+  scored: z.number().int().nonnegative(),
+  /** Share of them whose real wait was within 2× of the estimate, 0–1. */
+  within2: z.number().min(0).max(1).nullable(),
+  /** Share of bounded ones whose real wait exceeded the 95% bound, 0–1. */
+  boundExceeded: z.number().min(0).max(1).nullable(),
+});
+export type WaitAccuracy = z.infer<typeof WaitAccuracy>;
+
 /** Predicted queue wait for one job shape on one system. */
 export const WaitEstimate = z.object({
   system: SystemId,
@@ -178,6 +193,8 @@ export const WaitEstimate = z.object({
    * and `bound95` is a placeholder (ten times the median, at least a day), not a measured bound.
    */
   placeholderBound: z.boolean().optional(),
+  /** Recent accuracy on this system, when Loupe has observed waits there. */
+  accuracy: WaitAccuracy.optional(),
 });
 export type WaitEstimate = z.infer<typeof WaitEstimate>;
 

@@ -13,6 +13,7 @@ import {
   type SiteDecision,
   type SiteDecisionRequest,
   type SystemSnapshot,
+  type WaitAccuracy,
   type WaitEstimate,
 } from '@/lib/protocol';
 import type {
@@ -25,7 +26,8 @@ import type {
 import { SourceError } from './adapters/fetchJson';
 import { DEFAULT_PROVIDES, sourceLabel, type ConfiguredSource } from './facilityAdapters';
 import type { Figure, JobProfile } from './sites/SitesConfig';
-import { estimateWait, type WaitObservation } from './estimateWait';
+import { estimateWait, type CensoredObservation, type WaitObservation } from './estimateWait';
+import { waitAccuracy } from './waitAccuracy';
 import { aggregateFeatures, queueFeatures, type WaitFeatures } from './queueFeatures';
 import { recommend, type RecommendOptions } from './recommend';
 
@@ -134,6 +136,8 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
   private latest = new Map<string, SystemSnapshot>();
   private since = new Map<string, { status: string; at: number }>();
   private waits = new Map<string, WaitObservation[]>();
+  /** Recent accuracy per system, recomputed when a new wait is observed. */
+  private accuracy = new Map<string, WaitAccuracy>();
   private seenQueued = new Map<string, Map<string, { features: WaitFeatures; at: number }>>();
   private seenStarted = new Map<string, Set<string>>();
   private lastHistory = new Map<string, number>();
@@ -628,7 +632,9 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
       // A queue with too few waits of its own borrows the system's.
       if (inQueue.length >= 30) history = inQueue;
     }
-    const p = estimateWait(history, this.featuresFor(system, request));
+    const p = estimateWait(history, this.featuresFor(system, request), {
+      censored: this.stillQueued(system, request.queue),
+    });
     // Under 59 neighbours the binomial method bounds nothing; JSON has no Infinity, so say
     // "ten times the median, at least a day" and let `observations` show how thin it is.
     return {
@@ -638,7 +644,31 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
       observations: p.observations,
       method: p.method,
       placeholderBound: !Number.isFinite(p.bound95),
+      ...(history.length ? { accuracy: this.accuracyOf(system) } : {}),
     };
+  }
+
+  /** Jobs queued now whose features we saw: censored waits (at least their time so far). */
+  private stillQueued(system: string, queue: string | undefined): CensoredObservation[] {
+    const now = this.o.now() / 1000;
+    const seen = this.seenQueued.get(system);
+    const out: CensoredObservation[] = [];
+    for (const s of this.sources) {
+      const r = s.error === null ? s.readings.get(system) : undefined;
+      for (const q of r?.queuedJobs ?? []) {
+        const f = seen?.get(q.id)?.features;
+        if (f && (!queue || q.queue === queue))
+          out.push({ features: f, elapsedS: Math.max(0, now - q.submit) });
+      }
+      if (r?.queuedJobs) break;
+    }
+    return out;
+  }
+
+  private accuracyOf(system: string): WaitAccuracy {
+    let a = this.accuracy.get(system);
+    if (!a) this.accuracy.set(system, (a = waitAccuracy(this.waits.get(system) ?? [])));
+    return a;
   }
 
   /** Remembers queued jobs' features at first sight; a job seen running becomes an observed wait. */
@@ -701,6 +731,7 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     list.sort((a, b) => a.startedAt - b.startedAt);
     if (list.length > this.o.waitWindow) list.splice(0, list.length - this.o.waitWindow);
     this.waits.set(system, list);
+    this.accuracy.delete(system);
   }
 
   private loadWaits(): void {

@@ -1,3 +1,5 @@
+import { simulateEasyWait } from './wait/easyBackfill';
+
 /**
  * What a scheduler's queue looks like at one instant, and the features of a job shape against it
  * that the wait estimator compares. All times are epoch seconds; durations seconds.
@@ -41,6 +43,11 @@ export interface WaitFeatures {
   simulatedWaitS: number | null;
   /** The same with runtimes at their full request (the pessimistic schedule). */
   simulatedWaitFullS: number | null;
+  /**
+   * Start predicted by an EASY-backfill simulation with runtimes predicted from recently ended
+   * jobs (wait/easyBackfill.ts); absent in observations stored before it existed.
+   */
+  easyWaitS?: number | null;
 }
 
 /**
@@ -140,10 +147,15 @@ export function simulateWait(
   return start - now;
 }
 
-/** The features of `job` against `state`, every one of them known. */
+/**
+ * The features of `job` against `state`, every one of them known. `runtimeOf` predicts a runtime
+ * from a request for the EASY simulation (by default RUNTIME_SHARE of it; the backtest learns it
+ * from the jobs that ended, wait/runtimeModel.ts).
+ */
 export function queueFeatures(
   state: QueueState,
   job: { nodes: number; walltimeS: number },
+  runtimeOf: (walltimeS: number) => number = (w) => w * RUNTIME_SHARE,
 ): WaitFeatures {
   let queuedNodeSeconds = 0;
   for (const q of state.queued) queuedNodeSeconds += q.nodes * q.walltimeS;
@@ -162,6 +174,7 @@ export function queueFeatures(
     freeNodes: Math.max(state.totalNodes - busy, 0),
     simulatedWaitS: simulateWait(state, job, RUNTIME_SHARE),
     simulatedWaitFullS: simulateWait(state, job, 1),
+    easyWaitS: simulateEasyWait(state, job, { runtimeOf }),
   };
 }
 
@@ -183,5 +196,6 @@ export function aggregateFeatures(
     freeNodes: queue.freeNodes,
     simulatedWaitS: null,
     simulatedWaitFullS: null,
+    easyWaitS: null,
   };
 }
