@@ -122,8 +122,15 @@ describe('audit summaries', () => {
       region: { x: [1, 2], y: [3, 4], z: [0, 4] },
     });
     expect(argsHash(summarizeCommand(zoom))).toBe(argsHash(summarizeCommand(again)));
+    // Without a shape, the resubmit takes staff's decided one: the audit says none was asked for.
     const resubmit = CommandRequest.parse({ kind: 'resubmit' });
-    expect(summarizeCommand(resubmit)).toEqual({ system: null, nodes: 1, walltimeSeconds: 1800 });
+    expect(summarizeCommand(resubmit)).toEqual({
+      system: null,
+      nodes: null,
+      walltimeSeconds: null,
+    });
+    const shaped = CommandRequest.parse({ kind: 'resubmit', nodes: 2, walltimeSeconds: 1800 });
+    expect(summarizeCommand(shaped)).toEqual({ system: null, nodes: 2, walltimeSeconds: 1800 });
   });
 
   it('name protocol events and nothing else', () => {
