@@ -29,7 +29,7 @@ export function findCentre(
     size?: number;
   },
   centres: readonly number[],
-  bins = 256,
+  bins?: number,
 ): CentreSearch {
   if (centres.length === 0) throw new Error('at least one candidate centre is needed');
   const slices = centres.map((centre) => reconstructSlice({ ...request, centre }));
@@ -45,7 +45,11 @@ export const ENTROPY_METRIC = 'slice entropy (nats, lower is sharper)';
  * Histogram entropy of each slice, all over one shared range so the scores compare (Donath et
  * al. 2006): the right centre concentrates the histogram.
  */
-export function entropyScores(slices: readonly Float32Array[], bins = 256): number[] {
+export function entropyScores(
+  slices: readonly Float32Array[],
+  // About √pixels bins (at most 256): finer bins on a small slice only histogram its noise.
+  bins = Math.max(8, Math.min(256, Math.round(Math.sqrt(slices[0]?.length ?? 0)))),
+): number[] {
   let lo = Infinity;
   let hi = -Infinity;
   for (const s of slices)
