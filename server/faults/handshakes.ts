@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION } from '@/lib/protocol';
+import { PRODUCER_SOCKET_PATH, PROTOCOL_VERSION } from '@/lib/protocol';
 
 /** Status of a raw engine.io long-polling handshake (`GET <path>/?EIO=4&transport=polling`). */
 export function pollingHandshake(
@@ -61,7 +61,12 @@ export function socketIoAttempt(
     transports: [options.transport],
     reconnection: false,
     timeout: 10_000,
-    ...(options.headers && { extraHeaders: options.headers }),
+    // Producers present their token at the engine handshake, as the SDKs do.
+    extraHeaders: {
+      ...options.headers,
+      ...(options.token &&
+        options.path === PRODUCER_SOCKET_PATH && { authorization: `Bearer ${options.token}` }),
+    },
     auth: { protocolVersion: PROTOCOL_VERSION, ...(options.token && { token: options.token }) },
   });
   return new Promise((resolve) => {

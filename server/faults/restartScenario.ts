@@ -43,6 +43,7 @@ class SwarmViewer {
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,
+      extraHeaders: { origin: new URL(url).origin },
       auth: { protocolVersion: PROTOCOL_VERSION, ...(token && { token }) },
     });
     this.reconnects = new ReconnectScheduler(this.socket, {

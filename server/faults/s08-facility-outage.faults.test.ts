@@ -192,8 +192,10 @@ describe('RELIABILITY 8: facility API outage', () => {
       3 * intervalMs + 600,
       'recovery',
     );
-    expect((hits.get('/nersc/status/perlmutter') ?? 0) - atRecovery.nersc).toBeLessThanOrEqual(1);
-    expect((hits.get('/alcf/polaris/activity.json') ?? 0) - atRecovery.alcf).toBeLessThanOrEqual(1);
+    // Fresh once every source of the system has polled again: a source whose next poll comes
+    // first may poll a second time meanwhile, never more (no storm on recovery).
+    expect((hits.get('/nersc/status/perlmutter') ?? 0) - atRecovery.nersc).toBeLessThanOrEqual(2);
+    expect((hits.get('/alcf/polaris/activity.json') ?? 0) - atRecovery.alcf).toBeLessThanOrEqual(2);
     expect(by('perlmutter')).toMatchObject({ status: 'up', staleReason: null });
     expect(by('polaris').queue.running).toBe(1);
   }, 60_000);

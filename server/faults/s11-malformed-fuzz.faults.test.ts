@@ -42,6 +42,9 @@ interface Tally {
   connections: number;
   joined: number;
   refusedAtConnect: number;
+  /** Refused at the engine handshake (the producer engine checks the token there): nothing sent. */
+  refusedAtHandshake: number;
+  framesNotSent: number;
   closedByServer: number;
   protocolErrors: number;
 }
@@ -57,9 +60,17 @@ function fuzzConnection(
 ): Promise<void> {
   return new Promise((resolve) => {
     tally.connections++;
+    const token = typeof auth?.token === 'string' ? auth.token : null;
     const ws = new WebSocket(`ws://127.0.0.1:${gw.port}${path}/?EIO=4&transport=websocket`, {
       perMessageDeflate: false,
+      // As the real clients do: browsers send their page's Origin, producers their token.
+      headers: {
+        origin: gw.url,
+        ...(token && path === PRODUCER_SOCKET_PATH && { authorization: `Bearer ${token}` }),
+      },
     });
+    let opened = false;
+    ws.on('open', () => (opened = true));
     let sent = false;
     let ours = false;
     const finish = setTimeout(() => {
@@ -93,7 +104,12 @@ function fuzzConnection(
       } else if (text.startsWith('2')) ws.send('3');
       if (text.includes('"protocol:error"')) tally.protocolErrors++;
     });
-    ws.on('error', () => undefined);
+    ws.on('error', () => {
+      if (opened || sent) return;
+      tally.refusedAtHandshake++;
+      tally.framesNotSent += frames.length;
+      sent = true;
+    });
     ws.on('close', () => {
       clearTimeout(finish);
       if (!ours) tally.closedByServer++;
@@ -109,6 +125,8 @@ function newTally(): Tally {
     connections: 0,
     joined: 0,
     refusedAtConnect: 0,
+    refusedAtHandshake: 0,
+    framesNotSent: 0,
     closedByServer: 0,
     protocolErrors: 0,
   };
@@ -196,10 +214,14 @@ describe('s11 malformed-frame fuzz', () => {
     await new Promise((r) => setTimeout(r, 500));
 
     expect(uncaught).toEqual([]);
-    expect(viewerTally.frames + producerTally.frames).toBe(2 * FRAMES);
+    expect(viewerTally.frames + producerTally.frames + producerTally.framesNotSent).toBe(
+      2 * FRAMES,
+    );
+    expect(viewerTally.refusedAtHandshake).toBe(0);
     expect(viewerTally.joined).toBeGreaterThan(0);
     expect(producerTally.joined).toBeGreaterThan(0);
-    expect(producerTally.refusedAtConnect).toBeGreaterThan(0);
+    // No token, or a bad one: refused at the engine handshake, before any frame is read.
+    expect(producerTally.refusedAtHandshake).toBeGreaterThan(0);
     // Nothing of the fuzz is left: only the witness and the producer remain connected.
     await eventually(
       () => gw.viewers.sockets.size === 1 && gw.producers.sockets.size === 1,
@@ -208,8 +230,12 @@ describe('s11 malformed-frame fuzz', () => {
     );
     // Every fuzzing connection was torn down at the engine, and most by the gateway itself.
     const closes = [...engineCloses.values()].reduce((a, b) => a + b, 0);
-    expect(closes).toBe(viewerTally.connections + producerTally.connections);
-    expect(viewerTally.closedByServer + producerTally.closedByServer).toBeGreaterThan(closes * 0.9);
+    const sessions =
+      viewerTally.connections + producerTally.connections - producerTally.refusedAtHandshake;
+    expect(closes).toBe(sessions);
+    expect(
+      viewerTally.closedByServer + producerTally.closedByServer - producerTally.refusedAtHandshake,
+    ).toBeGreaterThan(closes * 0.9);
     expect(gw.viewers.server.engine.clientsCount).toBe(1);
     expect(gw.producers.server.engine.clientsCount).toBe(1);
     // The gateway still serves: HTTP, a new viewer, and the witness kept receiving throughout.
@@ -227,7 +253,7 @@ describe('s11 malformed-frame fuzz', () => {
     for (const t of [viewerTally, producerTally])
       for (const [k, n] of t.byKind) kinds.set(k, (kinds.get(k) ?? 0) + n);
     const show = (t: Tally) =>
-      `${t.frames} frames over ${t.connections} connections (${t.joined} joined the namespace, ${t.refusedAtConnect} refused at connect, ${t.closedByServer} closed by the gateway, ${t.protocolErrors} protocol:error replies)`;
+      `${t.frames} frames over ${t.connections} connections (${t.joined} joined the namespace, ${t.refusedAtConnect} refused at connect, ${t.refusedAtHandshake} refused at the handshake, ${t.closedByServer} closed by the gateway, ${t.protocolErrors} protocol:error replies)`;
     console.log(
       `s11 (seed ${SEED}, ${seconds.toFixed(1)} s): viewer engine ${show(viewerTally)}; producer engine ${show(producerTally)}; ` +
         `kinds ${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ')}; engine closes ${[...engineCloses].map(([k, n]) => `${k} ${n}`).join(', ')}; ` +

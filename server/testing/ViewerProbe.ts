@@ -81,6 +81,8 @@ export class ViewerProbe {
       transports: ['websocket'],
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000,
+      // As a browser on the gateway's own page would (anonymous viewers need an Origin).
+      extraHeaders: { origin: new URL(options.url).origin },
       auth: { protocolVersion: PROTOCOL_VERSION, ...(options.token && { token: options.token }) },
       ...options.io,
     });
