@@ -39,7 +39,8 @@ test('the facilities page shows every system live from the simulator, and the ov
   for (const system of systems) {
     const card = page.getByTestId(testIds.facilityCard(system));
     // Live: a fresh reading over HTTP, not the "not read yet" placeholder.
-    await expect(card).toHaveAttribute('data-stale', 'false');
+    // A poll every 5 s; right after the first build the machine is busy, so allow a few polls.
+    await expect(card).toHaveAttribute('data-stale', 'false', { timeout: 45_000 });
     await expect(card).not.toHaveAttribute('data-status', 'unknown');
     // Frontier's sources (S3M, IRI) publish no queue depth: the card says so instead.
     await expect(card.getByTestId(testIds.facilityQueue(system))).toContainText(

@@ -57,6 +57,9 @@ export function ParameterControls({
 
   return (
     <form
+      // Values are checked against the declaration here and at the gateway; the browser's own
+      // step validation would refuse e.g. 100 mm with a 10 mm step from a 0.1 mm minimum.
+      noValidate
       className="space-y-2 text-xs"
       onSubmit={(e) => {
         e.preventDefault();
