@@ -50,7 +50,7 @@ test('the facilities page shows every system live from the simulator, and the ov
     // Each figure names the source that gave it.
     await expect(
       card.getByTestId(testIds.facilityOrigins(system)).locator('li[data-figure="status"]'),
-    ).toContainText(/status from (NERSC SF API|ALCF IRI v1|OLCF S3M)/);
+    ).toContainText(/status from (NERSC SF API|ALCF IRI v1|OLCF S3M|APS Slurm)/);
   }
   await expect(
     page.getByTestId(testIds.facilityOrigins('perlmutter')).locator('li[data-figure="nodes"]'),
