@@ -2,7 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type GatewayProcess, spawnGateway, waitForHttp } from './gatewayProcess';
+import {
+  type MainGatewayProcess,
+  spawnMainGateway,
+  waitForHttp,
+} from '../testing/spawnMainGateway';
 
 /**
  * Scenario 23, policy/config fail-closed: Loupe's access rules come from its settings and its users
@@ -11,7 +15,7 @@ import { type GatewayProcess, spawnGateway, waitForHttp } from './gatewayProcess
  * starts more permissive than asked (the bug: LOUPE_DEV_SIGNIN=never meant "on").
  */
 describe('s23: bad configuration fails closed at start', () => {
-  const started: GatewayProcess[] = [];
+  const started: MainGatewayProcess[] = [];
   const scratch = mkdtempSync(join(tmpdir(), 'loupe-s23-'));
   afterEach(async () => {
     await Promise.all(started.splice(0).map((g) => g.stop()));
@@ -52,7 +56,7 @@ describe('s23: bad configuration fails closed at start', () => {
   ];
 
   it.each(BAD)('%s: exits 1 before listening, naming the setting', async (_name, env, message) => {
-    const gw = await spawnGateway(env);
+    const gw = await spawnMainGateway(env);
     started.push(gw);
     expect(await gw.exited).toBe(1);
     expect(gw.output()).toMatch(message);
@@ -67,7 +71,7 @@ describe('s23: bad configuration fails closed at start', () => {
     for (const [i, content] of contents.entries()) {
       const file = join(scratch, `bad-users-${i}.json`);
       writeFileSync(file, content);
-      const bad = await spawnGateway({ LOUPE_USERS_FILE: file });
+      const bad = await spawnMainGateway({ LOUPE_USERS_FILE: file });
       started.push(bad);
       expect(await bad.exited).toBe(1);
       expect(bad.output()).toMatch(/users file .*bad-users-\d\.json/);
@@ -76,7 +80,10 @@ describe('s23: bad configuration fails closed at start', () => {
   });
 
   it('a good configuration without anonymous viewers starts, and its health needs no token', async () => {
-    const gw = await spawnGateway({ LOUPE_ANONYMOUS_VIEWERS: 'off', LOUPE_DEV_SIGNIN: 'false' });
+    const gw = await spawnMainGateway({
+      LOUPE_ANONYMOUS_VIEWERS: 'off',
+      LOUPE_DEV_SIGNIN: 'false',
+    });
     started.push(gw);
     const ready = await waitForHttp(`${gw.url}/api/health/ready`);
     expect(ready.status).toBe(200);

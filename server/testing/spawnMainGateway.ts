@@ -1,23 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './spawnGateway';
 
-/** A free loopback port (asked of the OS, then released for the child to take). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export interface GatewayProcess {
+/** A `server/main.ts` child, started from its real environment-variable configuration. */
+export interface MainGatewayProcess {
   child: ChildProcess;
   dir: string;
   port: number;
@@ -33,7 +21,7 @@ export interface GatewayProcess {
  * `server/main.ts` as `npm start` runs it, in a scratch directory (database, users file, tokens),
  * on a free loopback port, with `env` on top of a clean Loupe environment.
  */
-export async function spawnGateway(env: Record<string, string>): Promise<GatewayProcess> {
+export async function spawnMainGateway(env: Record<string, string>): Promise<MainGatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'loupe-gw-'));
   const port = await freePort();
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
