@@ -3,6 +3,7 @@ import { io, type Socket } from 'socket.io-client';
 import {
   type Ack,
   Command,
+  COMMAND_ACK_WINDOW_MS,
   type CommandReply,
   ConnectRefusal,
   encodeFrame,
@@ -13,6 +14,7 @@ import {
   PRODUCER_NAMESPACE,
   PRODUCER_SOCKET_PATH,
   type ProducerMetrics,
+  type RunSuperseded,
   type ProducerToGateway,
   PROTOCOL_VERSION,
   type ProtocolError,
@@ -123,7 +125,7 @@ interface ProducerEvents {
   disconnected: [reason: string];
   gap: [gap: SequenceGap];
   /** A newer consumer streams this run now; this producer has closed itself. */
-  superseded: [notice: { run: string; reason: string }];
+  superseded: [notice: RunSuperseded];
   /** The gateway refused a message; nothing it asked for happened. */
   refused: [error: ProtocolError];
   /** Permanent failures (refused at connect, registration refused) and handler crashes. */
@@ -135,7 +137,7 @@ const DEFAULTS = {
   reconnectDelayMaxMs: 5000,
   // Two cores of slices in flight hide a round trip without letting a stalled link queue much.
   maxInFlight: 4,
-  commandAckWindowMs: 2000,
+  commandAckWindowMs: COMMAND_ACK_WINDOW_MS,
   registerTimeoutMs: 5000,
 } as const;
 

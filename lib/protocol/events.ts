@@ -15,6 +15,7 @@ import type { ProducerMetrics } from './producerMetrics';
 import type { DisconnectNotice, RunMetrics } from './runMetrics';
 import type { SystemSnapshot } from './facilities';
 import type { GatewayRestarting } from './restart';
+import type { RunSuperseded } from './eventTables';
 
 /** Engine paths: producers and viewers use separate engines so each gets its own message-size cap. */
 export const VIEWER_SOCKET_PATH = '/socket.io';
@@ -46,7 +47,7 @@ export interface GatewayToProducer {
    * Another consumer (a resubmitted job) now streams this run; this one should stop and not
    * reconnect. The gateway disconnects it right after.
    */
-  'run:superseded': (notice: { run: string; reason: string }) => void;
+  'run:superseded': (notice: RunSuperseded) => void;
   /** The gateway is restarting: reconnect after a jittered `retryAfterMs`, do not give up. */
   'gateway:restarting': (notice: GatewayRestarting) => void;
 }

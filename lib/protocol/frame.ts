@@ -29,9 +29,15 @@ export const RunId = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'run id: 1-64 of letters, digits, . _ -');
 export type RunId = z.infer<typeof RunId>;
 
-const Dim = z.number().int('shape entries must be integers').positive('shape entries must be > 0');
 /** Largest edge we accept, in pixels: 4096 covers every detector in use at the APS (2048-6144 wide binned). */
 export const MAX_EDGE = 4096;
+/** A volume's extent along one axis, voxels. */
+const Extent = z
+  .number()
+  .int('shape entries must be integers')
+  .positive('shape entries must be > 0');
+/** One edge of a frame's pixel array: the limit is part of the schema, so exported schemas keep it. */
+const Dim = Extent.max(MAX_EDGE, `no edge may exceed ${MAX_EDGE}`);
 
 /**
  * Region of the full reconstruction volume, in voxels of the full view, half-open [start, end).
@@ -87,7 +93,7 @@ export const FrameHeader = z
     /** For a slice: its index along the plane's normal axis, in voxels of the volume it cuts. */
     position: z.number().int().nonnegative().optional(),
     /** For a slice or brick: the volume it belongs to, (x, y, z) voxels. */
-    volumeShape: z.tuple([Dim, Dim, Dim]).optional(),
+    volumeShape: z.tuple([Extent, Extent, Extent]).optional(),
     /** For a volume brick: its offset in the volume, (x, y, z) voxels. */
     brickOffset: z
       .tuple([
@@ -108,7 +114,6 @@ export const FrameHeader = z
     publishedAt: Millis,
   })
   .strict()
-  .refine((h) => h.shape.every((d) => d <= MAX_EDGE), { message: `no edge may exceed ${MAX_EDGE}` })
   .refine((h) => h.stream === 'volume' || h.shape.length === 2, {
     message: 'a slice has a 2-D shape [rows, cols]',
   })

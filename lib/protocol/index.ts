@@ -9,3 +9,5 @@ export * from './steering';
 export * from './runMetrics';
 export * from './facilities';
 export * from './restart';
+export * from './eventTables';
+export * from './limits';

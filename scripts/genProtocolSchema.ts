@@ -1,0 +1,45 @@
+/**
+ * Writes lib/protocol/protocol.schema.json, the protocol as one JSON Schema document for SDKs in
+ * other languages, and records its fingerprint per PROTOCOL_VERSION in
+ * lib/protocol/protocol.fingerprints.json. A change to the protocol under a version already recorded
+ * is refused: bump PROTOCOL_VERSION first. `--check` fails when the committed document is stale.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as prettier from 'prettier';
+import { buildSchemaDocument, protocolFingerprint } from '../lib/protocol/schemaDocument';
+
+const dir = fileURLToPath(new URL('../lib/protocol/', import.meta.url));
+export const SCHEMA_FILE = `${dir}protocol.schema.json`;
+export const FINGERPRINT_FILE = `${dir}protocol.fingerprints.json`;
+
+export type Fingerprints = Record<string, string>;
+
+async function formatJson(value: unknown, file: string): Promise<string> {
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  return prettier.format(JSON.stringify(value), { ...options, parser: 'json', filepath: file });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const check = process.argv.includes('--check');
+  const document = buildSchemaDocument();
+  const version = String(document['x-loupe-version']);
+  const fingerprint = protocolFingerprint(document);
+  const recorded = JSON.parse(readFileSync(FINGERPRINT_FILE, 'utf8')) as Fingerprints;
+  if (recorded[version] !== undefined && recorded[version] !== fingerprint) {
+    console.error(
+      `The protocol changed since version ${version} was recorded: bump PROTOCOL_VERSION in ` +
+        'lib/protocol/version.ts (and the Python SDK), then run npm run gen:protocol.',
+    );
+    process.exit(1);
+  }
+  const text = await formatJson(document, SCHEMA_FILE);
+  const fingerprints = await formatJson({ ...recorded, [version]: fingerprint }, FINGERPRINT_FILE);
+  if (!check) {
+    writeFileSync(SCHEMA_FILE, text);
+    writeFileSync(FINGERPRINT_FILE, fingerprints);
+  } else if (recorded[version] === undefined || readFileSync(SCHEMA_FILE, 'utf8') !== text) {
+    console.error(`${SCHEMA_FILE} is not what lib/protocol generates: run npm run gen:protocol`);
+    process.exit(1);
+  }
+}
