@@ -1,7 +1,7 @@
 /**
  * What the tests need from Debian, not npm: Chromium for the browser tests (Playwright never
- * downloads a browser here) and python-socketio + numpy + websocket-client for the Python SDK's
- * tests. When something is missing: as root with apt, install it; otherwise print the one command
+ * downloads a browser here) and python-socketio + numpy + websocket-client + jsonschema for the
+ * Python SDK's tests, with venv and setuptools for its install test. When something is missing: as root with apt, install it; otherwise print the one command
  * that does, and fail.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,8 +12,21 @@ const PYTHON = process.env.LOUPE_PYTHON ?? '/usr/bin/python3';
 
 const missing: string[] = [];
 if (!existsSync(CHROMIUM_PATH)) missing.push('chromium');
-const python = spawnSync(PYTHON, ['-c', 'import socketio, numpy, websocket'], { stdio: 'ignore' });
-if (python.status !== 0) missing.push('python3-socketio', 'python3-numpy', 'python3-websocket');
+const python = spawnSync(
+  PYTHON,
+  ['-c', 'import socketio, numpy, websocket, jsonschema, ensurepip, setuptools, pip'],
+  { stdio: 'ignore' },
+);
+if (python.status !== 0)
+  missing.push(
+    'python3-socketio',
+    'python3-numpy',
+    'python3-websocket',
+    'python3-jsonschema',
+    'python3-venv',
+    'python3-setuptools',
+    'python3-pip',
+  );
 
 if (missing.length > 0) {
   const command = `apt-get install -y ${missing.join(' ')}`;

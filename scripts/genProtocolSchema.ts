@@ -1,7 +1,7 @@
 /**
  * Writes lib/protocol/protocol.schema.json, the protocol as one JSON Schema document for SDKs in
  * other languages, and records its fingerprint per PROTOCOL_VERSION in
- * lib/protocol/protocol.fingerprints.json. A change to the protocol under a version already recorded
+ * lib/protocol/protocol.fingerprints.json; the Python SDK gets a copy as package data. A change to the protocol under a version already recorded
  * is refused: bump PROTOCOL_VERSION first. `--check` fails when the committed document is stale.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,10 @@ import { buildSchemaDocument, protocolFingerprint } from '../lib/protocol/schema
 
 const dir = fileURLToPath(new URL('../lib/protocol/', import.meta.url));
 export const SCHEMA_FILE = `${dir}protocol.schema.json`;
+/** The Python SDK ships the same document as package data. */
+export const PYTHON_SCHEMA_FILE = fileURLToPath(
+  new URL('../consumers/python/loupe_producer/protocol.schema.json', import.meta.url),
+);
 export const FINGERPRINT_FILE = `${dir}protocol.fingerprints.json`;
 
 export type Fingerprints = Record<string, string>;
@@ -37,9 +41,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const fingerprints = await formatJson({ ...recorded, [version]: fingerprint }, FINGERPRINT_FILE);
   if (!check) {
     writeFileSync(SCHEMA_FILE, text);
+    writeFileSync(PYTHON_SCHEMA_FILE, text);
     writeFileSync(FINGERPRINT_FILE, fingerprints);
-  } else if (recorded[version] === undefined || readFileSync(SCHEMA_FILE, 'utf8') !== text) {
-    console.error(`${SCHEMA_FILE} is not what lib/protocol generates: run npm run gen:protocol`);
-    process.exit(1);
+  } else {
+    const stale = [SCHEMA_FILE, PYTHON_SCHEMA_FILE].filter(
+      (file) => recorded[version] === undefined || readFileSync(file, 'utf8') !== text,
+    );
+    for (const file of stale)
+      console.error(`${file} is not what lib/protocol generates: run npm run gen:protocol`);
+    if (stale.length > 0) process.exit(1);
   }
 }

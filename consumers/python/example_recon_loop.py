@@ -147,11 +147,13 @@ def main() -> int:
     y, x = np.meshgrid(c, c, indexing="ij")
     step = 0
     try:
-        while args.steps == 0 or step < args.steps:
+        while (args.steps == 0 or step < args.steps) and producer.superseded is None:
             volume = np.zeros((n, n, n), np.float32)  # [z, y, x]
             response = ramp(n, state["filter"])
             batch = state["batch"]
             for start in range(0, args.angles, batch):
+                if producer.superseded is not None:
+                    break  # a newer consumer streams this run now: stop, do not fight it
                 resume.wait()
                 t0 = time.time()
                 for a in angles[start:start + batch]:
@@ -184,6 +186,9 @@ def main() -> int:
         time.sleep(0.3)  # let the last acknowledgements arrive
         print(json.dumps({"stats": vars(producer.stats)}), file=sys.stderr, flush=True)
         producer.close()
+    if producer.superseded is not None:
+        print(f"superseded: {producer.superseded.get('reason')}", file=sys.stderr, flush=True)
+        return 3
     return 0
 
 

@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import type { Gateway } from '@/server/gateway';
 import {
   connected,
   eventually,
+  producerClient,
   startTestGateway,
   TOKENS,
   viewerClient,
@@ -65,12 +66,69 @@ function runExample(
 }
 
 describe('Python SDK (consumers/python/loupe_producer)', () => {
-  it('declares the protocol version of lib/protocol', () => {
-    const py = readFileSync(
-      fileURLToPath(new URL('./loupe_producer/producer.py', import.meta.url)),
-      'utf8',
+  it('validates against the generated protocol document (consumers/python/tests)', async () => {
+    const run = spawnSync(PYTHON, ['-m', 'unittest', 'discover', '-s', 'tests', '-v'], {
+      cwd: fileURLToPath(new URL('./', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.stderr).toMatch(/test_a_drifted_field_fails .* ok/);
+    expect(run.stderr).toMatch(/^OK$/m);
+    expect(run.status).toBe(0);
+  });
+
+  it('installs with pip as a package that carries its protocol document', () => {
+    // Copied out first: an in-tree build would leave build/ and *.egg-info in the checkout.
+    const dir = mkdtempSync(join(tmpdir(), 'loupe-pip-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    cpSync(fileURLToPath(new URL('./', import.meta.url)), join(dir, 'src'), {
+      recursive: true,
+      filter: (path) => !/__pycache__/.test(path),
+    });
+    const sh = (cmd: string, args: string[], cwd = dir) =>
+      spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 120_000 });
+    expect(sh(PYTHON, ['-m', 'venv', '--system-site-packages', 'venv']).status).toBe(0);
+    const pip = sh(join(dir, 'venv/bin/pip'), [
+      'install',
+      '--no-deps',
+      '--no-build-isolation',
+      '--no-index',
+      './src',
+    ]);
+    expect(pip.stderr + pip.stdout).not.toMatch(/error/i);
+    // From another directory, so the import is the installed package and not the source tree.
+    const probe = sh(
+      join(dir, 'venv/bin/python'),
+      [
+        '-c',
+        'import loupe_producer as l, loupe_producer.protocol as p; print(l.__file__, p.PROTOCOL_VERSION)',
+      ],
+      tmpdir(),
     );
-    expect(Number(/^PROTOCOL_VERSION = (\d+)$/m.exec(py)?.[1])).toBe(PROTOCOL_VERSION);
+    expect(probe.stdout).toMatch(
+      new RegExp(`site-packages/loupe_producer/__init__.py ${PROTOCOL_VERSION}`),
+    );
+  });
+
+  it('stops for good when superseded by a newer consumer of its run', async () => {
+    const gw = await startTestGateway();
+    cleanup.push(() => gw.close());
+    const example = runExample(gw, 'py-s', ['--size', '32', '--steps', '0', '--delay', '0.2']);
+    await eventually(
+      () => gw.registry.get('py-s')?.producerConnected === true || example.child.exitCode !== null,
+      15_000,
+      'the Python producer to register',
+    );
+    const newer = producerClient(gw.url, TOKENS.producer);
+    cleanup.push(() => newer.close());
+    await connected(newer);
+    expect(
+      await newer.emitWithAck('run:register', { run: 'py-s', title: 'resubmitted job' }),
+    ).toMatchObject({ ok: true });
+    expect(await example.exited).toBe(3);
+    expect(example.stderr()).toMatch(/superseded: run py-s is now streamed by a newer consumer/);
+    // It did not come back to take the run over again.
+    expect(gw.registry.producerOf('py-s')).toBe(newer.id);
   });
 
   it('streams a reconstruction loop whose frames reach a viewer byte for byte', async () => {

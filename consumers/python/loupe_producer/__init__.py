@@ -11,6 +11,8 @@ from .producer import (
     FrameError,
     LoupeProducer,
     RefusedError,
+    SupersededError,
 )
+from .protocol import problem
 
-__all__ = ["PROTOCOL_VERSION", "CommandOutcome", "FrameError", "LoupeProducer", "RefusedError"]
+__all__ = ["PROTOCOL_VERSION", "CommandOutcome", "FrameError", "LoupeProducer", "RefusedError", "SupersededError", "problem"]

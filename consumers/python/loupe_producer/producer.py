@@ -19,19 +19,25 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import socketio
 
-#: Must equal PROTOCOL_VERSION in lib/protocol/version.ts (a test checks it).
-PROTOCOL_VERSION = 2
+from .protocol import (
+    COMMAND_ACK_WINDOW_S,
+    DTYPES,
+    MAX_EDGE,
+    PERMANENT_REFUSALS,
+    PLANES,
+    PRODUCER_NAMESPACE,
+    PRODUCER_SOCKET_PATH,
+    PROTOCOL_VERSION,
+    VIEWS,
+    problem,
+)
 
-PRODUCER_NAMESPACE = "/producer"
-PRODUCER_SOCKET_PATH = "ingest"
-PLANES = ("xy", "xz", "yz")
-VIEWS = ("full", "roi")
-#: Largest edge the gateway accepts, pixels (lib/protocol MAX_EDGE).
-MAX_EDGE = 4096
-_DTYPES = {np.dtype("uint8"): "uint8", np.dtype("uint16"): "uint16", np.dtype("float32"): "float32"}
+_DTYPES = {np.dtype(name): name for name in DTYPES}
 #: Refusals that retrying cannot fix.
-_PERMANENT = {"client-too-old", "server-too-old", "unauthorized", "forbidden"}
+_PERMANENT = PERMANENT_REFUSALS
 _REMEMBERED_COMMANDS = 256
+#: Gateway → producer events this class handles (a test checks it is every one the protocol has).
+HANDLED_EVENTS = ("protocol:error", "command", "run:superseded", "gateway:restarting")
 
 #: What a command handler returns: {"status": "applied", "detail"?: str, "artifact"?: str}
 #: or {"status": "failed" | "rejected", "reason": str}.
@@ -44,6 +50,10 @@ class FrameError(ValueError):
 
 class RefusedError(RuntimeError):
     """The gateway refused this producer for good (bad token, protocol version, run refused)."""
+
+
+class SupersededError(RefusedError):
+    """Another consumer (a resubmitted job) now streams this run; this one stopped for good."""
 
 
 @dataclass
@@ -81,9 +91,10 @@ class LoupeProducer:
         max_in_flight: int = 4,
         reconnect_delay: float = 0.5,
         reconnect_delay_max: float = 5.0,
-        command_ack_window: float = 1.0,
+        command_ack_window: float = COMMAND_ACK_WINDOW_S,
         register_timeout: float = 5.0,
         on_gap: Optional[Callable[[str, int, int], None]] = None,
+        on_superseded: Optional[Callable[[Dict[str, Any]], None]] = None,
         log: Callable[[str], None] = lambda line: None,
     ) -> None:
         self.url = url.rstrip("/")
@@ -100,6 +111,9 @@ class LoupeProducer:
         self.parameters: Dict[str, Any] = {p["name"]: p.get("default") for p in self._parameters}
         if self._parameters:
             self._registration["parameters"] = self._parameters
+        why = problem("RunRegistration", self._registration)
+        if why is not None:
+            raise ValueError(f"the gateway would refuse this registration: {why}")
         self._token = token
         self.max_in_flight = max_in_flight
         self.reconnect_delay = reconnect_delay
@@ -107,6 +121,9 @@ class LoupeProducer:
         self.command_ack_window = command_ack_window
         self.register_timeout = register_timeout
         self.on_gap = on_gap
+        self.on_superseded = on_superseded
+        #: The gateway's notice when another consumer took this run over, else None.
+        self.superseded: Optional[Dict[str, Any]] = None
         self.log = log
         self.stats = Stats()
         self._lock = threading.Condition()
@@ -130,6 +147,7 @@ class LoupeProducer:
         self._sio.on("protocol:error", self._on_protocol_error, namespace=PRODUCER_NAMESPACE)
         self._sio.on("command", self._on_command, namespace=PRODUCER_NAMESPACE)
         self._sio.on("gateway:restarting", self._on_restarting, namespace=PRODUCER_NAMESPACE)
+        self._sio.on("run:superseded", self._on_superseded, namespace=PRODUCER_NAMESPACE)
         #: Seconds to wait before the next attempt, set by the gateway's restart notice.
         self._restart_delay: Optional[float] = None
         self._supervisor: Optional[threading.Thread] = None
@@ -217,6 +235,17 @@ class LoupeProducer:
         if isinstance(retry_ms, (int, float)) and 0 <= retry_ms <= 60_000:
             self._restart_delay = retry_ms / 1000.0 * (0.5 + random.random())
             self.log(f"loupe: gateway restarting; reconnecting in {self._restart_delay:.1f} s")
+
+    def _on_superseded(self, notice: Any = None) -> None:
+        # A newer consumer took the run over (a resubmitted job): stop for good and do not
+        # reconnect, or the two would supersede each other in turn.
+        self.superseded = notice if isinstance(notice, dict) else {"run": self.run, "reason": "superseded"}
+        if self.on_superseded is not None:
+            try:
+                self.on_superseded(self.superseded)
+            except Exception as error:  # the callback's failure must not keep us connected
+                self.log(f"loupe: on_superseded raised {error!r}")
+        self._fail(SupersededError(f"run {self.run} superseded: {self.superseded.get('reason')}"))
 
     def _handshake_refusal(self) -> Optional[str]:
         """Why the gateway refuses this token at the engine handshake, or None (away, transient).
@@ -383,17 +412,24 @@ class LoupeProducer:
 
     def publish_metrics(self, **sample: Any) -> bool:
         """Best-effort speed report (fields of ProducerMetrics in lib/protocol, except run)."""
+        report = dict(sample, run=self.run)
+        why = problem("ProducerMetrics", report)
+        if why is not None:
+            raise ValueError(f"invalid metrics sample: {why}")
         if not self.online:
             return False
-        self._sio.emit("run:metrics", dict(sample, run=self.run), namespace=PRODUCER_NAMESPACE)
+        self._sio.emit("run:metrics", report, namespace=PRODUCER_NAMESPACE)
         return True
 
     def set_state(self, state: str, message: Optional[str] = None) -> bool:
-        if not self.online:
-            return False
         report: Dict[str, Any] = {"run": self.run, "state": state}
         if message is not None:
             report["message"] = message
+        why = problem("RunStateReport", report)
+        if why is not None:
+            raise ValueError(f"invalid run state report: {why}")
+        if not self.online:
+            return False
         try:
             reply = self._sio.call("run:state", report, namespace=PRODUCER_NAMESPACE, timeout=self.register_timeout)
         except Exception:
@@ -455,8 +491,10 @@ class LoupeProducer:
 
     def _on_command(self, command: Any = None) -> Dict[str, Any]:
         cid = command.get("id") if isinstance(command, dict) else None
-        if not isinstance(cid, str) or not cid or not isinstance(command.get("kind"), str):
-            return {"id": cid if isinstance(cid, str) and cid else "unknown", "status": "rejected", "reason": "invalid command: needs id and kind"}
+        why = problem("Command", command)
+        if why is not None:
+            safe_id = cid if isinstance(cid, str) and 0 < len(cid) <= 128 else "unknown"
+            return {"id": safe_id, "status": "rejected", "reason": f"invalid command: {why}"[:500]}
         if cid in self._answers:
             return self._answers[cid]
         if command.get("run") != self.run:
@@ -563,5 +601,8 @@ def _encode(
     if range_ is not None:
         header["range"] = [float(range_[0]), float(range_[1])]
     header.update(extra)
+    why = problem("FrameHeader", header)
+    if why is not None:
+        raise FrameError(f"the gateway would refuse this frame header: {why}")
     little = np.ascontiguousarray(pixels, dtype=pixels.dtype.newbyteorder("<"))
     return header, little.tobytes()
