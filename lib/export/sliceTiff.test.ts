@@ -31,9 +31,13 @@ describe('slice TIFF', () => {
     expect(image.getHeight()).toBe(37);
     expect(image.getSampleFormat()).toBe(3);
     expect(image.getBitsPerSample()).toBe(32);
-    expect(String(image.fileDirectory.getValue('ImageDescription')).replace(/\0$/, '')).toBe(
-      'run r1 | xy | z 64 um | 1/mm',
-    );
+    expect(
+      String(
+        (image.fileDirectory as unknown as { getValue(tag: string): unknown }).getValue(
+          'ImageDescription',
+        ),
+      ).replace(/\0$/, ''),
+    ).toBe('run r1 | xy | z 64 um | 1/mm');
     expect(raster).toBeInstanceOf(Float32Array);
     expect(Array.from(raster)).toEqual(Array.from(pixels));
   });

@@ -1,4 +1,4 @@
-import { writeArrayBuffer } from 'geotiff';
+import { type GeotiffWriterMetadata, writeArrayBuffer } from 'geotiff';
 import type { Pixels } from '@/lib/protocol';
 
 /** Sample types a slice TIFF may hold: 16-bit unsigned for counts, float32 for reconstructions. */
@@ -35,7 +35,8 @@ export function encodeSliceTiff(
   if (type === 'uint16' && pixels instanceof Float32Array)
     throw new Error('a float32 slice is written as float32, not rounded to 16 bit');
   const values = type === 'float32' ? Float32Array.from(pixels) : Uint16Array.from(pixels);
-  return writeArrayBuffer(values, {
+  // geotiff.js writes any tag it knows by name; its type lists only the GeoTIFF ones.
+  const metadata: GeotiffWriterMetadata & { ImageDescription: string } = {
     width: cols,
     height: rows,
     BitsPerSample: [type === 'float32' ? 32 : 16],
@@ -43,5 +44,6 @@ export function encodeSliceTiff(
     SamplesPerPixel: 1,
     PhotometricInterpretation: 1,
     ImageDescription: tiffAscii(description),
-  });
+  };
+  return writeArrayBuffer(values, metadata);
 }

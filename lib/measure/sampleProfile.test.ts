@@ -59,3 +59,13 @@ describe('sampleProfile', () => {
     expect(lineLengthUm({ col: 0, row: 0 }, { col: 3, row: 2 }, { colUm: 4, rowUm: 8 })).toBe(20);
   });
 });
+
+describe('pixelPitch', () => {
+  it('uses each axis’ voxel size times voxels per pixel', async () => {
+    const { pixelPitch } = await import('./pixelPitch');
+    // xz: columns are x (2 µm, 128 voxels on 64 pixels), rows are z (5 µm, 1 voxel per pixel)
+    expect(
+      pixelPitch('xz', { voxelSize: [2, 3, 5], shape: [32, 64], volumeShape: [128, 100, 32] }),
+    ).toEqual({ colUm: 4, rowUm: 5 });
+  });
+});
