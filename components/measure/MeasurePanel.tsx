@@ -77,6 +77,7 @@ export function MeasurePanel({ run, frames, viewer, measures }: MeasurePanelProp
   }));
   const view = useViewerStore(viewer, (s) => s.view);
   const [figures, setFigures] = useState<Record<string, Figures>>({});
+  const cache = useRef(new Map<string, { key: string; figures: Figures }>());
   const histories = useRef(
     new Map<string, { seq: number; points: { t: number; mean: number }[] }>(),
   );
@@ -84,9 +85,18 @@ export function MeasurePanel({ run, frames, viewer, measures }: MeasurePanelProp
   useEffect(() => {
     const update = () => {
       const out: Record<string, Figures> = {};
+      let changed = false;
       for (const m of measures.getState().list) {
         const latest = frames.get(run, streamKey(m.view, m.plane));
         if (!latest) continue;
+        // A region of a 4096² slice is 16 M pixels: compute only for a new frame or a new shape.
+        const key = `${latest.version}|${JSON.stringify(m)}`;
+        const hit = cache.current.get(m.id);
+        if (hit && hit.key === key) {
+          out[m.id] = hit.figures;
+          continue;
+        }
+        changed = true;
         const { header, pixels } = latest.frame;
         const [rows, cols] = header.shape as [number, number];
         const image = { pixels, rows, cols };
@@ -110,10 +120,15 @@ export function MeasurePanel({ run, frames, viewer, measures }: MeasurePanelProp
           f.history = h.points;
         }
         out[m.id] = f;
+        cache.current.set(m.id, { key, figures: f });
       }
-      for (const id of [...histories.current.keys()])
-        if (!measures.getState().list.some((m) => m.id === id)) histories.current.delete(id);
-      setFigures(out);
+      for (const map of [histories.current, cache.current])
+        for (const id of [...map.keys()])
+          if (!measures.getState().list.some((m) => m.id === id)) {
+            map.delete(id);
+            changed = true;
+          }
+      if (changed) setFigures(out);
     };
     update();
     const timer = setInterval(update, REFRESH_MS);
