@@ -15,12 +15,13 @@ import { testIds } from '../lib/testIds';
 import { spread, greyPixels } from './pixels';
 
 // A run of our own whose float32 slices never change and whose every pixel has its own value
-// (its index / N²), so a profile value tells which pixel it came from.
+// (about its index / N²), so a profile value tells which pixel it came from.
 const RUN = 'e2e-measure';
 const GATEWAY = `http://127.0.0.1:${Number(process.env.LOUPE_E2E_PORT ?? 3210) + 1000}`;
 const N = 96;
+// Each plane spans the whole range [0, 1) (a visible gradient) and differs from the others.
 const slice = (plane: number) =>
-  Float32Array.from({ length: N * N }, (_, i) => (i + plane * N * N) / (3 * N * N));
+  Float32Array.from({ length: N * N }, (_, i) => (i + plane / 4) / (N * N));
 
 let producer: Socket<GatewayToProducer, ProducerToGateway>;
 
@@ -74,7 +75,10 @@ test('a line drawn on a slice gives a profile of the frame’s own pixels; Delet
 }) => {
   await page.goto(`/runs/${RUN}`);
   const xy = page.getByTestId(testIds.sliceCanvas('xy'));
-  await expect.poll(async () => spread((await greyPixels(xy)).grey)).toBeGreaterThan(20);
+  // The first page after the server starts compiles shaders in software WebGL: allow it time.
+  await expect
+    .poll(async () => spread((await greyPixels(xy)).grey), { timeout: 40_000 })
+    .toBeGreaterThan(20);
 
   await page.getByRole('button', { name: 'Line profile' }).click();
   const box = (await xy.boundingBox())!;
