@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { expect, test } from '@playwright/test';
+import { expect, type Page, test } from '@playwright/test';
 import { fromArrayBuffer } from 'geotiff';
 import { io, type Socket } from 'socket.io-client';
 import {
@@ -70,15 +70,24 @@ test.afterAll(() => {
   producer?.close();
 });
 
+/**
+ * Opens the run and waits until `plane` shows the gradient. On a shared 2-core machine the first
+ * slice can take 15–30 s after load (issue 12 measured it), so this wait is long and the tests too.
+ */
+async function openRun(page: Page, plane: (typeof PLANES)[number]) {
+  test.setTimeout(120_000);
+  await page.goto(`/runs/${RUN}`);
+  const canvas = page.getByTestId(testIds.sliceCanvas(plane));
+  await expect
+    .poll(async () => spread((await greyPixels(canvas)).grey), { timeout: 60_000 })
+    .toBeGreaterThan(20);
+  return canvas;
+}
+
 test('a line drawn on a slice gives a profile of the frame’s own pixels; Delete removes it', async ({
   page,
 }) => {
-  await page.goto(`/runs/${RUN}`);
-  const xy = page.getByTestId(testIds.sliceCanvas('xy'));
-  // The first page after the server starts compiles shaders in software WebGL: allow it time.
-  await expect
-    .poll(async () => spread((await greyPixels(xy)).grey), { timeout: 40_000 })
-    .toBeGreaterThan(20);
+  const xy = await openRun(page, 'xy');
 
   await page.getByRole('button', { name: 'Line profile' }).click();
   const box = (await xy.boundingBox())!;
@@ -129,9 +138,7 @@ test('a line drawn on a slice gives a profile of the frame’s own pixels; Delet
 });
 
 test('the raw slice exported as TIFF holds the frame’s pixels exactly', async ({ page }) => {
-  await page.goto(`/runs/${RUN}`);
-  const xz = page.getByTestId(testIds.sliceCanvas('xz'));
-  await expect.poll(async () => spread((await greyPixels(xz)).grey)).toBeGreaterThan(20);
+  await openRun(page, 'xz');
   await page.getByRole('radio', { name: 'xz' }).click();
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Export raw slice as TIFF' }).click();
