@@ -11,6 +11,8 @@ export interface LoupeConfig {
   gatewayHost: string;
   gatewayPort: number;
   dbPath: string;
+  /** Where consumers on this host (or a shared file system) write captures; served for download. */
+  capturesDir: string;
   usersFile: string;
   allowAnonymousViewers: boolean;
   allowedOrigins: string[];
@@ -202,6 +204,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
     gatewayHost,
     gatewayPort,
     dbPath: resolve(env.LOUPE_DB ?? 'data/loupe.db'),
+    capturesDir: resolve(env.LOUPE_CAPTURES_DIR ?? 'captures'),
     usersFile,
     allowAnonymousViewers: flag(env.LOUPE_ANONYMOUS_VIEWERS, true, 'LOUPE_ANONYMOUS_VIEWERS'),
     allowedOrigins: origins(

@@ -54,6 +54,7 @@ import { facilityRoutes } from './facilities/facilityRoutes';
 import { FacilityResubmitter } from './steering/FacilityResubmitter';
 import { type Db, openDatabase } from './db/openDatabase';
 import { runRoutes } from './http/runRoutes';
+import { captureRoutes } from './http/captureRoutes';
 import type { BudgetLimits } from './streams/MessageBudget';
 import { attachProducerNamespace, type ProducerNamespace } from './streams/producerNamespace';
 import { RunRegistry } from './streams/RunRegistry';
@@ -108,6 +109,8 @@ export interface GatewayOptions {
   >;
   /** Engine sessions per address not yet authenticated, per engine; more are refused (64). */
   maxUnauthenticatedPerAddress?: number;
+  /** Where the runs' consumers write captures (same host or shared file system): served for download. */
+  capturesDir?: string;
   /** What `gateway:restarting` tells clients on close: come back after about this long (ms). */
   restartRetryAfterMs?: number;
 }
@@ -196,6 +199,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await app.register(runRoutes, { registry });
   const audit = new AuditLog(db);
   audit.on('error', (error) => app.log.error({ err: error }, 'audit log error'));
+  if (options.capturesDir)
+    await app.register(captureRoutes, { capturesDir: options.capturesDir, audit });
 
   const heartbeat = {
     ...(options.pingIntervalMs !== undefined && { pingInterval: options.pingIntervalMs }),

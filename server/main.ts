@@ -97,6 +97,7 @@ const gateway = await startGateway({
   logger: true,
   shareSecret: ShareLinks.secretFromFile(config.shareSecretFile),
   devSignIn: config.devSignIn,
+  capturesDir: config.capturesDir,
   ...(config.oidc && { oidc: config.oidc }),
   ...(facilities && { facilities }),
 });

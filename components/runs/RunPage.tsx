@@ -17,6 +17,10 @@ import { ViewerToolbar } from '@/components/viewer/ViewerToolbar';
 import { VolumePanel } from '@/components/viewer/VolumePanel';
 import { VolumeView } from '@/components/viewer/VolumeView';
 import type { DisconnectNotice, Region } from '@/lib/protocol';
+import { ExportPanel } from '@/components/measure/ExportPanel';
+import { MeasureOverlay } from '@/components/measure/MeasureOverlay';
+import { MeasurePanel } from '@/components/measure/MeasurePanel';
+import { useMeasureTools } from '@/components/measure/useMeasureTools';
 import { RunStateChip } from './RunStateChip';
 
 const STATS_REFRESH_MS = 500;
@@ -46,6 +50,7 @@ export function RunPage({ runId }: { runId: string }) {
   useEffect(() => live.watch(runId), [live, runId]);
   useDisplayWindow(runId, live.frames, store);
   useViewerShortcuts(store);
+  const { measures, viewports } = useMeasureTools();
 
   useEffect(() => {
     const timer = setInterval(() => {
@@ -150,7 +155,17 @@ export function RunPage({ runId }: { runId: string }) {
                 store={store}
                 stats={stats}
                 {...(steer && { onRegion: zoomTo })}
-              />
+                viewports={viewports}
+              >
+                <MeasureOverlay
+                  run={runId}
+                  plane={plane}
+                  frames={live.frames}
+                  viewer={store}
+                  measures={measures}
+                  viewports={viewports}
+                />
+              </SliceView>
               <div className="text-right text-xs text-muted" data-testid={testIds.sliceFps(plane)}>
                 {(figures.fps[plane] ?? 0).toFixed(1)} fps
               </div>
@@ -167,6 +182,14 @@ export function RunPage({ runId }: { runId: string }) {
             <div className="mt-3">
               <ViewerToolbar store={store} />
             </div>
+          </section>
+          <section className="rounded-lg border border-edge bg-panel p-3" aria-label="Measure">
+            <h2 className="mb-2 text-sm font-semibold">Measure</h2>
+            <MeasurePanel run={runId} frames={live.frames} viewer={store} measures={measures} />
+          </section>
+          <section className="rounded-lg border border-edge bg-panel p-3" aria-label="Export">
+            <h2 className="mb-2 text-sm font-semibold">Export</h2>
+            <ExportPanel run={runId} frames={live.frames} viewer={store} />
           </section>
           <section className="rounded-lg border border-edge bg-panel p-3">
             <h2 className="mb-2 text-sm font-semibold">Volume</h2>

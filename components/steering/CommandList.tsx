@@ -2,6 +2,7 @@
 
 import { testIds } from '@/lib/testIds';
 import { useCommands } from '@/stores/StoreProvider';
+import { CaptureDownloadButton } from '@/components/measure/CaptureDownloadButton';
 import { CommandStateChip } from './CommandStateChip';
 
 /** The run's commands, newest first, each with its live state and the reason when it failed. */
@@ -31,6 +32,9 @@ export function CommandList({ runId }: { runId: string }) {
               {c.reason ?? c.detail}
               {c.artifact ? (
                 <span className="block font-mono break-all text-white">{c.artifact}</span>
+              ) : null}
+              {c.kind === 'capture' && c.state === 'applied' && c.artifact ? (
+                <CaptureDownloadButton run={c.run} artifact={c.artifact} />
               ) : null}
             </div>
           ) : null}

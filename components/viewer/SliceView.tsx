@@ -1,6 +1,6 @@
 'use client';
 
-import { useEffect, useRef } from 'react';
+import { type ReactNode, useEffect, useRef } from 'react';
 import { type FrameHeader, type Plane, type Region, streamKey } from '@/lib/protocol';
 import { colormapLut } from '@/lib/imaging/colormaps';
 import {
@@ -17,6 +17,7 @@ import type { ViewerStore } from '@/stores/viewerStore';
 import type { FrameStore } from '@/components/live/FrameStore';
 import type { DrawStats } from './DrawStats';
 import { SliceRenderer, type SliceViewport } from './SliceRenderer';
+import type { SliceViewports } from '@/components/measure/SliceViewports';
 
 export interface SliceViewProps {
   run: string;
@@ -26,6 +27,10 @@ export interface SliceViewProps {
   stats: DrawStats;
   /** Called with the volume region of a rectangle shift-dragged on the full view (zoom to ROI). */
   onRegion?: (region: Region) => void;
+  /** Where this view publishes its pan and zoom, for overlays drawn in image coordinates. */
+  viewports?: SliceViewports;
+  /** Drawn over the image (measurements), inside the pointer area. */
+  children?: ReactNode;
 }
 
 /** Screen movement (CSS px) below which a press-and-release counts as a click, not a pan. */
@@ -41,7 +46,16 @@ const AXIS_COLOURS = ['#ff6b6b', '#5ee07a', '#5aa9ff'] as const;
  * zoom, a crosshair through the picked voxel, a scale bar and a readout of the value under the
  * cursor. It reads frames and display state every animation frame, never through React state.
  */
-export function SliceView({ run, plane, frames, store, stats, onRegion }: SliceViewProps) {
+export function SliceView({
+  run,
+  plane,
+  frames,
+  store,
+  stats,
+  onRegion,
+  viewports,
+  children,
+}: SliceViewProps) {
   const onRegionRef = useRef(onRegion);
   onRegionRef.current = onRegion;
   const wrapRef = useRef<HTMLDivElement>(null);
@@ -225,6 +239,13 @@ export function SliceView({ run, plane, frames, store, stats, onRegion }: SliceV
       if (!changed || !state.window || !renderer.hasImage) return;
       renderer.draw(state.window, viewport);
       drawOverlay();
+      viewports?.publish(plane, {
+        centerCol: viewport.centerCol,
+        centerRow: viewport.centerRow,
+        scale: scale() / dpr(),
+        width: canvas.clientWidth,
+        height: canvas.clientHeight,
+      });
       if (latest && latest.version !== stats.lastDrawn(plane)) stats.recordDraw(plane, latest);
       viewDirty = false;
       last = { window: state.window, selected: state.selected, width, height };
@@ -355,7 +376,7 @@ export function SliceView({ run, plane, frames, store, stats, onRegion }: SliceV
       wrap.removeEventListener('wheel', onWheel);
       renderer.dispose();
     };
-  }, [run, plane, frames, store, stats]);
+  }, [run, plane, frames, store, stats, viewports]);
 
   return (
     <figure className="flex flex-col gap-1">
@@ -380,6 +401,7 @@ export function SliceView({ run, plane, frames, store, stats, onRegion }: SliceV
           width={1}
           height={1}
         />
+        {children}
         <p ref={errorRef} className="absolute inset-x-2 top-2 text-sm text-bad" role="alert" />
       </div>
       <span
