@@ -97,6 +97,10 @@ const gateway = await startGateway({
   logger: true,
   shareSecret: ShareLinks.secretFromFile(config.shareSecretFile),
   devSignIn: config.devSignIn,
+  control: {
+    requestTimeoutMs: config.controlRequestTimeoutS * 1000,
+    releaseGraceMs: config.controlReleaseGraceS * 1000,
+  },
   ...(config.oidc && { oidc: config.oidc }),
   ...(facilities && { facilities }),
 });
