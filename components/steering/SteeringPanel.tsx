@@ -3,9 +3,10 @@
 import { type ReactNode, useEffect, useState } from 'react';
 import type { CommandRequestInput } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
-import { useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
+import { useControl, useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
 import { canSteer } from '@/stores/sessionStore';
 import { CommandList } from './CommandList';
+import { ControlBar } from './ControlBar';
 import { ParameterControls } from './ParameterControls';
 import { ShareLinkList } from './ShareLinkList';
 
@@ -18,6 +19,16 @@ function Section({ title, children }: { title: string; children: ReactNode }) {
       <h3 className="text-xs font-semibold tracking-wide text-muted uppercase">{title}</h3>
       {children}
     </section>
+  );
+}
+
+/** For those who cannot steer: who holds the run's control. */
+function ControlStatus({ runId }: { runId: string }) {
+  const holder = useControl((s) => s.controls[runId]?.holder ?? null);
+  return (
+    <p data-testid={testIds.controlHolder} className="mt-2 text-xs">
+      {holder ? `${holder.subject} (${holder.role}) holds control` : 'Nobody holds control'}
+    </p>
   );
 }
 
@@ -77,6 +88,7 @@ export function SteeringPanel({ runId }: { runId: string }) {
           ? 'sign in'
           : `a ${identity.role}${identity.role === 'scientist' ? ' of another run' : ''}`}{' '}
         to steer.
+        <ControlStatus runId={runId} />
         <div className="mt-3">
           <CommandList runId={runId} />
         </div>
@@ -101,6 +113,7 @@ export function SteeringPanel({ runId }: { runId: string }) {
       <h2 className="flex items-center justify-between text-sm font-semibold">
         Steering <span className="text-xs font-normal text-muted">as {identity.subject}</span>
       </h2>
+      <ControlBar runId={runId} />
       <div className="flex flex-wrap gap-2">
         {run?.state === 'paused' ? (
           <button
