@@ -9,6 +9,7 @@ import { CommandList } from './CommandList';
 import { ControlBar } from './ControlBar';
 import { ParameterControls } from './ParameterControls';
 import { ShareLinkList } from './ShareLinkList';
+import { SweepMontage } from './SweepMontage';
 
 const button = 'rounded border border-edge px-3 py-1 text-sm hover:bg-white/10 disabled:opacity-40';
 const input = 'w-full rounded border border-edge bg-surface px-2 py-1 font-mono text-sm';
@@ -220,6 +221,12 @@ export function SteeringPanel({ runId }: { runId: string }) {
             busy={busy}
             onApply={(values) => send({ kind: 'set-parameters', values })}
           />
+        </Section>
+      ) : null}
+
+      {run?.parameters?.declarations.some((d) => d.name === 'rotationCentre') ? (
+        <Section title="Rotation-centre sweep">
+          <SweepMontage runId={runId} busy={busy} send={send} />
         </Section>
       ) : null}
 
