@@ -21,6 +21,7 @@ import { BackprojectionPool } from './BackprojectionPool';
 import { FilteredStore } from './FilteredStore';
 import { type ProjectionWindow, ProjectionRing } from './ProjectionRing';
 import { ENTROPY_METRIC, entropyScores, refineMinimum } from './corrections/findCentre';
+import { FOURIER_METRIC, fourierCentreScores } from './corrections/fourierCentre';
 import { PaganinFilter } from './corrections/paganin';
 import { removeOutliers } from './corrections/removeOutliers';
 import { StripeEstimator } from './corrections/removeStripes';
@@ -430,7 +431,11 @@ export class ReconstructionConsumer {
     const images = await Promise.all(
       tasks.map((t) => this.pool.reconstruct(state.store, angles, t)),
     );
-    const scores = entropyScores(images);
+    // Vo's Fourier metric needs a half turn at even angles; until one is in, slice entropy.
+    const sinogram = this.evenSinogram(win, Math.floor(this.height / 2));
+    const scores = sinogram
+      ? fourierCentreScores(sinogram, this.width, sinogram.length / this.width, centres)
+      : entropyScores(images);
     const suggested = refineMinimum(scores.map((score, k) => ({ centre: centres[k]!, score })));
     const scale = this.toPublished;
     const montage = new Float32Array(rows * cols * count);
@@ -455,13 +460,46 @@ export class ReconstructionConsumer {
         scores,
         suggested: Number(suggested.toFixed(3)),
         tile: [rows, cols],
-        metric: ENTROPY_METRIC,
+        metric: sinogram ? FOURIER_METRIC : ENTROPY_METRIC,
       },
     });
     return {
       status: 'applied',
       detail: `suggested centre ${suggested.toFixed(2)} px from ${count} candidates ${step} px apart`,
     };
+  }
+
+  /**
+   * Detector row `row` of the window's projections (flat/dark corrected, −log) resampled to
+   * `slots` evenly spaced angles over the half turn ending at the newest, each from the nearest
+   * projection; null when the window covers less than 95 % of a half turn.
+   */
+  private evenSinogram(win: ProjectionWindow, row: number): Float32Array | null {
+    const n = win.slots.length;
+    if (n < 8 || win.coverage < 0.95 * Math.PI) return null;
+    const byAngle = win.slots
+      .map((slot, k) => ({ slot, angle: win.angles[k]! }))
+      .sort((a, b) => a.angle - b.angle);
+    const newest = byAngle[n - 1]!.angle;
+    const { flat, dark } = this.source;
+    const w = this.width;
+    const out = new Float32Array(n * w);
+    let k = 0;
+    for (let j = 0; j < n; j++) {
+      const target = newest - Math.PI + ((j + 1) * Math.PI) / n;
+      while (
+        k + 1 < n &&
+        Math.abs(byAngle[k + 1]!.angle - target) <= Math.abs(byAngle[k]!.angle - target)
+      )
+        k++;
+      const counts = this.ring.get(byAngle[k]!.slot)!.counts;
+      for (let i = 0; i < w; i++) {
+        const at = row * w + i;
+        const t = (counts[at]! - dark[at]!) / Math.max(1e-6, flat[at]! - dark[at]!);
+        out[j * w + i] = -Math.log(Math.max(1e-4, t));
+      }
+    }
+    return out;
   }
 
   /**
