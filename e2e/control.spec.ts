@@ -6,8 +6,8 @@ async function scientist(browser: Browser, name: 'ada' | 'kai'): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
   await signInAs(page, name);
   await page.goto('/runs/demo');
-  // The demo's consumer may still be starting when this spec runs first.
-  await expect(page.getByTestId(testIds.sliceFps('xy'))).not.toHaveText(/^0\.0 fps$/, {
+  // The steering panel with the consumer's declared controls: the run is registered.
+  await expect(page.getByRole('spinbutton', { name: 'Rotation centre (px)' })).toBeVisible({
     timeout: 90_000,
   });
   return page;
@@ -27,6 +27,10 @@ test('a second scientist must ask for control; the holder grants; the sweep mont
 }) => {
   test.setTimeout(240_000);
   const ada = await scientist(browser, 'ada');
+  // The demo's consumer may still be starting when this spec runs first: the sweep needs frames.
+  await expect(ada.getByTestId(testIds.sliceFps('xy'))).not.toHaveText(/^0\.0 fps$/, {
+    timeout: 90_000,
+  });
   const kai = await scientist(browser, 'kai');
 
   await ada.getByTestId(testIds.controlRequest).click(); // the controls are free: ada takes them

@@ -5,6 +5,7 @@ export const testIds = {
   runList: 'run-list',
   runLink: (id: string) => `run-link-${id}`,
   runState: 'run-state',
+  runStateMessage: 'run-state-message',
   sliceCanvas: (plane: string) => `slice-canvas-${plane}`,
   sliceFps: (plane: string) => `slice-fps-${plane}`,
   latency: 'latency',
