@@ -25,7 +25,7 @@ async function applied(page: Page, kind: string) {
 test('a second scientist must ask for control; the holder grants; the sweep montage applies a centre', async ({
   browser,
 }) => {
-  test.setTimeout(240_000);
+  test.setTimeout(360_000);
   const ada = await scientist(browser, 'ada');
   // The demo's consumer may still be starting when this spec runs first: the sweep needs frames.
   await expect(ada.getByTestId(testIds.sliceFps('xy'))).not.toHaveText(/^0\.0 fps$/, {
