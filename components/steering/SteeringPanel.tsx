@@ -52,6 +52,9 @@ export function SteeringPanel({ runId }: { runId: string }) {
   const [walltime, setWalltime] = useState('');
   const [system, setSystem] = useState('');
   const [share, setShare] = useState<string | null>(null);
+  // Empty: the last half turn, as before pre-count and duration existed.
+  const [preCount, setPreCount] = useState('');
+  const [duration, setDuration] = useState('');
   const [shares, setShares] = useState(0);
 
   useEffect(() => {
@@ -142,10 +145,36 @@ export function SteeringPanel({ runId }: { runId: string }) {
           data-testid={testIds.command('capture')}
           className={button}
           disabled={busy}
-          onClick={() => send({ kind: 'capture' })}
+          onClick={() =>
+            send({
+              kind: 'capture',
+              ...(preCount !== '' && { preCount: num(preCount) }),
+              ...(duration !== '' && { durationS: Number(duration) }),
+            })
+          }
         >
           Capture
         </button>
+        <input
+          aria-label="Capture pre-count (projections before the trigger; empty: last half turn)"
+          placeholder="pre-count"
+          className={`${input} w-24`}
+          type="number"
+          min={0}
+          value={preCount}
+          onChange={(e) => setPreCount(e.target.value)}
+        />
+        <input
+          aria-label="Capture duration (s)"
+          placeholder="duration s"
+          className={`${input} w-24`}
+          type="number"
+          min={0}
+          max={600}
+          step={0.5}
+          value={duration}
+          onChange={(e) => setDuration(e.target.value)}
+        />
         <button
           type="button"
           data-testid={testIds.command('reset-zoom')}
