@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
 import { ensureDefaultUsersFile } from './server/auth/LocalUsers';
@@ -16,6 +17,16 @@ const users = ensureDefaultUsersFile(USERS_FILE);
 const consumer = users.users.find((u) => u.role === 'producer');
 if (consumer && !consumer.runs.includes('e2e-*')) {
   consumer.runs.push('e2e-*');
+  writeFileSync(USERS_FILE, JSON.stringify(users, null, 2) + '\n', { mode: 0o600 });
+}
+// The control spec needs a second scientist of the demo (files written before kai existed).
+if (!users.users.some((u) => u.name === 'kai')) {
+  users.users.push({
+    name: 'kai',
+    role: 'scientist',
+    token: randomBytes(24).toString('base64url'),
+    runs: ['demo'],
+  });
   writeFileSync(USERS_FILE, JSON.stringify(users, null, 2) + '\n', { mode: 0o600 });
 }
 

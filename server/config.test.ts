@@ -40,6 +40,16 @@ describe('readConfig', () => {
     expect(read({ LOUPE_DEV_SIGNIN: v }).devSignIn).toBe(false);
   });
 
+  it('reads the control timeouts as whole seconds, refusing 0, fractions and words', () => {
+    expect(read({}).controlRequestTimeoutS).toBe(60);
+    expect(read({ LOUPE_CONTROL_REQUEST_TIMEOUT_S: '15' }).controlRequestTimeoutS).toBe(15);
+    expect(read({ LOUPE_CONTROL_RELEASE_GRACE_S: '5' }).controlReleaseGraceS).toBe(5);
+    for (const bad of ['0', '1.5', 'soon', '-3', '100000'])
+      expect(() => read({ LOUPE_CONTROL_REQUEST_TIMEOUT_S: bad })).toThrow(
+        `LOUPE_CONTROL_REQUEST_TIMEOUT_S must be whole seconds from 1 to 86400, got "${bad}"`,
+      );
+  });
+
   it('stops on an unknown enum value, listing the allowed ones', () => {
     expect(() => read({ LOUPE_FACILITIES: 'mock' })).toThrow(
       'LOUPE_FACILITIES must be one of simulator, real, off; got "mock"',

@@ -49,6 +49,10 @@ export interface LoupeConfig {
   simSeed: number;
   /** Port of the embedded simulator (0: any free one). */
   simPort: number;
+  /** One hand on the controls: how long a control request waits for the holder's answer (s). */
+  controlRequestTimeoutS: number;
+  /** How long a holder whose last page of the run closed keeps control (s): a reload. */
+  controlReleaseGraceS: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -100,6 +104,15 @@ function positive(value: string | undefined, fallback: number, name: string): nu
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0)
     throw new ConfigError(`${name} must be a positive number, got "${value}"`);
+  return n;
+}
+
+/** Whole seconds from 1 to one day: a timeout of 0 or a week is a typo, not a choice. */
+function seconds(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 86_400)
+    throw new ConfigError(`${name} must be whole seconds from 1 to 86400, got "${value}"`);
   return n;
 }
 
@@ -239,6 +252,16 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
     simSpeed: positive(env.LOUPE_SIM_SPEED, 60, 'LOUPE_SIM_SPEED'),
     simSeed: positive(env.LOUPE_SIM_SEED, 1, 'LOUPE_SIM_SEED'),
     simPort: int(env.LOUPE_SIM_PORT, 0, 'LOUPE_SIM_PORT'),
+    controlRequestTimeoutS: seconds(
+      env.LOUPE_CONTROL_REQUEST_TIMEOUT_S,
+      60,
+      'LOUPE_CONTROL_REQUEST_TIMEOUT_S',
+    ),
+    controlReleaseGraceS: seconds(
+      env.LOUPE_CONTROL_RELEASE_GRACE_S,
+      30,
+      'LOUPE_CONTROL_RELEASE_GRACE_S',
+    ),
   };
 }
 

@@ -48,6 +48,8 @@ import {
   type CommandServiceOptions,
   type ResubmitHandler,
 } from './steering/CommandService';
+import { ControlLease } from './steering/ControlLease';
+import { attachControlChannel } from './steering/controlChannel';
 import { steeringRoutes } from './steering/steeringRoutes';
 import type { FacilityService } from './facilities/FacilityService';
 import { facilityRoutes } from './facilities/facilityRoutes';
@@ -107,6 +109,9 @@ export interface GatewayOptions {
   commands?: Partial<
     Omit<CommandServiceOptions, 'db' | 'registry' | 'producers' | 'audit' | 'resubmit'>
   >;
+  /** One hand on the controls: a request lapses after `requestTimeoutMs` (60 s); a holder whose
+   *  last session of the run closed keeps control for `releaseGraceMs` (30 s). */
+  control?: { requestTimeoutMs?: number; releaseGraceMs?: number };
   /** Engine sessions per address not yet authenticated, per engine; more are refused (64). */
   maxUnauthenticatedPerAddress?: number;
   /** Where the runs' consumers write captures (same host or shared file system): served for download. */
@@ -121,6 +126,8 @@ export interface Gateway {
   app: FastifyInstance;
   registry: RunRegistry;
   commands: CommandService;
+  /** Who holds each run's control. */
+  control: ControlLease;
   audit: AuditLog;
   /** Present when the gateway has facilities: knows which run each submitted job is for. */
   resubmitter: FacilityResubmitter | null;
@@ -282,7 +289,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const resubmitter = options.facilities
     ? new FacilityResubmitter({ facilities: options.facilities, registry, audit, producerTokens })
     : null;
+  const control = new ControlLease({
+    requestTimeoutMs: options.control?.requestTimeoutMs ?? 60_000,
+  });
   const commands = new CommandService({
+    control,
     db,
     registry,
     producers,
@@ -358,6 +369,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       metricsIntervalMs: options.metricsIntervalMs,
     }),
   });
+  const controlChannel = attachControlChannel(viewers, control, audit, registry, {
+    releaseGraceMs: options.control?.releaseGraceMs ?? 30_000,
+  });
 
   // Every TCP connection, upgraded ones included, so a drain can end those a client keeps open
   // (ws waits 30 s for a peer's close frame otherwise).
@@ -382,6 +396,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     app,
     registry,
     commands,
+    control,
     audit,
     resubmitter,
     shares,
@@ -408,6 +423,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         clearInterval(flushTimer);
         socketGuards.stop();
         fanOut.close();
+        controlChannel.close();
+        control.close();
         commands.close();
         if (facilitiesTimer) clearTimeout(facilitiesTimer);
         registry.flush();

@@ -98,6 +98,10 @@ const gateway = await startGateway({
   shareSecret: ShareLinks.secretFromFile(config.shareSecretFile),
   devSignIn: config.devSignIn,
   capturesDir: config.capturesDir,
+  control: {
+    requestTimeoutMs: config.controlRequestTimeoutS * 1000,
+    releaseGraceMs: config.controlReleaseGraceS * 1000,
+  },
   ...(config.oidc && { oidc: config.oidc }),
   ...(facilities && { facilities }),
 });

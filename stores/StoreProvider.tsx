@@ -5,6 +5,7 @@ import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 import { LiveClient } from '@/components/live/LiveClient';
 import { type CommandsState, type CommandsStore, createCommandsStore } from './commandsStore';
+import { type ControlStore, type ControlStoreState, createControlStore } from './controlStore';
 import {
   createFacilitiesStore,
   type FacilitiesState,
@@ -18,6 +19,7 @@ interface Stores {
   runs: RunsStore;
   commands: CommandsStore;
   facilities: FacilitiesStore;
+  control: ControlStore;
   live: LiveClient;
 }
 
@@ -33,12 +35,14 @@ export function StoreProvider({ children }: { children: ReactNode }) {
     const runs = createRunsStore();
     const commands = createCommandsStore();
     const facilities = createFacilitiesStore();
+    const control = createControlStore();
     return {
       session,
       runs,
       commands,
       facilities,
-      live: new LiveClient(session, runs, commands, facilities),
+      control,
+      live: new LiveClient(session, runs, commands, facilities, control),
     };
   });
   useEffect(() => {
@@ -64,6 +68,10 @@ export function useRuns<T>(selector: (s: RunsState) => T): T {
 
 export function useCommands<T>(selector: (s: CommandsState) => T): T {
   return useStore(useStores().commands, useShallow(selector));
+}
+
+export function useControl<T>(selector: (s: ControlStoreState) => T): T {
+  return useStore(useStores().control, useShallow(selector));
 }
 
 export function useFacilities<T>(selector: (s: FacilitiesState) => T): T {

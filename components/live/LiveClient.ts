@@ -2,6 +2,9 @@ import { io, type Socket } from 'socket.io-client';
 import {
   type CommandRecord,
   type CommandRequestInput,
+  type ControlAction,
+  type ControlSendReply,
+  ControlState,
   ConnectRefusal,
   decodeFrame,
   DisconnectNotice,
@@ -15,6 +18,7 @@ import {
 } from '@/lib/protocol';
 import { ReconnectScheduler } from '@/lib/reconnect/ReconnectScheduler';
 import type { CommandsStore } from '@/stores/commandsStore';
+import type { ControlStore } from '@/stores/controlStore';
 import type { FacilitiesStore } from '@/stores/facilitiesStore';
 import type { RunsStore } from '@/stores/runsStore';
 import type { SessionIdentity, SessionStore } from '@/stores/sessionStore';
@@ -63,7 +67,23 @@ export class LiveClient {
     private readonly runs: RunsStore,
     private readonly commands: CommandsStore,
     private readonly facilities: FacilitiesStore,
+    private readonly control: ControlStore,
   ) {}
+
+  /** Requests, answers, releases or takes a run's control; the new state also arrives for all. */
+  sendControl(run: string, action: ControlAction): Promise<ControlSendReply> {
+    const socket = this.socket;
+    if (!socket?.connected)
+      return Promise.resolve({ ok: false, code: 'unavailable', error: 'not connected' });
+    return new Promise((resolve) => {
+      socket.timeout(10_000).emit('control:send', { run, action }, (err, answer) => {
+        if (err)
+          return resolve({ ok: false, code: 'unavailable', error: 'no answer from the gateway' });
+        if (answer.ok) this.control.getState().set(answer.state);
+        resolve(answer);
+      });
+    });
+  }
 
   /** fetch() against the gateway's REST API with this tab's bearer token. */
   api(path: string, init: RequestInit = {}): Promise<Response> {
@@ -151,6 +171,11 @@ export class LiveClient {
     socket.on('runs', (runs) => this.runs.getState().setRuns(runs));
     socket.on('run:update', (run) => this.runs.getState().upsertRun(run));
     socket.on('command:state', (command) => this.commands.getState().upsert(command));
+    socket.on('control:state', (state) => {
+      const parsed = ControlState.safeParse(state);
+      if (parsed.success) this.control.getState().set(parsed.data);
+      else console.warn('dropped a control state that does not validate', parsed.error.issues);
+    });
     socket.on('facilities', (systems) => {
       const parsed = SystemSnapshot.array().safeParse(systems);
       if (parsed.success) this.facilities.getState().setSystems(parsed.data, Date.now());

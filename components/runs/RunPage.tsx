@@ -80,6 +80,11 @@ export function RunPage({ runId }: { runId: string }) {
       <div className="flex flex-wrap items-center gap-3">
         <h1 className="text-xl font-semibold">{run?.title ?? runId}</h1>
         {run ? <RunStateChip state={run.state} /> : null}
+        {run?.stateMessage ? (
+          <span data-testid={testIds.runStateMessage} role="status" className="text-sm text-muted">
+            {run.stateMessage}
+          </span>
+        ) : null}
         {run?.sample ? <span className="text-sm text-muted">{run.sample}</span> : null}
         {run && !run.producerConnected ? (
           <span className="text-sm text-warn">

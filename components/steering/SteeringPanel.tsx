@@ -3,11 +3,13 @@
 import { type ReactNode, useEffect, useState } from 'react';
 import type { CommandRequestInput } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
-import { useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
+import { useControl, useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
 import { canSteer } from '@/stores/sessionStore';
 import { CommandList } from './CommandList';
+import { ControlBar } from './ControlBar';
 import { ParameterControls } from './ParameterControls';
 import { ShareLinkList } from './ShareLinkList';
+import { SweepMontage } from './SweepMontage';
 
 const button = 'rounded border border-edge px-3 py-1 text-sm hover:bg-white/10 disabled:opacity-40';
 const input = 'w-full rounded border border-edge bg-surface px-2 py-1 font-mono text-sm';
@@ -18,6 +20,16 @@ function Section({ title, children }: { title: string; children: ReactNode }) {
       <h3 className="text-xs font-semibold tracking-wide text-muted uppercase">{title}</h3>
       {children}
     </section>
+  );
+}
+
+/** For those who cannot steer: who holds the run's control. */
+function ControlStatus({ runId }: { runId: string }) {
+  const holder = useControl((s) => s.controls[runId]?.holder ?? null);
+  return (
+    <p data-testid={testIds.controlHolder} className="mt-2 text-xs">
+      {holder ? `${holder.subject} (${holder.role}) holds control` : 'Nobody holds control'}
+    </p>
   );
 }
 
@@ -40,6 +52,9 @@ export function SteeringPanel({ runId }: { runId: string }) {
   const [walltime, setWalltime] = useState('');
   const [system, setSystem] = useState('');
   const [share, setShare] = useState<string | null>(null);
+  // Empty: the last half turn, as before pre-count and duration existed.
+  const [preCount, setPreCount] = useState('');
+  const [duration, setDuration] = useState('');
   const [shares, setShares] = useState(0);
 
   useEffect(() => {
@@ -77,6 +92,7 @@ export function SteeringPanel({ runId }: { runId: string }) {
           ? 'sign in'
           : `a ${identity.role}${identity.role === 'scientist' ? ' of another run' : ''}`}{' '}
         to steer.
+        <ControlStatus runId={runId} />
         <div className="mt-3">
           <CommandList runId={runId} />
         </div>
@@ -101,6 +117,7 @@ export function SteeringPanel({ runId }: { runId: string }) {
       <h2 className="flex items-center justify-between text-sm font-semibold">
         Steering <span className="text-xs font-normal text-muted">as {identity.subject}</span>
       </h2>
+      <ControlBar runId={runId} />
       <div className="flex flex-wrap gap-2">
         {run?.state === 'paused' ? (
           <button
@@ -128,10 +145,36 @@ export function SteeringPanel({ runId }: { runId: string }) {
           data-testid={testIds.command('capture')}
           className={button}
           disabled={busy}
-          onClick={() => send({ kind: 'capture' })}
+          onClick={() =>
+            send({
+              kind: 'capture',
+              ...(preCount !== '' && { preCount: num(preCount) }),
+              ...(duration !== '' && { durationS: Number(duration) }),
+            })
+          }
         >
           Capture
         </button>
+        <input
+          aria-label="Capture pre-count (projections before the trigger; empty: last half turn)"
+          placeholder="pre-count"
+          className={`${input} w-24`}
+          type="number"
+          min={0}
+          value={preCount}
+          onChange={(e) => setPreCount(e.target.value)}
+        />
+        <input
+          aria-label="Capture duration (s)"
+          placeholder="duration s"
+          className={`${input} w-24`}
+          type="number"
+          min={0}
+          max={600}
+          step={0.5}
+          value={duration}
+          onChange={(e) => setDuration(e.target.value)}
+        />
         <button
           type="button"
           data-testid={testIds.command('reset-zoom')}
@@ -207,6 +250,12 @@ export function SteeringPanel({ runId }: { runId: string }) {
             busy={busy}
             onApply={(values) => send({ kind: 'set-parameters', values })}
           />
+        </Section>
+      ) : null}
+
+      {run?.parameters?.declarations.some((d) => d.name === 'rotationCentre') ? (
+        <Section title="Rotation-centre sweep">
+          <SweepMontage runId={runId} busy={busy} send={send} />
         </Section>
       ) : null}
 

@@ -50,8 +50,25 @@ export async function readDxchange(
   }
 }
 
-/** Writes projections as DXchange: uint16 data, float32 white and dark (already averaged), theta in degrees. */
-export async function writeDxchange(path: string, data: ProjectionDataset): Promise<void> {
+/** What was in force when projections were captured, written under /process (DXchange's group for it). */
+export interface CaptureMetadata {
+  /** The consumer's parameters in force: one scalar dataset each under /process/parameters. */
+  parameters: Record<string, number | string | boolean | null | object>;
+  /** Projections kept from before the trigger; the rest came after it. */
+  preCount: number;
+  /** Seconds recorded after the trigger. */
+  durationS: number;
+}
+
+/**
+ * Writes projections as DXchange: uint16 data, float32 white and dark (already averaged), theta in
+ * degrees; with `metadata`, the capture's pre-count, duration and parameters under /process.
+ */
+export async function writeDxchange(
+  path: string,
+  data: ProjectionDataset,
+  metadata?: CaptureMetadata,
+): Promise<void> {
   await h5wasm.ready;
   const { width, height } = data.detector;
   const frame = width * height;
@@ -99,6 +116,39 @@ export async function writeDxchange(path: string, data: ProjectionDataset): Prom
         dtype: '<d',
       })
       .create_attribute('units', 'um');
+    if (metadata) {
+      const process = file.create_group('process');
+      const capture = process.create_group('capture');
+      capture.create_dataset({
+        name: 'pre_count',
+        data: new Int32Array([metadata.preCount]),
+        shape: [1],
+        dtype: '<i',
+      });
+      capture
+        .create_dataset({
+          name: 'duration',
+          data: new Float64Array([metadata.durationS]),
+          shape: [1],
+          dtype: '<d',
+        })
+        .create_attribute('units', 's');
+      const parameters = process.create_group('parameters');
+      for (const [name, value] of Object.entries(metadata.parameters)) {
+        if (typeof value === 'number')
+          parameters.create_dataset({
+            name,
+            data: new Float64Array([value]),
+            shape: [1],
+            dtype: '<d',
+          });
+        else
+          parameters.create_dataset({
+            name,
+            data: typeof value === 'string' ? value : JSON.stringify(value),
+          });
+      }
+    }
   } finally {
     file.close();
   }

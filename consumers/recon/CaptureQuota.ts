@@ -45,6 +45,11 @@ export class CaptureQuota {
     this.files++;
   }
 
+  /** Bytes the quota still allows. */
+  remainingBytes(): number {
+    return Math.max(0, this.limits.maxBytes - this.bytes);
+  }
+
   get used(): { bytes: number; files: number } {
     return { bytes: this.bytes, files: this.files };
   }

@@ -21,6 +21,7 @@ import { BackprojectionPool } from './BackprojectionPool';
 import { FilteredStore } from './FilteredStore';
 import { type ProjectionWindow, ProjectionRing } from './ProjectionRing';
 import { ENTROPY_METRIC, entropyScores, refineMinimum } from './corrections/findCentre';
+import { FOURIER_METRIC, fourierCentreScores } from './corrections/fourierCentre';
 import { PaganinFilter } from './corrections/paganin';
 import { removeOutliers } from './corrections/removeOutliers';
 import { StripeEstimator } from './corrections/removeStripes';
@@ -256,6 +257,8 @@ export class ReconstructionConsumer {
   /** Stores replaced by a zoom or reset; detached between cycles, when no job can still read them. */
   private retired: FilteredStore[] = [];
   private params: ReferenceParameters;
+  /** While a timed capture records: takes each projection as it arrives. */
+  private captureSink: ((p: Projection) => void) | null = null;
   private paganin: PaganinFilter | null = null;
   private stripes: StripeEstimator | null = null;
   private readonly transmission: Float32Array;
@@ -386,11 +389,18 @@ export class ReconstructionConsumer {
         await this.publisher.setState('streaming');
         return { status: 'applied' };
       case 'capture': {
-        const refusal = this.captures.refusal(this.captureBytes());
-        if (refusal) return { status: 'failed', reason: refusal };
-        const path = await this.capture();
-        this.captures.record((await stat(path)).size);
-        return { status: 'applied', artifact: path, detail: `saved the last half turn to ${path}` };
+        if (command.preCount === undefined && command.durationS === undefined) {
+          const refusal = this.captures.refusal(this.captureBytes());
+          if (refusal) return { status: 'failed', reason: refusal };
+          const path = await this.capture();
+          this.captures.record((await stat(path)).size);
+          return {
+            status: 'applied',
+            artifact: path,
+            detail: `saved the last half turn to ${path}`,
+          };
+        }
+        return this.timedCapture(command.preCount ?? 0, command.durationS ?? 0);
       }
       case 'set-parameters':
         return this.setParameters(command.values);
@@ -430,7 +440,11 @@ export class ReconstructionConsumer {
     const images = await Promise.all(
       tasks.map((t) => this.pool.reconstruct(state.store, angles, t)),
     );
-    const scores = entropyScores(images);
+    // Vo's Fourier metric needs a half turn at even angles; until one is in, slice entropy.
+    const sinogram = this.evenSinogram(win, Math.floor(this.height / 2));
+    const scores = sinogram
+      ? fourierCentreScores(sinogram, this.width, sinogram.length / this.width, centres)
+      : entropyScores(images);
     const suggested = refineMinimum(scores.map((score, k) => ({ centre: centres[k]!, score })));
     const scale = this.toPublished;
     const montage = new Float32Array(rows * cols * count);
@@ -455,13 +469,46 @@ export class ReconstructionConsumer {
         scores,
         suggested: Number(suggested.toFixed(3)),
         tile: [rows, cols],
-        metric: ENTROPY_METRIC,
+        metric: sinogram ? FOURIER_METRIC : ENTROPY_METRIC,
       },
     });
     return {
       status: 'applied',
       detail: `suggested centre ${suggested.toFixed(2)} px from ${count} candidates ${step} px apart`,
     };
+  }
+
+  /**
+   * Detector row `row` of the window's projections (flat/dark corrected, −log) resampled to
+   * `slots` evenly spaced angles over the half turn ending at the newest, each from the nearest
+   * projection; null when the window covers less than 95 % of a half turn.
+   */
+  private evenSinogram(win: ProjectionWindow, row: number): Float32Array | null {
+    const n = win.slots.length;
+    if (n < 8 || win.coverage < 0.95 * Math.PI) return null;
+    const byAngle = win.slots
+      .map((slot, k) => ({ slot, angle: win.angles[k]! }))
+      .sort((a, b) => a.angle - b.angle);
+    const newest = byAngle[n - 1]!.angle;
+    const { flat, dark } = this.source;
+    const w = this.width;
+    const out = new Float32Array(n * w);
+    let k = 0;
+    for (let j = 0; j < n; j++) {
+      const target = newest - Math.PI + ((j + 1) * Math.PI) / n;
+      while (
+        k + 1 < n &&
+        Math.abs(byAngle[k + 1]!.angle - target) <= Math.abs(byAngle[k]!.angle - target)
+      )
+        k++;
+      const counts = this.ring.get(byAngle[k]!.slot)!.counts;
+      for (let i = 0; i < w; i++) {
+        const at = row * w + i;
+        const t = (counts[at]! - dark[at]!) / Math.max(1e-6, flat[at]! - dark[at]!);
+        out[j * w + i] = -Math.log(Math.max(1e-4, t));
+      }
+    }
+    return out;
   }
 
   /**
@@ -557,7 +604,74 @@ export class ReconstructionConsumer {
     return path;
   }
 
+  /**
+   * tomostream's capture: the `preCount` newest projections kept in the ring before the trigger,
+   * then every projection for `durationS` s, the progress in the run's state message about once a
+   * second. The quota is checked for the pre-count; recording stops early where the projections
+   * after the trigger would exceed it.
+   */
+  private async timedCapture(preCount: number, durationS: number): Promise<CommandOutcome> {
+    const pre = preCount === 0 ? [] : [...this.ring.filled()].map(([, p]) => p).slice(-preCount);
+    const frameBytes = this.width * this.height * 4;
+    const refusal = this.captures.refusal((pre.length + 2) * frameBytes);
+    if (refusal) return { status: 'failed', reason: refusal };
+    const after: Projection[] = [];
+    const maxAfter = Math.max(
+      0,
+      Math.floor(this.captures.remainingBytes() / frameBytes) - pre.length - 2,
+    );
+    let stopped = false;
+    if (durationS > 0) {
+      const started = Date.now();
+      this.captureSink = (p) => {
+        if (after.length < maxAfter) after.push(p);
+        else stopped = true;
+      };
+      const PROGRESS_MS = 1000;
+      try {
+        while (Date.now() - started < durationS * 1000 && !stopped) {
+          await new Promise((r) =>
+            setTimeout(r, Math.min(PROGRESS_MS, durationS * 1000 - (Date.now() - started))),
+          );
+          const done = Math.min(100, ((Date.now() - started) / (durationS * 1000)) * 100);
+          await this.publisher.setState(
+            this.paused ? 'paused' : 'streaming',
+            `capturing: ${pre.length} before the trigger + ${after.length} after, ${done.toFixed(0)} % of ${durationS} s`,
+          );
+        }
+      } finally {
+        this.captureSink = null;
+      }
+      await this.publisher.setState(this.paused ? 'paused' : 'streaming');
+    }
+    const projections = [...pre, ...after];
+    if (projections.length === 0) return { status: 'failed', reason: 'no projections to capture' };
+    const dir = resolve(this.options.capturesDir);
+    await mkdir(dir, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const path = join(dir, `${this.publisher.runId}-${stamp}.h5`);
+    await writeDxchange(
+      path,
+      {
+        detector: this.source.detector,
+        angles: Float64Array.from(projections, (p) => p.angle),
+        flat: this.source.flat,
+        dark: this.source.dark,
+        count: projections.length,
+        projection: (i) => projections[i]!.counts,
+      },
+      { parameters: { ...this.params }, preCount: pre.length, durationS },
+    );
+    this.captures.record((await stat(path)).size);
+    return {
+      status: 'applied',
+      artifact: path,
+      detail: `saved ${pre.length} projections from before the trigger and ${after.length} over ${durationS} s${stopped ? ' (stopped early at the capture quota)' : ''} to ${path}`,
+    };
+  }
+
   private ingest(p: Projection): void {
+    this.captureSink?.(p);
     const slot = this.ring.push(p);
     this.correct(p.counts);
     for (const v of this.views()) v.store.write(slot, this.corrected, this.width);

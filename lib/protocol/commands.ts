@@ -33,8 +33,25 @@ export const ResetZoomCommand = z.object({ ...base, kind: z.literal('reset-zoom'
 /** Stop reconstructing and publishing until `resume`; the consumer keeps its projections. */
 export const PauseCommand = z.object({ ...base, kind: z.literal('pause') }).strict();
 export const ResumeCommand = z.object({ ...base, kind: z.literal('resume') }).strict();
-/** Save the projections of the current rotation (the last 180°) to a file; the reply names it. */
-export const CaptureCommand = z.object({ ...base, kind: z.literal('capture') }).strict();
+/** Most projections one capture may keep from before its trigger (the consumer's ring is smaller). */
+export const MAX_CAPTURE_PRECOUNT = 10_000;
+/** Longest a capture may record after its trigger, seconds. */
+export const MAX_CAPTURE_SECONDS = 600;
+
+/**
+ * Save projections to a DXchange file; the reply names it. Without `preCount` and `durationS`:
+ * the last half turn. Otherwise, as tomostream does: the `preCount` newest projections before the
+ * trigger, kept from the consumer's ring buffer (fewer if it holds fewer), then every projection
+ * for `durationS` seconds after it, with the progress in the run's state message.
+ */
+export const CaptureCommand = z
+  .object({
+    ...base,
+    kind: z.literal('capture'),
+    preCount: z.number().int().min(0).max(MAX_CAPTURE_PRECOUNT).optional(),
+    durationS: z.number().finite().min(0).max(MAX_CAPTURE_SECONDS).optional(),
+  })
+  .strict();
 /**
  * Change parameters the run's consumer declared at registration (`RunRegistration.parameters`):
  * the named ones take the given values, the others keep theirs. The gateway refuses a name the run

@@ -22,6 +22,7 @@ import { ProducerMetrics } from './producerMetrics';
 import { GatewayRestarting } from './restart';
 import { DisconnectNotice, RunMetrics } from './runMetrics';
 import { CommandRecord, CommandSend, CommandSendReply } from './steering';
+import { ControlSend, ControlSendReply, ControlState } from './control';
 
 /** Sent to a producer whose run another consumer (a resubmitted job) now streams. */
 export const RunSuperseded = z.object({ run: RunId, reason: z.string().min(1).max(500) }).strict();
@@ -67,6 +68,7 @@ export const VIEWER_TO_GATEWAY = {
   'run:subscribe': { payload: SubscribeRequest, reply: SubscribeReply },
   'run:unsubscribe': { payload: SubscribeRequest },
   'command:send': { payload: CommandSend, reply: CommandSendReply },
+  'control:send': { payload: ControlSend, reply: ControlSendReply },
 } as const satisfies Record<keyof ViewerToGateway, EventSpec>;
 
 export const GATEWAY_TO_VIEWER = {
@@ -75,6 +77,7 @@ export const GATEWAY_TO_VIEWER = {
   frame: { payload: FrameHeader, binary: true, bareAck: true },
   'protocol:error': { payload: ProtocolError },
   'command:state': { payload: CommandRecord },
+  'control:state': { payload: ControlState },
   'run:metrics': { payload: RunMetrics },
   'viewer:disconnect': { payload: DisconnectNotice },
   facilities: { payload: SystemSnapshotList },

@@ -1,4 +1,5 @@
 import type { Command, CommandReply, CommandUpdate } from './commands';
+import type { ControlSend, ControlSendReply, ControlState } from './control';
 import type { FrameHeader } from './frame';
 import type { CommandRecord, CommandSend, CommandSendReply } from './steering';
 import type {
@@ -58,6 +59,8 @@ export interface ViewerToGateway {
   'run:unsubscribe': (request: SubscribeRequest) => void;
   /** A steering command, authorised and recorded exactly as over REST. */
   'command:send': (request: CommandSend, reply: (answer: CommandSendReply) => void) => void;
+  /** Request, grant, deny, release or take the run's control (one hand on the controls). */
+  'control:send': (request: ControlSend, reply: (answer: ControlSendReply) => void) => void;
 }
 
 /** Events the gateway sends to a viewer. */
@@ -69,6 +72,8 @@ export interface GatewayToViewer {
   'protocol:error': (error: ProtocolError) => void;
   /** A command on a run this viewer follows changed state. */
   'command:state': (command: CommandRecord) => void;
+  /** Who holds a followed run's control, the pending request, the latest handoffs. */
+  'control:state': (state: ControlState) => void;
   /** About once a second per followed run: flow counters, stream rates, producer health. */
   'run:metrics': (metrics: RunMetrics) => void;
   /** Sent just before the gateway disconnects a viewer that stopped taking frames. */

@@ -11,3 +11,4 @@ export * from './facilities';
 export * from './restart';
 export * from './eventTables';
 export * from './limits';
+export * from './control';

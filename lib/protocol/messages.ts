@@ -103,6 +103,8 @@ export const RunSummary = z.object({
   streams: z.array(StreamInfo),
   /** The consumer's declared parameters and their values now (after applied changes). */
   parameters: RunParameters.optional(),
+  /** The consumer's note on its state, e.g. a capture's progress; absent when it has none. */
+  stateMessage: z.string().max(500).optional(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 

@@ -89,7 +89,9 @@ export const CommandSendReply = z.discriminatedUnion('ok', [
     ok: z.literal(false),
     status: z.number().int(),
     /** Machine-readable reason where the client should act on it (wait, or sign in again). */
-    code: z.enum(['rate_limited', 'session_expired', 'session_revoked']).optional(),
+    code: z
+      .enum(['rate_limited', 'session_expired', 'session_revoked', 'not_in_control'])
+      .optional(),
     error: z.string(),
   }),
 ]);

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type {
   CommandRequest,
+  ControlAction,
+  ControlParty,
   GatewayToProducer,
   GatewayToViewer,
   ParameterValues,
@@ -38,7 +40,7 @@ const COMMAND_SUMMARY: { [K in SteeringKind]: Summary<K> } = {
   'reset-zoom': () => ({}),
   pause: () => ({}),
   resume: () => ({}),
-  capture: () => ({}),
+  capture: (c) => ({ preCount: c.preCount ?? null, durationS: c.durationS ?? null }),
   'set-parameters': (c) => ({ values: parameterSummary(c.values) }),
   'centre-sweep': (c) => ({ count: c.count, step: c.step, centre: c.centre ?? null }),
   resubmit: (c) => ({
@@ -100,6 +102,21 @@ export function summarizeShareRevocation(link: string): AuditArgs {
   return shaped({ link });
 }
 
+/** A control action and the hands it concerns (subjects and roles, never tokens). */
+export function summarizeControl(control: {
+  action: ControlAction | 'expire' | 'drop';
+  holder: ControlParty | null;
+  requester?: ControlParty | null;
+}): AuditArgs {
+  return shaped({
+    action: control.action,
+    holder: control.holder && { subject: control.holder.subject, role: control.holder.role },
+    ...(control.requester && {
+      requester: { subject: control.requester.subject, role: control.requester.role },
+    }),
+  });
+}
+
 /** A command's progress as its consumer or the gateway reported it. */
 export function summarizeProgress(progress: {
   command: string;
@@ -136,6 +153,8 @@ const EVENT_NAMES: Record<EventName, true> = {
   'run:subscribe': true,
   'run:unsubscribe': true,
   'command:send': true,
+  'control:send': true,
+  'control:state': true,
   runs: true,
   'run:update': true,
   frame: true,

@@ -85,6 +85,8 @@ export function ensureDefaultUsersFile(path: string): UsersFile {
     users: [
       { name: 'demo-consumer', role: 'producer', token: token(), runs: ['demo'] },
       { name: 'ada', role: 'scientist', token: token(), runs: ['demo'] },
+      // A second scientist of the demo, so one hand on the controls can be tried from two tabs.
+      { name: 'kai', role: 'scientist', token: token(), runs: ['demo'] },
       { name: 'sam', role: 'staff', token: token(), runs: [] },
       { name: 'remote', role: 'viewer', token: token(), runs: [] },
     ],

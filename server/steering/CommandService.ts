@@ -23,7 +23,7 @@ import { authorize } from './policy';
 /** Answer to a submission, as REST sends it (the socket path wraps the same). */
 export interface SubmitResult {
   status: number;
-  body: { command: CommandRecord } | { error: string };
+  body: { command: CommandRecord } | { error: string } | { error: string; code: 'not_in_control' };
   replayed: boolean;
 }
 
@@ -52,6 +52,13 @@ export interface CommandServiceOptions {
   producers: ProducerNamespace;
   audit: AuditLog;
   resubmit?: ResubmitHandler;
+  /** Who holds each run's control (ControlLease): while someone does, only they steer. */
+  control?: {
+    check(
+      who: { subject: string; role: string },
+      run: string,
+    ): { allowed: boolean; reason: string };
+  };
   /** How long the consumer has to acknowledge one delivery attempt (ms). */
   deliveryTimeoutMs?: number;
   /** A command whose consumer stays offline this long fails (ms). */
@@ -120,8 +127,8 @@ export class CommandService extends EventEmitter<CommandEvents> {
   private readonly limiter: RateLimiterMemory;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly now: () => number;
-  private readonly o: Required<Omit<CommandServiceOptions, 'resubmit' | 'now'>> &
-    Pick<CommandServiceOptions, 'resubmit'>;
+  private readonly o: Required<Omit<CommandServiceOptions, 'resubmit' | 'control' | 'now'>> &
+    Pick<CommandServiceOptions, 'resubmit' | 'control'>;
 
   constructor(options: CommandServiceOptions) {
     super();
@@ -291,6 +298,13 @@ export class CommandService extends EventEmitter<CommandEvents> {
     const decision = authorize(identity, { kind: 'command', command: request.kind, run });
     if (!decision.allowed) return deny(403, `forbidden: ${decision.reason}`);
     if (!this.o.registry.get(run)) return deny(404, `unknown run ${run}`);
+    const held = this.o.control?.check(identity, run);
+    if (held && !held.allowed) {
+      const refused = deny(409, `not_in_control: ${held.reason}`);
+      return refused.status === 409
+        ? { ...refused, body: { error: `not_in_control: ${held.reason}`, code: 'not_in_control' } }
+        : refused;
+    }
     if (request.kind === 'set-parameters') {
       const declared = this.o.registry.parametersOf(run)?.declarations ?? [];
       const problem = parameterChangeProblem(declared, request.values);

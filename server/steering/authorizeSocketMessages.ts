@@ -1,5 +1,11 @@
 import type { Socket } from 'socket.io';
-import { CommandSend, type CommandSendReply, SubscribeRequest } from '@/lib/protocol';
+import {
+  CommandSend,
+  type CommandSendReply,
+  ControlSend,
+  type ControlSendReply,
+  SubscribeRequest,
+} from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
 import type { AuditLog } from '../audit/AuditLog';
 import { socketAction } from '../audit/auditSummary';
@@ -59,6 +65,43 @@ export function authorizeViewerMessages(
       }
       case 'run:unsubscribe':
         return next();
+      case 'control:send': {
+        // Policy decides who may attempt which action; the control channel's handler, what the
+        // run's current holder allows (and audits that).
+        if (!ack) return refuse('control:send needs an acknowledgement callback');
+        const send = ControlSend.safeParse(args[0]);
+        if (!send.success) {
+          audit.refused({
+            who: identity,
+            address: socket.handshake.address,
+            action: 'socket:control:send',
+            reason: `invalid control:send (${send.error.issues[0]?.code ?? 'malformed'})`,
+            status: 400,
+          });
+          ack({
+            ok: false,
+            code: 'invalid',
+            error: `invalid control:send: ${send.error.issues[0]?.message}`,
+          } satisfies ControlSendReply);
+          return;
+        }
+        const decision = authorize(identity, { kind: 'control', ...send.data });
+        if (decision.allowed) return next();
+        audit.refused({
+          who: identity,
+          address: socket.handshake.address,
+          action: `control:${send.data.action}`,
+          run: send.data.run,
+          reason: decision.reason,
+          status: 403,
+        });
+        ack({
+          ok: false,
+          code: 'forbidden',
+          error: `forbidden: ${decision.reason}`,
+        } satisfies ControlSendReply);
+        return;
+      }
       case 'command:send': {
         if (!ack) return refuse('command:send needs an acknowledgement callback');
         const send = CommandSend.safeParse(args[0]);
@@ -103,6 +146,7 @@ export function authorizeViewerMessages(
                   ok: false,
                   status: result.status,
                   ...(result.status === 429 && { code: 'rate_limited' as const }),
+                  ...('code' in result.body && { code: result.body.code }),
                   error: result.body.error,
                 };
           })

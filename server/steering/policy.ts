@@ -1,4 +1,4 @@
-import type { SteeringKind } from '@/lib/protocol';
+import type { ControlAction, SteeringKind } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
 
 /** Everything the gateway authorises, REST and socket alike. */
@@ -6,6 +6,8 @@ export type Action =
   | { kind: 'run:list' }
   | { kind: 'run:read'; run: string }
   | { kind: 'command'; command: SteeringKind; run: string }
+  /** Request, answer, release or take a run's control (who holds it is ControlLease's). */
+  | { kind: 'control'; action: ControlAction; run: string }
   | { kind: 'frame:publish'; run: string }
   /** A producer registers (or resumes) `run`; `owner`: who last published it, if anyone. */
   | { kind: 'run:register'; run: string; owner: { subject: string; online: boolean } | null }
@@ -39,8 +41,9 @@ export function inProducerScope(identity: Identity, run: string): boolean {
  * producer: publishes only the runs in its scope, and never takes over a run another producer
  * identity owns (unless it is the run's named producer resuming an offline run, or a job the
  * gateway minted a token for). viewer: reads (a share link: its run only). scientist: reads,
- * steers and shares the runs they belong to. staff: everything a scientist can on every run, plus
- * site decisions and the audit log.
+ * steers and shares the runs they belong to, and requests, grants and releases their control.
+ * staff: everything a scientist can on every run, plus taking a run's control, site decisions and
+ * the audit log.
  */
 export function authorize(identity: Identity, action: Action): Decision {
   const { role, subject } = identity;
@@ -83,6 +86,17 @@ export function authorize(identity: Identity, action: Action): Decision {
           ? allow(`${identity.subject} belongs to run ${action.run}`)
           : deny(`${identity.subject} does not belong to run ${action.run}`);
       }
+      return deny(`a ${role} cannot steer`);
+    case 'control':
+      if (action.action === 'take')
+        return role === 'staff'
+          ? allow('staff may take control of any run')
+          : deny(`only staff take control, a ${role} requests it`);
+      if (role === 'staff') return allow('staff steer every run');
+      if (role === 'scientist')
+        return member(action.run)
+          ? allow(`${identity.subject} belongs to run ${action.run}`)
+          : deny(`${identity.subject} does not belong to run ${action.run}`);
       return deny(`a ${role} cannot steer`);
     case 'site:decide':
       return role === 'staff'

@@ -22,6 +22,8 @@ export interface StoredFrame {
 }
 
 interface RunRecord {
+  /** The consumer's latest note on its state (in memory only: it describes the moment). */
+  stateMessage?: string | undefined;
   id: string;
   title: string;
   sample: string | undefined;
@@ -258,11 +260,12 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
     }
   }
 
-  setState(id: string, producer: string, state: RunState): string | null {
+  setState(id: string, producer: string, state: RunState, message?: string): string | null {
     const run = this.runs.get(id);
     if (!run) return `unknown run ${id}`;
     if (run.producer !== producer) return `run ${id} is not registered by this producer`;
     run.state = state;
+    run.stateMessage = message;
     run.updatedAt = this.now();
     this.persist(run);
     this.emit('run', this.toSummary(run));
@@ -428,6 +431,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         lastFrameAt: run.lastFrameAtByStream.get(key) ?? 0,
       })),
       ...(run.parameters && { parameters: run.parameters }),
+      ...(run.stateMessage !== undefined && { stateMessage: run.stateMessage }),
     };
   }
 }

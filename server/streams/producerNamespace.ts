@@ -110,7 +110,12 @@ export function attachProducerNamespace(ns: ProducerNamespace, registry: RunRegi
           `invalid state report: ${parsed.error.issues[0]?.message}`,
           reply,
         );
-      const error = registry.setState(parsed.data.run, socket.id, parsed.data.state);
+      const error = registry.setState(
+        parsed.data.run,
+        socket.id,
+        parsed.data.state,
+        parsed.data.message,
+      );
       if (error) return refuse('run:state', 'unknown-run', error, reply);
       if (typeof reply === 'function') (reply as (a: Ack) => void)({ ok: true });
     });

@@ -1,0 +1,138 @@
+import {
+  type ControlHandoff,
+  ControlSend,
+  type ControlSendReply,
+  type ControlState,
+} from '@/lib/protocol';
+import type { Identity } from '../auth/Identity';
+import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
+import { summarizeControl } from '../audit/auditSummary';
+import type { RunRegistry } from '../streams/RunRegistry';
+import type { ViewerNamespace } from '../streams/viewerNamespace';
+import type { ControlLease } from './ControlLease';
+
+export interface ControlChannelOptions {
+  /** How long a holder whose last session of the run closed keeps control (ms): a page reload. */
+  releaseGraceMs: number;
+}
+
+/**
+ * The viewer namespace's control handlers (one owner for `control:send` and `control:state`):
+ * acts on `control:send` — already authorised per message by authorizeViewerMessages — audits
+ * every attempt (the lapses and drops the gateway decides too), tells the run's viewers each
+ * change, sends the state after each subscription so a late joiner knows who holds control, and
+ * drops a holder's control once none of their sessions follows the run any more.
+ * Must be attached after attachViewerNamespace, whose `run:subscribe` handler joins the room.
+ */
+export function attachControlChannel(
+  viewers: ViewerNamespace,
+  lease: ControlLease,
+  audit: AuditLog,
+  registry: RunRegistry,
+  options: ControlChannelOptions,
+): { close(): void } {
+  const onChange = (state: ControlState, handoff: ControlHandoff) => {
+    viewers.to(`run:${state.run}`).emit('control:state', state);
+    if (handoff.event !== 'expired' && handoff.event !== 'dropped') return;
+    try {
+      audit.progress({
+        who: { subject: 'gateway', role: 'system' },
+        action: handoff.event === 'expired' ? 'control:expire' : 'control:drop',
+        run: state.run,
+        args: summarizeControl({
+          action: handoff.event === 'expired' ? 'expire' : 'drop',
+          holder: state.holder,
+          requester: handoff.event === 'expired' ? handoff.by : null,
+        }),
+        outcome: 'applied',
+        reason:
+          handoff.event === 'expired'
+            ? `${handoff.by.subject}'s request was not answered in time`
+            : `${handoff.by.subject} left the run`,
+      });
+    } catch {
+      // The change is the gateway's own and has happened; the audit's 'error' listener reports it.
+    }
+  };
+  lease.on('change', onChange);
+  const timers = new Set<NodeJS.Timeout>();
+
+  /** Whether any session of `subject` on this gateway still follows `run`. */
+  const follows = (subject: string, run: string) => {
+    for (const socket of viewers.sockets.values())
+      if (
+        (socket.data.identity as Identity | undefined)?.subject === subject &&
+        socket.rooms.has(`run:${run}`)
+      )
+        return true;
+    return false;
+  };
+
+  viewers.on('connection', (socket) => {
+    const identity = socket.data.identity as Identity;
+    const who = { subject: identity.subject, role: identity.role };
+
+    socket.on('control:send', (...args: unknown[]) => {
+      const reply = args[args.length - 1];
+      if (typeof reply !== 'function') return;
+      const answer = reply as (a: ControlSendReply) => void;
+      const send = ControlSend.safeParse(args[0]);
+      if (!send.success)
+        return answer({ ok: false, code: 'invalid', error: 'invalid control:send' });
+      const { run, action } = send.data;
+      if (!registry.get(run))
+        return answer({ ok: false, code: 'unknown_run', error: `unknown run ${run}` });
+      const before = lease.state(run);
+      let outcome;
+      try {
+        outcome = lease.act(who, run, action, (plan) =>
+          audit.attempt({
+            who,
+            action: `control:${action}`,
+            run,
+            args: summarizeControl({ action, holder: before.holder, requester: before.request }),
+            outcome: plan.ok ? 'allowed' : 'denied',
+            status: plan.ok ? 200 : 409,
+            reason: plan.ok ? plan.handoff.event : plan.error,
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof AuditUnavailableError)) throw error;
+        // Nothing changed: control without its record would be a hole in the audit.
+        return answer({
+          ok: false,
+          code: 'unavailable',
+          error: `control refused: ${error.message}`,
+        });
+      }
+      answer(outcome.ok ? { ok: true, state: outcome.state } : outcome);
+    });
+
+    // Registered after the fan-out's handler: the room is joined when the subscription succeeded.
+    socket.on('run:subscribe', (...args: unknown[]) => {
+      const run = (args[0] as { run?: unknown } | null | undefined)?.run;
+      if (typeof run === 'string' && socket.rooms.has(`run:${run}`))
+        socket.emit('control:state', lease.state(run));
+    });
+
+    socket.on('disconnect', () => {
+      const held = lease.heldBy(identity.subject);
+      if (held.length === 0) return;
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        for (const run of held)
+          if (!follows(identity.subject, run)) lease.drop(run, identity.subject);
+      }, options.releaseGraceMs);
+      timer.unref();
+      timers.add(timer);
+    });
+  });
+
+  return {
+    close() {
+      lease.off('change', onChange);
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}
