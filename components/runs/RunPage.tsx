@@ -1,7 +1,7 @@
 'use client';
 
 import Link from 'next/link';
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { PLANES } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
 import { useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
@@ -16,7 +16,10 @@ import { useViewerShortcuts } from '@/components/viewer/useViewerShortcuts';
 import { ViewerToolbar } from '@/components/viewer/ViewerToolbar';
 import { VolumePanel } from '@/components/viewer/VolumePanel';
 import { VolumeView } from '@/components/viewer/VolumeView';
-import type { DisconnectNotice, Region } from '@/lib/protocol';
+import { CopyViewLink } from '@/components/viewer/CopyViewLink';
+import { usePlanePositions } from '@/components/viewer/usePlanePositions';
+import { initialViewState, useViewStateUrl } from '@/components/viewer/useViewStateUrl';
+import type { CommandRequestInput, DisconnectNotice, Region } from '@/lib/protocol';
 import { RunStateChip } from './RunStateChip';
 
 const STATS_REFRESH_MS = 500;
@@ -46,6 +49,12 @@ export function RunPage({ runId }: { runId: string }) {
   useEffect(() => live.watch(runId), [live, runId]);
   useDisplayWindow(runId, live.frames, store);
   useViewerShortcuts(store);
+  const sendSlices = useCallback(
+    (request: CommandRequestInput) => live.sendCommand(runId, request),
+    [live, runId],
+  );
+  const planes = usePlanePositions(store, steer, sendSlices, initialViewState().positions);
+  useViewStateUrl(store, planes);
 
   useEffect(() => {
     const timer = setInterval(() => {
@@ -132,6 +141,7 @@ export function RunPage({ runId }: { runId: string }) {
             full-view slice to zoom the reconstruction into that region
           </span>
         ) : null}
+        <CopyViewLink />
         {zoomError ? (
           <span role="alert" className="text-xs text-bad">
             {zoomError}
@@ -149,6 +159,7 @@ export function RunPage({ runId }: { runId: string }) {
                 frames={live.frames}
                 store={store}
                 stats={stats}
+                planes={planes}
                 {...(steer && { onRegion: zoomTo })}
               />
               <div className="text-right text-xs text-muted" data-testid={testIds.sliceFps(plane)}>
