@@ -17,6 +17,7 @@ import { ViewerToolbar } from '@/components/viewer/ViewerToolbar';
 import { VolumePanel } from '@/components/viewer/VolumePanel';
 import { VolumeView } from '@/components/viewer/VolumeView';
 import { CopyViewLink } from '@/components/viewer/CopyViewLink';
+import { useValueMeta } from '@/components/viewer/useValueMeta';
 import { usePlanePositions } from '@/components/viewer/usePlanePositions';
 import { initialViewState, useViewStateUrl } from '@/components/viewer/useViewStateUrl';
 import type { CommandRequestInput, DisconnectNotice, Region } from '@/lib/protocol';
@@ -55,6 +56,7 @@ export function RunPage({ runId }: { runId: string }) {
   );
   const planes = usePlanePositions(store, steer, sendSlices, initialViewState().positions);
   useViewStateUrl(store, planes);
+  const meta = useValueMeta(runId, live.frames);
 
   useEffect(() => {
     const timer = setInterval(() => {
@@ -174,9 +176,15 @@ export function RunPage({ runId }: { runId: string }) {
         <aside className="flex flex-col gap-3">
           <section className="rounded-lg border border-edge bg-panel p-3">
             <h2 className="mb-2 text-sm font-semibold">Display</h2>
-            <HistogramPanel run={runId} frames={live.frames} store={store} />
+            <HistogramPanel
+              run={runId}
+              frames={live.frames}
+              store={store}
+              unit={meta.unit}
+              description={meta.description}
+            />
             <div className="mt-3">
-              <ViewerToolbar store={store} />
+              <ViewerToolbar store={store} unit={meta.unit} range={meta.range} />
             </div>
           </section>
           <section className="rounded-lg border border-edge bg-panel p-3">
