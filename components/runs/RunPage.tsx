@@ -170,7 +170,13 @@ export function RunPage({ runId }: { runId: string }) {
             </div>
           ))}
           <div className="rounded-lg border border-edge bg-panel p-2">
-            <VolumeView run={runId} frames={live.frames} store={store} stats={stats} />
+            <VolumeView
+              run={runId}
+              frames={live.frames}
+              store={store}
+              stats={stats}
+              planes={planes}
+            />
           </div>
         </div>
         <aside className="flex flex-col gap-3">

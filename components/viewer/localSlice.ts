@@ -20,7 +20,10 @@ export function localSlice(
   const shape = volume.shape; // (x, y, z)
   const full = live.volumeShape ?? shape;
   const n = shape[axes.normal];
-  const index = Math.min(n - 1, Math.max(0, Math.floor(((position + 0.5) * n) / full[axes.normal])));
+  const index = Math.min(
+    n - 1,
+    Math.max(0, Math.floor(((position + 0.5) * n) / full[axes.normal])),
+  );
   const cols = shape[axes.col];
   const rows = shape[axes.row];
   const [lo, hi] = volume.range;

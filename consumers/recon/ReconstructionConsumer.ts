@@ -456,7 +456,7 @@ export class ReconstructionConsumer {
       position: z,
       volumeShape: state.grid.shape,
       ...(state.range && { range: state.range }),
-        ...VALUE_META,
+      ...VALUE_META,
       acquiredAt: win.newestAt,
       sweep: {
         centres,
@@ -823,7 +823,7 @@ export class ReconstructionConsumer {
           voxelSize: this.voxelSize(state),
           ...(state.region && { region: state.region }),
           ...(state.range && { range: state.range }),
-        ...VALUE_META,
+          ...VALUE_META,
           acquiredAt: win.newestAt,
         });
         this.counts.bricks++;

@@ -78,7 +78,8 @@ export function encodeViewState(
   if (state.window) q.set('w', `${num(state.window.min)},${num(state.window.max)}`);
   if (state.colormap) q.set('c', state.colormap);
   if (state.volumeMode) q.set('vm', state.volumeMode);
-  if (state.transfer) q.set('tf', state.transfer.map((t) => `${num(t.x)}:${num(t.opacity)}`).join(','));
+  if (state.transfer)
+    q.set('tf', state.transfer.map((t) => `${num(t.x)}:${num(t.opacity)}`).join(','));
   for (const [key, value] of Object.entries(extras)) {
     const param = extensions.get(key);
     if (param && value !== undefined) q.set(key, param.format(value));
