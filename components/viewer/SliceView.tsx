@@ -85,6 +85,7 @@ export function SliceView({ run, plane, frames, store, stats, onRegion, planes }
     let local: { from: string; latest: LatestFrame } | null = null;
     let localVersion = -1;
     let shownPosition = '';
+    let firstMarked = false;
     let last = { window: null as unknown, selected: null as unknown, width: 0, height: 0 };
 
     const dpr = () => window.devicePixelRatio || 1;
@@ -250,6 +251,11 @@ export function SliceView({ run, plane, frames, store, stats, onRegion, planes }
       if (!changed || !state.window || !renderer.hasImage) return;
       renderer.draw(state.window, viewport);
       drawOverlay();
+      // Time to first drawn slice, read by e2e traces (performance.getEntriesByName).
+      if (!firstMarked && latest) {
+        firstMarked = true;
+        performance.mark(`loupe:first-slice:${plane}`);
+      }
       if (latest && !local && latest.version !== stats.lastDrawn(plane))
         stats.recordDraw(plane, latest);
       viewDirty = false;
