@@ -118,13 +118,15 @@ const canvas = (page: Page, plane: (typeof PLANES)[number]) =>
 
 async function openRun(page: Page, url = `/runs/${RUN}`) {
   await page.goto(url);
+  // Live frames are in (the page is subscribed): now send the preview volume it draws local planes from.
+  await expect(page.getByTestId(testIds.slicePosition('xy'))).toContainText('vx');
+  await publishVolume();
   for (const plane of PLANES)
     await expect
       .poll(async () => spread((await greyPixels(canvas(page, plane))).grey), {
         message: `${plane} draws the phantom`,
       })
       .toBeGreaterThan(20);
-  await publishVolume();
   // Time from the load event to each plane's first drawn slice (printed, never asserted).
   const trace = await page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
