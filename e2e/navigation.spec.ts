@@ -116,7 +116,7 @@ test.afterAll(() => {
 const canvas = (page: Page, plane: (typeof PLANES)[number]) =>
   page.getByTestId(testIds.sliceCanvas(plane));
 
-async function openRun(page: Page, url = `/runs/${RUN}`) {
+async function openRun(page: Page, url = `/runs/${RUN}`, minSpread = 20) {
   await page.goto(url);
   // Live frames are in (the page is subscribed): now send the preview volume it draws local planes from.
   await expect(page.getByTestId(testIds.slicePosition('xy'))).toContainText('vx');
@@ -126,7 +126,7 @@ async function openRun(page: Page, url = `/runs/${RUN}`) {
       .poll(async () => spread((await greyPixels(canvas(page, plane))).grey), {
         message: `${plane} draws the phantom`,
       })
-      .toBeGreaterThan(20);
+      .toBeGreaterThan(minSpread);
   // Time from the load event to each plane's first drawn slice (printed, never asserted).
   const trace = await page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
@@ -202,7 +202,8 @@ test('a typed window value is kept, and a copied link opens the same view', asyn
   await page.keyboard.press('Escape');
 
   const second = await context.newPage();
-  await openRun(second, link);
+  // Its window (0.125–2500.5) draws the phantom with less contrast than the producer's range.
+  await openRun(second, link, 5);
   await expect(second.getByTestId(testIds.windowMin)).toHaveValue('0.125');
   for (const plane of PLANES) {
     await expect(second.getByTestId(testIds.slicePosition(plane))).toHaveText(
