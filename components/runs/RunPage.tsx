@@ -1,7 +1,7 @@
 'use client';
 
 import Link from 'next/link';
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { PLANES } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
 import { useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
@@ -16,11 +16,15 @@ import { useViewerShortcuts } from '@/components/viewer/useViewerShortcuts';
 import { ViewerToolbar } from '@/components/viewer/ViewerToolbar';
 import { VolumePanel } from '@/components/viewer/VolumePanel';
 import { VolumeView } from '@/components/viewer/VolumeView';
-import type { DisconnectNotice, Region } from '@/lib/protocol';
 import { ExportPanel } from '@/components/measure/ExportPanel';
 import { MeasureOverlay } from '@/components/measure/MeasureOverlay';
 import { MeasurePanel } from '@/components/measure/MeasurePanel';
 import { useMeasureTools } from '@/components/measure/useMeasureTools';
+import { CopyViewLink } from '@/components/viewer/CopyViewLink';
+import { useValueMeta } from '@/components/viewer/useValueMeta';
+import { usePlanePositions } from '@/components/viewer/usePlanePositions';
+import { initialViewState, useViewStateUrl } from '@/components/viewer/useViewStateUrl';
+import type { CommandRequestInput, DisconnectNotice, Region } from '@/lib/protocol';
 import { RunStateChip } from './RunStateChip';
 
 const STATS_REFRESH_MS = 500;
@@ -51,6 +55,13 @@ export function RunPage({ runId }: { runId: string }) {
   useDisplayWindow(runId, live.frames, store);
   useViewerShortcuts(store);
   const { measures, viewports } = useMeasureTools();
+  const sendSlices = useCallback(
+    (request: CommandRequestInput) => live.sendCommand(runId, request),
+    [live, runId],
+  );
+  const planes = usePlanePositions(store, steer, sendSlices, initialViewState().positions);
+  useViewStateUrl(store, planes);
+  const meta = useValueMeta(runId, live.frames);
 
   useEffect(() => {
     const timer = setInterval(() => {
@@ -142,6 +153,7 @@ export function RunPage({ runId }: { runId: string }) {
             full-view slice to zoom the reconstruction into that region
           </span>
         ) : null}
+        <CopyViewLink />
         {zoomError ? (
           <span role="alert" className="text-xs text-bad">
             {zoomError}
@@ -159,6 +171,7 @@ export function RunPage({ runId }: { runId: string }) {
                 frames={live.frames}
                 store={store}
                 stats={stats}
+                planes={planes}
                 {...(steer && { onRegion: zoomTo })}
                 viewports={viewports}
               >
@@ -177,15 +190,27 @@ export function RunPage({ runId }: { runId: string }) {
             </div>
           ))}
           <div className="rounded-lg border border-edge bg-panel p-2">
-            <VolumeView run={runId} frames={live.frames} store={store} stats={stats} />
+            <VolumeView
+              run={runId}
+              frames={live.frames}
+              store={store}
+              stats={stats}
+              planes={planes}
+            />
           </div>
         </div>
         <aside className="flex flex-col gap-3">
           <section className="rounded-lg border border-edge bg-panel p-3">
             <h2 className="mb-2 text-sm font-semibold">Display</h2>
-            <HistogramPanel run={runId} frames={live.frames} store={store} />
+            <HistogramPanel
+              run={runId}
+              frames={live.frames}
+              store={store}
+              unit={meta.unit}
+              description={meta.description}
+            />
             <div className="mt-3">
-              <ViewerToolbar store={store} />
+              <ViewerToolbar store={store} unit={meta.unit} range={meta.range} />
             </div>
           </section>
           <section className="rounded-lg border border-edge bg-panel p-3" aria-label="Measure">

@@ -10,6 +10,7 @@ import { ControlBar } from './ControlBar';
 import { ParameterControls } from './ParameterControls';
 import { ShareLinkList } from './ShareLinkList';
 import { SweepMontage } from './SweepMontage';
+import { withViewState } from '@/lib/viewState/withViewState';
 
 const button = 'rounded border border-edge px-3 py-1 text-sm hover:bg-white/10 disabled:opacity-40';
 const input = 'w-full rounded border border-edge bg-surface px-2 py-1 font-mono text-sm';
@@ -317,7 +318,9 @@ export function SteeringPanel({ runId }: { runId: string }) {
             });
             const body = (await res.json()) as { path?: string; error?: string };
             if (body.path) {
-              setShare(`${window.location.origin}${body.path}`);
+              setShare(
+                `${window.location.origin}${withViewState(body.path, window.location.search)}`,
+              );
               setShares((n) => n + 1);
             } else setError(body.error ?? 'could not create a link');
           }}

@@ -22,10 +22,15 @@ export function HistogramPanel({
   run,
   frames,
   store,
+  unit,
+  description,
 }: {
   run: string;
   frames: FrameStore;
   store: ViewerStore;
+  /** Value unit and meaning from the frame header, for the axis. */
+  unit?: string | undefined;
+  description?: string | undefined;
 }) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const barRef = useRef<HTMLDivElement>(null);
@@ -166,12 +171,22 @@ export function HistogramPanel({
         ))}
       </div>
       <div className="mt-1 h-2 rounded" style={{ backgroundImage: colormapGradient(colormap) }} />
+      {description ? (
+        <p className="mt-0.5 text-[11px] text-muted">
+          {description}
+          {unit ? `, ${unit}` : ''}
+        </p>
+      ) : null}
       <div className="mt-0.5 flex justify-between font-mono text-[11px] text-muted">
         <span>{fmt(lo)}</span>
-        <span>
+        <span title={description}>
           window {fmt(window.min)} – {fmt(window.max)}
+          {unit ? ` ${unit}` : ' (no unit)'}
         </span>
-        <span>{fmt(hi)}</span>
+        <span>
+          {fmt(hi)}
+          {unit ? ` ${unit}` : ''}
+        </span>
       </div>
     </div>
   );

@@ -14,8 +14,10 @@ import {
 } from '@/lib/imaging/planeGeometry';
 import { testIds } from '@/lib/testIds';
 import type { ViewerStore } from '@/stores/viewerStore';
-import type { FrameStore } from '@/components/live/FrameStore';
+import type { FrameStore, LatestFrame } from '@/components/live/FrameStore';
+import type { PlaneStore } from '@/stores/planeStore';
 import type { DrawStats } from './DrawStats';
+import { localSlice } from './localSlice';
 import { SliceRenderer, type SliceViewport } from './SliceRenderer';
 import type { SliceViewports } from '@/components/measure/SliceViewports';
 
@@ -31,6 +33,8 @@ export interface SliceViewProps {
   viewports?: SliceViewports;
   /** Drawn over the image (measurements), inside the pointer area. */
   children?: ReactNode;
+  /** Plane positions: click, modifier+wheel, PageUp/PageDown and [ ] move them. */
+  planes?: PlaneStore;
 }
 
 /** Screen movement (CSS px) below which a press-and-release counts as a click, not a pan. */
@@ -55,6 +59,7 @@ export function SliceView({
   onRegion,
   viewports,
   children,
+  planes,
 }: SliceViewProps) {
   const onRegionRef = useRef(onRegion);
   onRegionRef.current = onRegion;
@@ -91,6 +96,11 @@ export function SliceView({
     let viewEpoch = -1;
     let viewDirty = true;
     let raf = 0;
+    /** The preview-volume plane drawn for a local position, and what it was built from. */
+    let local: { from: string; latest: LatestFrame } | null = null;
+    let localVersion = -1;
+    let shownPosition = '';
+    let firstMarked = false;
     let last = { window: null as unknown, selected: null as unknown, width: 0, height: 0 };
 
     const dpr = () => window.devicePixelRatio || 1;
@@ -207,7 +217,28 @@ export function SliceView({
         header = null;
         pixels = null;
       }
-      const latest = frames.get(run, key);
+      const live = frames.get(run, key);
+      let latest = live;
+      const lh = live?.frame.header;
+      const nav = planes?.getState();
+      if (nav && lh?.view === 'full' && lh.position !== undefined && lh.volumeShape)
+        nav.noteLive(plane, lh.position, lh.volumeShape[axes.normal]);
+      // Without steering rights a position is this page's own: the preview volume's nearest plane.
+      const wantedLocal =
+        nav && !nav.steer && lh?.view === 'full' ? nav.positions[plane] : undefined;
+      const volume = wantedLocal !== undefined ? frames.volume(run, 'full') : undefined;
+      if (volume && lh && wantedLocal !== undefined) {
+        const from = `${volume.version}|${wantedLocal}`;
+        if (local?.from !== from)
+          local = { from, latest: localSlice(volume, plane, wantedLocal, lh, localVersion--) };
+        latest = local.latest;
+      } else local = null;
+      const asked = nav?.steer ? nav.positions[plane] : undefined;
+      const position = `${latest?.frame.header.position ?? ''}|${local ? 'local' : ''}|${asked ?? ''}`;
+      if (latest && position !== shownPosition) {
+        shownPosition = position;
+        showPosition(latest.frame.header, !!local, asked);
+      }
       let changed = viewDirty;
       if (latest && latest.version !== drawnVersion) {
         const h = latest.frame.header;
@@ -219,10 +250,6 @@ export function SliceView({
         if (reshaped) fit();
         drawnVersion = latest.version;
         changed = true;
-        if (positionRef.current) {
-          const n = h.volumeShape?.[axes.normal];
-          positionRef.current.textContent = `${AXIS_NAMES[axes.normal]} ${h.position ?? '—'}${n ? ` / ${n}` : ''}`;
-        }
       }
       if (state.viewEpoch !== viewEpoch) {
         viewEpoch = state.viewEpoch;
@@ -246,9 +273,34 @@ export function SliceView({
         width: canvas.clientWidth,
         height: canvas.clientHeight,
       });
-      if (latest && latest.version !== stats.lastDrawn(plane)) stats.recordDraw(plane, latest);
+      // Time to first drawn slice, read by e2e traces (performance.getEntriesByName).
+      if (!firstMarked && latest) {
+        firstMarked = true;
+        performance.mark(`loupe:first-slice:${plane}`);
+      }
+      if (latest && !local && latest.version !== stats.lastDrawn(plane))
+        stats.recordDraw(plane, latest);
       viewDirty = false;
       last = { window: state.window, selected: state.selected, width, height };
+    };
+    /** Position in voxels and µm; `isLocal` marks a preview plane, `asked` a pending set-slices. */
+    const showPosition = (h: FrameHeader, isLocal: boolean, asked: number | undefined) => {
+      const el = positionRef.current;
+      if (!el) return;
+      const n = h.volumeShape?.[axes.normal];
+      const p = h.position;
+      // The voxel's centre along the normal, from the volume's origin.
+      const um = p === undefined ? null : (p + 0.5) * h.voxelSize[axes.normal];
+      const pending = asked !== undefined && asked !== p ? ` → ${asked}` : '';
+      el.textContent =
+        `${AXIS_NAMES[axes.normal]} ${p ?? '—'}${n ? ` / ${n}` : ''} vx` +
+        (um === null ? '' : ` · ${um.toFixed(1)} µm`) +
+        pending +
+        (isLocal ? ' · local preview' : '');
+      el.dataset.local = isLocal ? 'true' : 'false';
+      el.title = isLocal
+        ? 'You cannot steer this run: this is the nearest plane of the preview volume, on this page only'
+        : 'Where the consumer reconstructs this plane';
     };
     raf = requestAnimationFrame(frame);
 
@@ -280,10 +332,12 @@ export function SliceView({
         header.volumeShape,
       );
       const value = Number.isInteger(v) ? String(v) : v.toPrecision(5);
-      el.textContent = `x ${x}  y ${y}  z ${z}  = ${value}`;
+      el.textContent = `x ${x}  y ${y}  z ${z}  = ${value}${header.unit ? ` ${header.unit}` : ''}`;
+      el.title = header.description ?? '';
     };
     const onDown = (e: PointerEvent) => {
       if (e.button !== 0) return;
+      wrap.focus({ preventScroll: true });
       const { col, row } = toImage(e);
       // Shift-drag on the full view draws a region to zoom into (when the caller may steer).
       const drawing = e.shiftKey && !!onRegionRef.current && header?.view === 'full';
@@ -348,6 +402,12 @@ export function SliceView({
     const onWheel = (e: WheelEvent) => {
       if (!header) return;
       e.preventDefault();
+      // Ctrl/Alt + wheel steps through the volume (Shift: ten voxels); plain wheel zooms.
+      if ((e.ctrlKey || e.altKey) && planes) {
+        const d = e.deltaY || e.deltaX;
+        if (d !== 0) planes.getState().step(plane, (e.shiftKey ? 10 : 1) * Math.sign(d));
+        return;
+      }
       const before = toImage(e);
       const zoom = Math.min(
         ZOOM_LIMITS[1],
@@ -360,6 +420,15 @@ export function SliceView({
       viewDirty = true;
     };
     const onLeave = () => readout(null);
+    const onKey = (e: KeyboardEvent) => {
+      if (!planes || e.ctrlKey || e.metaKey || e.altKey) return;
+      const up = e.key === 'PageUp' || e.code === 'BracketRight';
+      const down = e.key === 'PageDown' || e.code === 'BracketLeft';
+      if (!up && !down) return;
+      e.preventDefault();
+      planes.getState().step(plane, (up ? 1 : -1) * (e.shiftKey ? 10 : 1));
+    };
+    wrap.addEventListener('keydown', onKey);
     wrap.addEventListener('pointerdown', onDown);
     wrap.addEventListener('pointermove', onMove);
     wrap.addEventListener('pointerup', onUp);
@@ -374,9 +443,10 @@ export function SliceView({
       wrap.removeEventListener('pointercancel', onUp);
       wrap.removeEventListener('pointerleave', onLeave);
       wrap.removeEventListener('wheel', onWheel);
+      wrap.removeEventListener('keydown', onKey);
       renderer.dispose();
     };
-  }, [run, plane, frames, store, stats, viewports]);
+  }, [run, plane, frames, store, stats, viewports, planes]);
 
   return (
     <figure className="flex flex-col gap-1">
@@ -386,6 +456,10 @@ export function SliceView({
       </figcaption>
       <div
         ref={wrapRef}
+        tabIndex={0}
+        role="group"
+        aria-label={`${plane} slice: PageUp/PageDown or [ ] step ${AXIS_NAMES[PLANE_AXES[plane].normal]} by one voxel, Shift by ten`}
+        data-testid={`slice-view-${plane}`}
         className="relative aspect-square w-full cursor-crosshair touch-none select-none overflow-hidden rounded border border-edge bg-black"
       >
         <canvas

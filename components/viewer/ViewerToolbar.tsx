@@ -4,49 +4,72 @@ import { COLORMAP_LABELS, COLORMAPS, colormapGradient } from '@/lib/imaging/colo
 import { testIds } from '@/lib/testIds';
 import { useViewerStore, type ViewerStore } from '@/stores/viewerStore';
 import { SHORTCUTS } from './useViewerShortcuts';
+import { WindowField } from './WindowField';
 
 const button = 'rounded border border-edge px-3 py-1 text-sm hover:bg-white/10';
 
 /** Window numbers, auto-contrast, colormap, view reset and the picked point, with their shortcuts. */
-export function ViewerToolbar({ store }: { store: ViewerStore }) {
+/** What the "(producer)" beside the window means, and its siblings. */
+const WINDOW_SOURCE_HELP = {
+  producer: "the data range the producer states in each frame's header",
+  auto: 'auto-contrast: the 0.5–99.5 % percentiles of the newest slice',
+  user: 'set by you',
+} as const;
+
+export function ViewerToolbar({
+  store,
+  unit,
+  range,
+}: {
+  store: ViewerStore;
+  /** Unit of the values (frame header), shown beside the window fields. */
+  unit?: string | undefined;
+  /** The data's range, for the arrow keys' step; default the window's own span. */
+  range?: [number, number] | undefined;
+}) {
   const { window, windowSource, colormap, selected } = useViewerStore(store, (s) => ({
     window: s.window,
     windowSource: s.windowSource,
     colormap: s.colormap,
     selected: s.selected,
   }));
-  const set = (which: 'min' | 'max', value: number) => {
-    if (!window || !Number.isFinite(value)) return;
+  const set = (which: 'min' | 'max', value: number): boolean => {
+    if (!window || !Number.isFinite(value)) return false;
     const next = { ...window, [which]: value };
-    if (next.max > next.min) store.getState().setWindow(next, 'user');
+    if (!(next.max > next.min)) return false;
+    store.getState().setWindow(next, 'user');
+    return true;
   };
+  const span = range ? range[1] - range[0] : window ? window.max - window.min : 1;
   return (
     <div className="flex flex-col gap-2 text-sm">
       <div className="flex flex-wrap items-center gap-3">
         <span className="text-muted">Window</span>
         {window ? (
           <>
-            <label className="flex items-center gap-1">
-              min
-              <input
-                data-testid={testIds.windowMin}
-                type="number"
-                value={Math.round(window.min)}
-                onChange={(e) => set('min', e.target.valueAsNumber)}
-                className="w-24 rounded border border-edge bg-surface px-2 py-1 font-mono"
-              />
-            </label>
-            <label className="flex items-center gap-1">
-              max
-              <input
-                data-testid={testIds.windowMax}
-                type="number"
-                value={Math.round(window.max)}
-                onChange={(e) => set('max', e.target.valueAsNumber)}
-                className="w-24 rounded border border-edge bg-surface px-2 py-1 font-mono"
-              />
-            </label>
-            <span className="text-xs text-muted">({windowSource})</span>
+            <WindowField
+              label="min"
+              value={window.min}
+              span={span}
+              unit={unit}
+              testId={testIds.windowMin}
+              onValue={(v) => set('min', v)}
+            />
+            <WindowField
+              label="max"
+              value={window.max}
+              span={span}
+              unit={unit}
+              testId={testIds.windowMax}
+              onValue={(v) => set('max', v)}
+            />
+            <span
+              className="text-xs text-muted"
+              title={WINDOW_SOURCE_HELP[windowSource ?? 'user']}
+              aria-label={`window set by ${windowSource}: ${WINDOW_SOURCE_HELP[windowSource ?? 'user']}`}
+            >
+              ({windowSource})
+            </span>
           </>
         ) : (
           <span className="text-muted">waiting for the first frame…</span>

@@ -14,12 +14,16 @@ import type { FrameStore } from '@/components/live/FrameStore';
 import type { VolumeAssembly } from '@/components/live/VolumeAssembly';
 import type { DrawStats } from './DrawStats';
 import { MAX_STEPS, MODE_INDEX, VOLUME_FRAGMENT, VOLUME_VERTEX } from './volumeShader';
+import type { PlaneStore } from '@/stores/planeStore';
+import { planeFractions } from './planeFractions';
 
 export interface VolumeViewProps {
   run: string;
   frames: FrameStore;
   store: ViewerStore;
   stats: DrawStats;
+  /** Plane positions; a viewer's local positions are drawn where the slices show them. */
+  planes?: PlaneStore;
 }
 
 /** Colours of the x, y, z axes — the same as the slice crosshairs. */
@@ -32,7 +36,7 @@ const FILL_REFRESH_MS = 250;
  * 3-D texture as they arrive (texSubImage3D per brick, never a whole re-upload), and everything
  * fast-changing is read from the frame store and the viewer store inside the render loop.
  */
-export function VolumeView({ run, frames, store, stats }: VolumeViewProps) {
+export function VolumeView({ run, frames, store, stats, planes }: VolumeViewProps) {
   const fillRef = useRef<HTMLSpanElement>(null);
 
   useEffect(() => {
@@ -67,7 +71,13 @@ export function VolumeView({ run, frames, store, stats }: VolumeViewProps) {
             gl.domElement.setAttribute('data-testid', testIds.volumeCanvas);
           }}
         >
-          <Scene run={run} frames={frames} store={store} stats={stats} />
+          <Scene
+            run={run}
+            frames={frames}
+            store={store}
+            stats={stats}
+            {...(planes && { planes })}
+          />
         </Canvas>
       </div>
       <span
@@ -79,7 +89,7 @@ export function VolumeView({ run, frames, store, stats }: VolumeViewProps) {
   );
 }
 
-function Scene({ run, frames, store, stats }: VolumeViewProps) {
+function Scene({ run, frames, store, stats, planes }: VolumeViewProps) {
   const invalidate = useThree((s) => s.invalidate);
   const camera = useThree((s) => s.camera);
   const domElement = useThree((s) => s.gl.domElement);
@@ -99,9 +109,7 @@ function Scene({ run, frames, store, stats }: VolumeViewProps) {
     const tick = () => {
       raf = requestAnimationFrame(tick);
       const v = frames.volume(run);
-      const slices = PLANES.map(
-        (p) => frames.get(run, streamKey('full', p))?.frame.header.position,
-      ).join();
+      const slices = planeFractions(frames, run, planes).join();
       const roi = frames.get(run, streamKey('roi', 'xy'))?.frame.header.region;
       const key = `${v?.shape.join()}|${v?.version}|${slices}|${JSON.stringify(roi)}`;
       if (key !== seen) {
@@ -115,18 +123,24 @@ function Scene({ run, frames, store, stats }: VolumeViewProps) {
       cancelAnimationFrame(raf);
       unsubscribe();
     };
-  }, [run, frames, store, invalidate]);
+  }, [run, frames, store, invalidate, planes]);
 
   return (
     // Tomography's rotation axis (volume z) points up the screen: three's y.
     <group rotation={[-Math.PI / 2, 0, 0]}>
-      <VolumeMesh run={run} frames={frames} store={store} stats={stats} />
+      <VolumeMesh
+        run={run}
+        frames={frames}
+        store={store}
+        stats={stats}
+        {...(planes && { planes })}
+      />
     </group>
   );
 }
 
 /** The ray-marched box, with axes, slice planes, clipping box, ROI box and picked point around it. */
-function VolumeMesh({ run, frames, store, stats }: VolumeViewProps) {
+function VolumeMesh({ run, frames, store, stats, planes }: VolumeViewProps) {
   const mesh = useRef<THREE.Mesh>(null);
   const gl = useThree((s) => s.gl);
   const camera = useThree((s) => s.camera);
@@ -259,7 +273,7 @@ function VolumeMesh({ run, frames, store, stats }: VolumeViewProps) {
     m.worldToLocal(cameraLocal);
     (u.uCamera!.value as THREE.Vector3).copy(cameraLocal).multiply(state.size);
 
-    updateExtras(extras, volume, state.size, frames, run, s);
+    updateExtras(extras, volume, state.size, frames, run, s, planes);
   });
 
   return (
@@ -324,6 +338,7 @@ function updateExtras(
   frames: FrameStore,
   run: string,
   s: ReturnType<ViewerStore['getState']>,
+  planes?: PlaneStore,
 ): void {
   const shape =
     volume?.shape ??
@@ -331,7 +346,7 @@ function updateExtras(
       Boolean,
     );
   if (!shape) return;
-  const positions = PLANES.map((p) => frames.get(run, streamKey('full', p))?.frame.header.position);
+  const positions = planeFractions(frames, run, planes);
   const roi = frames.get(run, streamKey('roi', 'xy'))?.frame.header.region;
   const key = JSON.stringify([size.toArray(), shape, positions, roi, s.clip, s.selected]);
   if (group.userData.key === key) return;
@@ -360,10 +375,10 @@ function updateExtras(
   );
   group.add(new THREE.LineSegments(axes, new THREE.LineBasicMaterial({ vertexColors: true })));
   PLANES.forEach((plane, i) => {
-    const position = positions[i];
-    if (position === undefined) return;
+    const fraction = positions[i];
+    if (fraction === undefined) return;
     const normal = PLANE_AXES[plane].normal;
-    group.add(planeOutline(normal, (position + 0.5) / shape[normal]!, size, AXIS_COLOURS[normal]));
+    group.add(planeOutline(normal, fraction, size, AXIS_COLOURS[normal]));
   });
   const clipped = s.clip.some(([a, b]) => a > 0 || b < 1);
   if (clipped) {

@@ -24,6 +24,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from loupe_producer import LoupeProducer  # noqa: E402
 
+#: What the example's values are (relative density of the phantom, no unit), sent in each header.
+DESCRIPTION = "relative density (phantom)"
+
 # Toft's modified 3-D Shepp–Logan: value, semi-axes a b c, centre x y z, Euler angles phi theta psi (deg).
 ELLIPSOIDS = [
     (1.0, 0.69, 0.92, 0.81, 0, 0, 0, 0, 0, 0),
@@ -167,7 +170,7 @@ def main() -> int:
                 for plane, img in (("xy", volume[mid]), ("xz", volume[:, mid, :]), ("yz", volume[:, :, mid])):
                     img = np.ascontiguousarray(img)
                     producer.wait_writable(plane, timeout=5)
-                    publish(plane, lambda: (f"full/{plane}", producer.publish_slice(plane, img, (voxel_um,) * 3, position=mid, volume_shape=(n, n, n), range=(-0.1, 1.1), acquired_at=acquired), img))
+                    publish(plane, lambda: (f"full/{plane}", producer.publish_slice(plane, img, (voxel_um,) * 3, position=mid, volume_shape=(n, n, n), range=(-0.1, 1.1), acquired_at=acquired, description=DESCRIPTION), img))
                 print(f"step {step}: {min(start + batch, args.angles)}/{args.angles} angles, {time.time() - t0:.2f} s", file=sys.stderr, flush=True)
                 step += 1
                 if args.steps and step >= args.steps:
@@ -179,7 +182,7 @@ def main() -> int:
                     for x0 in range(0, n, edge):
                         brick = np.ascontiguousarray(volume[z0:z0 + edge, y0:y0 + edge, x0:x0 + edge])
                         producer.wait_writable("volume", timeout=5)
-                        publish("volume", lambda: ("full/volume", producer.publish_brick(brick, (x0, y0, z0), (n, n, n), (voxel_um,) * 3, range=(-0.1, 1.1)), brick))
+                        publish("volume", lambda: ("full/volume", producer.publish_brick(brick, (x0, y0, z0), (n, n, n), (voxel_um,) * 3, range=(-0.1, 1.1), description=DESCRIPTION), brick))
     except KeyboardInterrupt:
         pass
     finally:

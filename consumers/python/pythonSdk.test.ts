@@ -171,7 +171,13 @@ describe('Python SDK (consumers/python/loupe_producer)', () => {
     expect(sent.size).toBe(8 * 3 + 8); // 8 steps × 3 slices, then 8 bricks of a 48³ volume
     for (const r of received) {
       expect(r.sha).toBe(sent.get(`${r.header.view}/${r.header.stream}#${r.header.seq}`));
-      expect(r.header).toMatchObject({ run: 'py-1', dtype: 'float32', volumeShape: [48, 48, 48] });
+      expect(r.header).toMatchObject({
+        run: 'py-1',
+        dtype: 'float32',
+        volumeShape: [48, 48, 48],
+        description: 'relative density (phantom)',
+      });
+      expect(r.header.unit).toBeUndefined();
     }
     for (const stream of ['xy', 'xz', 'yz', 'volume'])
       expect(received.some((r) => r.header.stream === stream)).toBe(true);

@@ -127,6 +127,40 @@ describe('ReconstructionConsumer', () => {
     expect(brick.header.range![1]).toBeGreaterThan(brick.header.range![0]);
   });
 
+  it('moves its slice planes on set-slices, and says what its values are', async () => {
+    const sentAt = Date.now();
+    const reply = await command({ id: 's1', kind: 'set-slices', positions: { xy: 5, yz: 20 } });
+    expect(reply).toMatchObject({
+      id: 's1',
+      status: 'applied',
+      detail: 'slices xy at 5, yz at 20',
+    });
+    await eventually(
+      () =>
+        frames.some((f) => f.at >= sentAt && f.header.stream === 'xy' && f.header.position === 5) &&
+        frames.some((f) => f.at >= sentAt && f.header.stream === 'yz' && f.header.position === 20),
+      10_000,
+      'slices at the new positions',
+    );
+    const moved = frames.find((f) => f.at >= sentAt && f.header.position === 5)!;
+    console.log(`consumer: set-slices to the first slice there ${moved.at - sentAt} ms`);
+    // The plane not named stays where it was (the centre).
+    const xz = frames.filter((f) => f.header.stream === 'xz' && f.header.view === 'full').at(-1)!;
+    expect(xz.header.position).toBe(SIZE / 2);
+    expect(xyError(moved)).toBeLessThan(0.3);
+    expect(moved.header).toMatchObject({
+      unit: '1/mm',
+      description: 'linear attenuation coefficient',
+    });
+    expect(await command({ id: 's2', kind: 'set-slices', positions: { xz: SIZE } })).toMatchObject({
+      status: 'rejected',
+      reason: /outside the volume/,
+    });
+    expect(
+      await command({ id: 's3', kind: 'set-slices', positions: { xy: SIZE / 2, yz: SIZE / 2 } }),
+    ).toMatchObject({ status: 'applied' });
+  });
+
   it('zooms into a region at the detector pixel and resets', async () => {
     const region = { x: [0, 16], y: [8, 24], z: [8, 24] };
     const reply = await command({ id: 'z1', kind: 'zoom', region });

@@ -234,6 +234,9 @@ export function referenceParameters(
   ];
 }
 
+/** What every published value is, for the viewer's readout, histogram axis and exports. */
+const VALUE_META = { unit: '1/mm', description: 'linear attenuation coefficient' } as const;
+
 /** μ per detector pixel → μ per millimetre, the unit frames carry. */
 const UM_PER_MM = 1000;
 /** Weight of the newest cycle in the smoothed display range: steady window/level, still adapts in seconds. */
@@ -254,6 +257,8 @@ export class ReconstructionConsumer {
   private readonly pool: BackprojectionPool;
   private readonly full: ViewState;
   private roi: ViewState | null = null;
+  /** Full-view slice positions a viewer set (`set-slices`); planes not named stay centred. */
+  private slicesSet: Partial<Record<Plane, number>> = {};
   /** Stores replaced by a zoom or reset; detached between cycles, when no job can still read them. */
   private retired: FilteredStore[] = [];
   private params: ReferenceParameters;
@@ -406,6 +411,8 @@ export class ReconstructionConsumer {
         return this.setParameters(command.values);
       case 'centre-sweep':
         return this.centreSweep(command.count, command.step, command.centre);
+      case 'set-slices':
+        return this.setSlices(command.positions);
     }
   }
 
@@ -463,6 +470,7 @@ export class ReconstructionConsumer {
       position: z,
       volumeShape: state.grid.shape,
       ...(state.range && { range: state.range }),
+      ...VALUE_META,
       acquiredAt: win.newestAt,
       sweep: {
         centres,
@@ -806,8 +814,44 @@ export class ReconstructionConsumer {
     });
   }
 
-  /** The slices' centre for a view: the region's centre when zoomed, else the volume's. */
+  /**
+   * Moves the full view's planes; the next cycle (a few a second) reconstructs them there, so the
+   * viewer sees the new position within a second. Out-of-volume indices are refused whole.
+   */
+  private setSlices(positions: Partial<Record<Plane, number>>): CommandOutcome {
+    const [nx, ny, nz] = this.full.grid.shape;
+    const extent: Record<Plane, number> = { xy: nz, xz: ny, yz: nx };
+    for (const plane of PLANES) {
+      const p = positions[plane];
+      if (p !== undefined && p >= extent[plane])
+        return {
+          status: 'rejected',
+          reason: `${plane} position ${p} is outside the volume (0–${extent[plane] - 1})`,
+        };
+    }
+    this.slicesSet = { ...this.slicesSet, ...positions };
+    this.wake?.();
+    const where = PLANES.filter((p) => positions[p] !== undefined)
+      .map((p) => `${p} at ${positions[p]}`)
+      .join(', ');
+    return { status: 'applied', detail: `slices ${where}` };
+  }
+
+  /**
+   * The slices' position for a view: in the full view, where a viewer set them, else the zoomed
+   * region's centre when zoomed, else the volume's centre.
+   */
   private slicePositions(state: ViewState): Record<Plane, number> {
+    const centred = this.centredPositions(state);
+    if (state.view !== 'full') return centred;
+    return {
+      xy: this.slicesSet.xy ?? centred.xy,
+      xz: this.slicesSet.xz ?? centred.xz,
+      yz: this.slicesSet.yz ?? centred.yz,
+    };
+  }
+
+  private centredPositions(state: ViewState): Record<Plane, number> {
     const [nx, ny, nz] = state.grid.shape;
     if (state.view === 'full' && this.roi?.region) {
       const r = this.roi.region;
@@ -845,6 +889,7 @@ export class ReconstructionConsumer {
         volumeShape: state.grid.shape,
         ...(state.region && { region: state.region }),
         ...(state.range && { range: state.range }),
+        ...VALUE_META,
         acquiredAt: win.newestAt,
       });
       this.counts.slices++;
@@ -892,6 +937,7 @@ export class ReconstructionConsumer {
           voxelSize: this.voxelSize(state),
           ...(state.region && { region: state.region }),
           ...(state.range && { range: state.range }),
+          ...VALUE_META,
           acquiredAt: win.newestAt,
         });
         this.counts.bricks++;

@@ -67,6 +67,9 @@ interface FrameCommon {
   region?: Region;
   /** Display range of the data, stable across frames. */
   range?: [number, number];
+  /** Unit of the values (`1/mm`), and what they are (`linear attenuation coefficient`). */
+  unit?: string;
+  description?: string;
   /** Epoch ms of the newest projection used. */
   acquiredAt: number;
   /** Epoch ms the reconstruction finished; defaults to now. */
@@ -377,6 +380,8 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
         ...(common.volumeShape && { volumeShape: common.volumeShape }),
         ...(common.region && { region: common.region }),
         ...(common.range && { range: common.range }),
+        ...(common.unit && { unit: common.unit }),
+        ...(common.description && { description: common.description }),
         acquiredAt: common.acquiredAt,
         reconstructedAt: common.reconstructedAt ?? now,
         publishedAt: now,

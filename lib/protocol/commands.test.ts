@@ -13,6 +13,7 @@ describe('command messages', () => {
     { id: 'c5', run: 'run-1', kind: 'capture' },
     { id: 'c6', run: 'run-1', kind: 'set-parameters', values: { rotationCentre: 128.5 } },
     { id: 'c7', run: 'run-1', kind: 'set-parameters', values: { filter: 'hann', paganin: true } },
+    { id: 'c8', run: 'run-1', kind: 'set-slices', positions: { xy: 12, yz: 0 } },
   ];
   for (const c of valid) {
     it(`accepts ${JSON.stringify(c)}`, () => expect(Command.safeParse(c).success).toBe(true));
@@ -21,6 +22,15 @@ describe('command messages', () => {
     ['an unknown kind', { id: 'c', run: 'run-1', kind: 'explode' }],
     ['a zoom without a region', { id: 'c', run: 'run-1', kind: 'zoom' }],
     ['set-parameters without values', { id: 'c', run: 'run-1', kind: 'set-parameters' }],
+    ['set-slices naming no plane', { id: 'c', run: 'run-1', kind: 'set-slices', positions: {} }],
+    [
+      'a fractional slice position',
+      { id: 'c', run: 'run-1', kind: 'set-slices', positions: { xy: 1.5 } },
+    ],
+    [
+      'a slice position of an unknown plane',
+      { id: 'c', run: 'run-1', kind: 'set-slices', positions: { zz: 1 } },
+    ],
     [
       'a parameter name that is no identifier',
       { id: 'c', run: 'run-1', kind: 'set-parameters', values: { 'rm -rf': 1 } },

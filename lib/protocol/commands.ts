@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_SWEEP_CANDIDATES, Region, RunId } from './frame';
+import { MAX_EDGE, MAX_SWEEP_CANDIDATES, Region, RunId } from './frame';
 import { ParameterValues } from './parameters';
 
 /**
@@ -77,6 +77,26 @@ export const CentreSweepCommand = z
   })
   .strict();
 
+/**
+ * Move the reconstructed slice planes: each given plane is reconstructed at that index along its
+ * normal axis (xy: z, xz: y, yz: x), in voxels of the full view's volume; the others keep theirs.
+ * Viewers coalesce these while dragging, so a consumer sees at most a few per second.
+ */
+export const SetSlicesCommand = z
+  .object({
+    ...base,
+    kind: z.literal('set-slices'),
+    positions: z
+      .object({
+        xy: z.number().int().nonnegative().max(MAX_EDGE).optional(),
+        xz: z.number().int().nonnegative().max(MAX_EDGE).optional(),
+        yz: z.number().int().nonnegative().max(MAX_EDGE).optional(),
+      })
+      .strict()
+      .refine((p) => Object.keys(p).length > 0, { message: 'name at least one plane' }),
+  })
+  .strict();
+
 /** Gateway → producer: one steering command. */
 export const Command = z.discriminatedUnion('kind', [
   ZoomCommand,
@@ -86,6 +106,7 @@ export const Command = z.discriminatedUnion('kind', [
   CaptureCommand,
   SetParametersCommand,
   CentreSweepCommand,
+  SetSlicesCommand,
 ]);
 export type Command = z.infer<typeof Command>;
 export type CommandKind = Command['kind'];

@@ -20,6 +20,8 @@ const slice = {
   position: 64,
   volumeShape: [128, 128, 128],
   range: [0, 0.02],
+  unit: '1/mm',
+  description: 'linear attenuation coefficient',
   acquiredAt: 1764633600000,
   reconstructedAt: 1764633600100,
   publishedAt: 1764633600120,
@@ -48,6 +50,7 @@ export const PROTOCOL_EXAMPLES = {
       { why: 'a negative sequence number', value: { ...slice, seq: -1 } },
       { why: 'a run id with a slash', value: { ...slice, run: 'a/b' } },
       { why: 'a zero voxel size', value: { ...slice, voxelSize: [0, 6.5, 6.5] } },
+      { why: 'an empty unit', value: { ...slice, unit: '' } },
     ],
   },
   RunRegistration: {

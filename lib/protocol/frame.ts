@@ -106,6 +106,13 @@ export const FrameHeader = z
     region: Region.optional(),
     /** For view `sweep`: the candidates of the montage. */
     sweep: SweepInfo.optional(),
+    /**
+     * Unit of the pixel values, e.g. `1/mm` for a linear attenuation coefficient; absent: unitless
+     * or unknown (shown as such).
+     */
+    unit: z.string().min(1).max(16).optional(),
+    /** What the values are, in words: `linear attenuation coefficient`. */
+    description: z.string().min(1).max(120).optional(),
     /** Data range of the reconstruction, for a stable window/level across frames. */
     range: z.tuple([z.number(), z.number()]).optional(),
     /** Unix epoch milliseconds: newest projection used, end of reconstruction, sent by the producer. */

@@ -7,6 +7,7 @@ import {
   ResetZoomCommand,
   ResumeCommand,
   SetParametersCommand,
+  SetSlicesCommand,
   ZoomCommand,
 } from './commands';
 import { RunId } from './frame';
@@ -23,6 +24,7 @@ export const CommandRequest = z.discriminatedUnion('kind', [
   CaptureCommand.omit({ id: true, run: true }),
   SetParametersCommand.omit({ id: true, run: true }),
   CentreSweepCommand.omit({ id: true, run: true }),
+  SetSlicesCommand.omit({ id: true, run: true }),
   z
     .object({
       kind: z.literal('resubmit'),
@@ -48,6 +50,7 @@ export const STEERING_KINDS: readonly SteeringKind[] = [
   'capture',
   'set-parameters',
   'centre-sweep',
+  'set-slices',
   'resubmit',
 ];
 

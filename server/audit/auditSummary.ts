@@ -43,6 +43,13 @@ const COMMAND_SUMMARY: { [K in SteeringKind]: Summary<K> } = {
   capture: (c) => ({ preCount: c.preCount ?? null, durationS: c.durationS ?? null }),
   'set-parameters': (c) => ({ values: parameterSummary(c.values) }),
   'centre-sweep': (c) => ({ count: c.count, step: c.step, centre: c.centre ?? null }),
+  'set-slices': (c) => ({
+    positions: {
+      xy: c.positions.xy ?? null,
+      xz: c.positions.xz ?? null,
+      yz: c.positions.yz ?? null,
+    },
+  }),
   resubmit: (c) => ({
     system: c.system ?? null,
     nodes: c.nodes ?? null,

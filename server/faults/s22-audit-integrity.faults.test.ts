@@ -46,6 +46,7 @@ const BODIES: Record<SteeringKind, CommandRequestInput> = {
   capture: { kind: 'capture' },
   'set-parameters': { kind: 'set-parameters', values: { rotationCentre: 128.5, filter: 'hann' } },
   'centre-sweep': { kind: 'centre-sweep', count: 9, step: 0.5 },
+  'set-slices': { kind: 'set-slices', positions: { xy: 3, yz: 7 } },
   resubmit: { kind: 'resubmit', nodes: 2, walltimeSeconds: 1800 },
 };
 

@@ -377,6 +377,8 @@ class LoupeProducer:
         range: Optional[Sequence[float]] = None,
         acquired_at: Optional[float] = None,
         reconstructed_at: Optional[float] = None,
+        unit: Optional[str] = None,
+        description: Optional[str] = None,
     ) -> Optional[int]:
         """Publishes a 2-D slice [rows, cols] (uint8, uint16 or float32); returns its sequence
         number, or None if it was dropped (offline, or too many frames in flight)."""
@@ -384,7 +386,7 @@ class LoupeProducer:
             raise FrameError(f"plane must be one of {PLANES}, got {plane!r}")
         if pixels.ndim != 2:
             raise FrameError(f"a slice is 2-D [rows, cols], got shape {pixels.shape}")
-        extra: Dict[str, Any] = {}
+        extra: Dict[str, Any] = _value_meta(unit, description)
         if position is not None:
             extra["position"] = int(position)
         return self._publish(plane, view, pixels, voxel_size, volume_shape, region, range, acquired_at, reconstructed_at, extra)
@@ -401,6 +403,8 @@ class LoupeProducer:
         range: Optional[Sequence[float]] = None,
         acquired_at: Optional[float] = None,
         reconstructed_at: Optional[float] = None,
+        unit: Optional[str] = None,
+        description: Optional[str] = None,
     ) -> Optional[int]:
         """Publishes a volume brick [z, y, x] at ``brick_offset`` (x, y, z) of ``volume_shape`` (x, y, z)."""
         if pixels.ndim != 3:
@@ -408,7 +412,7 @@ class LoupeProducer:
         offset = [int(v) for v in brick_offset]
         if len(offset) != 3 or min(offset) < 0:
             raise FrameError(f"brick_offset is (x, y, z) voxels >= 0, got {brick_offset}")
-        return self._publish("volume", view, pixels, voxel_size, volume_shape, region, range, acquired_at, reconstructed_at, {"brickOffset": offset})
+        return self._publish("volume", view, pixels, voxel_size, volume_shape, region, range, acquired_at, reconstructed_at, {"brickOffset": offset, **_value_meta(unit, description)})
 
     def publish_metrics(self, **sample: Any) -> bool:
         """Best-effort speed report (fields of ProducerMetrics in lib/protocol, except run)."""
@@ -552,6 +556,20 @@ def _reply(cid: str, outcome: CommandOutcome) -> Dict[str, Any]:
     if status in ("failed", "rejected"):
         return {"id": cid, "status": status, "reason": str(outcome.get("reason") or "no reason given")[:500]}
     return {"id": cid, "status": "failed", "reason": f"handler returned {outcome!r}, not an outcome"}
+
+
+def _value_meta(unit: Optional[str], description: Optional[str]) -> Dict[str, Any]:
+    """The header's value unit (e.g. ``1/mm``, 1-16 characters) and description (1-120)."""
+    meta: Dict[str, Any] = {}
+    if unit is not None:
+        if not isinstance(unit, str) or not 1 <= len(unit) <= 16:
+            raise FrameError(f"unit is 1-16 characters, got {unit!r}")
+        meta["unit"] = unit
+    if description is not None:
+        if not isinstance(description, str) or not 1 <= len(description) <= 120:
+            raise FrameError(f"description is 1-120 characters, got {description!r}")
+        meta["description"] = description
+    return meta
 
 
 def _encode(
