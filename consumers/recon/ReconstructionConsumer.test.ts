@@ -231,7 +231,13 @@ describe('ReconstructionConsumer', () => {
   });
 
   it('sweeps the rotation centre: a montage of candidates with a score each and a suggestion among them', async () => {
-    const reply = await command({ id: 's1', kind: 'centre-sweep', count: 7, step: 1, centre: 30 });
+    const reply = await command({
+      id: 'sweep-1',
+      kind: 'centre-sweep',
+      count: 7,
+      step: 1,
+      centre: 30,
+    });
     expect(reply).toMatchObject({
       status: 'applied',
       detail: /suggested centre [\d.]+ px from 7 candidates 1 px apart/,
@@ -255,7 +261,9 @@ describe('ReconstructionConsumer', () => {
     expect(scores.every(Number.isFinite)).toBe(true);
     expect(metric).toMatch(/^Fourier/);
     expect(Math.abs(suggested - W / 2)).toBeLessThan(0.5);
-    expect(await command({ id: 's2', kind: 'centre-sweep', count: 5, step: 20 })).toMatchObject({
+    expect(
+      await command({ id: 'sweep-2', kind: 'centre-sweep', count: 5, step: 20 }),
+    ).toMatchObject({
       status: 'rejected',
       reason: /off the detector/,
     });
