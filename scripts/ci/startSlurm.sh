@@ -162,9 +162,11 @@ done
 if ! alive "$RUN/slurmrestd.pid"; then
   # slurmrestd refuses root; SLURM_JWT=daemon makes it present each request's JWT to slurmctld.
   chown "$REST_USER" "$RUN"
-  runuser -u "$REST_USER" -- env SLURM_JWT=daemon SLURM_CONF="$CONF" \
+  # From /: slurmrestd stays in the foreground with our working directory, and a job submit dies
+  # on getcwd() once that checkout is removed (a CI clone deleted under a long-lived daemon).
+  (cd / && exec runuser -u "$REST_USER" -- env SLURM_JWT=daemon SLURM_CONF="$CONF" \
     /usr/sbin/slurmrestd -a rest_auth/jwt -s openapi/v0.0.38,openapi/v0.0.37 "127.0.0.1:$PORT" \
-    >>"$LOGS/slurmrestd.log" 2>&1 &
+    >>"$LOGS/slurmrestd.log" 2>&1) &
   echo $! >"$RUN/slurmrestd.pid"
   disown || true
   log "slurmrestd started on 127.0.0.1:$PORT"
