@@ -292,6 +292,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const control = new ControlLease({
     requestTimeoutMs: options.control?.requestTimeoutMs ?? 60_000,
   });
+  control.on('error', (error) => app.log.error({ err: error }, 'control lease error'));
   const commands = new CommandService({
     control,
     db,

@@ -198,6 +198,8 @@ describe('s13 error hygiene', () => {
     const polaris = facilities.snapshots().find((s) => s.system === 'polaris');
     expect(polaris?.status).toBe('unknown');
     expect((await fetch(`${gw.url}/api/health`)).ok).toBe(true);
+    // Ten metrics samples make the accounting check meaningful; wait for them, not for the clock.
+    await eventually(() => witness.samples >= 10, 20_000, 'ten metrics samples at the witness');
     const [w] = await expectAccounting([witness], { minSamples: 10 });
     expect(witness.disconnects).toHaveLength(0);
     console.log(

@@ -39,6 +39,8 @@ interface RunControl {
 interface ControlLeaseEvents {
   /** A run's control changed hands, or a request was made or answered. */
   change: [state: ControlState, handoff: ControlHandoff];
+  /** Reserved for failures outside a caller's call (an emitter without a listener would throw). */
+  error: [error: Error];
 }
 
 const defaultTimer = (fn: () => void, ms: number) => {
