@@ -54,6 +54,7 @@ test.beforeAll(async () => {
         shape: [N, N],
         voxelSize: [1.5, 1.5, 1.5],
         range: [0, 1],
+        unit: '1/mm',
         position: N / 2,
         volumeShape: [N, N, N],
         acquiredAt: now,
