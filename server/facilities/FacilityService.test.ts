@@ -394,6 +394,49 @@ describe('adapters against real-shaped payloads and garbage', () => {
     expect(service.incidents().map((i) => i.id)).toEqual(['i1']);
   });
 
+  it("ages a feed on the service's clock: a 60x simulated clock does not make every reading stale", async () => {
+    // ALCF's feed says when it was refreshed; the service compares that with its own clock. At the
+    // embedded simulator's 60x, one real 5 s poll period is 300 simulated seconds.
+    const updated = START / 1000;
+    const server = await fixture(
+      new Map<string, FixtureResponse>([
+        [
+          '/polaris/activity.json',
+          {
+            body: JSON.stringify({
+              updated,
+              maint: false,
+              running: [],
+              queued: [],
+              reservation: [],
+            }),
+          },
+        ],
+      ]),
+    );
+    let clock = START;
+    const service = new FacilityService({
+      adapters: [
+        new AlcfActivityAdapter({
+          baseUrl: server.url,
+          systems: [{ system: 'polaris', name: 'Polaris', totalNodes: 560 }],
+        }),
+      ],
+      db: ':memory:',
+      now: () => clock,
+      intervalMs: 5000,
+      clockRate: 60,
+    });
+    expect((await service.pollOnce())[0]).toMatchObject({ stale: false });
+    clock = START + 300_000;
+    expect((await service.pollOnce())[0]).toMatchObject({ stale: false });
+    // Four real intervals (20 s = 1200 simulated s) without a refresh: the queue is stale.
+    clock = START + 1_500_000;
+    const [late] = await service.pollOnce();
+    expect(late).toMatchObject({ stale: true });
+    expect(late!.staleReason).toMatch(/feed not updated for 25 min/);
+  });
+
   it('backs off a failing source and never throws out of the poller', async () => {
     const routes = new Map<string, FixtureResponse>([
       ['/olcf/v1alpha/status', { status: 503, body: 'down' }],

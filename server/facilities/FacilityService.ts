@@ -55,6 +55,12 @@ export interface FacilityServiceOptions {
    */
   maxBackoffMs?: number;
   now?: () => number;
+  /**
+   * How many milliseconds of `now()` pass per real millisecond (1 for a real clock; the embedded
+   * simulator runs 60× faster). Real-time periods (the poll interval) are scaled by it where they
+   * are compared with times read from `now()` or from a feed, e.g. a feed's age.
+   */
+  clockRate?: number;
   /** The job whose wait goes into history and cards: a small reconstruction. */
   defaultJob?: { nodes: number; walltime: number };
   /** Shortest gap between two history rows of one system (ms). */
@@ -156,6 +162,7 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
       historyEveryMs: options.historyEveryMs ?? 60_000,
       waitWindow: options.waitWindow ?? 2000,
       staleAfterIntervals: options.staleAfterIntervals ?? 4,
+      clockRate: options.clockRate ?? 1,
       pollTimeoutMs: options.pollTimeoutMs ?? 5000,
       recommend: options.recommend,
     };
@@ -480,7 +487,8 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     if (s.error !== null) return s.error;
     const r = s.readings.get(system);
     if (!r) return s.okAt === null ? 'not read yet' : `no ${system} in its answer`;
-    const maxAge = this.o.intervalMs * this.o.staleAfterIntervals;
+    // The interval is real time; the feed's timestamp and `now` are on the service's clock.
+    const maxAge = this.o.intervalMs * this.o.staleAfterIntervals * this.o.clockRate;
     if (r.dataAt !== undefined && now - r.dataAt > maxAge)
       return `feed not updated for ${ago(now - r.dataAt)}`;
     return null;

@@ -37,6 +37,7 @@ export async function startEmbeddedFacilities(options: {
     tokens: [EMBEDDED_TOKEN],
     ...options.simulator,
   });
+  const speed = options.simulator?.manualClock ? 1 : (options.simulator?.speed ?? 60);
   const token = options.simulator?.tokens?.[0] ?? EMBEDDED_TOKEN;
   const built = facilityAdapters(simulatorSites(simulator.urls, token), {
     env: simulatorTokenEnv(token),
@@ -64,6 +65,8 @@ export async function startEmbeddedFacilities(options: {
     totalNodes: built.totalNodes,
     db: options.db,
     now: () => simulator.now(),
+    // A feed's age is measured on the simulated clock, so the real poll interval is scaled to it.
+    clockRate: speed,
     // Simulated time runs fast; poll often enough that a card's numbers move.
     intervalMs: 5000,
     ...options.service,
