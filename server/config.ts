@@ -11,6 +11,8 @@ export interface LoupeConfig {
   gatewayHost: string;
   gatewayPort: number;
   dbPath: string;
+  /** LOUPE_DATABASE_URL: a postgres:// URL selects PostgreSQL as the store instead of dbPath. */
+  databaseUrl: string | undefined;
   usersFile: string;
   allowAnonymousViewers: boolean;
   allowedOrigins: string[];
@@ -202,6 +204,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
     gatewayHost,
     gatewayPort,
     dbPath: resolve(env.LOUPE_DB ?? 'data/loupe.db'),
+    databaseUrl: env.LOUPE_DATABASE_URL || undefined,
     usersFile,
     allowAnonymousViewers: flag(env.LOUPE_ANONYMOUS_VIEWERS, true, 'LOUPE_ANONYMOUS_VIEWERS'),
     allowedOrigins: origins(

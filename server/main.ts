@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, gatewayUrl, type LoupeConfig, readConfig } from './config';
-import { openDatabase } from './db/openDatabase';
+import { openStore } from './db/openStore';
 import { facilityAdapters, slurmSource } from './facilities/facilityAdapters';
 import { sitesFromEnv } from './facilities/sites/SitesConfig';
 import { FacilityService } from './facilities/FacilityService';
@@ -43,7 +43,19 @@ try {
   console.error(`Loupe gateway: users file ${config.usersFile}: ${(error as Error).message}`);
   process.exit(1);
 }
-const db = openDatabase(config.dbPath);
+// The store: PostgreSQL when LOUPE_DATABASE_URL names one, else the embedded SQLite file; its
+// migrations run here, before anything reads it.
+const store = await openStore({ url: config.databaseUrl, sqlite: config.dbPath });
+// Facility history still uses SQLite's synchronous statements (see docs/database.md).
+const db = store.sqlite;
+if (db === null) {
+  console.error(
+    'Loupe gateway: the PostgreSQL store is not complete yet (facility history, audit log and ' +
+      'commands still need SQLite); unset LOUPE_DATABASE_URL',
+  );
+  await store.close();
+  process.exit(1);
+}
 // Jobs Loupe submits run the reference consumer with this token (per-run tokens will replace it).
 const producerToken = usersFile.users.find((u) => u.role === 'producer')?.token;
 
@@ -88,7 +100,7 @@ if (config.facilities === 'real') {
 const gateway = await startGateway({
   host: config.gatewayHost,
   port: config.gatewayPort,
-  db,
+  db: store,
   users,
   allowAnonymousViewers: config.allowAnonymousViewers,
   allowedOrigins: config.allowedOrigins,
@@ -125,7 +137,7 @@ async function stop(signal: string): Promise<void> {
   await gateway.close();
   facilities?.stop();
   await embedded?.close();
-  db.close();
+  await store.close();
   process.exit(0);
 }
 process.on('SIGINT', () => void stop('SIGINT'));

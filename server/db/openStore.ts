@@ -31,6 +31,11 @@ export interface OpenStoreOptions {
   onPoolError?: (error: Error) => void;
 }
 
+/** Tells a Store from a better-sqlite3 handle or a path. */
+export function isStore(x: unknown): x is Store {
+  return typeof x === 'object' && x !== null && 'dialect' in x && 'db' in x && 'close' in x;
+}
+
 /** True when `url` names a PostgreSQL server. */
 export function isPostgresUrl(url: string | undefined): url is string {
   return url !== undefined && /^postgres(ql)?:\/\//i.test(url);
