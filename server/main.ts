@@ -1,9 +1,11 @@
 import { LocalUsers, type UsersFile, ensureDefaultUsersFile } from './auth/LocalUsers';
 import { ShareLinks } from './auth/ShareLinks';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, gatewayUrl, type LoupeConfig, readConfig } from './config';
+import { LeaseKeeper } from './db/LeaseKeeper';
+import { Leases } from './db/Leases';
 import { openStore } from './db/openStore';
 import { facilityAdapters, slurmSource } from './facilities/facilityAdapters';
 import { sitesFromEnv } from './facilities/sites/SitesConfig';
@@ -64,6 +66,7 @@ const embedded =
   config.facilities === 'simulator'
     ? await startEmbeddedFacilities({
         db,
+        poll: false,
         simulator: {
           speed: config.simSpeed,
           seed: config.simSeed,
@@ -94,8 +97,22 @@ if (config.facilities === 'real') {
     totalNodes: built.totalNodes,
     db,
   });
-  facilities.start();
 }
+// Facility pollers run on one gateway at a time: whichever holds the `facility-pollers` lease in
+// the store (15 s without renewal hands it to another gateway).
+const instanceId = `${process.env.HOSTNAME ?? 'gateway'}:${process.pid}:${randomUUID().slice(0, 8)}`;
+const pollerLease = facilities
+  ? new LeaseKeeper({
+      leases: new Leases(store.db),
+      name: 'facility-pollers',
+      holder: instanceId,
+      ttlMs: 15_000,
+      onAcquired: () => facilities?.start(),
+      onLost: () => facilities?.stop(),
+      onError: (error) => console.warn(`facility-pollers lease: ${error.message}`),
+    })
+  : null;
+pollerLease?.start();
 
 const gateway = await startGateway({
   host: config.gatewayHost,
@@ -135,6 +152,7 @@ async function stop(signal: string): Promise<void> {
   console.log(`${signal}: closing the gateway`);
   jobs?.close();
   await gateway.close();
+  await pollerLease?.stop();
   facilities?.stop();
   await embedded?.close();
   await store.close();

@@ -73,14 +73,19 @@ export class Leases {
     return row ? toLease(row) : null;
   }
 
-  /** Gives the lease up so another gateway may take it at once; true if we held it. */
+  /**
+   * Gives the lease up so another gateway may take it at once; true if we held it. The row stays
+   * (expired), so the next holder's fence still counts up from ours.
+   */
   async release(name: string, holder: string): Promise<boolean> {
     const result = await this.db
-      .deleteFrom('leases')
+      .updateTable('leases')
+      .set({ expires_at: 0 })
       .where('name', '=', name)
       .where('holder', '=', holder)
+      .where('expires_at', '>', this.now())
       .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /** The lease's current holder, or null when nobody holds it (never taken or expired). */
