@@ -104,7 +104,11 @@ function openPostgres(url: string, options: OpenStoreOptions): Store {
   });
   // An idle client whose server went away emits here; the pool drops it and the next query dials
   // a new one, so a PostgreSQL restart costs the queries in flight, not the gateway.
-  pool.on('error', options.onPoolError ?? ((e) => console.warn(`store: ${e.message}`)));
+  const onError = options.onPoolError ?? ((e: Error) => console.warn(`store: ${e.message}`));
+  pool.on('error', onError);
+  // A client checked out when its server goes away emits 'error' outside any query; unheard, that
+  // would be an uncaught exception taking the gateway down. The query in flight fails on its own.
+  pool.on('connect', (client) => client.on('error', onError));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
