@@ -13,6 +13,8 @@ export interface LoupeConfig {
   dbPath: string;
   /** Where consumers on this host (or a shared file system) write captures; served for download. */
   capturesDir: string;
+  /** LOUPE_DATABASE_URL: a postgres:// URL selects PostgreSQL as the store instead of dbPath. */
+  databaseUrl: string | undefined;
   usersFile: string;
   allowAnonymousViewers: boolean;
   allowedOrigins: string[];
@@ -218,6 +220,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
     gatewayPort,
     dbPath: resolve(env.LOUPE_DB ?? 'data/loupe.db'),
     capturesDir: resolve(env.LOUPE_CAPTURES_DIR ?? 'captures'),
+    databaseUrl: env.LOUPE_DATABASE_URL || undefined,
     usersFile,
     allowAnonymousViewers: flag(env.LOUPE_ANONYMOUS_VIEWERS, true, 'LOUPE_ANONYMOUS_VIEWERS'),
     allowedOrigins: origins(

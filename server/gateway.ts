@@ -54,7 +54,8 @@ import { steeringRoutes } from './steering/steeringRoutes';
 import type { FacilityService } from './facilities/FacilityService';
 import { facilityRoutes } from './facilities/facilityRoutes';
 import { FacilityResubmitter } from './steering/FacilityResubmitter';
-import { type Db, openDatabase } from './db/openDatabase';
+import type { Db } from './db/openDatabase';
+import { isPostgresUrl, isStore, openStore, type Store } from './db/openStore';
 import { runRoutes } from './http/runRoutes';
 import { captureRoutes } from './http/captureRoutes';
 import type { BudgetLimits } from './streams/MessageBudget';
@@ -67,8 +68,8 @@ export interface GatewayOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  /** SQLite file path, ':memory:', or an open database. */
-  db: string | Db;
+  /** SQLite file path, ':memory:', a postgres:// URL, an open SQLite handle, or an open store. */
+  db: string | Db | Store;
   users: LocalUsers;
   /** Admit browsers without a token as read-only viewers (the embedded default's demo). */
   allowAnonymousViewers?: boolean;
@@ -152,8 +153,25 @@ export interface SecurityCounters extends BudgetFigures {
 
 /** Starts the gateway: REST under /api, Socket.IO engines for viewers and producers, one HTTP server. */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const db = typeof options.db === 'string' ? openDatabase(options.db) : options.db;
-  const registry = new RunRegistry(db);
+  const ownStore = !isStore(options.db);
+  const store = isStore(options.db)
+    ? options.db
+    : await openStore(
+        typeof options.db === 'string' && isPostgresUrl(options.db)
+          ? { url: options.db }
+          : { sqlite: options.db },
+      );
+  // The audit chain and the command service still use SQLite's synchronous statements (their move
+  // to the query builder is the next step); refuse PostgreSQL loudly rather than half-use it.
+  const db = store.sqlite;
+  if (db === null) {
+    await store.close();
+    throw new Error(
+      'the PostgreSQL store (LOUPE_DATABASE_URL) is not complete yet: the audit log and commands ' +
+        'still need SQLite; unset LOUPE_DATABASE_URL to use the embedded SQLite file',
+    );
+  }
+  const registry = await RunRegistry.open(store.db);
   registry.on('error', (error) => app.log.error({ err: error }, 'run registry error'));
 
   const allowedOrigins = options.allowedOrigins ?? [];
@@ -176,7 +194,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   installJsonBodyParser(app);
   drainRefusedBodies(app);
   const secret = options.shareSecret ?? crypto.getRandomValues(new Uint8Array(32));
-  const shares = new ShareLinks(secret, db);
+  const shares = new ShareLinks(secret, store.db);
   const producerTokens = new ProducerTokens(secret);
   const verifier: TokenVerifier = new CompositeVerifier([
     options.users,
@@ -201,7 +219,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       listenHost: options.host ?? '127.0.0.1',
       guards,
     });
-  await app.register(healthRoutes, { db });
+  await app.register(healthRoutes, { store });
   app.get('/api/health', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
   await app.register(runRoutes, { registry });
   const audit = new AuditLog(db);
@@ -384,7 +402,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   // Keep the last sequence numbers on disk so a restarted gateway can tell a producer what it kept.
   const FLUSH_INTERVAL_MS = 2000;
-  const flushTimer = setInterval(() => registry.flush(), FLUSH_INTERVAL_MS);
+  const flushTimer = setInterval(
+    () =>
+      registry
+        .flush()
+        .catch((error: unknown) => app.log.warn({ err: error }, 'runs not stored yet')),
+    FLUSH_INTERVAL_MS,
+  );
 
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   const address = app.server.address();
@@ -428,7 +452,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         control.close();
         commands.close();
         if (facilitiesTimer) clearTimeout(facilitiesTimer);
-        registry.flush();
+        await registry
+          .flush()
+          .catch((error: unknown) => app.log.error({ err: error }, 'runs not stored at shutdown'));
         // Open commands stay in the database as they are: a command whose answer is lost now is
         // offered again after the restart, and the consumer answers a repeated id from memory.
         await closeTransports([...viewers.sockets.values(), ...producers.sockets.values()], 2000);
@@ -437,7 +463,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await new Promise<void>((resolve) => producerIo.close(() => resolve()));
         await app.close().catch(() => undefined);
         audit.close(); // the refusal counts still open are written
-        if (typeof options.db === 'string') db.close();
+        if (ownStore) await store.close();
       })();
       return closing;
     },

@@ -1,10 +1,12 @@
 import { LocalUsers, type UsersFile, ensureDefaultUsersFile } from './auth/LocalUsers';
 import { ShareLinks } from './auth/ShareLinks';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, gatewayUrl, type LoupeConfig, readConfig } from './config';
-import { openDatabase } from './db/openDatabase';
+import { LeaseKeeper } from './db/LeaseKeeper';
+import { Leases } from './db/Leases';
+import { openStore } from './db/openStore';
 import { facilityAdapters, slurmSource } from './facilities/facilityAdapters';
 import { sitesFromEnv } from './facilities/sites/SitesConfig';
 import { FacilityService } from './facilities/FacilityService';
@@ -43,7 +45,19 @@ try {
   console.error(`Loupe gateway: users file ${config.usersFile}: ${(error as Error).message}`);
   process.exit(1);
 }
-const db = openDatabase(config.dbPath);
+// The store: PostgreSQL when LOUPE_DATABASE_URL names one, else the embedded SQLite file; its
+// migrations run here, before anything reads it.
+const store = await openStore({ url: config.databaseUrl, sqlite: config.dbPath });
+// Facility history still uses SQLite's synchronous statements (see docs/database.md).
+const db = store.sqlite;
+if (db === null) {
+  console.error(
+    'Loupe gateway: the PostgreSQL store is not complete yet (facility history, audit log and ' +
+      'commands still need SQLite); unset LOUPE_DATABASE_URL',
+  );
+  await store.close();
+  process.exit(1);
+}
 // Jobs Loupe submits run the reference consumer with this token (per-run tokens will replace it).
 const producerToken = usersFile.users.find((u) => u.role === 'producer')?.token;
 
@@ -52,6 +66,7 @@ const embedded =
   config.facilities === 'simulator'
     ? await startEmbeddedFacilities({
         db,
+        poll: false,
         simulator: {
           speed: config.simSpeed,
           seed: config.simSeed,
@@ -82,13 +97,27 @@ if (config.facilities === 'real') {
     totalNodes: built.totalNodes,
     db,
   });
-  facilities.start();
 }
+// Facility pollers run on one gateway at a time: whichever holds the `facility-pollers` lease in
+// the store (15 s without renewal hands it to another gateway).
+const instanceId = `${process.env.HOSTNAME ?? 'gateway'}:${process.pid}:${randomUUID().slice(0, 8)}`;
+const pollerLease = facilities
+  ? new LeaseKeeper({
+      leases: new Leases(store.db),
+      name: 'facility-pollers',
+      holder: instanceId,
+      ttlMs: 15_000,
+      onAcquired: () => facilities?.start(),
+      onLost: () => facilities?.stop(),
+      onError: (error) => console.warn(`facility-pollers lease: ${error.message}`),
+    })
+  : null;
+pollerLease?.start();
 
 const gateway = await startGateway({
   host: config.gatewayHost,
   port: config.gatewayPort,
-  db,
+  db: store,
   users,
   allowAnonymousViewers: config.allowAnonymousViewers,
   allowedOrigins: config.allowedOrigins,
@@ -128,9 +157,10 @@ async function stop(signal: string): Promise<void> {
   console.log(`${signal}: closing the gateway`);
   jobs?.close();
   await gateway.close();
+  await pollerLease?.stop();
   facilities?.stop();
   await embedded?.close();
-  db.close();
+  await store.close();
   process.exit(0);
 }
 process.on('SIGINT', () => void stop('SIGINT'));

@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { jwtVerify, SignJWT } from 'jose';
-import type { Db } from '../db/openDatabase';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/Database';
 import type { Identity, TokenVerifier } from './Identity';
 
 const ISSUER = 'loupe-share';
@@ -42,7 +43,7 @@ const toRecord = (r: Row): ShareLinkRecord => ({
 /**
  * Read-only links to one run: an HS256 JWT signed with the gateway's secret, naming the run, an
  * expiry and an id (`jti`). Whoever holds the link is a viewer of that run only. Every link the
- * gateway issues is recorded in SQLite, so it can be listed and revoked before it expires; a link
+ * gateway issues is recorded in the store, so it can be listed and revoked before it expires; a link
  * is honoured only while its row exists unrevoked (the revocation survives a restart with the
  * database, and a link from another database is worth nothing even with the right secret).
  */
@@ -51,21 +52,11 @@ export class ShareLinks implements TokenVerifier {
 
   constructor(
     secret: Uint8Array,
-    private readonly db: Db,
+    private readonly db: Kysely<Database>,
     private readonly now: () => number = Date.now,
   ) {
     if (secret.byteLength < 32) throw new Error('the share-link secret must be at least 32 bytes');
     this.key = secret;
-    db.exec(`CREATE TABLE IF NOT EXISTS share_links (
-      id TEXT PRIMARY KEY,
-      run TEXT NOT NULL,
-      created_by TEXT NOT NULL,
-      created_at INTEGER NOT NULL,
-      expires_at INTEGER NOT NULL,
-      revoked_at INTEGER,
-      revoked_by TEXT
-    );
-    CREATE INDEX IF NOT EXISTS share_links_run ON share_links (run, expires_at);`);
   }
 
   /** Reads the secret from `path`, creating a random one on first use, so links survive restarts. */
@@ -93,11 +84,18 @@ export class ShareLinks implements TokenVerifier {
       .setIssuedAt(issuedAt)
       .setExpirationTime(expiresAt)
       .sign(this.key);
-    this.db
-      .prepare(
-        'INSERT INTO share_links (id, run, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(id, run, createdBy, issuedAt * 1000, expiresAt * 1000);
+    await this.db
+      .insertInto('share_links')
+      .values({
+        id,
+        run,
+        created_by: createdBy,
+        created_at: issuedAt * 1000,
+        expires_at: expiresAt * 1000,
+        revoked_at: null,
+        revoked_by: null,
+      })
+      .execute();
     return { token, id, expiresAt: expiresAt * 1000 };
   }
 
@@ -110,7 +108,7 @@ export class ShareLinks implements TokenVerifier {
         currentDate: new Date(this.now()),
       });
       if (typeof payload.run !== 'string' || typeof payload.jti !== 'string') return null;
-      if (!this.honoured(payload.jti, payload.run)) return null;
+      if (!(await this.honoured(payload.jti, payload.run))) return null;
       return {
         subject: `share:${payload.run}:${String(payload.by ?? 'unknown')}`,
         role: 'viewer',
@@ -126,37 +124,47 @@ export class ShareLinks implements TokenVerifier {
   }
 
   /** True while the link with this id was issued here for this run and has not been revoked. */
-  honoured(id: string, run: string): boolean {
-    const row = this.db.prepare('SELECT run, revoked_at FROM share_links WHERE id = ?').get(id) as
-      Pick<Row, 'run' | 'revoked_at'> | undefined;
+  async honoured(id: string, run: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('share_links')
+      .select(['run', 'revoked_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row !== undefined && row.run === run && row.revoked_at === null;
   }
 
   /** Links of `run` that still open it: issued, not revoked, not expired. Newest first. */
-  active(run: string): ShareLinkRecord[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT * FROM share_links WHERE run = ? AND revoked_at IS NULL AND expires_at > ?
-           ORDER BY created_at DESC, id`,
-        )
-        .all(run, this.now()) as Row[]
-    ).map(toRecord);
+  async active(run: string): Promise<ShareLinkRecord[]> {
+    const rows = await this.db
+      .selectFrom('share_links')
+      .selectAll()
+      .where('run', '=', run)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', this.now())
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .execute();
+    return rows.map(toRecord);
   }
 
-  get(id: string): ShareLinkRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM share_links WHERE id = ?').get(id) as
-      Row | undefined;
+  async get(id: string): Promise<ShareLinkRecord | undefined> {
+    const row = await this.db
+      .selectFrom('share_links')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? toRecord(row) : undefined;
   }
 
   /** Revokes a link of `run`; false when there is no such link or it was revoked already. */
-  revoke(run: string, id: string, by: string): boolean {
-    const result = this.db
-      .prepare(
-        'UPDATE share_links SET revoked_at = ?, revoked_by = ? WHERE id = ? AND run = ? AND revoked_at IS NULL',
-      )
-      .run(this.now(), by, id, run);
-    return result.changes === 1;
+  async revoke(run: string, id: string, by: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('share_links')
+      .set({ revoked_at: this.now(), revoked_by: by })
+      .where('id', '=', id)
+      .where('run', '=', run)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 }

@@ -29,6 +29,8 @@ export async function startEmbeddedFacilities(options: {
   db: Database.Database | string;
   simulator?: FacilitySimulatorOptions;
   service?: Partial<Omit<FacilityServiceOptions, 'adapters' | 'db'>>;
+  /** Start polling now (default); false when a lease decides when this gateway polls. */
+  poll?: boolean;
 }): Promise<EmbeddedFacilities> {
   const simulator = await startFacilitySimulator({
     seed: 1,
@@ -83,7 +85,7 @@ export async function startEmbeddedFacilities(options: {
       start: job.start,
     });
   });
-  service.start();
+  if (options.poll !== false) service.start();
   return {
     simulator,
     service,

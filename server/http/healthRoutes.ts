@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../db/openDatabase';
+import { sql } from 'kysely';
+import type { Store } from '../db/openStore';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -13,11 +14,15 @@ declare module 'fastify' {
  * token (a gateway without anonymous viewers must still be checkable) and say nothing but their
  * state: no version, no counts, no configuration.
  */
-export async function healthRoutes(app: FastifyInstance, opts: { db: Db }): Promise<void> {
+export async function healthRoutes(
+  app: FastifyInstance,
+  opts: { store: Pick<Store, 'db'> },
+): Promise<void> {
   app.get('/api/health/live', { config: { public: true } }, async () => ({ status: 'live' }));
   app.get('/api/health/ready', { config: { public: true } }, async (_request, reply) => {
     try {
-      opts.db.prepare('SELECT 1').get();
+      // Ready only while the store answers (a PostgreSQL that is down makes this gateway unready).
+      await sql`SELECT 1`.execute(opts.store.db);
     } catch {
       return reply.code(503).send({ status: 'not-ready' });
     }

@@ -121,7 +121,7 @@ export async function steeringRoutes(
     if (!run.success) return reply.code(400).send({ error: 'invalid run id' });
     const decision = authorize(request.identity, { kind: 'share:list', run: run.data });
     if (!decision.allowed) return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
-    return { links: opts.shares.active(run.data) } satisfies ShareLinkList;
+    return { links: await opts.shares.active(run.data) } satisfies ShareLinkList;
   });
 
   // Revocation takes effect at once: the link stops verifying, and its open sessions end now.
@@ -148,15 +148,15 @@ export async function steeringRoutes(
         record('denied', decision.reason);
         return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
       }
-      if (!opts.shares.revoke(run.data, link.data, identity.subject)) {
-        const existing = opts.shares.get(link.data);
+      if (!(await opts.shares.revoke(run.data, link.data, identity.subject))) {
+        const existing = await opts.shares.get(link.data);
         return existing && existing.run === run.data
           ? reply.code(409).send({ error: 'this link was revoked already' })
           : reply.code(404).send({ error: `no share link ${link.data} on run ${run.data}` });
       }
       record('allowed', 'share link revoked');
       await opts.sessions.sweep();
-      return { revoked: opts.shares.get(link.data) };
+      return { revoked: await opts.shares.get(link.data) };
     },
   );
 

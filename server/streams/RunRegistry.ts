@@ -12,7 +12,8 @@ import {
   type StreamKey,
   streamKey,
 } from '@/lib/protocol';
-import type { Db } from '../db/openDatabase';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, RunsTable } from '../db/Database';
 
 /** A frame as the gateway keeps it: validated header (with the gateway's publication time) and bytes. */
 export interface StoredFrame {
@@ -73,41 +74,29 @@ interface RegistryEvents {
 
 /**
  * Runs the gateway knows, their sequence bookkeeping and the frames a late viewer needs
- * (latest slice per plane, current volume bricks). Runs persist in SQLite; frames do not.
+ * (latest slice per plane, current volume bricks). Runs persist in the store
+ * (written behind, never awaited on the frame path); frames do not.
  */
 export class RunRegistry extends EventEmitter<RegistryEvents> {
   private readonly runs = new Map<string, RunRecord>();
   private readonly totals = { refusedFrames: 0, refusedPushes: 0 };
 
+  /** Rows written since the last write reached the store, newest version per run. */
+  private readonly pending = new Map<string, Selectable<RunsTable>>();
+  private draining: Promise<void> | null = null;
+
+  /** Loads the runs the store knows; frames are never stored, so every run starts without any. */
+  static async open(db: Kysely<Database>, now: () => number = Date.now): Promise<RunRegistry> {
+    return new RunRegistry(db, await db.selectFrom('runs').selectAll().execute(), now);
+  }
+
   constructor(
-    private readonly db: Db,
+    private readonly db: Kysely<Database>,
+    rows: readonly Selectable<RunsTable>[],
     private readonly now: () => number = Date.now,
   ) {
     super();
-    db.exec(`CREATE TABLE IF NOT EXISTS runs (
-      id TEXT PRIMARY KEY,
-      title TEXT NOT NULL,
-      sample TEXT,
-      beamline TEXT,
-      state TEXT NOT NULL,
-      created_at INTEGER NOT NULL,
-      updated_at INTEGER NOT NULL,
-      last_seq TEXT NOT NULL DEFAULT '{}'
-    )`);
-    const columns = db.prepare('PRAGMA table_info(runs)').all() as { name: string }[];
-    if (!columns.some((c) => c.name === 'owner')) db.exec('ALTER TABLE runs ADD COLUMN owner TEXT');
-    type Row = {
-      id: string;
-      title: string;
-      sample: string | null;
-      beamline: string | null;
-      state: RunState;
-      created_at: number;
-      updated_at: number;
-      last_seq: string;
-      owner: string | null;
-    };
-    for (const row of db.prepare('SELECT * FROM runs').all() as Row[]) {
+    for (const row of rows) {
       const lastSeq = new Map(
         Object.entries(JSON.parse(row.last_seq) as Record<string, number>),
       ) as Map<StreamKey, number>;
@@ -387,30 +376,69 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
     return [...run.latestSlices.values(), ...bricks];
   }
 
-  /** Persists sequence numbers of every run (called on shutdown and periodically). */
-  flush(): void {
+  /**
+   * Writes every run (sequence numbers move with each frame, and are written only here, every few
+   * seconds and at shutdown). Resolves once the store has them; rejects when it cannot be reached,
+   * the rows staying queued for the next flush.
+   */
+  async flush(): Promise<void> {
     for (const run of this.runs.values()) this.persist(run);
+    await this.drain();
   }
 
+  /**
+   * Write-behind: the frame path never waits for the store. The newest row of each run is queued
+   * and written in the background; a failed write stays queued (unless a newer row replaced it)
+   * and goes out with the next change or flush, so a store outage delays persistence only.
+   */
   private persist(run: RunRecord): void {
-    this.db
-      .prepare(
-        `INSERT INTO runs (id, title, sample, beamline, state, created_at, updated_at, last_seq, owner)
-         VALUES (@id, @title, @sample, @beamline, @state, @createdAt, @updatedAt, @lastSeq, @owner)
-         ON CONFLICT(id) DO UPDATE SET title=@title, sample=@sample, beamline=@beamline, state=@state,
-           updated_at=@updatedAt, last_seq=@lastSeq, owner=@owner`,
-      )
-      .run({
-        id: run.id,
-        title: run.title,
-        sample: run.sample ?? null,
-        beamline: run.beamline ?? null,
-        state: run.state,
-        createdAt: run.createdAt,
-        updatedAt: run.updatedAt,
-        lastSeq: JSON.stringify(Object.fromEntries(run.lastSeq)),
-        owner: run.owner,
-      });
+    this.pending.set(run.id, {
+      id: run.id,
+      title: run.title,
+      sample: run.sample ?? null,
+      beamline: run.beamline ?? null,
+      state: run.state,
+      created_at: run.createdAt,
+      updated_at: run.updatedAt,
+      last_seq: JSON.stringify(Object.fromEntries(run.lastSeq)),
+      owner: run.owner,
+    });
+    // One background writer at a time; a write already under way picks this row up when it loops.
+    if (!this.draining) this.drain().catch((error: unknown) => this.emit('error', error as Error));
+  }
+
+  private drain(): Promise<void> {
+    this.draining ??= (async () => {
+      try {
+        while (this.pending.size > 0) {
+          const rows = [...this.pending.values()];
+          this.pending.clear();
+          try {
+            await this.db
+              .insertInto('runs')
+              .values(rows)
+              .onConflict((oc) =>
+                oc.column('id').doUpdateSet((eb) => ({
+                  title: eb.ref('excluded.title'),
+                  sample: eb.ref('excluded.sample'),
+                  beamline: eb.ref('excluded.beamline'),
+                  state: eb.ref('excluded.state'),
+                  updated_at: eb.ref('excluded.updated_at'),
+                  last_seq: eb.ref('excluded.last_seq'),
+                  owner: eb.ref('excluded.owner'),
+                })),
+              )
+              .execute();
+          } catch (error) {
+            for (const row of rows) if (!this.pending.has(row.id)) this.pending.set(row.id, row);
+            throw error;
+          }
+        }
+      } finally {
+        this.draining = null;
+      }
+    })();
+    return this.draining;
   }
 
   private toSummary(run: RunRecord): RunSummary {
