@@ -74,7 +74,8 @@ fi
 PORT="$(port_of_cluster)"
 
 if ! as_pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
-  as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 30 start >/dev/null
+  # 9>&-: the server must not inherit the lock, or it holds it for its whole life.
+  as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 30 start >/dev/null 9>&-
 fi
 for _ in $(seq 1 30); do
   if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then break; fi
