@@ -57,6 +57,9 @@ import { runRoutes } from './http/runRoutes';
 import type { BudgetLimits } from './streams/MessageBudget';
 import { attachProducerNamespace, type ProducerNamespace } from './streams/producerNamespace';
 import { RunRegistry } from './streams/RunRegistry';
+import { attachRecorder } from './recording/attachRecorder';
+import { Recorder, type RecorderOptions } from './recording/Recorder';
+import { recordingRoutes } from './recording/recordingRoutes';
 import { attachViewerNamespace, type ViewerNamespace } from './streams/viewerNamespace';
 
 export interface GatewayOptions {
@@ -110,6 +113,8 @@ export interface GatewayOptions {
   maxUnauthenticatedPerAddress?: number;
   /** What `gateway:restarting` tells clients on close: come back after about this long (ms). */
   restartRetryAfterMs?: number;
+  /** Record every run's frames into segment files (docs/recording.md); off when omitted. */
+  recording?: RecorderOptions;
 }
 
 export interface Gateway {
@@ -132,6 +137,8 @@ export interface Gateway {
   guards: RequestGuards;
   viewers: ViewerNamespace;
   producers: ProducerNamespace;
+  /** Present when recording is on. */
+  recorder: Recorder | null;
   close(): Promise<void>;
 }
 
@@ -194,6 +201,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await app.register(healthRoutes, { db });
   app.get('/api/health', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
   await app.register(runRoutes, { registry });
+  const recorder = options.recording ? await Recorder.open(options.recording) : null;
+  recorder?.on('error', (error) => app.log.error({ err: error }, 'recorder error'));
+  if (recorder) await app.register(recordingRoutes, { recorder });
   const audit = new AuditLog(db);
   audit.on('error', (error) => app.log.error({ err: error }, 'audit log error'));
 
@@ -354,6 +364,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }),
   });
 
+  // After the fan-out's own listener: the recorder only queues, the viewers are served first.
+  if (recorder) attachRecorder(recorder, registry, commands);
+
   // Every TCP connection, upgraded ones included, so a drain can end those a client keeps open
   // (ws waits 30 s for a peer's close frame otherwise).
   const connections = new Set<NetSocket>();
@@ -386,6 +399,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     guards,
     viewers,
     producers,
+    recorder,
     close() {
       closing ??= (async () => {
         // Drain: refuse new sessions, tell everyone this is a restart (not a final disconnect),
@@ -406,6 +420,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         commands.close();
         if (facilitiesTimer) clearTimeout(facilitiesTimer);
         registry.flush();
+        await recorder?.close();
         // Open commands stay in the database as they are: a command whose answer is lost now is
         // offered again after the restart, and the consumer answers a repeated id from memory.
         await closeTransports([...viewers.sockets.values(), ...producers.sockets.values()], 2000);

@@ -99,6 +99,7 @@ const gateway = await startGateway({
   devSignIn: config.devSignIn,
   ...(config.oidc && { oidc: config.oidc }),
   ...(facilities && { facilities }),
+  ...(config.recording && { recording: config.recording }),
 });
 console.log(`Loupe gateway listening on ${gateway.url}`);
 if (embedded)
