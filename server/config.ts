@@ -55,6 +55,37 @@ export interface LoupeConfig {
   controlRequestTimeoutS: number;
   /** How long a holder whose last page of the run closed keeps control (s): a reload. */
   controlReleaseGraceS: number;
+  /** Recording of every run's frames (docs/recording.md); null when LOUPE_RECORDING=off. */
+  recording: RecordingConfig | null;
+}
+
+export interface RecordingConfig {
+  dir: string;
+  maxBytesPerRun: number;
+  maxBytes: number;
+  maxAgeMs: number;
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** A size in bytes: an integer, optionally with KiB, MiB, GiB or TiB (binary units only). */
+function bytes(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(value.trim());
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  const n = m && unit ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!Number.isFinite(n) || n <= 0)
+    throw new ConfigError(
+      `${name} must be a size like 2GiB, 500MiB or a byte count; got "${value}"`,
+    );
+  return n;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -265,6 +296,21 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
       30,
       'LOUPE_CONTROL_RELEASE_GRACE_S',
     ),
+    // Laptop-sized defaults: a few runs of a day's beamtime fit, the disk never fills.
+    recording: flag(env.LOUPE_RECORDING, true, 'LOUPE_RECORDING')
+      ? {
+          dir: resolve(env.LOUPE_RECORDING_DIR ?? 'data/recordings'),
+          maxBytesPerRun: bytes(
+            env.LOUPE_RECORDING_MAX_BYTES_PER_RUN,
+            2 * 2 ** 30,
+            'LOUPE_RECORDING_MAX_BYTES_PER_RUN',
+          ),
+          maxBytes: bytes(env.LOUPE_RECORDING_MAX_BYTES, 10 * 2 ** 30, 'LOUPE_RECORDING_MAX_BYTES'),
+          maxAgeMs:
+            positive(env.LOUPE_RECORDING_MAX_AGE_HOURS, 7 * 24, 'LOUPE_RECORDING_MAX_AGE_HOURS') *
+            3_600_000,
+        }
+      : null,
   };
 }
 

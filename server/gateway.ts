@@ -61,6 +61,9 @@ import { captureRoutes } from './http/captureRoutes';
 import type { BudgetLimits } from './streams/MessageBudget';
 import { attachProducerNamespace, type ProducerNamespace } from './streams/producerNamespace';
 import { RunRegistry } from './streams/RunRegistry';
+import { attachRecorder } from './recording/attachRecorder';
+import { Recorder, type RecorderOptions } from './recording/Recorder';
+import { recordingRoutes } from './recording/recordingRoutes';
 import { attachViewerNamespace, type ViewerNamespace } from './streams/viewerNamespace';
 
 export interface GatewayOptions {
@@ -119,6 +122,8 @@ export interface GatewayOptions {
   capturesDir?: string;
   /** What `gateway:restarting` tells clients on close: come back after about this long (ms). */
   restartRetryAfterMs?: number;
+  /** Record every run's frames into segment files (docs/recording.md); off when omitted. */
+  recording?: RecorderOptions;
 }
 
 export interface Gateway {
@@ -143,6 +148,8 @@ export interface Gateway {
   guards: RequestGuards;
   viewers: ViewerNamespace;
   producers: ProducerNamespace;
+  /** Present when recording is on. */
+  recorder: Recorder | null;
   close(): Promise<void>;
 }
 
@@ -222,6 +229,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await app.register(healthRoutes, { store });
   app.get('/api/health', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
   await app.register(runRoutes, { registry });
+  const recorder = options.recording ? await Recorder.open(options.recording) : null;
+  recorder?.on('error', (error) => app.log.error({ err: error }, 'recorder error'));
+  if (recorder) await app.register(recordingRoutes, { recorder });
   const audit = new AuditLog(db);
   audit.on('error', (error) => app.log.error({ err: error }, 'audit log error'));
   if (options.capturesDir)
@@ -392,6 +402,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     releaseGraceMs: options.control?.releaseGraceMs ?? 30_000,
   });
 
+  // After the fan-out's own listener: the recorder only queues, the viewers are served first.
+  if (recorder) attachRecorder(recorder, registry, commands);
+
   // Every TCP connection, upgraded ones included, so a drain can end those a client keeps open
   // (ws waits 30 s for a peer's close frame otherwise).
   const connections = new Set<NetSocket>();
@@ -431,6 +444,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     guards,
     viewers,
     producers,
+    recorder,
     close() {
       closing ??= (async () => {
         // Drain: refuse new sessions, tell everyone this is a restart (not a final disconnect),
@@ -455,6 +469,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await registry
           .flush()
           .catch((error: unknown) => app.log.error({ err: error }, 'runs not stored at shutdown'));
+        await recorder?.close();
         // Open commands stay in the database as they are: a command whose answer is lost now is
         // offered again after the restart, and the consumer answers a repeated id from memory.
         await closeTransports([...viewers.sockets.values(), ...producers.sockets.values()], 2000);

@@ -133,6 +133,7 @@ const gateway = await startGateway({
   },
   ...(config.oidc && { oidc: config.oidc }),
   ...(facilities && { facilities }),
+  ...(config.recording && { recording: config.recording }),
 });
 console.log(`Loupe gateway listening on ${gateway.url}`);
 if (embedded)

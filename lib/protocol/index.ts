@@ -12,3 +12,4 @@ export * from './restart';
 export * from './eventTables';
 export * from './limits';
 export * from './control';
+export * from './recording';

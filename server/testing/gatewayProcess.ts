@@ -18,6 +18,14 @@ const gateway = await startGateway({
   db,
   users: LocalUsers.fromFile(usersFile),
   allowAnonymousViewers: true,
+  ...(process.env.LOUPE_TEST_RECORDING_DIR && {
+    recording: {
+      dir: process.env.LOUPE_TEST_RECORDING_DIR,
+      maxBytesPerRun: 2 ** 30,
+      maxBytes: 2 ** 30,
+      maxAgeMs: 3_600_000,
+    },
+  }),
   ...(process.env.LOUPE_TEST_RETRY_AFTER_MS && {
     restartRetryAfterMs: Number(process.env.LOUPE_TEST_RETRY_AFTER_MS),
   }),
