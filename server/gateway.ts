@@ -52,6 +52,7 @@ import { steeringRoutes } from './steering/steeringRoutes';
 import type { FacilityService } from './facilities/FacilityService';
 import { facilityRoutes } from './facilities/facilityRoutes';
 import { FacilityResubmitter } from './steering/FacilityResubmitter';
+import type { GatewayCluster } from './cluster/GatewayCluster';
 import { type Db, openDatabase } from './db/openDatabase';
 import { runRoutes } from './http/runRoutes';
 import type { BudgetLimits } from './streams/MessageBudget';
@@ -110,6 +111,8 @@ export interface GatewayOptions {
   maxUnauthenticatedPerAddress?: number;
   /** What `gateway:restarting` tells clients on close: come back after about this long (ms). */
   restartRetryAfterMs?: number;
+  /** One of several gateways (server/cluster, docs/cluster.md): run leases, adapter, forwarding. */
+  cluster?: GatewayCluster;
 }
 
 export interface Gateway {
@@ -185,6 +188,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return reply.code(403).send({ error: `${refusal}: it may not change anything here` });
   });
   installHttpAuth(app, verifier, options.allowAnonymousViewers ?? false);
+  options.cluster?.installRoutes(app, registry);
   if (options.devSignIn)
     await app.register(devSignInRoutes, {
       users: options.users,
@@ -240,6 +244,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     cors: allowedOrigins.length ? { origin: allowedOrigins } : undefined,
     connectTimeout: PRE_AUTH_TIMEOUT_MS,
     allowRequest: viewerAdmission.allowRequest,
+    ...(options.cluster && { adapter: options.cluster.adapter() }),
   });
   const producerIo = new Server<
     ProducerToGateway,
@@ -346,6 +351,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
     viewers.on('connection', (socket) => socket.emit('facilities', facilities.snapshots()));
   }
+  options.cluster?.attach(registry, viewers);
   const fanOut = attachViewerNamespace(viewers, registry, {
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
     ...(options.maxBufferedBytes !== undefined && { maxBufferedBytes: options.maxBufferedBytes }),
@@ -398,9 +404,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           reason: 'the gateway is restarting',
           retryAfterMs: options.restartRetryAfterMs ?? 1000,
         };
-        viewers.emit('gateway:restarting', notice);
+        // Local: through a cluster's adapter a broadcast would reach every gateway's viewers.
+        viewers.local.emit('gateway:restarting', notice);
         producers.emit('gateway:restarting', notice);
         clearInterval(flushTimer);
+        // Leases given up now, so the gateway a producer reconnects to takes its run at once.
+        await options.cluster?.release();
         socketGuards.stop();
         fanOut.close();
         commands.close();

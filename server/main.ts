@@ -12,6 +12,7 @@ import { SimulatedJobRunner } from './facilities/simulator/SimulatedJobRunner';
 import { slurmSiteFromEnv } from './facilities/slurm/slurmSite';
 import { startEmbeddedFacilities } from './facilities/startEmbeddedFacilities';
 import { startGateway } from './gateway';
+import { clusterFromEnv } from './cluster/clusterFromEnv';
 
 let config: LoupeConfig;
 try {
@@ -85,6 +86,14 @@ if (config.facilities === 'real') {
   facilities.start();
 }
 
+// One of several gateways when LOUPE_GATEWAY_ID is set (docs/cluster.md).
+let cluster: Awaited<ReturnType<typeof clusterFromEnv>> = null;
+try {
+  cluster = await clusterFromEnv(process.env);
+} catch (error) {
+  console.error(`Loupe gateway: ${(error as Error).message}`);
+  process.exit(1);
+}
 const gateway = await startGateway({
   host: config.gatewayHost,
   port: config.gatewayPort,
@@ -99,6 +108,7 @@ const gateway = await startGateway({
   devSignIn: config.devSignIn,
   ...(config.oidc && { oidc: config.oidc }),
   ...(facilities && { facilities }),
+  ...(cluster && { cluster }),
 });
 console.log(`Loupe gateway listening on ${gateway.url}`);
 if (embedded)
@@ -123,6 +133,7 @@ async function stop(signal: string): Promise<void> {
   console.log(`${signal}: closing the gateway`);
   jobs?.close();
   await gateway.close();
+  await cluster?.close();
   facilities?.stop();
   await embedded?.close();
   db.close();

@@ -9,3 +9,4 @@ export * from './steering';
 export * from './runMetrics';
 export * from './facilities';
 export * from './restart';
+export * from './cluster';

@@ -143,6 +143,7 @@ const EVENT_NAMES: Record<EventName, true> = {
   'command:state': true,
   'run:metrics': true,
   'viewer:disconnect': true,
+  'run:elsewhere': true,
   facilities: true,
   'run:register': true,
   'run:state': true,

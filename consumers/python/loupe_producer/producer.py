@@ -20,7 +20,7 @@ import numpy as np
 import socketio
 
 #: Must equal PROTOCOL_VERSION in lib/protocol/version.ts (a test checks it).
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 PRODUCER_NAMESPACE = "/producer"
 PRODUCER_SOCKET_PATH = "ingest"
