@@ -98,6 +98,8 @@ export class GatewayCluster {
           body: JSON.stringify(request.body ?? {}),
           signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
         });
+        const replayed = answer.headers.get('idempotent-replayed');
+        if (replayed) void reply.header('idempotent-replayed', replayed);
         return reply
           .code(answer.status)
           .header('content-type', answer.headers.get('content-type') ?? 'application/json')
