@@ -17,13 +17,20 @@ export async function clusterFromEnv(
   if (!id) return null;
   const url = env.LOUPE_DATABASE_URL;
   const advertise = env.LOUPE_ADVERTISE_URL;
-  if (!url) throw new ConfigError('LOUPE_GATEWAY_ID is set: LOUPE_DATABASE_URL must name the PostgreSQL database the gateways share');
+  if (!url)
+    throw new ConfigError(
+      'LOUPE_GATEWAY_ID is set: LOUPE_DATABASE_URL must name the PostgreSQL database the gateways share',
+    );
   if (!advertise || !URL.canParse(advertise))
-    throw new ConfigError('LOUPE_GATEWAY_ID is set: LOUPE_ADVERTISE_URL must be the URL the other gateways reach this one at');
+    throw new ConfigError(
+      'LOUPE_GATEWAY_ID is set: LOUPE_ADVERTISE_URL must be the URL the other gateways reach this one at',
+    );
   const ttl = Number(env.LOUPE_LEASE_TTL_MS ?? 3000);
   if (!Number.isInteger(ttl) || ttl < 300 || ttl > 60_000)
     throw new ConfigError('LOUPE_LEASE_TTL_MS must be an integer between 300 and 60000 (ms)');
-  const report = onError ?? ((error: Error, what: string) => console.error(`cluster: ${what}: ${error.message}`));
+  const report =
+    onError ??
+    ((error: Error, what: string) => console.error(`cluster: ${what}: ${error.message}`));
   // Small: leases and control events only. Idle clients of a restarted database are dropped with an
   // 'error' on the pool, which must be listened to or it would end the process.
   const pool = new pg.Pool({ connectionString: url, max: 6, connectionTimeoutMillis: 5000 });

@@ -112,7 +112,9 @@ export class ClusterViewer {
     socket.on('runs', (runs) => {
       for (const r of runs) this.runUpdates.push({ id: r.id, state: r.state, at: Date.now() });
     });
-    socket.on('run:update', (r) => this.runUpdates.push({ id: r.id, state: r.state, at: Date.now() }));
+    socket.on('run:update', (r) =>
+      this.runUpdates.push({ id: r.id, state: r.state, at: Date.now() }),
+    );
     socket.on('run:elsewhere', (notice) => {
       const parsed = RunElsewhere.parse(notice);
       this.elsewhere.push(parsed);

@@ -20,7 +20,8 @@ const missing = missingClusterServices();
 if (missing && process.env.CI === 'true')
   throw new Error(`the scale suite needs ${missing}: run scripts/ci/startClusterDeps.sh`);
 const suite = missing ? describe.skip : describe;
-if (missing) console.warn(`scale suite skipped: ${missing} not installed (scripts/ci/startClusterDeps.sh)`);
+if (missing)
+  console.warn(`scale suite skipped: ${missing} not installed (scripts/ci/startClusterDeps.sh)`);
 
 const RUN = 'scale-run';
 const PLANES: Plane[] = ['xy', 'xz', 'yz'];
@@ -119,12 +120,17 @@ suite('a cluster of three gateways behind HAProxy', () => {
   it('serves the run to a viewer entering through any gateway: byte-identical frames, from the owner', async () => {
     const owner = (await ownerId())!;
     const direct = [...gateways.entries()].map(
-      ([id, gw]) => [id, new ClusterViewer({ url: gw.url, run: RUN, followOwnerUrl: true }).start()] as const,
+      ([id, gw]) =>
+        [id, new ClusterViewer({ url: gw.url, run: RUN, followOwnerUrl: true }).start()] as const,
     );
     const balanced = new ClusterViewer({ url: haproxy.url, run: RUN }).start();
     viewers.push(...direct.map(([, v]) => v), balanced);
     const all = [...direct.map(([, v]) => v), balanced];
-    await eventually(() => all.every((v) => v.frames.length >= 15), 20_000, 'frames at every viewer');
+    await eventually(
+      () => all.every((v) => v.frames.length >= 15),
+      20_000,
+      'frames at every viewer',
+    );
     const ownerUrl = gateways.get(owner)!.url;
     for (const [id, viewer] of direct) {
       // A non-owner never streams an empty run: it names the owner, and the viewer goes there.
@@ -170,16 +176,28 @@ suite('a cluster of three gateways behind HAProxy', () => {
   it('SIGKILL of a non-owner: its overview viewers reconnect to another gateway and keep the run list', async () => {
     const owner = (await ownerId())!;
     // Without a run in the query HAProxy spreads viewers round robin: some land on every gateway.
-    const overview = Array.from({ length: 6 }, () => new ClusterViewer({ url: haproxy.url }).start());
+    const overview = Array.from({ length: 6 }, () =>
+      new ClusterViewer({ url: haproxy.url }).start(),
+    );
     viewers.push(...overview);
     await eventually(() => overview.every((v) => v.connects === 1), 15_000, 'overview viewers');
     const victimId = [...gateways.keys()].find((id) => id !== owner)!;
     await gateways.get(victimId)!.kill('SIGKILL');
     const killedAt = Date.now();
-    await eventually(() => overview.some((v) => v.disconnects > 0), 10_000, 'a viewer of the killed gateway');
+    await eventually(
+      () => overview.some((v) => v.disconnects > 0),
+      10_000,
+      'a viewer of the killed gateway',
+    );
     const moved = overview.filter((v) => v.disconnects > 0);
-    await eventually(() => moved.every((v) => v.connected && v.connects > 1), FOLLOW_LIMIT_MS, 'reconnection elsewhere');
-    console.log(`non-owner killed: ${moved.length} of ${overview.length} overview viewers back in ${Date.now() - killedAt} ms`);
+    await eventually(
+      () => moved.every((v) => v.connected && v.connects > 1),
+      FOLLOW_LIMIT_MS,
+      'reconnection elsewhere',
+    );
+    console.log(
+      `non-owner killed: ${moved.length} of ${overview.length} overview viewers back in ${Date.now() - killedAt} ms`,
+    );
     // A state change on the owner reaches overview viewers on every other gateway (the adapter).
     const since = Date.now();
     expect((await producer.setState('paused')).ok).toBe(true);
@@ -204,7 +222,11 @@ suite('a cluster of three gateways behind HAProxy', () => {
       new ClusterViewer({ url: haproxy.url, run: RUN }).start(),
     ];
     viewers.push(...following);
-    await eventually(() => following.every((v) => v.frames.length >= 6), 15_000, 'viewers streaming');
+    await eventually(
+      () => following.every((v) => v.frames.length >= 6),
+      15_000,
+      'viewers streaming',
+    );
     const last = following.map((v) => Object.fromEntries(PLANES.map((p) => [p, v.lastSeq(p)])));
     await gateways.get(owner)!.kill('SIGKILL');
     const killedAt = Date.now();
@@ -213,11 +235,17 @@ suite('a cluster of three gateways behind HAProxy', () => {
       FOLLOW_LIMIT_MS,
       'viewers following the run to its new owner',
     );
-    const resumed = following.map((v, i) => v.frames.find((f) => f.seq > last[i]![f.plane]!)!.at - killedAt);
-    await eventuallyAsync(async () => {
-      const now = await ownerId();
-      return now !== null && now !== owner;
-    }, LEASE_TTL_MS + 5000, 'the new owner holding the lease');
+    const resumed = following.map(
+      (v, i) => v.frames.find((f) => f.seq > last[i]![f.plane]!)!.at - killedAt,
+    );
+    await eventuallyAsync(
+      async () => {
+        const now = await ownerId();
+        return now !== null && now !== owner;
+      },
+      LEASE_TTL_MS + 5000,
+      'the new owner holding the lease',
+    );
     const leaseMovedAt = Date.now() - killedAt;
     console.log(
       `owner ${owner} killed: viewers drew the resumed run after ${resumed.join(', ')} ms; lease moved to ${await ownerId()} after ≤${leaseMovedAt} ms; producer reconnects ${producer.stats.reconnects}`,
@@ -235,7 +263,11 @@ function expectIncreasing(viewer: ClusterViewer, plane: string): void {
   for (let i = 1; i < seqs.length; i++) expect(seqs[i]!).toBeGreaterThan(seqs[i - 1]!);
 }
 
-async function eventuallyAsync(predicate: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+async function eventuallyAsync(
+  predicate: () => Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -245,8 +277,12 @@ async function eventuallyAsync(predicate: () => Promise<boolean>, ms: number, wh
 
 /** Until HAProxy routes: its health checks must have passed for at least one gateway. */
 async function waitForHealthy(url: string): Promise<void> {
-  await eventuallyAsync(async () => {
-    const res = await fetch(`${url}/api/health/live`).catch(() => null);
-    return res?.status === 200;
-  }, 20_000, 'HAProxy routing to a gateway');
+  await eventuallyAsync(
+    async () => {
+      const res = await fetch(`${url}/api/health/live`).catch(() => null);
+      return res?.status === 200;
+    },
+    20_000,
+    'HAProxy routing to a gateway',
+  );
 }

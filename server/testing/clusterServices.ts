@@ -13,7 +13,11 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-const PG_BIN_DIRS = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'];
+const PG_BIN_DIRS = [
+  '/usr/lib/postgresql/17/bin',
+  '/usr/lib/postgresql/16/bin',
+  '/usr/lib/postgresql/15/bin',
+];
 
 /** Debian's PostgreSQL server binaries, or null when the package is not installed. */
 export function postgresBin(): string | null {
@@ -32,10 +36,18 @@ export function missingClusterServices(): string {
     .join(', ');
 }
 
-function waitForLine(child: ChildProcess, pattern: RegExp, ms: number, what: string): Promise<void> {
+function waitForLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  ms: number,
+  what: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start within ${ms} ms: ${seen.slice(-2000)}`)), ms);
+    const timer = setTimeout(
+      () => reject(new Error(`${what} did not start within ${ms} ms: ${seen.slice(-2000)}`)),
+      ms,
+    );
     const onData = (chunk: Buffer) => {
       seen += chunk.toString();
       if (pattern.test(seen)) {
@@ -76,16 +88,38 @@ export async function startPostgres(): Promise<Service> {
   const data = join(dir, 'data');
   const port = await freePort();
   const asRoot = process.getuid?.() === 0;
-  const as = (cmd: string, args: string[]) => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const : [cmd, args] as const);
+  const as = (cmd: string, args: string[]) =>
+    asRoot
+      ? (['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const)
+      : ([cmd, args] as const);
   if (asRoot) {
     chmodSync(dir, 0o755);
     execFileSync('chown', ['postgres:postgres', dir]);
   }
-  const [initCmd, initArgs] = as(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  const [initCmd, initArgs] = as(join(bin, 'initdb'), [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
   execFileSync(initCmd, initArgs, { stdio: 'pipe' });
   const [cmd, args] = as(join(bin, 'postgres'), [
-    '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
-    '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', '-c', 'max_connections=100',
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    `unix_socket_directories=${dir}`,
+    '-c',
+    'fsync=off',
+    '-c',
+    'max_connections=100',
   ]);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.on('error', () => undefined);
@@ -149,7 +183,8 @@ async function waitForTcp(port: number, ms: number): Promise<void> {
       socket.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
