@@ -18,6 +18,8 @@ export interface SeenFrame {
   at: number;
   /** The gateway URL this viewer was connected to. */
   via: string;
+  /** Receive time minus the frame's acquisition time (the producer's clock, same machine), ms. */
+  latency: number;
 }
 
 export interface ClusterViewerOptions {
@@ -129,6 +131,7 @@ export class ClusterViewer {
         sha1: createHash('sha1').update(bytes).digest('hex'),
         at: Date.now(),
         via: url,
+        latency: Date.now() - header.acquiredAt,
       });
       received();
     });
