@@ -62,6 +62,8 @@ interface Round {
   p50: number;
   p99: number;
   rssMiB: number[];
+  /** Runs served per gateway URL (where HAProxy's hash put them). */
+  spread: number;
 }
 
 async function round(lb: Service, gateways: GatewayProcess[], tag: string): Promise<Round> {
@@ -90,7 +92,7 @@ async function round(lb: Service, gateways: GatewayProcess[], tag: string): Prom
   }, 1000 / RATE_HZ);
   const viewers = producers.flatMap((_, i) =>
     Array.from({ length: VIEWERS }, () =>
-      new ClusterViewer({ url: lb.url, run: `bench-${tag}-${i}` }).start(),
+      new ClusterViewer({ url: lb.url, run: `bench-${tag}-${i}`, hash: false }).start(),
     ),
   );
   await sleep(WARMUP_MS);
@@ -106,9 +108,24 @@ async function round(lb: Service, gateways: GatewayProcess[], tag: string): Prom
     rates.push((inWindow.length * 1000) / (to - from));
     for (const f of inWindow) latencies.push(f.latency);
   }
+  // Where HAProxy's hash put each run: the gateway its producer is connected to.
+  const owners = await Promise.all(
+    producers.map(async (_, i) => {
+      for (const g of gateways) {
+        const res = await fetch(`${g.url}/api/runs/bench-${tag}-${i}`).catch(() => null);
+        const body = res?.ok
+          ? ((await res.json()) as { run?: { producerConnected?: boolean } })
+          : null;
+        if (body?.run?.producerConnected) return g.url;
+      }
+      return '';
+    }),
+  );
+  const spread = new Set(owners.filter(Boolean)).size;
   for (const v of viewers) v.close();
   await Promise.all(producers.map((p) => p.close()));
   return {
+    spread,
     fpsPerViewer: median(rates),
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
@@ -164,7 +181,8 @@ try {
     console.log(
       `${name.padEnd(10)}  frames/s per live viewer ${median(rounds.map((x) => x.fpsPerViewer)).toFixed(1)} (offered ${(RATE_HZ * 3).toFixed(0)})  ` +
         `publish→receive p50 ${median(rounds.map((x) => x.p50)).toFixed(0)} ms p99 ${median(rounds.map((x) => x.p99)).toFixed(0)} ms  ` +
-        `gateway RSS ${rss.map((m) => `${m.toFixed(0)} MiB`).join(' / ')}`,
+        `gateway RSS ${rss.map((m) => `${m.toFixed(0)} MiB`).join(' / ')}  ` +
+        `gateways owning runs, per round ${rounds.map((x) => x.spread).join('/')}`,
     );
   }
   const f1 = median(results['1 gateway']!.map((x) => x.fpsPerViewer));

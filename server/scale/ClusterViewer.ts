@@ -31,6 +31,8 @@ export interface ClusterViewerOptions {
   run?: string;
   /** On `run:elsewhere`, connect to the owner's URL it names (else reconnect via reconnectUrl). */
   followOwnerUrl?: boolean;
+  /** Hash each frame's bytes (default); a benchmark's swarm skips it to spend its CPU on receiving. */
+  hash?: boolean;
 }
 
 /**
@@ -128,7 +130,7 @@ export class ClusterViewer {
       this.frames.push({
         plane: header.stream,
         seq: header.seq,
-        sha1: createHash('sha1').update(bytes).digest('hex'),
+        sha1: this.options.hash === false ? '' : createHash('sha1').update(bytes).digest('hex'),
         at: Date.now(),
         via: url,
         latency: Date.now() - header.acquiredAt,
