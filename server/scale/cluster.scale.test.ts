@@ -117,6 +117,22 @@ suite('a cluster of three gateways behind HAProxy', () => {
     await postgres?.stop();
   }, 60_000);
 
+  it('leases: a live lease is never taken, an expired one is, renewals only by the holder', async () => {
+    const a = { id: 'lease-a', url: 'http://127.0.0.1:1' };
+    const b = { id: 'lease-b', url: 'http://127.0.0.1:2' };
+    expect((await store.claim('lease-run', a, 400)).gateway).toBe('lease-a');
+    expect((await store.claim('lease-run', b, 400)).gateway).toBe('lease-a');
+    expect(await store.renew(['lease-run'], b, 400)).toEqual([]);
+    expect(await store.renew(['lease-run'], a, 400)).toEqual(['lease-run']);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await store.ownerOf('lease-run')).toBeNull();
+    expect((await store.claim('lease-run', b, 400)).gateway).toBe('lease-b');
+    await store.release('lease-run', 'lease-a'); // not the holder: changes nothing
+    expect((await store.ownerOf('lease-run'))?.gateway).toBe('lease-b');
+    await store.release('lease-run', 'lease-b');
+    expect(await store.ownerOf('lease-run')).toBeNull();
+  });
+
   it('serves the run to a viewer entering through any gateway: byte-identical frames, from the owner', async () => {
     const owner = (await ownerId())!;
     const direct = [...gateways.entries()].map(
