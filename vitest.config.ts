@@ -5,7 +5,7 @@ export default defineConfig({
   resolve: { alias: { '@': fileURLToPath(new URL('./', import.meta.url)) } },
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', '.next/**', 'e2e/**', 'server/faults/**'],
+    exclude: ['node_modules/**', '.next/**', 'e2e/**', 'server/faults/**', 'server/scale/**'],
     environment: 'node',
     // Integration tests start real gateways on ephemeral ports; two cores, so keep it modest.
     testTimeout: 20_000,

@@ -56,6 +56,7 @@ import { facilityRoutes } from './facilities/facilityRoutes';
 import { FacilityResubmitter } from './steering/FacilityResubmitter';
 import type { Db } from './db/openDatabase';
 import { isPostgresUrl, isStore, openStore, type Store } from './db/openStore';
+import type { GatewayCluster } from './cluster/GatewayCluster';
 import { runRoutes } from './http/runRoutes';
 import { captureRoutes } from './http/captureRoutes';
 import type { BudgetLimits } from './streams/MessageBudget';
@@ -124,6 +125,8 @@ export interface GatewayOptions {
   restartRetryAfterMs?: number;
   /** Record every run's frames into segment files (docs/recording.md); off when omitted. */
   recording?: RecorderOptions;
+  /** One of several gateways (server/cluster, docs/cluster.md): run leases, adapter, forwarding. */
+  cluster?: GatewayCluster;
 }
 
 export interface Gateway {
@@ -220,6 +223,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return reply.code(403).send({ error: `${refusal}: it may not change anything here` });
   });
   installHttpAuth(app, verifier, options.allowAnonymousViewers ?? false);
+  options.cluster?.installRoutes(app, registry);
   if (options.devSignIn)
     await app.register(devSignInRoutes, {
       users: options.users,
@@ -280,6 +284,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     cors: allowedOrigins.length ? { origin: allowedOrigins } : undefined,
     connectTimeout: PRE_AUTH_TIMEOUT_MS,
     allowRequest: viewerAdmission.allowRequest,
+    ...(options.cluster && { adapter: options.cluster.adapter() }),
   });
   const producerIo = new Server<
     ProducerToGateway,
@@ -391,6 +396,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
     viewers.on('connection', (socket) => socket.emit('facilities', facilities.snapshots()));
   }
+  options.cluster?.attach(registry, viewers);
   const fanOut = attachViewerNamespace(viewers, registry, {
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
     ...(options.maxBufferedBytes !== undefined && { maxBufferedBytes: options.maxBufferedBytes }),
@@ -457,9 +463,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           reason: 'the gateway is restarting',
           retryAfterMs: options.restartRetryAfterMs ?? 1000,
         };
-        viewers.emit('gateway:restarting', notice);
+        // Local: through a cluster's adapter a broadcast would reach every gateway's viewers.
+        viewers.local.emit('gateway:restarting', notice);
         producers.emit('gateway:restarting', notice);
         clearInterval(flushTimer);
+        // Leases given up now, so the gateway a producer reconnects to takes its run at once.
+        await options.cluster?.release();
         socketGuards.stop();
         fanOut.close();
         controlChannel.close();

@@ -14,6 +14,7 @@ import { SimulatedJobRunner } from './facilities/simulator/SimulatedJobRunner';
 import { slurmSiteFromEnv } from './facilities/slurm/slurmSite';
 import { startEmbeddedFacilities } from './facilities/startEmbeddedFacilities';
 import { startGateway } from './gateway';
+import { clusterFromEnv } from './cluster/clusterFromEnv';
 
 let config: LoupeConfig;
 try {
@@ -114,6 +115,14 @@ const pollerLease = facilities
   : null;
 pollerLease?.start();
 
+// One of several gateways when LOUPE_GATEWAY_ID is set (docs/cluster.md).
+let cluster: Awaited<ReturnType<typeof clusterFromEnv>> = null;
+try {
+  cluster = await clusterFromEnv(process.env);
+} catch (error) {
+  console.error(`Loupe gateway: ${(error as Error).message}`);
+  process.exit(1);
+}
 const gateway = await startGateway({
   host: config.gatewayHost,
   port: config.gatewayPort,
@@ -134,6 +143,7 @@ const gateway = await startGateway({
   ...(config.oidc && { oidc: config.oidc }),
   ...(facilities && { facilities }),
   ...(config.recording && { recording: config.recording }),
+  ...(cluster && { cluster }),
 });
 console.log(`Loupe gateway listening on ${gateway.url}`);
 if (embedded)
@@ -159,6 +169,7 @@ async function stop(signal: string): Promise<void> {
   jobs?.close();
   await gateway.close();
   await pollerLease?.stop();
+  await cluster?.close();
   facilities?.stop();
   await embedded?.close();
   await store.close();

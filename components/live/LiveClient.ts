@@ -10,6 +10,8 @@ import {
   DisconnectNotice,
   type GatewayToViewer,
   PROTOCOL_VERSION,
+  RUN_QUERY_KEY,
+  RunElsewhere,
   RunMetrics,
   SystemSnapshot,
   VIEWER_NAMESPACE,
@@ -145,6 +147,9 @@ export class LiveClient {
       auth: { protocolVersion: PROTOCOL_VERSION, ...(token && { token }) },
       // The scheduler below retries, for as long as the tab is open, and says when it will.
       reconnection: false,
+      // On a run's page the run goes in the handshake URL, so a cluster's load balancer routes this
+      // tab to the gateway that owns the run (docs/cluster.md).
+      ...(pageRun() && { query: { [RUN_QUERY_KEY]: pageRun() } }),
     });
     this.socket = socket;
     const setConnection = this.session.getState().setConnection;
@@ -187,6 +192,11 @@ export class LiveClient {
     socket.on('run:metrics', (sample) => {
       const parsed = RunMetrics.safeParse(sample);
       if (parsed.success) this.metrics.put(parsed.data);
+    });
+    socket.on('run:elsewhere', (notice) => {
+      const parsed = RunElsewhere.safeParse(notice);
+      // A cluster routed this tab to a gateway that does not serve the run: say so, never a blank view.
+      if (parsed.success) setConnection('reconnecting', parsed.data.message);
     });
     socket.on('viewer:disconnect', (notice) => {
       const parsed = DisconnectNotice.safeParse(notice);
@@ -268,4 +278,11 @@ export class LiveClient {
       else console.warn(`cannot follow run ${run}: ${answer.error}`);
     });
   }
+}
+
+/** The run of the page this tab shows (`/runs/<id>`), if any. */
+function pageRun(): string | null {
+  if (typeof window === 'undefined') return null;
+  const match = /^\/runs\/([^/]+)/.exec(window.location.pathname);
+  return match ? decodeURIComponent(match[1]!) : null;
 }

@@ -32,6 +32,7 @@ import {
   type SweepInfo,
   type View,
 } from '@/lib/protocol';
+import { RUN_QUERY_KEY } from '@/lib/protocol';
 import { ReconnectScheduler } from '@/lib/reconnect/ReconnectScheduler';
 
 export interface LoupeProducerOptions {
@@ -236,6 +237,8 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
         // The gateway checks the token at the engine handshake, before it reads any message.
         extraHeaders: { authorization: `Bearer ${this.options.token}` },
         auth: { protocolVersion: PROTOCOL_VERSION, token: this.options.token },
+        // The run in the handshake URL lets a cluster's load balancer route by it (docs/cluster.md).
+        query: { [RUN_QUERY_KEY]: this.options.run.run },
         // ReconnectScheduler owns retries: jittered backoff, and a gateway's restart notice.
         reconnection: false,
       },

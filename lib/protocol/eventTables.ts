@@ -23,6 +23,7 @@ import { GatewayRestarting } from './restart';
 import { DisconnectNotice, RunMetrics } from './runMetrics';
 import { CommandRecord, CommandSend, CommandSendReply } from './steering';
 import { ControlSend, ControlSendReply, ControlState } from './control';
+import { RunElsewhere } from './cluster';
 
 /** Sent to a producer whose run another consumer (a resubmitted job) now streams. */
 export const RunSuperseded = z.object({ run: RunId, reason: z.string().min(1).max(500) }).strict();
@@ -82,6 +83,7 @@ export const GATEWAY_TO_VIEWER = {
   'viewer:disconnect': { payload: DisconnectNotice },
   facilities: { payload: SystemSnapshotList },
   'gateway:restarting': { payload: GatewayRestarting },
+  'run:elsewhere': { payload: RunElsewhere },
 } as const satisfies Record<keyof GatewayToViewer, EventSpec>;
 
 /** The four directions, by the names the JSON Schema document uses. */

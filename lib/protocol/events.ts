@@ -17,6 +17,7 @@ import type { DisconnectNotice, RunMetrics } from './runMetrics';
 import type { SystemSnapshot } from './facilities';
 import type { GatewayRestarting } from './restart';
 import type { RunSuperseded } from './eventTables';
+import type { RunElsewhere } from './cluster';
 
 /** Engine paths: producers and viewers use separate engines so each gets its own message-size cap. */
 export const VIEWER_SOCKET_PATH = '/socket.io';
@@ -82,4 +83,6 @@ export interface GatewayToViewer {
   facilities: (systems: SystemSnapshot[]) => void;
   /** The gateway is restarting: reconnect after a jittered `retryAfterMs`, do not give up. */
   'gateway:restarting': (notice: GatewayRestarting) => void;
+  /** In a cluster: this run is served by another gateway (its owner); go there. */
+  'run:elsewhere': (notice: RunElsewhere) => void;
 }

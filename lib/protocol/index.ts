@@ -13,3 +13,4 @@ export * from './eventTables';
 export * from './limits';
 export * from './control';
 export * from './recording';
+export * from './cluster';

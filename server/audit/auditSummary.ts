@@ -169,6 +169,7 @@ const EVENT_NAMES: Record<EventName, true> = {
   'command:state': true,
   'run:metrics': true,
   'viewer:disconnect': true,
+  'run:elsewhere': true,
   facilities: true,
   'run:register': true,
   'run:state': true,

@@ -1,4 +1,5 @@
 import { LocalUsers } from '../auth/LocalUsers';
+import { clusterFromEnv } from '../cluster/clusterFromEnv';
 import { startGateway } from '../gateway';
 
 /**
@@ -12,6 +13,11 @@ const db = process.env.LOUPE_TEST_DB;
 const usersFile = process.env.LOUPE_TEST_USERS;
 if (!db || !usersFile) throw new Error('LOUPE_TEST_DB and LOUPE_TEST_USERS are required');
 
+// A cluster member when LOUPE_GATEWAY_ID is set; it advertises its own loopback port by default.
+const cluster = await clusterFromEnv({
+  LOUPE_ADVERTISE_URL: `http://127.0.0.1:${port}`,
+  ...process.env,
+});
 const gateway = await startGateway({
   host: '127.0.0.1',
   port,
@@ -29,6 +35,7 @@ const gateway = await startGateway({
   ...(process.env.LOUPE_TEST_RETRY_AFTER_MS && {
     restartRetryAfterMs: Number(process.env.LOUPE_TEST_RETRY_AFTER_MS),
   }),
+  ...(cluster && { cluster }),
 });
 console.log(JSON.stringify({ listening: gateway.port, pid: process.pid }));
 
@@ -36,5 +43,8 @@ let stopping = false;
 process.on('SIGTERM', () => {
   if (stopping) return;
   stopping = true;
-  void gateway.close().then(() => process.exit(0));
+  void gateway
+    .close()
+    .then(() => cluster?.close())
+    .then(() => process.exit(0));
 });

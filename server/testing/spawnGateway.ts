@@ -34,6 +34,8 @@ export interface SpawnGatewayOptions {
   retryAfterMs?: number;
   /** How long a start may take before failing, ms (tsx compiles on a busy 2-core machine). */
   startTimeoutMs?: number;
+  /** More environment for the child (e.g. the cluster's LOUPE_GATEWAY_ID, LOUPE_DATABASE_URL). */
+  env?: Record<string, string>;
 }
 
 /** A free loopback port (bound and released; the child binds it next). */
@@ -73,6 +75,7 @@ export async function spawnGateway(options: SpawnGatewayOptions = {}): Promise<G
           LOUPE_TEST_PORT: String(port),
           LOUPE_TEST_DB: dbPath,
           LOUPE_TEST_USERS: usersPath,
+          ...options.env,
           ...(options.retryAfterMs !== undefined && {
             LOUPE_TEST_RETRY_AFTER_MS: String(options.retryAfterMs),
           }),

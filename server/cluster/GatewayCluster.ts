@@ -1,0 +1,253 @@
+import { createAdapter } from '@socket.io/postgres-adapter';
+import type { FastifyInstance } from 'fastify';
+import type { Pool } from 'pg';
+import { type RunElsewhere, SubscribeRequest } from '@/lib/protocol';
+import type { RunRegistry } from '../streams/RunRegistry';
+import type { ViewerNamespace } from '../streams/viewerNamespace';
+import type { GatewayAddress, OwnershipStore, RunOwner } from './OwnershipStore';
+
+export interface GatewayClusterOptions {
+  /** This gateway's id and the URL the other gateways reach it at. */
+  self: GatewayAddress;
+  store: OwnershipStore;
+  /** Carries the Socket.IO adapter (control events only: docs/cluster.md). */
+  pool: Pool;
+  /** Lease length, ms; renewed every third of it. A dead owner's runs are free after at most this. */
+  leaseTtlMs?: number;
+  /** Where to report what fails (the store or the adapter unreachable); the gateway keeps serving. */
+  onError?: (error: Error, what: string) => void;
+  /** Called by `close()` once the gateway no longer needs the pool (e.g. `pool.end()`). */
+  onClosed?: () => Promise<void>;
+}
+
+/** A forwarded request is never forwarded again (two gateways that disagree cannot ping-pong). */
+export const FORWARDED_HEADER = 'x-loupe-forwarded-by';
+/** Names the gateway that answered a forwarded request. */
+export const SERVED_BY_HEADER = 'x-loupe-served-by';
+
+const COMMANDS_PATH = /^\/api\/runs\/([^/?]+)\/commands(?:\?.*)?$/;
+/** How long a forwarded command may take at its owner, ms: the owner waits for the consumer. */
+const FORWARD_TIMEOUT_MS = 15_000;
+
+/**
+ * Makes a gateway one of several behind a load balancer (docs/cluster.md). Frames stay on the owner
+ * (the gateway the run's producer is connected to); this class records that ownership with a lease,
+ * tells a viewer that reached another gateway where the run is (`run:elsewhere`, never an empty
+ * stream), forwards steering commands to the owner, and gives the viewer engine the Postgres adapter
+ * so run updates, command states and facility snapshots reach every gateway's viewers.
+ */
+export class GatewayCluster {
+  readonly self: GatewayAddress;
+  private readonly store: OwnershipStore;
+  private readonly ttlMs: number;
+  private readonly onError: (error: Error, what: string) => void;
+  private readonly pool: Pool;
+  private readonly onClosed: () => Promise<void>;
+  /** Runs this gateway holds the lease of. */
+  private readonly held = new Set<string>();
+  /** Viewer socket ids already told, per run, that the run is elsewhere (told once). */
+  private readonly told = new Map<string, Set<string>>();
+  private timer: NodeJS.Timeout | null = null;
+  private registry: RunRegistry | null = null;
+  private viewers: ViewerNamespace | null = null;
+  private ticking: Promise<void> | null = null;
+
+  constructor(options: GatewayClusterOptions) {
+    this.self = options.self;
+    this.store = options.store;
+    this.pool = options.pool;
+    this.ttlMs = options.leaseTtlMs ?? 3000;
+    this.onClosed = options.onClosed ?? (() => Promise.resolve());
+    this.onError = options.onError ?? ((error, what) => console.error(`cluster: ${what}`, error));
+  }
+
+  /** The viewer engine's adapter: small control events across gateways, never frames. */
+  adapter(): ReturnType<typeof createAdapter> {
+    return createAdapter(this.pool, {
+      errorHandler: (error) => this.onError(error, 'socket.io adapter'),
+    });
+  }
+
+  /**
+   * REST: a command for a run owned by another gateway is forwarded there, with the caller's own
+   * credential and idempotency key, so the owner's CommandService records and delivers it exactly
+   * once whichever gateway it was posted to. Runs after authentication (this gateway refuses an
+   * unauthenticated caller itself) and before the route.
+   */
+  installRoutes(app: FastifyInstance, registry: RunRegistry): void {
+    app.addHook('preHandler', async (request, reply) => {
+      if (request.method !== 'POST' || request.headers[FORWARDED_HEADER]) return;
+      const match = COMMANDS_PATH.exec(request.url);
+      if (!match) return;
+      const run = decodeURIComponent(match[1]!);
+      if (registry.producerOf(run) !== null) return;
+      const owner = await this.remoteOwner(run);
+      if (!owner) return;
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        [FORWARDED_HEADER]: this.self.id,
+      };
+      for (const name of ['authorization', 'idempotency-key'] as const) {
+        const value = request.headers[name];
+        if (typeof value === 'string') headers[name] = value;
+      }
+      try {
+        const answer = await fetch(new URL(request.url, owner.url), {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(request.body ?? {}),
+          signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+        });
+        const replayed = answer.headers.get('idempotent-replayed');
+        if (replayed) void reply.header('idempotent-replayed', replayed);
+        return reply
+          .code(answer.status)
+          .header('content-type', answer.headers.get('content-type') ?? 'application/json')
+          .header(SERVED_BY_HEADER, owner.gateway)
+          .send(await answer.text());
+      } catch (error) {
+        // The command may or may not have reached the owner: the client retries with the same
+        // idempotency key, which the owner answers from its record instead of sending it again.
+        this.onError(error as Error, `forwarding a command for ${run} to ${owner.gateway}`);
+        return reply.code(502).send({
+          error: `run ${run} is served by gateway ${owner.gateway}, which did not answer; retry with the same Idempotency-Key`,
+        });
+      }
+    });
+  }
+
+  /** Wires ownership to the gateway's runs and viewers; starts renewing leases. */
+  attach(registry: RunRegistry, viewers: ViewerNamespace): void {
+    this.registry = registry;
+    this.viewers = viewers;
+    // A producer registering here makes this gateway claim the run at once (not at the next tick).
+    registry.on('registered', () => void this.tick());
+    viewers.on('connection', (socket) => {
+      // Before the fan-out's handler: a run served elsewhere is refused with where it is.
+      socket.use((packet, next) => {
+        const [event, body, reply] = packet as unknown[];
+        if (event !== 'run:subscribe' || typeof reply !== 'function') return next();
+        const request = SubscribeRequest.safeParse(body);
+        if (!request.success || registry.producerOf(request.data.run) !== null) return next();
+        void this.remoteOwner(request.data.run).then((owner) => {
+          if (!owner) return next();
+          const notice = this.elsewhere(request.data.run, owner);
+          socket.emit('run:elsewhere', notice);
+          (reply as (answer: { ok: false; error: string }) => void)({
+            ok: false,
+            error: notice.message,
+          });
+        });
+      });
+      socket.on('disconnect', () => {
+        for (const set of this.told.values()) set.delete(socket.id);
+      });
+    });
+    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.ttlMs / 3)));
+  }
+
+  /** Runs whose lease this gateway holds now. */
+  heldRuns(): string[] {
+    return [...this.held];
+  }
+
+  /** Stops renewing and gives every lease up (a drain: the next owner need not wait for expiry). */
+  async release(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.ticking;
+    await Promise.all(
+      [...this.held].map((run) => this.store.release(run, this.self.id).catch(() => undefined)),
+    );
+    this.held.clear();
+  }
+
+  /** After the gateway closed (its adapter is done with the pool): releases and closes the store. */
+  async close(): Promise<void> {
+    await this.release();
+    await this.store.close();
+    await this.onClosed();
+  }
+
+  /**
+   * One round: claim or renew every run whose producer is connected here, release those whose
+   * producer left, and tell this gateway's viewers of runs now owned elsewhere where to go.
+   */
+  private tick(): Promise<void> {
+    this.ticking ??= this.round()
+      .catch((error: Error) => this.onError(error, 'lease round'))
+      .finally(() => (this.ticking = null));
+    return this.ticking;
+  }
+
+  private async round(): Promise<void> {
+    const registry = this.registry;
+    if (!registry || !this.timer) return;
+    const local = registry
+      .list()
+      .filter((r) => r.producerConnected)
+      .map((r) => r.id);
+    const renewed = new Set(await this.store.renew([...this.held], this.self, this.ttlMs));
+    for (const run of local) {
+      if (renewed.has(run)) continue;
+      // Not held yet (a producer just arrived), or lost: claim. A dead owner's lease must expire
+      // first; meanwhile this gateway already serves the producer's frames to its own viewers.
+      const owner = await this.store.claim(run, this.self, this.ttlMs);
+      if (owner.gateway === this.self.id) renewed.add(run);
+    }
+    for (const run of this.held) {
+      if (local.includes(run)) continue;
+      // The producer left: give the run up so the gateway it reconnects to takes it at once.
+      await this.store.release(run, this.self.id);
+      renewed.delete(run);
+    }
+    this.held.clear();
+    for (const run of renewed) if (local.includes(run)) this.held.add(run);
+    await this.redirectViewers(registry);
+  }
+
+  /** Viewers here following a run whose producer is connected to another gateway are told so. */
+  private async redirectViewers(registry: RunRegistry): Promise<void> {
+    const viewers = this.viewers;
+    if (!viewers) return;
+    for (const [room, members] of viewers.adapter.rooms) {
+      if (!room.startsWith('run:')) continue;
+      const run = room.slice(4);
+      if (registry.producerOf(run) !== null) {
+        this.told.delete(run);
+        continue;
+      }
+      const owner = await this.remoteOwner(run);
+      if (!owner) continue;
+      let told = this.told.get(run);
+      if (!told) this.told.set(run, (told = new Set()));
+      const notice = this.elsewhere(run, owner);
+      for (const id of members) {
+        if (told.has(id)) continue;
+        told.add(id);
+        viewers.sockets.get(id)?.emit('run:elsewhere', notice);
+      }
+    }
+  }
+
+  /** The run's live owner when it is another gateway; null when it is this one, nobody, or unknown. */
+  private async remoteOwner(run: string): Promise<RunOwner | null> {
+    try {
+      const owner = await this.store.ownerOf(run);
+      return owner && owner.gateway !== this.self.id ? owner : null;
+    } catch (error) {
+      // The store unreachable: serve what this gateway has rather than refuse everyone.
+      this.onError(error as Error, `looking up the owner of ${run}`);
+      return null;
+    }
+  }
+
+  private elsewhere(run: string, owner: RunOwner): RunElsewhere {
+    return {
+      run,
+      gateway: owner.gateway,
+      url: owner.url,
+      message: `run ${run} is served by gateway ${owner.gateway} (${owner.url}), not by ${this.self.id}: connect there, or through the load balancer with ?run=${run}`,
+    };
+  }
+}

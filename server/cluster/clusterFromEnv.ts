@@ -1,0 +1,47 @@
+import pg from 'pg';
+import { ConfigError } from '../config';
+import { GatewayCluster } from './GatewayCluster';
+import { PgOwnershipStore } from './PgOwnershipStore';
+
+/**
+ * The cluster settings (docs/cluster.md): LOUPE_GATEWAY_ID makes this gateway one of several; it
+ * then needs LOUPE_DATABASE_URL (the shared PostgreSQL) and LOUPE_ADVERTISE_URL (where the other
+ * gateways reach it, for forwarded commands and `run:elsewhere`). LOUPE_LEASE_TTL_MS sets the lease.
+ * Null without LOUPE_GATEWAY_ID: a single gateway needs none of it.
+ */
+export async function clusterFromEnv(
+  env: NodeJS.ProcessEnv,
+  onError?: (error: Error, what: string) => void,
+): Promise<GatewayCluster | null> {
+  const id = env.LOUPE_GATEWAY_ID;
+  if (!id) return null;
+  const url = env.LOUPE_DATABASE_URL;
+  const advertise = env.LOUPE_ADVERTISE_URL;
+  if (!url)
+    throw new ConfigError(
+      'LOUPE_GATEWAY_ID is set: LOUPE_DATABASE_URL must name the PostgreSQL database the gateways share',
+    );
+  if (!advertise || !URL.canParse(advertise))
+    throw new ConfigError(
+      'LOUPE_GATEWAY_ID is set: LOUPE_ADVERTISE_URL must be the URL the other gateways reach this one at',
+    );
+  const ttl = Number(env.LOUPE_LEASE_TTL_MS ?? 3000);
+  if (!Number.isInteger(ttl) || ttl < 300 || ttl > 60_000)
+    throw new ConfigError('LOUPE_LEASE_TTL_MS must be an integer between 300 and 60000 (ms)');
+  const report =
+    onError ??
+    ((error: Error, what: string) => console.error(`cluster: ${what}: ${error.message}`));
+  // Small: leases and control events only. Idle clients of a restarted database are dropped with an
+  // 'error' on the pool, which must be listened to or it would end the process.
+  const pool = new pg.Pool({ connectionString: url, max: 6, connectionTimeoutMillis: 5000 });
+  pool.on('error', (error) => report(error, 'database connection'));
+  const store = await PgOwnershipStore.open(pool);
+  return new GatewayCluster({
+    self: { id, url: new URL(advertise).origin },
+    store,
+    pool,
+    leaseTtlMs: ttl,
+    onError: report,
+    onClosed: () => pool.end(),
+  });
+}

@@ -1,0 +1,190 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { haproxyConfig } from '../cluster/haproxyConfig';
+import { freePort } from './spawnGateway';
+
+/** A service child process the cluster tests and `npm run cluster` start on loopback. */
+export interface Service {
+  url: string;
+  port: number;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const PG_BIN_DIRS = [
+  '/usr/lib/postgresql/17/bin',
+  '/usr/lib/postgresql/16/bin',
+  '/usr/lib/postgresql/15/bin',
+];
+
+/** Debian's PostgreSQL server binaries, or null when the package is not installed. */
+export function postgresBin(): string | null {
+  return PG_BIN_DIRS.find((dir) => existsSync(join(dir, 'initdb'))) ?? null;
+}
+
+/** Debian's haproxy, or null. */
+export function haproxyBin(): string | null {
+  return ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((p) => existsSync(p)) ?? null;
+}
+
+/** What of the cluster's services is missing on this machine ('' when nothing). */
+export function missingClusterServices(): string {
+  return [postgresBin() ? '' : 'postgresql', haproxyBin() ? '' : 'haproxy']
+    .filter(Boolean)
+    .join(', ');
+}
+
+function waitForLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  ms: number,
+  what: string,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(
+      () => reject(new Error(`${what} did not start within ${ms} ms: ${seen.slice(-2000)}`)),
+      ms,
+    );
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (pattern.test(seen)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${code ?? signal}): ${seen.slice(-2000)}`));
+    });
+  });
+}
+
+function stopChild(child: ChildProcess, signal: NodeJS.Signals, ms = 10_000): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+/**
+ * A throwaway PostgreSQL cluster: initdb in a temp directory, loopback only, a free port, trust
+ * authentication (nothing but this machine's own processes can reach it, and it lives for one run).
+ * PostgreSQL refuses to run as root, so as root it runs as the Debian package's `postgres` user.
+ */
+export async function startPostgres(): Promise<Service> {
+  const bin = postgresBin();
+  if (!bin) throw new Error('PostgreSQL server binaries not found: apt-get install postgresql');
+  const dir = mkdtempSync(join(tmpdir(), 'loupe-pg-'));
+  const data = join(dir, 'data');
+  const port = await freePort();
+  const asRoot = process.getuid?.() === 0;
+  const as = (cmd: string, args: string[]) =>
+    asRoot
+      ? (['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const)
+      : ([cmd, args] as const);
+  if (asRoot) {
+    chmodSync(dir, 0o755);
+    execFileSync('chown', ['postgres:postgres', dir]);
+  }
+  const [initCmd, initArgs] = as(join(bin, 'initdb'), [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
+  execFileSync(initCmd, initArgs, { stdio: 'pipe' });
+  const [cmd, args] = as(join(bin, 'postgres'), [
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    `unix_socket_directories=${dir}`,
+    '-c',
+    'fsync=off',
+    '-c',
+    'max_connections=100',
+  ]);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.on('error', () => undefined);
+  await waitForLine(child, /ready to accept connections/, 30_000, 'postgres');
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    child,
+    async stop() {
+      // SIGINT: "fast" shutdown, no wait for clients.
+      await stopChild(child, 'SIGINT');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** HAProxy in front of `gateways` with owner routing (server/cluster/haproxyConfig.ts). */
+export async function startHaproxy(
+  gateways: { name: string; address: string }[],
+  port?: number,
+): Promise<Service> {
+  const bin = haproxyBin();
+  if (!bin) throw new Error('haproxy not found: apt-get install haproxy');
+  const dir = mkdtempSync(join(tmpdir(), 'loupe-haproxy-'));
+  const listen = port ?? (await freePort());
+  const cfg = join(dir, 'haproxy.cfg');
+  writeFileSync(cfg, haproxyConfig({ bind: `127.0.0.1:${listen}`, gateways }));
+  execFileSync(bin, ['-c', '-q', '-f', cfg], { stdio: 'pipe' });
+  // -db: foreground, logs to stderr; -W master-worker off.
+  const child = spawn(bin, ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.on('error', () => undefined);
+  let log = '';
+  child.stdout?.resume();
+  child.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
+  child.once('exit', (code) => (log += `\nhaproxy exited (${code})`));
+  await waitForTcp(listen, 10_000).catch((error: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${error.message}: ${log}`);
+  });
+  return {
+    url: `http://127.0.0.1:${listen}`,
+    port: listen,
+    child,
+    async stop() {
+      await stopChild(child, 'SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForTcp(port: number, ms: number): Promise<void> {
+  const { connect } = await import('node:net');
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline)
+      throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
