@@ -1,8 +1,10 @@
 /**
  * What the tests need from Debian, not npm: Chromium for the browser tests (Playwright never
  * downloads a browser here) and python-socketio + numpy + websocket-client + jsonschema for the
- * Python SDK's tests, with venv and setuptools for its install test. When something is missing: as root with apt, install it; otherwise print the one command
- * that does, and fail.
+ * Python SDK's tests, with venv and setuptools for its install test; PostgreSQL for the store's
+ * and the cluster's tests and HAProxy for the cluster's (each test starts its own loopback
+ * instance; Debian's services are not used). When something is missing: as root with apt, install
+ * it; otherwise print the one command that does, and fail.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,6 +14,11 @@ const PYTHON = process.env.LOUPE_PYTHON ?? '/usr/bin/python3';
 
 const missing: string[] = [];
 if (!existsSync(CHROMIUM_PATH)) missing.push('chromium');
+const postgres = spawnSync('sh', ['-c', 'ls /usr/lib/postgresql/*/bin/initdb'], {
+  stdio: 'ignore',
+});
+if (postgres.status !== 0) missing.push('postgresql');
+if (!existsSync('/usr/sbin/haproxy')) missing.push('haproxy');
 const python = spawnSync(
   PYTHON,
   ['-c', 'import socketio, numpy, websocket, jsonschema, ensurepip, setuptools, pip'],
