@@ -31,6 +31,8 @@ export interface LoupeConfig {
   demo: boolean;
   /** Secret for share links, created on first start. */
   shareSecretFile: string;
+  /** LOUPE_METRICS_TOKEN_FILE: the bearer token a /metrics scrape presents; unset: no /metrics. */
+  metricsTokenFile: string | undefined;
   /** OIDC (e.g. Globus Auth) when LOUPE_OIDC_ISSUER is set. */
   oidc: {
     issuer: string;
@@ -267,6 +269,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
     logLevel: oneOf(env.LOUPE_LOG_LEVEL, LOG_LEVELS, 'warn', 'LOUPE_LOG_LEVEL'),
     demo: flag(env.LOUPE_DEMO, true, 'LOUPE_DEMO'),
     shareSecretFile: resolve(env.LOUPE_SHARE_SECRET_FILE ?? 'data/share-secret'),
+    metricsTokenFile: env.LOUPE_METRICS_TOKEN_FILE
+      ? resolve(env.LOUPE_METRICS_TOKEN_FILE)
+      : undefined,
     oidc: oidcIssuer
       ? {
           issuer: oidcIssuer,

@@ -65,6 +65,7 @@ import { RunRegistry } from './streams/RunRegistry';
 import { attachRecorder } from './recording/attachRecorder';
 import { Recorder, type RecorderOptions } from './recording/Recorder';
 import { recordingRoutes } from './recording/recordingRoutes';
+import { GatewayMetrics, metricsRoute } from './metrics/GatewayMetrics';
 import { attachViewerNamespace, type ViewerNamespace } from './streams/viewerNamespace';
 
 export interface GatewayOptions {
@@ -123,6 +124,11 @@ export interface GatewayOptions {
   capturesDir?: string;
   /** What `gateway:restarting` tells clients on close: come back after about this long (ms). */
   restartRetryAfterMs?: number;
+  /**
+   * The bearer token a Prometheus scrape of `/metrics` must present (LOUPE_METRICS_TOKEN_FILE).
+   * Without one, `/metrics` is not served.
+   */
+  metricsToken?: string | null;
   /** Record every run's frames into segment files (docs/recording.md); off when omitted. */
   recording?: RecorderOptions;
   /** One of several gateways (server/cluster, docs/cluster.md): run leases, adapter, forwarding. */
@@ -183,6 +189,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   const registry = await RunRegistry.open(store.db);
   registry.on('error', (error) => app.log.error({ err: error }, 'run registry error'));
+  // Prometheus metrics: counters fed by the registry's and the command service's events.
+  const metrics = new GatewayMetrics();
+  registry.on('frame', (_run, frame) =>
+    metrics.frameReceived(frame.header.stream, frame.payload.byteLength),
+  );
+  registry.on('rejected', () => metrics.frameRejected(undefined));
 
   const allowedOrigins = options.allowedOrigins ?? [];
   const guards = requestGuards({
@@ -236,6 +248,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const recorder = options.recording ? await Recorder.open(options.recording) : null;
   recorder?.on('error', (error) => app.log.error({ err: error }, 'recorder error'));
   if (recorder) await app.register(recordingRoutes, { recorder });
+  metricsRoute(app, metrics, options.metricsToken ?? null);
   const audit = new AuditLog(db);
   audit.on('error', (error) => app.log.error({ err: error }, 'audit log error'));
   if (options.capturesDir)
@@ -336,9 +349,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...options.commands,
   });
   commands.on('error', (error) => app.log.error({ err: error }, 'command service error'));
-  commands.on('state', (command) =>
-    viewers.to(`run:${command.run}`).emit('command:state', command),
-  );
+  commands.on('state', (command) => {
+    metrics.commandState(command);
+    viewers.to(`run:${command.run}`).emit('command:state', command);
+  });
+  metrics.attach({
+    connections: () => ({ viewer: viewers.sockets.size, producer: producers.sockets.size }),
+    ...(options.facilities && {
+      facilities: () => options.facilities!.snapshots(),
+      now: () => options.facilities!.now(),
+    }),
+  });
   // Every socket gets a message budget and a session tied to its credential before its first message.
   const socketGuards = new SocketGuards({
     verifier,

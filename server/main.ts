@@ -1,3 +1,4 @@
+import { metricsTokenFromFile } from './metrics/GatewayMetrics';
 import { LocalUsers, type UsersFile, ensureDefaultUsersFile } from './auth/LocalUsers';
 import { ShareLinks } from './auth/ShareLinks';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -134,6 +135,7 @@ const gateway = await startGateway({
   trustedProxies: config.trustedProxies,
   logger: true,
   shareSecret: ShareLinks.secretFromFile(config.shareSecretFile),
+  metricsToken: metricsTokenFromFile(config.metricsTokenFile),
   devSignIn: config.devSignIn,
   capturesDir: config.capturesDir,
   control: {

@@ -239,6 +239,11 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     return this.snapshots();
   }
 
+  /** The service's clock (ms): the time its snapshots' `readAt` and `since` are on. */
+  now(): number {
+    return this.o.now();
+  }
+
   snapshots(): SystemSnapshot[] {
     return [...this.latest.values()].sort((a, b) => a.system.localeCompare(b.system));
   }

@@ -1,0 +1,121 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeFrame } from '@/lib/protocol';
+import type { Gateway } from '../gateway';
+import {
+  connected,
+  producerClient,
+  startTestGateway,
+  TOKENS,
+  viewerClient,
+} from '../testing/testGateway';
+
+const SCRAPE_TOKEN = 'scrape-token-0123456789abcdef';
+const PROMTOOL = '/usr/bin/promtool';
+
+const open: { close(): unknown }[] = [];
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) await thing.close();
+});
+
+function scrape(gw: Gateway, token?: string): Promise<Response> {
+  return fetch(`${gw.url}/metrics`, {
+    ...(token !== undefined && { headers: { authorization: `Bearer ${token}` } }),
+  });
+}
+
+/** The value of one sample line, e.g. `loupe_frames_received_total{stream="xy"}`. */
+function sample(text: string, series: string): number | null {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? null : Number(line.slice(series.length + 1));
+}
+
+describe('/metrics', () => {
+  it('is not served without a configured scrape token', async () => {
+    const gw = await startTestGateway();
+    open.push(gw);
+    expect((await scrape(gw)).status).toBe(404);
+    expect((await scrape(gw, SCRAPE_TOKEN)).status).toBe(404);
+  });
+
+  it('refuses a missing or wrong token, and never with a viewer’s or staff’s token', async () => {
+    const gw = await startTestGateway({ metricsToken: SCRAPE_TOKEN });
+    open.push(gw);
+    for (const token of [undefined, 'wrong', TOKENS.staff, `${SCRAPE_TOKEN}x`]) {
+      const res = await scrape(gw, token);
+      expect(res.status, `token ${token}`).toBe(401);
+      expect(await res.text()).not.toMatch(/loupe_/);
+    }
+  });
+
+  it('counts frames, connections and commands, in the text format promtool accepts', async () => {
+    const gw = await startTestGateway({ metricsToken: SCRAPE_TOKEN });
+    open.push(gw);
+    const p = producerClient(gw.url, TOKENS.producer);
+    open.push(p);
+    await connected(p);
+    expect(await p.emitWithAck('run:register', { run: 'run-1', title: 'Metrics' })).toMatchObject({
+      ok: true,
+    });
+    const v = viewerClient(gw.url);
+    open.push(v);
+    await connected(v);
+
+    const pixels = new Uint16Array(6 * 8);
+    for (let seq = 1; seq <= 3; seq++) {
+      const frame = encodeFrame(
+        {
+          run: 'run-1',
+          stream: 'xy',
+          seq,
+          dtype: 'uint16',
+          shape: [6, 8],
+          voxelSize: [1, 1, 1],
+          acquiredAt: Date.now(),
+          reconstructedAt: Date.now(),
+          publishedAt: Date.now(),
+        },
+        pixels,
+      );
+      expect(await p.emitWithAck('frame', frame.header, frame.payload)).toEqual({ ok: true });
+    }
+    // A command: accepted, then its outcome, counted by kind and state.
+    const sent = await fetch(`${gw.url}/api/runs/run-1/commands`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${TOKENS.staff}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'metrics-pause-1',
+      },
+      body: JSON.stringify({ kind: 'pause' }),
+    });
+    expect(sent.status, await sent.clone().text()).toBeLessThan(300);
+
+    const res = await scrape(gw, SCRAPE_TOKEN);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    expect(sample(text, 'loupe_frames_received_total{stream="xy"}')).toBe(3);
+    expect(sample(text, 'loupe_frame_received_bytes_total')).toBe(3 * pixels.byteLength);
+    expect(sample(text, 'loupe_connections{role="viewer"}')).toBe(1);
+    expect(sample(text, 'loupe_connections{role="producer"}')).toBe(1);
+    expect(sample(text, 'loupe_commands_total{kind="pause",state="accepted"}')).toBe(1);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+
+    if (existsSync(PROMTOOL)) {
+      // Our own families pass promtool's lint; prom-client's default process/nodejs ones are left
+      // out (it names some gauges `_total`, which the lint flags).
+      const ours = text
+        .split('\n')
+        .filter((l) => /^(# (HELP|TYPE) )?loupe_/.test(l))
+        .join('\n');
+      expect(ours.split('\n').length).toBeGreaterThan(10);
+      const check = spawnSync(PROMTOOL, ['check', 'metrics'], {
+        input: ours + '\n',
+        encoding: 'utf8',
+      });
+      expect(check.status, check.stdout + check.stderr).toBe(0);
+    }
+  });
+});

@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CommandRecord, SystemSnapshot } from '@/lib/protocol';
+
+/** Stream kinds as labels: the protocol's four names, anything else (a malformed header) is 'unknown'. */
+const STREAMS = new Set(['xy', 'xz', 'yz', 'volume']);
+export function streamLabel(stream: unknown): string {
+  return typeof stream === 'string' && STREAMS.has(stream) ? stream : 'unknown';
+}
+
+/** What the gateway lets the metrics read at scrape time (no work on the hot path for these). */
+export interface MetricsSources {
+  connections(): { viewer: number; producer: number };
+  facilities?(): SystemSnapshot[];
+  now?(): number;
+}
+
+/**
+ * Loupe's Prometheus metrics, one registry per gateway (tests run several gateways in one process).
+ * Hot-path calls only increment counters or observe a histogram; gauges are computed at scrape.
+ * Labels are bounded: stream kind, role, command kind and state, system id.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private sources: MetricsSources | null = null;
+
+  readonly framesReceived = new Counter({
+    name: 'loupe_frames_received_total',
+    help: 'Frames accepted from producers',
+    labelNames: ['stream'] as const,
+    registers: [this.registry],
+  });
+  readonly framesRejected = new Counter({
+    name: 'loupe_frames_rejected_total',
+    help: 'Frames refused from producers (malformed, out of sequence, unknown or foreign run)',
+    labelNames: ['stream'] as const,
+    registers: [this.registry],
+  });
+  readonly bytesReceived = new Counter({
+    name: 'loupe_frame_received_bytes_total',
+    help: 'Pixel bytes of accepted frames',
+    registers: [this.registry],
+  });
+  readonly commands = new Counter({
+    name: 'loupe_commands_total',
+    help: 'Steering commands by kind and state reached (pending, then their outcome)',
+    labelNames: ['kind', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    // prom-client calls collect() with the gauge as `this`; the sources are read through a getter.
+    const sources = (): MetricsSources | null => this.sources;
+    new Gauge({
+      name: 'loupe_connections',
+      help: 'Open Socket.IO connections by role',
+      labelNames: ['role'] as const,
+      registers: [this.registry],
+      collect() {
+        const c = sources()?.connections() ?? { viewer: 0, producer: 0 };
+        this.set({ role: 'viewer' }, c.viewer);
+        this.set({ role: 'producer' }, c.producer);
+      },
+    });
+    new Gauge({
+      name: 'loupe_facility_reading_age_seconds',
+      help: 'Age of the reading behind each system snapshot',
+      labelNames: ['system'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const now = sources()?.now?.() ?? Date.now();
+        for (const s of sources()?.facilities?.() ?? [])
+          this.set({ system: s.system }, Math.max(0, (now - s.readAt) / 1000));
+      },
+    });
+    new Gauge({
+      name: 'loupe_facility_queued_node_hours',
+      help: 'Queued work per system (node-hours), the input of the wait estimates',
+      labelNames: ['system'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of sources()?.facilities?.() ?? [])
+          if (s.queue.queuedNodeHours !== null)
+            this.set({ system: s.system }, s.queue.queuedNodeHours);
+      },
+    });
+  }
+
+  /** Called once by the gateway when what the gauges read exists. */
+  attach(sources: MetricsSources): void {
+    this.sources = sources;
+  }
+
+  frameReceived(stream: string, bytes: number): void {
+    this.framesReceived.inc({ stream: streamLabel(stream) });
+    this.bytesReceived.inc(bytes);
+  }
+
+  frameRejected(stream: unknown): void {
+    this.framesRejected.inc({ stream: streamLabel(stream) });
+  }
+
+  commandState(command: Pick<CommandRecord, 'kind' | 'state'>): void {
+    this.commands.inc({ kind: command.kind, state: command.state });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+/** The scrape token from LOUPE_METRICS_TOKEN_FILE (trimmed), or null: then /metrics is not served. */
+export function metricsTokenFromFile(path: string | undefined): string | null {
+  if (!path) return null;
+  const token = readFileSync(path, 'utf8').trim();
+  if (token.length < 16)
+    throw new Error(`${path}: the metrics token must be at least 16 characters`);
+  return token;
+}
+
+/**
+ * GET /metrics with `Authorization: Bearer <token>`. Secure by default: without a configured token
+ * the route answers 404 like any unknown path; a missing or wrong token gets 401 and no data.
+ */
+export function metricsRoute(
+  app: FastifyInstance,
+  metrics: GatewayMetrics,
+  token: string | null,
+): void {
+  const expected = token ? Buffer.from(`Bearer ${token}`) : null;
+  app.get('/metrics', { config: { public: true } }, async (request, reply) => {
+    if (!expected) return reply.code(404).send({ error: 'not found' });
+    const given = Buffer.from(request.headers.authorization ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'a valid scrape token is required' });
+    return reply.type(metrics.registry.contentType).send(await metrics.text());
+  });
+}
