@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { CommandRecord, SystemSnapshot } from '@/lib/protocol';
 
 /** Stream kinds as labels: the protocol's four names, anything else (a malformed header) is 'unknown'. */
