@@ -1,33 +1,13 @@
+import type { AuditLogTable } from '../db/Database';
 import type { Db } from '../db/openDatabase';
 import { sha256 } from './auditSummary';
 
 /** The previous-hash of the first row. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** One row of `audit_log` as stored. */
-export interface AuditRow {
-  id: number;
-  at: number;
-  category: string;
-  subject: string;
-  role: string;
-  address: string | null;
-  action: string;
-  run: string | null;
-  kind: string | null;
-  /** Canonical JSON of the summary, as hashed. */
-  args: string | null;
-  args_hash: string | null;
-  idempotency_key: string | null;
-  outcome: string;
-  status: number | null;
-  reason: string | null;
-  count: number;
-  /** Start of the minute a refusal count covers (epoch ms), else null. */
-  minute: number | null;
-  prev_hash: string;
-  hash: string;
-}
+/** One row of `audit_log` as stored (args: canonical JSON of the summary, as hashed; minute: start
+ * of the minute a refusal count covers, epoch ms). */
+export type AuditRow = AuditLogTable;
 
 /**
  * SHA-256 of the previous row's hash and this row's content, every column in a fixed order. The

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { jwtVerify, SignJWT } from 'jose';
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/Database';
+import type { Database, ShareLinksTable } from '../db/Database';
 import type { Identity, TokenVerifier } from './Identity';
 
 const ISSUER = 'loupe-share';
@@ -20,15 +20,7 @@ export interface ShareLinkRecord {
   revokedBy: string | null;
 }
 
-interface Row {
-  id: string;
-  run: string;
-  created_by: string;
-  created_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-  revoked_by: string | null;
-}
+type Row = ShareLinksTable;
 
 const toRecord = (r: Row): ShareLinkRecord => ({
   id: r.id,

@@ -1,3 +1,4 @@
+import type { FacilitySnapshotsTable } from '../db/Database';
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
 import {
@@ -260,17 +261,9 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
         `SELECT at, status, stale, queued, running, queued_node_hours, free_nodes, wait_median_s, wait_bound95_s
          FROM facility_snapshots WHERE system = ? AND at BETWEEN ? AND ? ORDER BY at LIMIT 5000`,
       )
-      .all(system, from, to) as {
-      at: number;
+      .all(system, from, to) as (Omit<FacilitySnapshotsTable, 'system' | 'snapshot' | 'status'> & {
       status: SystemSnapshot['status'];
-      stale: number;
-      queued: number | null;
-      running: number | null;
-      queued_node_hours: number | null;
-      free_nodes: number | null;
-      wait_median_s: number | null;
-      wait_bound95_s: number | null;
-    }[];
+    })[];
     return rows.map((r) => ({
       at: r.at,
       status: r.status,

@@ -13,6 +13,7 @@ import {
   ParameterValues,
 } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
+import type { CommandsTable } from '../db/Database';
 import type { Db } from '../db/openDatabase';
 import type { ProducerNamespace } from '../streams/producerNamespace';
 import type { RunRegistry } from '../streams/RunRegistry';
@@ -79,19 +80,9 @@ interface CommandEvents {
   error: [error: Error];
 }
 
-type Row = {
-  id: string;
-  run: string;
+type Row = Omit<CommandsTable, 'kind' | 'state'> & {
   kind: CommandRecord['kind'];
-  payload: string;
   state: CommandState;
-  reason: string | null;
-  detail: string | null;
-  artifact: string | null;
-  subject: string;
-  role: string;
-  created_at: number;
-  updated_at: number;
 };
 
 const FINAL = new Set<CommandState>(FINAL_COMMAND_STATES);
