@@ -19,6 +19,7 @@ import {
   startHaproxy,
   startPostgres,
 } from '@/server/testing/clusterServices';
+import { DEMO_RECON_ARGS } from './demoRecon';
 
 const base = Number(process.env.LOUPE_CLUSTER_PORT ?? 4100);
 const uiPort = Number(process.env.PORT ?? 3100);
@@ -148,20 +149,7 @@ const haproxy = await startHaproxy(
 services.push(haproxy);
 haproxy.child.on('exit', () => !stopping && void shutdown(1));
 await ready(lb, 20_000);
-run(
-  'recon',
-  [
-    '--import',
-    'tsx',
-    'consumers/recon/main.ts',
-    '--run',
-    'demo',
-    '--title',
-    'Demo: phantom at 2-BM',
-  ],
-  { LOUPE_GATEWAY_URL: lb },
-  false,
-);
+run('recon', DEMO_RECON_ARGS, { LOUPE_GATEWAY_URL: lb }, false);
 if (withUi)
   run(
     'ui',

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { ensureDefaultUsersFile } from '@/server/auth/LocalUsers';
 import { ConfigError, gatewayUrl, type LoupeConfig, readConfig } from '@/server/config';
+import { DEMO_RECON_ARGS } from './demoRecon';
 
 const dev = process.argv.includes('--dev');
 let config: LoupeConfig;
@@ -144,19 +145,7 @@ run(
 await waitForGateway();
 // The embedded demo: the reference consumer reconstructs a simulated phantom scan as run `demo`.
 if (config.demo) {
-  run(
-    'recon',
-    [
-      '--import',
-      'tsx',
-      'consumers/recon/main.ts',
-      '--run',
-      'demo',
-      '--title',
-      'Demo: phantom at 2-BM',
-    ],
-    false,
-  );
+  run('recon', DEMO_RECON_ARGS, false);
 }
 run('ui', [nextBin, dev ? 'dev' : 'start', '-p', String(config.uiPort), '-H', uiHost]);
 log(
