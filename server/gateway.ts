@@ -353,13 +353,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics.commandState(command);
     viewers.to(`run:${command.run}`).emit('command:state', command);
   });
-  metrics.attach({
-    connections: () => ({ viewer: viewers.sockets.size, producer: producers.sockets.size }),
-    ...(options.facilities && {
-      facilities: () => options.facilities!.snapshots(),
-      now: () => options.facilities!.now(),
-    }),
-  });
   // Every socket gets a message budget and a session tied to its credential before its first message.
   const socketGuards = new SocketGuards({
     verifier,
@@ -423,6 +416,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.maxBufferedBytes !== undefined && { maxBufferedBytes: options.maxBufferedBytes }),
     ...(options.metricsIntervalMs !== undefined && {
       metricsIntervalMs: options.metricsIntervalMs,
+    }),
+    observer: {
+      sent: (frame) => metrics.frameSent(frame.header.stream, frame.payload.byteLength),
+      replaced: (frame) => metrics.frameReplaced(frame.header.stream),
+      acknowledged: (frame) =>
+        metrics.frameAcknowledged(frame.header.stream, frame.header.publishedAt, Date.now()),
+    },
+  });
+  metrics.attach({
+    connections: () => ({ viewer: viewers.sockets.size, producer: producers.sockets.size }),
+    inFlightPerViewer: () => fanOut.inFlightPerViewer(),
+    ...(options.facilities && {
+      facilities: () => options.facilities!.snapshots(),
+      now: () => options.facilities!.now(),
     }),
   });
   const controlChannel = attachControlChannel(viewers, control, audit, registry, {

@@ -60,7 +60,11 @@ describe('/metrics', () => {
     });
     const v = viewerClient(gw.url);
     open.push(v);
+    v.on('frame', (_header, _payload, received) => {
+      received();
+    });
     await connected(v);
+    expect(await v.emitWithAck('run:subscribe', { run: 'run-1' })).toMatchObject({ ok: true });
 
     const pixels = new Uint16Array(6 * 8);
     for (let seq = 1; seq <= 3; seq++) {
@@ -92,13 +96,29 @@ describe('/metrics', () => {
     });
     expect(sent.status, await sent.clone().text()).toBeLessThan(300);
 
-    const res = await scrape(gw, SCRAPE_TOKEN);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    const text = await res.text();
+    // The viewer acknowledges every frame it gets: scrape until each sent one is acknowledged.
+    let text = '';
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const res = await scrape(gw, SCRAPE_TOKEN);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      text = await res.text();
+      const sent = sample(text, 'loupe_frames_sent_total{stream="xy"}');
+      const acked = sample(text, 'loupe_frame_publish_to_ack_seconds_count{stream="xy"}');
+      if (sent !== null && sent === acked) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(sample(text, 'loupe_frames_received_total{stream="xy"}')).toBe(3);
     expect(sample(text, 'loupe_frame_received_bytes_total')).toBe(3 * pixels.byteLength);
     expect(sample(text, 'loupe_connections{role="viewer"}')).toBe(1);
+    // Three frames to one subscribed viewer: sent (or replaced by a newer one), each acknowledged.
+    const sentXy = sample(text, 'loupe_frames_sent_total{stream="xy"}') ?? 0;
+    const replacedXy = sample(text, 'loupe_frames_replaced_total{stream="xy"}') ?? 0;
+    expect(sentXy + replacedXy).toBe(3);
+    expect(sentXy).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'loupe_frame_sent_bytes_total')).toBe(sentXy * pixels.byteLength);
+    expect(sample(text, 'loupe_frame_publish_to_ack_seconds_count{stream="xy"}')).toBe(sentXy);
+    expect(sample(text, 'loupe_frames_in_flight')).toBe(0);
     expect(sample(text, 'loupe_connections{role="producer"}')).toBe(1);
     expect(sample(text, 'loupe_commands_total{kind="pause",state="accepted"}')).toBe(1);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);

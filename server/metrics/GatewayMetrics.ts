@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CommandRecord, SystemSnapshot } from '@/lib/protocol';
 
 /** Stream kinds as labels: the protocol's four names, anything else (a malformed header) is 'unknown'. */
@@ -13,6 +13,8 @@ export function streamLabel(stream: unknown): string {
 /** What the gateway lets the metrics read at scrape time (no work on the hot path for these). */
 export interface MetricsSources {
   connections(): { viewer: number; producer: number };
+  /** Frames sent and not yet acknowledged, one entry per connected viewer. */
+  inFlightPerViewer(): number[];
   facilities?(): SystemSnapshot[];
   now?(): number;
 }
@@ -43,6 +45,30 @@ export class GatewayMetrics {
     help: 'Pixel bytes of accepted frames',
     registers: [this.registry],
   });
+  readonly framesSent = new Counter({
+    name: 'loupe_frames_sent_total',
+    help: 'Frames handed to viewer sockets',
+    labelNames: ['stream'] as const,
+    registers: [this.registry],
+  });
+  readonly framesReplaced = new Counter({
+    name: 'loupe_frames_replaced_total',
+    help: 'Frames never sent to a viewer because a newer frame of the same slot replaced them',
+    labelNames: ['stream'] as const,
+    registers: [this.registry],
+  });
+  readonly bytesSent = new Counter({
+    name: 'loupe_frame_sent_bytes_total',
+    help: 'Pixel bytes handed to viewer sockets',
+    registers: [this.registry],
+  });
+  readonly publishToAck = new Histogram({
+    name: 'loupe_frame_publish_to_ack_seconds',
+    help: 'From a frame accepted by the gateway to its acknowledgement by a viewer',
+    labelNames: ['stream'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
   readonly commands = new Counter({
     name: 'loupe_commands_total',
     help: 'Steering commands by kind and state reached (pending, then their outcome)',
@@ -63,6 +89,22 @@ export class GatewayMetrics {
         const c = sources()?.connections() ?? { viewer: 0, producer: 0 };
         this.set({ role: 'viewer' }, c.viewer);
         this.set({ role: 'producer' }, c.producer);
+      },
+    });
+    new Gauge({
+      name: 'loupe_frames_in_flight',
+      help: 'Frames sent to viewers and not yet acknowledged, summed over viewers',
+      registers: [this.registry],
+      collect() {
+        this.set((sources()?.inFlightPerViewer() ?? []).reduce((a, b) => a + b, 0));
+      },
+    });
+    new Gauge({
+      name: 'loupe_viewer_frames_in_flight_max',
+      help: 'Most frames unacknowledged by any one viewer',
+      registers: [this.registry],
+      collect() {
+        this.set(Math.max(0, ...(sources()?.inFlightPerViewer() ?? [])));
       },
     });
     new Gauge({
@@ -103,6 +145,23 @@ export class GatewayMetrics {
 
   frameRejected(stream: unknown): void {
     this.framesRejected.inc({ stream: streamLabel(stream) });
+  }
+
+  frameSent(stream: string, bytes: number): void {
+    this.framesSent.inc({ stream: streamLabel(stream) });
+    this.bytesSent.inc(bytes);
+  }
+
+  frameReplaced(stream: string): void {
+    this.framesReplaced.inc({ stream: streamLabel(stream) });
+  }
+
+  /** A viewer acknowledged a frame the gateway accepted at `acceptedAt` (ms). */
+  frameAcknowledged(stream: string, acceptedAt: number, now: number): void {
+    this.publishToAck.observe(
+      { stream: streamLabel(stream) },
+      Math.max(0, now - acceptedAt) / 1000,
+    );
   }
 
   commandState(command: Pick<CommandRecord, 'kind' | 'state'>): void {

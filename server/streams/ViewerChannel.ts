@@ -25,6 +25,14 @@ interface Slot {
   inFlight: { at: number; bytes: number }[];
 }
 
+/** What a channel reports of every frame, for the gateway's metrics (hot path: counters only). */
+export interface ChannelObserver {
+  sent(frame: StoredFrame): void;
+  replaced(frame: StoredFrame): void;
+  /** `sentAt`: when the frame was handed to the socket (ms, the channel's clock). */
+  acknowledged(frame: StoredFrame, sentAt: number): void;
+}
+
 /**
  * Flow control for one viewer: per slot (a slice stream, or one brick position of a volume stream)
  * at most MAX_IN_FLIGHT frames unacknowledged; a newer frame replaces an unsent older one, so a slow
@@ -40,6 +48,7 @@ export class ViewerChannel {
   constructor(
     private readonly send: SendFrame,
     private readonly now: () => number = Date.now,
+    private readonly observer?: ChannelObserver,
   ) {}
 
   /** Starts counting a run's frames for this viewer (on subscribe); a repeated call starts over. */
@@ -63,7 +72,7 @@ export class ViewerChannel {
     if (slot.inFlight.length < MAX_IN_FLIGHT) {
       this.transmit(slot, frame);
     } else {
-      if (slot.pending) this.countReplaced(run);
+      if (slot.pending) this.countReplaced(run, slot.pending);
       slot.pending = frame;
     }
   }
@@ -95,6 +104,13 @@ export class ViewerChannel {
     return oldest === Infinity ? 0 : this.now() - oldest;
   }
 
+  /** Frames sent to this viewer and not yet acknowledged, over all its slots. */
+  inFlightCount(): number {
+    let n = 0;
+    for (const slot of this.slots.values()) n += slot.inFlight.length;
+    return n;
+  }
+
   /** Bytes held for this viewer but not yet handed to the socket. */
   pendingBytes(): number {
     let sum = 0;
@@ -116,7 +132,7 @@ export class ViewerChannel {
   forgetRun(run: string): void {
     for (const [id, slot] of this.slots) {
       if (slot.run !== run) continue;
-      if (slot.pending) this.countReplaced(run);
+      if (slot.pending) this.countReplaced(run, slot.pending);
       slot.pending = null;
       this.slots.delete(id);
     }
@@ -128,8 +144,9 @@ export class ViewerChannel {
     this.slots.clear();
   }
 
-  private countReplaced(run: string): void {
+  private countReplaced(run: string, frame: StoredFrame): void {
     this.counters.replaced++;
+    this.observer?.replaced(frame);
     const counts = this.runs.get(run);
     if (counts) counts.replaced++;
   }
@@ -138,6 +155,7 @@ export class ViewerChannel {
     const sent = { at: this.now(), bytes: frame.payload.byteLength };
     slot.inFlight.push(sent);
     this.counters.delivered++;
+    this.observer?.sent(frame);
     const counts = this.runs.get(slot.run);
     if (counts) counts.delivered++;
     let acknowledged = false;
@@ -145,6 +163,7 @@ export class ViewerChannel {
       if (acknowledged || this.closed) return;
       acknowledged = true;
       this.counters.acknowledged++;
+      this.observer?.acknowledged(frame, sent.at);
       const c = this.runs.get(slot.run);
       if (c) c.acknowledged++;
       const i = slot.inFlight.indexOf(sent);

@@ -8,7 +8,7 @@ import {
 } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
 import type { RunRegistry, StoredFrame } from './RunRegistry';
-import { ViewerChannel } from './ViewerChannel';
+import { type ChannelObserver, ViewerChannel } from './ViewerChannel';
 
 export type ViewerNamespace = Namespace<
   ViewerToGateway,
@@ -34,6 +34,8 @@ export interface FanOutOptions {
   maxBufferedBytes?: number;
   /** How often each viewer gets its run metrics (ms); default 1000. */
   metricsIntervalMs?: number;
+  /** Told of every frame sent, replaced and acknowledged (the gateway's metrics). */
+  observer?: ChannelObserver;
 }
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
@@ -46,7 +48,7 @@ export function attachViewerNamespace(
   ns: ViewerNamespace,
   registry: RunRegistry,
   options: FanOutOptions,
-): { close(): void } {
+): { close(): void; inFlightPerViewer(): number[] } {
   const subscribers = new Map<string, Map<string, ViewerChannel>>();
 
   const onFrame = (run: string, frame: StoredFrame) => {
@@ -125,9 +127,13 @@ export function attachViewerNamespace(
   ns.on('connection', (socket: ViewerSocket) => {
     const refuse = (event: string, code: ProtocolError['code'], message: string) =>
       socket.emit('protocol:error', { code, message, event });
-    const channel = new ViewerChannel((frame, done) => {
-      socket.emit('frame', frame.header, frame.payload, done);
-    });
+    const channel = new ViewerChannel(
+      (frame, done) => {
+        socket.emit('frame', frame.header, frame.payload, done);
+      },
+      Date.now,
+      options.observer,
+    );
     channels.set(socket.id, { socket, channel });
     socket.emit('runs', registry.list());
 
@@ -177,6 +183,7 @@ export function attachViewerNamespace(
   });
 
   return {
+    inFlightPerViewer: () => [...channels.values()].map((c) => c.channel.inFlightCount()),
     close() {
       clearInterval(summaryTimer);
       clearInterval(stallTimer);
