@@ -424,6 +424,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         metrics.frameAcknowledged(frame.header.stream, frame.header.publishedAt, Date.now()),
     },
   });
+  options.facilities?.on('poll', (p) => metrics.facilityPolled(p.source, p.seconds, p.ok));
   metrics.attach({
     connections: () => ({ viewer: viewers.sockets.size, producer: producers.sockets.size }),
     inFlightPerViewer: () => fanOut.inFlightPerViewer(),

@@ -74,6 +74,8 @@ export interface FacilityServiceOptions {
 export interface FacilityServiceEvents {
   /** Every system's snapshot, after a poll that changed something. */
   update: [systems: SystemSnapshot[]];
+  /** One poll of one source ended: how long it took (real seconds) and whether it answered. */
+  poll: [poll: { source: string; seconds: number; ok: boolean }];
   error: [error: Error];
 }
 
@@ -429,6 +431,7 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
 
   private async poll(s: SourceState): Promise<void> {
     const now = this.o.now();
+    const started = performance.now();
     try {
       // A source that makes several requests (IRI: resources, then incidents) still ends its
       // poll within one deadline; a late answer is dropped with the poll.
@@ -458,6 +461,11 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
         this.emit('error', error instanceof Error ? error : new Error(String(error)));
     }
     s.readAt = now;
+    this.emit('poll', {
+      source: s.label,
+      seconds: (performance.now() - started) / 1000,
+      ok: s.error === null,
+    });
   }
 
   private publish(): void {

@@ -2,6 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '@/lib/protocol';
+import { AlcfActivityAdapter } from '../facilities/adapters/AlcfActivityAdapter';
+import { FacilityService } from '../facilities/FacilityService';
+import { startFixtureServer } from '../facilities/testing/fixtureServer';
 import type { Gateway } from '../gateway';
 import {
   connected,
@@ -137,5 +140,55 @@ describe('/metrics', () => {
       });
       expect(check.status, check.stdout + check.stderr).toBe(0);
     }
+  });
+
+  it('times every facility poll by source and outcome, and ages each system’s reading', async () => {
+    const now = Date.UTC(2026, 11, 2, 12);
+    const job = { queue: 'prod', nodes: 10, submittime: now / 1000 - 3600, walltime: 60 };
+    const server = await startFixtureServer(
+      new Map([
+        [
+          '/polaris/activity.json',
+          {
+            body: JSON.stringify({
+              updated: now / 1000,
+              maint: false,
+              running: [],
+              queued: [{ jobid: 1, ...job }],
+            }),
+          },
+        ],
+        ['/aurora/activity.json', { status: 503, body: 'down' }],
+      ]),
+    );
+    open.push(server);
+    const service = new FacilityService({
+      adapters: [
+        new AlcfActivityAdapter({
+          baseUrl: server.url,
+          systems: [{ system: 'polaris', name: 'Polaris', totalNodes: 560 }],
+        }),
+        new AlcfActivityAdapter({
+          baseUrl: server.url,
+          systems: [{ system: 'aurora', name: 'Aurora', totalNodes: 10_624 }],
+        }),
+      ],
+      db: ':memory:',
+      now: () => now,
+    });
+    open.push({ close: () => service.stop() });
+    const gw = await startTestGateway({ metricsToken: SCRAPE_TOKEN, facilities: service });
+    open.push(gw);
+    await service.pollOnce();
+    const text = await (await scrape(gw, SCRAPE_TOKEN)).text();
+    const polls = (outcome: string) =>
+      sample(
+        text,
+        `loupe_facility_poll_duration_seconds_count{source="ALCF activity feed",outcome="${outcome}"}`,
+      );
+    expect(polls('success')).toBe(1);
+    expect(polls('failure')).toBe(1);
+    expect(sample(text, 'loupe_facility_reading_age_seconds{system="polaris"}')).toBe(0);
+    expect(sample(text, 'loupe_facility_queued_node_hours{system="polaris"}')).toBe(10);
   });
 });

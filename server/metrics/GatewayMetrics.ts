@@ -69,6 +69,13 @@ export class GatewayMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  readonly facilityPoll = new Histogram({
+    name: 'loupe_facility_poll_duration_seconds',
+    help: 'Duration of one facility source poll, by source and outcome',
+    labelNames: ['source', 'outcome'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
   readonly commands = new Counter({
     name: 'loupe_commands_total',
     help: 'Steering commands by kind and state reached (pending, then their outcome)',
@@ -162,6 +169,10 @@ export class GatewayMetrics {
       { stream: streamLabel(stream) },
       Math.max(0, now - acceptedAt) / 1000,
     );
+  }
+
+  facilityPolled(source: string, seconds: number, ok: boolean): void {
+    this.facilityPoll.observe({ source, outcome: ok ? 'success' : 'failure' }, seconds);
   }
 
   commandState(command: Pick<CommandRecord, 'kind' | 'state'>): void {
