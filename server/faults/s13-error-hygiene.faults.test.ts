@@ -5,7 +5,10 @@
  * half-sent HTTP request, and on every request of a facility poller — leave the process up, leak no
  * socket or descriptor, and do not disturb a viewer on another connection.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlcfActivityAdapter } from '../facilities/adapters/AlcfActivityAdapter';
@@ -72,7 +75,18 @@ describe('s13 error hygiene', () => {
       ).toBe(true);
 
     const facilities = await facilitiesAgainst(await resettingServer());
-    const gw = await startTestGateway({ facilities });
+    // Recording on, so the recorder is among the emitters a started gateway makes.
+    const recordings = mkdtempSync(join(tmpdir(), 'loupe-s13-'));
+    open.push({ close: () => rmSync(recordings, { recursive: true, force: true }) });
+    const gw = await startTestGateway({
+      facilities,
+      recording: {
+        dir: recordings,
+        maxBytesPerRun: 2 ** 20,
+        maxBytes: 2 ** 21,
+        maxAgeMs: 3_600_000,
+      },
+    });
     open.push(gw);
     // The facility service is made by the process that starts the gateway, and handed to it.
     const instances = reachableEmitters(
