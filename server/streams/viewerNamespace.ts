@@ -127,8 +127,12 @@ export function attachViewerNamespace(
   ns.on('connection', (socket: ViewerSocket) => {
     const refuse = (event: string, code: ProtocolError['code'], message: string) =>
       socket.emit('protocol:error', { code, message, event });
+    // A credential that expires (a share link, an OIDC token) sends nothing from its expiry on,
+    // even in the moment before the session guard's timer ends the session.
+    const expiresAt = socket.data.identity?.expiresAt;
     const channel = new ViewerChannel(
       (frame, done) => {
+        if (expiresAt !== undefined && Date.now() >= expiresAt) return;
         socket.emit('frame', frame.header, frame.payload, done);
       },
       Date.now,
