@@ -67,6 +67,7 @@ import { Recorder, type RecorderOptions } from './recording/Recorder';
 import { recordingRoutes } from './recording/recordingRoutes';
 import { GatewayMetrics, metricsRoute } from './metrics/GatewayMetrics';
 import { attachViewerNamespace, type ViewerNamespace } from './streams/viewerNamespace';
+import { runRoom } from './streams/rooms';
 
 export interface GatewayOptions {
   /** Interface to listen on; tests and the embedded default use loopback only. */
@@ -351,7 +352,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   commands.on('error', (error) => app.log.error({ err: error }, 'command service error'));
   commands.on('state', (command) => {
     metrics.commandState(command);
-    viewers.to(`run:${command.run}`).emit('command:state', command);
+    viewers.to(runRoom(command.run)).emit('command:state', command);
   });
   // Every socket gets a message budget and a session tied to its credential before its first message.
   const socketGuards = new SocketGuards({

@@ -5,6 +5,7 @@ import { type RunElsewhere, SubscribeRequest } from '@/lib/protocol';
 import type { RunRegistry } from '../streams/RunRegistry';
 import type { ViewerNamespace } from '../streams/viewerNamespace';
 import type { GatewayAddress, OwnershipStore, RunOwner } from './OwnershipStore';
+import { runOfRoom } from '../streams/rooms';
 
 export interface GatewayClusterOptions {
   /** This gateway's id and the URL the other gateways reach it at. */
@@ -211,8 +212,8 @@ export class GatewayCluster {
     const viewers = this.viewers;
     if (!viewers) return;
     for (const [room, members] of viewers.adapter.rooms) {
-      if (!room.startsWith('run:')) continue;
-      const run = room.slice(4);
+      const run = runOfRoom(room);
+      if (run === null) continue;
       if (registry.producerOf(run) !== null) {
         this.told.delete(run);
         continue;

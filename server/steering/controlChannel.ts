@@ -10,6 +10,7 @@ import { summarizeControl } from '../audit/auditSummary';
 import type { RunRegistry } from '../streams/RunRegistry';
 import type { ViewerNamespace } from '../streams/viewerNamespace';
 import type { ControlLease } from './ControlLease';
+import { runRoom } from '../streams/rooms';
 
 export interface ControlChannelOptions {
   /** How long a holder whose last session of the run closed keeps control (ms): a page reload. */
@@ -32,7 +33,7 @@ export function attachControlChannel(
   options: ControlChannelOptions,
 ): { close(): void } {
   const onChange = (state: ControlState, handoff: ControlHandoff) => {
-    viewers.to(`run:${state.run}`).emit('control:state', state);
+    viewers.to(runRoom(state.run)).emit('control:state', state);
     if (handoff.event !== 'expired' && handoff.event !== 'dropped') return;
     try {
       audit.progress({
@@ -62,7 +63,7 @@ export function attachControlChannel(
     for (const socket of viewers.sockets.values())
       if (
         (socket.data.identity as Identity | undefined)?.subject === subject &&
-        socket.rooms.has(`run:${run}`)
+        socket.rooms.has(runRoom(run))
       )
         return true;
     return false;
@@ -111,7 +112,7 @@ export function attachControlChannel(
     // Registered after the fan-out's handler: the room is joined when the subscription succeeded.
     socket.on('run:subscribe', (...args: unknown[]) => {
       const run = (args[0] as { run?: unknown } | null | undefined)?.run;
-      if (typeof run === 'string' && socket.rooms.has(`run:${run}`))
+      if (typeof run === 'string' && socket.rooms.has(runRoom(run)))
         socket.emit('control:state', lease.state(run));
     });
 

@@ -9,6 +9,7 @@ import {
 import type { Identity } from '../auth/Identity';
 import type { RunRegistry, StoredFrame } from './RunRegistry';
 import { type ChannelObserver, ViewerChannel } from './ViewerChannel';
+import { runRoom } from './rooms';
 
 export type ViewerNamespace = Namespace<
   ViewerToGateway,
@@ -74,7 +75,7 @@ export function attachViewerNamespace(
   const summaryTimer = setInterval(() => {
     for (const id of dirty) {
       const current = registry.get(id);
-      if (current) ns.to(`run:${id}`).emit('run:update', current);
+      if (current) ns.to(runRoom(id)).emit('run:update', current);
     }
     dirty.clear();
   }, SUMMARY_INTERVAL_MS);
@@ -159,7 +160,7 @@ export function attachViewerNamespace(
       if (!set) subscribers.set(run.id, (set = new Map()));
       set.set(socket.id, channel);
       channel.follow(run.id);
-      void socket.join(`run:${run.id}`);
+      void socket.join(runRoom(run.id));
       reply({ ok: true, run });
       for (const frame of registry.snapshot(run.id)) channel.offer(frame);
     });
@@ -176,7 +177,7 @@ export function attachViewerNamespace(
       }
       subscribers.get(parsed.data.run)?.delete(socket.id);
       channel.forgetRun(parsed.data.run);
-      void socket.leave(`run:${parsed.data.run}`);
+      void socket.leave(runRoom(parsed.data.run));
     });
 
     socket.on('disconnect', () => {
