@@ -205,6 +205,9 @@ suite('a cluster of three gateways behind HAProxy', () => {
       10_000,
       'a viewer of the killed gateway',
     );
+    // Every viewer of the killed gateway sees its connection close at about the same moment, but
+    // not in the same poll: let the others' disconnects arrive before choosing who moved.
+    await new Promise((r) => setTimeout(r, 1000));
     const moved = overview.filter((v) => v.disconnects > 0);
     await eventually(
       () => moved.every((v) => v.connected && v.connects > 1),
