@@ -15,6 +15,7 @@ import { verifyAuditChain } from '../audit/verifyAuditChain';
 import {
   connected,
   eventually,
+  postCommand,
   producerClient,
   startTestGateway,
   TEST_USERS,
@@ -216,15 +217,7 @@ describe('s20 idempotent resubmit', () => {
       return { url, child };
     };
     const post = (url: string) =>
-      fetch(`${url}/api/runs/run-1/commands`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${TOKENS.scientist}`,
-          'content-type': 'application/json',
-          'idempotency-key': 'k-killed',
-        },
-        body: JSON.stringify({ kind: 'pause' }),
-      });
+      postCommand(url, 'run-1', TOKENS.scientist, { kind: 'pause' }, 'k-killed');
 
     // A consumer that takes the command and never answers keeps the first answer waiting…
     const first = await gateway();

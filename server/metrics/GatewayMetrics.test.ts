@@ -8,6 +8,7 @@ import { startFixtureServer } from '../facilities/testing/fixtureServer';
 import type { Gateway } from '../gateway';
 import {
   connected,
+  postCommand,
   producerClient,
   startTestGateway,
   TOKENS,
@@ -88,15 +89,13 @@ describe('/metrics', () => {
       expect(await p.emitWithAck('frame', frame.header, frame.payload)).toEqual({ ok: true });
     }
     // A command: accepted, then its outcome, counted by kind and state.
-    const sent = await fetch(`${gw.url}/api/runs/run-1/commands`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${TOKENS.staff}`,
-        'content-type': 'application/json',
-        'idempotency-key': 'metrics-pause-1',
-      },
-      body: JSON.stringify({ kind: 'pause' }),
-    });
+    const sent = await postCommand(
+      gw.url,
+      'run-1',
+      TOKENS.staff,
+      { kind: 'pause' },
+      'metrics-pause-1',
+    );
     expect(sent.status, await sent.clone().text()).toBeLessThan(300);
 
     // The viewer acknowledges every frame it gets: scrape until each sent one is acknowledged.

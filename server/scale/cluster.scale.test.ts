@@ -11,7 +11,7 @@ import {
   startPostgres,
 } from '../testing/clusterServices';
 import { type GatewayProcess, spawnGateway } from '../testing/spawnGateway';
-import { eventually, TOKENS } from '../testing/testGateway';
+import { eventually, postCommand, TOKENS } from '../testing/testGateway';
 import { ClusterViewer } from './ClusterViewer';
 
 // PostgreSQL and HAProxy come from Debian (scripts/ci/startClusterDeps.sh). In CI their absence is a
@@ -167,15 +167,7 @@ suite('a cluster of three gateways behind HAProxy', () => {
     const owner = (await ownerId())!;
     const [otherId, other] = [...gateways.entries()].find(([id]) => id !== owner)!;
     const post = () =>
-      fetch(`${other.url}/api/runs/${RUN}/commands`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${TOKENS.staff}`,
-          'content-type': 'application/json',
-          'idempotency-key': 'scale-capture-1',
-        },
-        body: JSON.stringify({ kind: 'capture' }),
-      });
+      postCommand(other.url, RUN, TOKENS.staff, { kind: 'capture' }, 'scale-capture-1');
     const first = await post();
     expect(first.status, await first.clone().text()).toBeLessThan(300);
     expect(first.headers.get('x-loupe-served-by')).toBe(owner);

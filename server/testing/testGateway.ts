@@ -101,3 +101,22 @@ export async function eventually(
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** POSTs a steering command over REST as `token`, with its idempotency key, as the UI does. */
+export function postCommand(
+  url: string,
+  run: string,
+  token: string,
+  request: unknown,
+  idempotencyKey: string,
+): Promise<Response> {
+  return fetch(`${url}/api/runs/${run}/commands`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'idempotency-key': idempotencyKey,
+    },
+    body: JSON.stringify(request),
+  });
+}
