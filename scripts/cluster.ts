@@ -20,6 +20,7 @@ import {
   startPostgres,
 } from '@/server/testing/clusterServices';
 import { DEMO_RECON_ARGS } from './demoRecon';
+import { stopChildren } from './stopChildren';
 
 const base = Number(process.env.LOUPE_CLUSTER_PORT ?? 4100);
 const uiPort = Number(process.env.PORT ?? 3100);
@@ -67,10 +68,7 @@ function run(name: string, args: string[], env: Record<string, string>, critical
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  for (const child of children.values()) child.kill('SIGTERM');
-  const deadline = Date.now() + 5000;
-  while (children.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  for (const child of children.values()) child.kill('SIGKILL');
+  await stopChildren(children);
   for (const service of services.reverse()) await service.stop().catch(() => undefined);
   process.exit(code);
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ensureDefaultUsersFile } from '@/server/auth/LocalUsers';
 import { ConfigError, gatewayUrl, type LoupeConfig, readConfig } from '@/server/config';
 import { DEMO_RECON_ARGS } from './demoRecon';
+import { stopChildren } from './stopChildren';
 
 const dev = process.argv.includes('--dev');
 let config: LoupeConfig;
@@ -108,11 +109,7 @@ function run(name: string, args: string[], critical = true): ChildProcess {
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  for (const child of children.values()) child.kill('SIGTERM');
-  // Give each child 5 s to close its sockets and database, then insist.
-  const deadline = Date.now() + 5000;
-  while (children.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  for (const child of children.values()) child.kill('SIGKILL');
+  await stopChildren(children);
   process.exit(code);
 }
 
