@@ -55,10 +55,13 @@ if [[ "$(id -u)" != 0 ]]; then
 fi
 
 # ---- packages (the dpkg lock may be held by another install on a shared machine: retry) ----
-if ! command -v slurmrestd >/dev/null || ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+# Debian's 22.05.8-4+deb12u3 moved auth_jwt.so (slurmctld's side of JWT) into its own package.
+PACKAGES=(slurm-wlm slurmrestd munge)
+if apt-cache show slurm-wlm-jwt-plugin >/dev/null 2>&1; then PACKAGES+=(slurm-wlm-jwt-plugin); fi
+if ! dpkg -s "${PACKAGES[@]}" >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
-    if apt-get install -y --no-install-recommends slurm-wlm slurmrestd munge >/dev/null; then break; fi
+    if apt-get install -y --no-install-recommends "${PACKAGES[@]}" >/dev/null; then break; fi
     if [[ $attempt == 10 ]]; then log "apt-get install failed"; exit 1; fi
     log "apt-get busy or failing (attempt $attempt); retrying in 15 s"
     apt-get update >/dev/null 2>&1 || true
