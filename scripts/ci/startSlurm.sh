@@ -57,6 +57,9 @@ fi
 # ---- packages (the dpkg lock may be held by another install on a shared machine: retry) ----
 # Debian's 22.05.8-4+deb12u3 moved auth_jwt.so (slurmctld's side of JWT) into its own package.
 PACKAGES=(slurm-wlm slurmrestd munge)
+if ! dpkg -s "${PACKAGES[@]}" >/dev/null 2>&1 && ! apt-cache show slurm-wlm-jwt-plugin >/dev/null 2>&1; then
+  apt-get update >/dev/null 2>&1 || true # a fresh machine may hold package lists older than the split
+fi
 if apt-cache show slurm-wlm-jwt-plugin >/dev/null 2>&1; then PACKAGES+=(slurm-wlm-jwt-plugin); fi
 if ! dpkg -s "${PACKAGES[@]}" >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
