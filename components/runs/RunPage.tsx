@@ -25,6 +25,7 @@ import { useValueMeta } from '@/components/viewer/useValueMeta';
 import { usePlanePositions } from '@/components/viewer/usePlanePositions';
 import { initialViewState, useViewStateUrl } from '@/components/viewer/useViewStateUrl';
 import type { CommandRequestInput, DisconnectNotice, Region } from '@/lib/protocol';
+import { ClipExport } from '@/components/timeline/ClipExport';
 import { Timeline } from '@/components/timeline/Timeline';
 import { useTimeline } from '@/components/timeline/useTimeline';
 import { RunStateChip } from './RunStateChip';
@@ -199,6 +200,7 @@ export function RunPage({ runId }: { runId: string }) {
           </div>
           <div className="md:col-span-2">
             <Timeline controller={timeline} />
+            <ClipExport controller={timeline} viewer={store} />
           </div>
         </div>
         <aside className="flex flex-col gap-3">

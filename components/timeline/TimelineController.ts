@@ -1,4 +1,11 @@
-import { type Frame, PLANES, type StreamKey, streamKey, type View } from '@/lib/protocol';
+import {
+  type Frame,
+  PLANES,
+  type RecordingMarker,
+  type StreamKey,
+  streamKey,
+  type View,
+} from '@/lib/protocol';
 import type { ViewerStore } from '@/stores/viewerStore';
 import { createTimelineStore, type Speed, type TimelineStore } from '@/stores/timelineStore';
 import type { FrameStore } from '@/components/live/FrameStore';
@@ -33,9 +40,11 @@ export class TimelineController {
   /** The view the user had before a past moment without a zoomed region made it show the full one. */
   private restoreView: View | null = null;
   private disposed = false;
+  /** Whether the run has ended (a replay): there is no live to go back to. */
+  finished = false;
 
   constructor(
-    private readonly api: RecordingApi,
+    readonly api: RecordingApi,
     live: FrameStore,
     private readonly viewer: ViewerStore,
   ) {
@@ -102,9 +111,27 @@ export class TimelineController {
     }
   }
 
+  /**
+   * Whether a zoomed region was in force at `t`: the newest zoom marker then is a zoom, not a
+   * reset. A recorded ROI frame of an earlier zoom is not "as it was" after a reset. Without any
+   * zoom marker (a run older than its markers' memory), whether a ROI frame exists decides.
+   */
+  private roiInForce(t: number): boolean | null {
+    let last: RecordingMarker | null = null;
+    for (const m of this.store.getState().markers)
+      if (m.kind === 'zoom' && m.t <= t && (!last || m.t >= last.t)) last = m;
+    if (!last) return this.store.getState().markers.some((m) => m.kind === 'zoom') ? false : null;
+    return last.label.startsWith('zoom ') && last.label.endsWith('applied');
+  }
+
+  private keysAt(t: number): StreamKey[] {
+    if (this.roiInForce(t) !== false) return this.keys;
+    return this.keys.filter((k) => !k.startsWith('roi/'));
+  }
+
   private async load(t: number): Promise<RecordedFrames> {
     const answers = await Promise.all(
-      this.keys.map((key) =>
+      this.keysAt(t).map((key) =>
         this.api.at(key, t).catch((error: Error) => {
           this.store.getState().set({ error: error.message });
           return [] as Frame[];
@@ -173,9 +200,6 @@ export class TimelineController {
     } else this.goLive();
   }
 
-  /** Whether the run has ended (a replay): there is no live to go back to. */
-  finished = false;
-
   goLive(): void {
     if (this.finished) return;
     this.stopPlaying();
@@ -241,7 +265,7 @@ export class TimelineController {
   private async advance(recorded: RecordedFrames, from: number, to: number): Promise<void> {
     const now = () => performance.now();
     await Promise.all(
-      this.keys.map(async (key) => {
+      this.keysAt(to).map(async (key) => {
         try {
           if (key.endsWith('/volume')) {
             const { frames, truncated } = await this.api.range(key, from + 1, to, BRICKS_PER_STEP);
