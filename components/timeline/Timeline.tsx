@@ -1,6 +1,6 @@
 'use client';
 
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { RecordingMarker } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
@@ -33,7 +33,16 @@ function behind(ms: number): string {
  * captures, state changes), a slider to any moment, frame steps, freeze, replay speeds and back
  * to live. Keys: ← → or , . step a frame, Space freezes, L goes live.
  */
+/** How much of the recording the slider spans: seconds are findable only in a short window. */
+const WINDOWS = [
+  ['1 min', 60_000],
+  ['10 min', 600_000],
+  ['1 h', 3_600_000],
+  ['all', Infinity],
+] as const;
+
 export function Timeline({ controller }: { controller: TimelineController }) {
+  const [windowMs, setWindowMs] = useState<number>(600_000);
   const s = useTimelineStore(
     controller.store,
     useShallow((t) => ({
@@ -77,8 +86,8 @@ export function Timeline({ controller }: { controller: TimelineController }) {
     return () => window.removeEventListener('keydown', onKey);
   }, [controller]);
 
-  const start = s.from;
   const end = Math.max(s.to ?? -Infinity, ended ? -Infinity : (s.liveEdge ?? -Infinity));
+  const start = s.from === null ? null : Math.max(s.from, end - windowMs);
   const hasSpan = start !== null && Number.isFinite(end) && end > start;
   const position = s.mode === 'live' ? end : (s.shownAt ?? end);
   const fraction = (t: number) => (hasSpan ? (t - start) / (end - start) : 0);
@@ -92,7 +101,9 @@ export function Timeline({ controller }: { controller: TimelineController }) {
       data-mode={s.mode}
       data-shown-at={s.shownAt ?? ''}
       data-frame-at={s.frameAt ?? ''}
-      data-from={start ?? ''}
+      data-from={s.from ?? ''}
+      data-window-from={start ?? ''}
+      data-live-edge={s.liveEdge ?? ''}
       data-to={hasSpan ? end : ''}
       className="rounded-lg border border-edge bg-panel p-2 text-sm"
     >
@@ -185,6 +196,21 @@ export function Timeline({ controller }: { controller: TimelineController }) {
             </button>
           </>
         )}
+        <label className="flex items-center gap-1 text-xs text-muted">
+          span
+          <select
+            aria-label="Timeline span"
+            value={String(windowMs)}
+            onChange={(e) => setWindowMs(Number(e.target.value))}
+            className="rounded border border-edge bg-panel px-1"
+          >
+            {WINDOWS.map(([label, ms]) => (
+              <option key={label} value={String(ms)}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
         <span
           className="ml-auto font-mono text-xs text-muted"
           data-testid={testIds.timelineReadout}

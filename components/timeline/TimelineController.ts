@@ -20,6 +20,8 @@ const ALL_KEYS: readonly StreamKey[] = (['full', 'roi'] as const).flatMap((v) =>
 const TICK_MS = 100;
 /** Most volume bricks one playback step fetches before it reloads the volume in force instead. */
 const BRICKS_PER_STEP = 256;
+/** A replay jumps over a span without frames longer than this (ms of recording time). */
+const GAP_MS = 2000;
 /** A run's recording summary (span, markers) is re-read this often while the page is open, ms. */
 export const SUMMARY_REFRESH_MS = 2000;
 
@@ -238,13 +240,14 @@ export class TimelineController {
     const recorded = await this.load(start);
     if (token !== this.playToken) return;
     this.show(recorded, start);
-    const wall0 = performance.now();
+    // Playback time is origin.t plus wall-clock time since origin.wall, times the speed.
+    let origin = { t: start, wall: performance.now() };
     let previous = start;
     while (token === this.playToken && !this.disposed) {
       const tickStart = performance.now();
       const s = this.store.getState();
       const end = this.finished ? s.to : (s.liveEdge ?? s.to);
-      const target = Math.min(start + (tickStart - wall0) * speed, end ?? Infinity);
+      const target = Math.min(origin.t + (tickStart - origin.wall) * speed, end ?? Infinity);
       if (target > previous) {
         await this.advance(recorded, previous, target);
         if (token !== this.playToken) return;
@@ -257,8 +260,28 @@ export class TimelineController {
         this.stopPlaying();
         return;
       }
+      // Nothing recorded for a while (the run paused, the gateway was down): jump the gap.
+      const newest = this.newestShown(recorded);
+      if (end !== null && newest !== null && target - newest > GAP_MS) {
+        const { frames } = await this.api.range(this.stepKey(), target, end, 1);
+        if (token !== this.playToken) return;
+        const next = frames[0]?.header.publishedAt;
+        if (next !== undefined && next - target > GAP_MS) {
+          origin = { t: next - TICK_MS * speed, wall: performance.now() };
+          previous = origin.t;
+        }
+      }
       await sleep(Math.max(0, TICK_MS - (performance.now() - tickStart)));
     }
+  }
+
+  private newestShown(recorded: FrameStore): number | null {
+    let newest: number | null = null;
+    for (const key of this.keys) {
+      const t = recorded.get(this.run, key)?.frame.header.publishedAt;
+      if (t !== undefined && (newest === null || t > newest)) newest = t;
+    }
+    return newest;
   }
 
   /** Brings `recorded` from `from` to `to`: each slice stream's frame then, the bricks between. */
