@@ -43,13 +43,14 @@ async function dragTo(page: Page, timeline: Locator, t: number) {
 test('zoom in, drag the timeline back before the zoom and see the full view as it was, L is live again', async ({
   page,
 }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(600_000);
   await signInAs(page, 'ada');
   await page.goto('/runs/demo');
   const xy = page.getByTestId(testIds.sliceCanvas('xy'));
-  await expect(page.getByTestId(testIds.sliceFps('xy'))).not.toHaveText(/^0\.0 fps$/, {
-    timeout: 60_000,
-  });
+  // On a shared 2-core machine the first slice can take long after load (issue 12 measured it).
+  await expect
+    .poll(async () => spread((await greyPixels(xy)).grey), { timeout: 120_000 })
+    .toBeGreaterThan(20);
   // Start from the full view, whatever an earlier spec left.
   expect((await forgeCommand(page, 'demo', { kind: 'reset-zoom' })).status).toBeLessThan(300);
   const timeline = page.getByTestId(testIds.timeline);
@@ -60,7 +61,9 @@ test('zoom in, drag the timeline back before the zoom and see the full view as i
     'true',
   );
   await page.waitForTimeout(2000);
-  await expect.poll(async () => spread((await greyPixels(xy)).grey)).toBeGreaterThan(20);
+  await expect
+    .poll(async () => spread((await greyPixels(xy)).grey), { timeout: 90_000 })
+    .toBeGreaterThan(20);
   const before = await greyPixels(xy);
   const beforeAt = await timelineNumber(timeline, 'live-edge');
 
@@ -69,7 +72,7 @@ test('zoom in, drag the timeline back before the zoom and see the full view as i
   await expect(timeline).toHaveAttribute('data-mode', 'past');
   const frozenAt = await timelineNumber(timeline, 'shown-at');
   await expect
-    .poll(async () => timelineNumber(timeline, 'live-edge'), { timeout: 10_000 })
+    .poll(async () => timelineNumber(timeline, 'live-edge'), { timeout: 30_000 })
     .toBeGreaterThan(frozenAt + 500);
   await expect(page.getByTestId(testIds.liveIndicator)).toContainText('behind live');
   expect(await timelineNumber(timeline, 'shown-at')).toBe(frozenAt);
@@ -93,7 +96,7 @@ test('zoom in, drag the timeline back before the zoom and see the full view as i
   expect(zoomAt).toBeGreaterThan(beforeAt);
   // The zoomed reconstruction differs from the full view on screen.
   await expect
-    .poll(async () => changedShare(before.grey, (await greyPixels(xy)).grey), { timeout: 30_000 })
+    .poll(async () => changedShare(before.grey, (await greyPixels(xy)).grey), { timeout: 90_000 })
     .toBeGreaterThan(0.2);
   await page.waitForTimeout(3000);
 
@@ -101,14 +104,14 @@ test('zoom in, drag the timeline back before the zoom and see the full view as i
   await dragTo(page, timeline, beforeAt);
   await expect(timeline).toHaveAttribute('data-mode', 'past');
   await expect
-    .poll(async () => timelineNumber(timeline, 'frame-at'), { timeout: 15_000 })
+    .poll(async () => timelineNumber(timeline, 'frame-at'), { timeout: 90_000 })
     .toBeLessThan(zoomAt);
   await expect(page.getByTestId(testIds.viewToggle('full'))).toHaveAttribute(
     'aria-pressed',
     'true',
   );
   await expect
-    .poll(async () => changedShare(before.grey, (await greyPixels(xy)).grey), { timeout: 15_000 })
+    .poll(async () => changedShare(before.grey, (await greyPixels(xy)).grey), { timeout: 90_000 })
     .toBeLessThan(0.1);
   const indicator = page.getByTestId(testIds.liveIndicator);
   await expect(indicator).toHaveAttribute('data-live', 'false');
@@ -120,7 +123,7 @@ test('zoom in, drag the timeline back before the zoom and see the full view as i
   await expect(indicator).toHaveAttribute('data-live', 'true');
   await expect(page.getByTestId(testIds.viewToggle('roi'))).toHaveAttribute('aria-pressed', 'true');
   await expect
-    .poll(async () => changedShare(before.grey, (await greyPixels(xy)).grey), { timeout: 15_000 })
+    .poll(async () => changedShare(before.grey, (await greyPixels(xy)).grey), { timeout: 90_000 })
     .toBeGreaterThan(0.2);
 });
 
@@ -142,6 +145,8 @@ test.describe('a finished run', () => {
       users: { role: string; token: string }[];
     };
     const token = users.users.find((u) => u.role === 'producer')!.token;
+    // Producers publish but do not read: the recording is read back as a viewer.
+    const reader = users.users.find((u) => u.role === 'viewer')!.token;
     producer = io(GATEWAY + PRODUCER_NAMESPACE, {
       path: PRODUCER_SOCKET_PATH,
       transports: ['websocket'],
@@ -186,8 +191,9 @@ test.describe('a finished run', () => {
     // The frames as the gateway recorded them: our span is the newest FRAMES of full/xy.
     const res = await fetch(
       `${GATEWAY}/api/runs/${RUN}/frames?stream=full/xy&from=${new Date(start - 1000).toISOString()}&to=${new Date(Date.now() + 1000).toISOString()}`,
-      { headers: { authorization: `Bearer ${token}` } },
+      { headers: { authorization: `Bearer ${reader}` } },
     );
+    expect(res.status).toBe(200);
     expect(res.headers.get('x-loupe-frames')).toBe(String(FRAMES));
     const body = new Uint8Array(await res.arrayBuffer());
     const frames = decodeFrameStream(body);
@@ -199,7 +205,7 @@ test.describe('a finished run', () => {
   });
 
   test('stays listed and replays its recording through the same viewers', async ({ page }) => {
-    test.setTimeout(120_000);
+    test.setTimeout(400_000);
     await page.goto('/');
     const link = page.getByTestId(testIds.runLink(RUN));
     await expect(link.getByTestId(testIds.runState)).toHaveAttribute('data-state', 'finished');
@@ -213,14 +219,16 @@ test.describe('a finished run', () => {
       .toBe(sent.last);
     await expect(indicator).toHaveText('replay');
     const xy = page.getByTestId(testIds.sliceCanvas('xy'));
-    await expect.poll(async () => spread((await greyPixels(xy)).grey)).toBeGreaterThan(20);
+    await expect
+      .poll(async () => spread((await greyPixels(xy)).grey), { timeout: 90_000 })
+      .toBeGreaterThan(20);
     const last = await greyPixels(xy);
 
     // Frame by frame: back one frame shows another picture; 16× plays to the end again.
     await page.locator('body').press(',');
     await expect.poll(async () => timelineNumber(timeline, 'frame-at')).toBeLessThan(sent.last);
     await expect
-      .poll(async () => changedShare(last.grey, (await greyPixels(xy)).grey))
+      .poll(async () => changedShare(last.grey, (await greyPixels(xy)).grey), { timeout: 90_000 })
       .toBeGreaterThan(0.3);
     await page.getByRole('button', { name: 'Play at 16×' }).click();
     await expect
@@ -231,7 +239,7 @@ test.describe('a finished run', () => {
   test('a clip of one plane: the WebM has one frame per recorded frame, the TIFF stack the raw frames', async ({
     page,
   }) => {
-    test.setTimeout(120_000);
+    test.setTimeout(400_000);
     await page.goto(`/runs/${RUN}`);
     const timeline = page.getByTestId(testIds.timeline);
     await expect(timeline).toHaveAttribute('data-from', /\d/, { timeout: 30_000 });

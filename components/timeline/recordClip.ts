@@ -95,7 +95,9 @@ export async function recordClip(input: ClipInput): Promise<Blob> {
     }
     track.requestFrame();
     input.onProgress?.(i + 1);
-    // The movie's own pace; also time for the encoder to take each frame before the next.
+    // The capture takes the canvas when it is next painted: two paints before drawing the next
+    // frame, so a busy tab never merges two frames into one; then the movie's own pace.
+    await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
     await new Promise((resolve) => setTimeout(resolve, 1000 / fps));
   }
   recorder.stop();
