@@ -27,6 +27,7 @@ async function timelineNumber(timeline: Locator, name: string): Promise<number> 
 /** Drags the slider's thumb from the live end to the instant `t`, as a person would. */
 async function dragTo(page: Page, timeline: Locator, t: number) {
   const slider = page.getByTestId(testIds.timelineSlider);
+  await slider.scrollIntoViewIfNeeded();
   const box = (await slider.boundingBox())!;
   const from = await timelineNumber(timeline, 'window-from');
   const to = await timelineNumber(timeline, 'to');
@@ -127,13 +128,14 @@ test('zoom in, drag the timeline back before the zoom and see the full view as i
     .toBeGreaterThan(0.2);
 });
 
-// A finished run of our own: FRAMES frames per plane at 10 Hz, frame k of plane p filled with a
-// gradient shifted by k, then the producer reports the run finished.
+// A finished run of our own: FRAMES frames per plane at 10 Hz, frame k of plane p a gradient
+// shifted by k, then the producer reports the run finished.
 const RUN = 'e2e-recording';
 const N = 64;
 const FRAMES = 30;
+// Consecutive frames differ by about a third of the range at every pixel (steps are visible).
 const slice = (k: number, p: number) =>
-  Float32Array.from({ length: N * N }, (_, i) => ((i + k * 97 + p * 31) % (N * N)) / (N * N));
+  Float32Array.from({ length: N * N }, (_, i) => ((i + k * 1237 + p * 31) % (N * N)) / (N * N));
 
 let producer: Socket<GatewayToProducer, ProducerToGateway>;
 /** publishedAt of the xy frames we sent (the gateway stamps publication). */

@@ -23,6 +23,8 @@ export interface TimelineState {
   from: number | null;
   to: number | null;
   markers: RecordingMarker[];
+  /** While not live: the slider's right end, held where it was on leaving live so it stays put. */
+  anchor: number | null;
   /** A seek or a page of frames is being fetched. */
   loading: boolean;
   error: string | null;
@@ -39,6 +41,7 @@ export function createTimelineStore() {
     from: null,
     to: null,
     markers: [],
+    anchor: null,
     loading: false,
     error: null,
     set: (patch) => set(patch),

@@ -53,6 +53,7 @@ export function Timeline({ controller }: { controller: TimelineController }) {
       from: t.from,
       to: t.to,
       markers: t.markers,
+      anchor: t.anchor,
       speed: t.speed,
       loading: t.loading,
       error: t.error,
@@ -86,7 +87,12 @@ export function Timeline({ controller }: { controller: TimelineController }) {
     return () => window.removeEventListener('keydown', onKey);
   }, [controller]);
 
-  const end = Math.max(s.to ?? -Infinity, ended ? -Infinity : (s.liveEdge ?? -Infinity));
+  const newest = Math.max(s.to ?? -Infinity, ended ? -Infinity : (s.liveEdge ?? -Infinity));
+  // Away from live the span holds still (the live edge runs on); a replay may carry it further.
+  const end =
+    s.mode === 'live' || ended || s.anchor === null
+      ? newest
+      : Math.max(s.anchor, s.shownAt ?? -Infinity);
   const start = s.from === null ? null : Math.max(s.from, end - windowMs);
   const hasSpan = start !== null && Number.isFinite(end) && end > start;
   const position = s.mode === 'live' ? end : (s.shownAt ?? end);

@@ -89,6 +89,7 @@ export class TimelineController {
   seek(t: number): Promise<void> {
     this.stopPlaying();
     this.pending = t;
+    this.holdWindow();
     this.store.getState().set({ mode: 'past', shownAt: t });
     return this.drainSeeks();
   }
@@ -202,6 +203,14 @@ export class TimelineController {
     } else this.goLive();
   }
 
+  /** Leaving live: the slider's span stops following the live edge, so a moment stays under the thumb. */
+  private holdWindow(): void {
+    const s = this.store.getState();
+    if (s.mode !== 'live' || s.anchor !== null) return;
+    const end = Math.max(s.to ?? -Infinity, s.liveEdge ?? -Infinity);
+    if (Number.isFinite(end)) s.set({ anchor: end });
+  }
+
   goLive(): void {
     if (this.finished) return;
     this.stopPlaying();
@@ -209,7 +218,9 @@ export class TimelineController {
     this.frames.show(null);
     if (this.restoreView) this.viewer.getState().setView(this.restoreView);
     this.restoreView = null;
-    this.store.getState().set({ mode: 'live', shownAt: null, frameAt: null, error: null });
+    this.store
+      .getState()
+      .set({ mode: 'live', shownAt: null, frameAt: null, error: null, anchor: null });
   }
 
   /** Plays the recording from the moment shown (from its start when at its end) at `speed`. */
@@ -221,6 +232,7 @@ export class TimelineController {
         : s.shownAt;
     if (start === null) return;
     this.pending = null;
+    this.holdWindow();
     const token = ++this.playToken;
     this.store.getState().set({ mode: 'playing', speed, shownAt: start });
     void this.playLoop(token, start, speed);

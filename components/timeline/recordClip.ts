@@ -64,7 +64,10 @@ export async function recordClip(input: ClipInput): Promise<Blob> {
     recorder.onstop = () => resolve();
     recorder.onerror = () => reject(new Error('the recorder failed'));
   });
+  const started = new Promise((resolve) => (recorder.onstart = resolve));
   recorder.start();
+  // Frames asked for before the recorder has started are lost.
+  await started;
   const t0 = first.header.acquiredAt;
   const umPerPx = pixelPitch(plane, first.header).colUm / factor;
   const bar = niceScaleBar((width / 4) * umPerPx);
@@ -100,6 +103,8 @@ export async function recordClip(input: ClipInput): Promise<Blob> {
     await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
     await new Promise((resolve) => setTimeout(resolve, 1000 / fps));
   }
+  // Time for the encoder to take the last frame before the file is closed.
+  await new Promise((resolve) => setTimeout(resolve, 250));
   recorder.stop();
   await stopped;
   track.stop();
