@@ -5,8 +5,18 @@ import type { ChildMessage } from './messages';
 const RSS_EVERY_MS = 500;
 const send = (m: ChildMessage) => process.connected && process.send?.(m);
 
+// BENCH_RECORDING_DIR=dir: the gateway records every frame there (bench:record), as it does by default.
+const recordingDir = process.env.BENCH_RECORDING_DIR;
 const gateway = await startTestGateway({
   stallTimeoutMs: Number(process.env.BENCH_STALL_TIMEOUT_MS ?? 30_000),
+  ...(recordingDir && {
+    recording: {
+      dir: recordingDir,
+      maxBytesPerRun: 2 ** 40,
+      maxBytes: 2 ** 40,
+      maxAgeMs: 7 * 24 * 3600_000,
+    },
+  }),
 });
 setInterval(() => send({ type: 'rss', rss: process.memoryUsage().rss }), RSS_EVERY_MS).unref();
 send({ type: 'ready', port: gateway.port });

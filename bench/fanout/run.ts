@@ -8,6 +8,7 @@
  *   (short: --size 256 --viewers 6 --stalled 2 --stall 8 --after 4)
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { encodeFrame, PLANES } from '@/lib/protocol';
@@ -269,6 +270,20 @@ for (const name of ['loupe', 'ws'] as const) {
   print(phase);
   phases.push(phase);
 }
+// BENCH_JSON=file: the phases' figures for a wrapping benchmark (bench:record).
+if (process.env.BENCH_JSON)
+  writeFileSync(
+    process.env.BENCH_JSON,
+    JSON.stringify(
+      phases.map((p) => ({
+        ...p,
+        stalled: p.stalled.length,
+        fps: mean(p.perViewer.map((v) => v.fps)),
+        mbps: mean(p.perViewer.map((v) => v.mbps)),
+        seconds: WARMUP_MS / 1000 + STALL_S + AFTER_S,
+      })),
+    ),
+  );
 const [loupe, ws] = phases;
 if (loupe && ws) {
   const t = mean(loupe.perViewer.map((v) => v.mbps)) / mean(ws.perViewer.map((v) => v.mbps));

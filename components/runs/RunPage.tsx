@@ -25,6 +25,9 @@ import { useValueMeta } from '@/components/viewer/useValueMeta';
 import { usePlanePositions } from '@/components/viewer/usePlanePositions';
 import { initialViewState, useViewStateUrl } from '@/components/viewer/useViewStateUrl';
 import type { CommandRequestInput, DisconnectNotice, Region } from '@/lib/protocol';
+import { ClipExport } from '@/components/timeline/ClipExport';
+import { Timeline } from '@/components/timeline/Timeline';
+import { useTimeline } from '@/components/timeline/useTimeline';
 import { RunStateChip } from './RunStateChip';
 
 const STATS_REFRESH_MS = 500;
@@ -52,7 +55,10 @@ export function RunPage({ runId }: { runId: string }) {
   }>({ fps: {}, latency: null, notice: null });
 
   useEffect(() => live.watch(runId), [live, runId]);
-  useDisplayWindow(runId, live.frames, store);
+  // What the viewers draw: the live stream, or a recorded moment of it (components/timeline).
+  const timeline = useTimeline(live, runId, store, run?.state);
+  const frames = timeline.frames;
+  useDisplayWindow(runId, frames, store);
   useViewerShortcuts(store);
   const { measures, viewports } = useMeasureTools();
   const sendSlices = useCallback(
@@ -61,7 +67,7 @@ export function RunPage({ runId }: { runId: string }) {
   );
   const planes = usePlanePositions(store, steer, sendSlices, initialViewState().positions);
   useViewStateUrl(store, planes);
-  const meta = useValueMeta(runId, live.frames);
+  const meta = useValueMeta(runId, frames);
 
   useEffect(() => {
     const timer = setInterval(() => {
@@ -168,7 +174,7 @@ export function RunPage({ runId }: { runId: string }) {
               <SliceView
                 run={runId}
                 plane={plane}
-                frames={live.frames}
+                frames={frames}
                 store={store}
                 stats={stats}
                 planes={planes}
@@ -178,7 +184,7 @@ export function RunPage({ runId }: { runId: string }) {
                 <MeasureOverlay
                   run={runId}
                   plane={plane}
-                  frames={live.frames}
+                  frames={frames}
                   viewer={store}
                   measures={measures}
                   viewports={viewports}
@@ -190,13 +196,11 @@ export function RunPage({ runId }: { runId: string }) {
             </div>
           ))}
           <div className="rounded-lg border border-edge bg-panel p-2">
-            <VolumeView
-              run={runId}
-              frames={live.frames}
-              store={store}
-              stats={stats}
-              planes={planes}
-            />
+            <VolumeView run={runId} frames={frames} store={store} stats={stats} planes={planes} />
+          </div>
+          <div className="md:col-span-2">
+            <Timeline controller={timeline} />
+            <ClipExport controller={timeline} viewer={store} />
           </div>
         </div>
         <aside className="flex flex-col gap-3">
@@ -204,7 +208,7 @@ export function RunPage({ runId }: { runId: string }) {
             <h2 className="mb-2 text-sm font-semibold">Display</h2>
             <HistogramPanel
               run={runId}
-              frames={live.frames}
+              frames={frames}
               store={store}
               unit={meta.unit}
               description={meta.description}
@@ -215,11 +219,11 @@ export function RunPage({ runId }: { runId: string }) {
           </section>
           <section className="rounded-lg border border-edge bg-panel p-3" aria-label="Measure">
             <h2 className="mb-2 text-sm font-semibold">Measure</h2>
-            <MeasurePanel run={runId} frames={live.frames} viewer={store} measures={measures} />
+            <MeasurePanel run={runId} frames={frames} viewer={store} measures={measures} />
           </section>
           <section className="rounded-lg border border-edge bg-panel p-3" aria-label="Export">
             <h2 className="mb-2 text-sm font-semibold">Export</h2>
-            <ExportPanel run={runId} frames={live.frames} viewer={store} />
+            <ExportPanel run={runId} frames={frames} viewer={store} />
           </section>
           <section className="rounded-lg border border-edge bg-panel p-3">
             <h2 className="mb-2 text-sm font-semibold">Volume</h2>

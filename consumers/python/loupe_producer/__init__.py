@@ -14,5 +14,7 @@ from .producer import (
     SupersededError,
 )
 from .protocol import problem
+from .recording import RecordingClient, RecordingError, read_segments, stack
 
-__all__ = ["PROTOCOL_VERSION", "CommandOutcome", "FrameError", "LoupeProducer", "RefusedError", "SupersededError", "problem"]
+__all__ = ["PROTOCOL_VERSION", "CommandOutcome", "FrameError", "LoupeProducer", "RefusedError", "SupersededError", "problem",
+           "RecordingClient", "RecordingError", "read_segments", "stack"]
