@@ -211,7 +211,6 @@ describe.skipIf(why !== null)(`a real Slurm through slurmrestd ${VERSION}`, () =
     const profile = reconConsumerProfile({
       repoDir: REPO,
       gatewayUrl: 'http://127.0.0.1:0',
-      producerToken: TOKENS.producer,
       outputDir: OUTPUT_DIR,
     });
     const recon = profile.commands[RECON_EXECUTABLE]!;
@@ -271,7 +270,8 @@ describe.skipIf(why !== null)(`a real Slurm through slurmrestd ${VERSION}`, () =
     const script = cli('scontrol', ['write', 'batch_script', jobId!, '-']);
     expect(script).toContain('consumers/recon/main.ts --gateway');
     expect(script).toContain('--run run-1');
-    expect(script).not.toContain(TOKENS.producer);
+    // The job's own producer token travels in its environment, never in its script.
+    expect(script).not.toMatch(/LOUPE_PRODUCER_TOKEN|eyJ/);
 
     const stdout = `${OUTPUT_DIR}/loupe-${jobId}.out`;
     const log = () =>
@@ -308,6 +308,11 @@ describe.skipIf(why !== null)(`a real Slurm through slurmrestd ${VERSION}`, () =
     await service.cancelJob(SYSTEM, jobId!);
     const ended = await follow(site, jobId!, ['canceled', 'failed', 'completed'], 30_000);
     expect(ended.status!.state).toBe('canceled');
+    // The run says so, in Slurm's words, and the job's token is no longer good.
+    await eventually(() => gw.registry.get('run-1')?.state === 'ended', 15_000, 'run ended');
+    expect(gw.registry.get('run-1')!.stateMessage).toMatch(
+      new RegExp(`^Job ${jobId} on ${SYSTEM} ended: CANCELLED after \\d+ (s|min)`),
+    );
     // SIGTERM, then SIGKILL after KillWait (5 s): after that the run gets nothing more.
     await new Promise((r) => setTimeout(r, 6000));
     const count = frames.length;
