@@ -25,6 +25,8 @@ import { useValueMeta } from '@/components/viewer/useValueMeta';
 import { usePlanePositions } from '@/components/viewer/usePlanePositions';
 import { initialViewState, useViewStateUrl } from '@/components/viewer/useViewStateUrl';
 import type { CommandRequestInput, DisconnectNotice, Region } from '@/lib/protocol';
+import { jobEndedMessage } from '@/lib/runs/describeJob';
+import { openResubmit } from '@/components/steering/openResubmit';
 import { RunStateChip } from './RunStateChip';
 
 const STATS_REFRESH_MS = 500;
@@ -50,6 +52,11 @@ export function RunPage({ runId }: { runId: string }) {
     latency: number | null;
     notice: DisconnectNotice | null;
   }>({ fps: {}, latency: null, notice: null });
+
+  // The region's job ended (or another took over): nothing of it is left to show.
+  useEffect(() => {
+    if (!hasRoi && view === 'roi') store.getState().setView('full');
+  }, [hasRoi, view, store]);
 
   useEffect(() => live.watch(runId), [live, runId]);
   useDisplayWindow(runId, live.frames, store);
@@ -91,7 +98,7 @@ export function RunPage({ runId }: { runId: string }) {
       <div className="flex flex-wrap items-center gap-3">
         <h1 className="text-xl font-semibold">{run?.title ?? runId}</h1>
         {run ? <RunStateChip state={run.state} /> : null}
-        {run?.stateMessage ? (
+        {run?.stateMessage && run.state !== 'ended' ? (
           <span data-testid={testIds.runStateMessage} role="status" className="text-sm text-muted">
             {run.stateMessage}
           </span>
@@ -109,6 +116,32 @@ export function RunPage({ runId }: { runId: string }) {
           </span>
         </span>
       </div>
+
+      {run?.state === 'ended' && run.job ? (
+        <div
+          role="alert"
+          data-testid={testIds.runJobEnded}
+          className="flex items-center gap-3 rounded-lg border border-warn bg-warn/10 px-4 py-2 text-sm"
+        >
+          <span>{jobEndedMessage(run.job)}</span>
+          {steer ? (
+            <button
+              type="button"
+              data-testid={testIds.resubmitOpen}
+              onClick={() =>
+                openResubmit({
+                  run: runId,
+                  system: run.job!.system,
+                  walltimeMin: Math.max(1, Math.round(run.job!.walltimeS / 60)),
+                })
+              }
+              className="ml-auto rounded border border-edge px-3 py-1 hover:bg-white/10"
+            >
+              Resubmit…
+            </button>
+          ) : null}
+        </div>
+      ) : null}
 
       {figures.notice ? (
         <div

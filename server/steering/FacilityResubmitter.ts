@@ -174,9 +174,10 @@ export class FacilityResubmitter implements ResubmitHandler {
     const watch = this.watchRegistrations(command.run);
     // The job's own producer credential, for this run only, minted before the submission so it
     // travels in the job's environment; it cannot outlive the job (see SubmittedJob).
+    const subject = `job:${system}/${command.id}`;
     const credential = await this.o.producerTokens.mint(
       command.run,
-      `job:${system}/${command.id}`,
+      subject,
       (this.o.giveUpMs + walltimeS * 1000 + TOKEN_SLACK_MS) / 1000,
     );
     let job;
@@ -231,6 +232,7 @@ export class FacilityResubmitter implements ResubmitHandler {
     const tracked: TrackedJob = {
       key,
       run: command.run,
+      subject,
       credential,
       job: runJob(job, {
         command: command.id,
@@ -247,11 +249,10 @@ export class FacilityResubmitter implements ResubmitHandler {
   /** Tells the run what its job is doing, if it is still the run's job; ends it when it ended. */
   private report(t: TrackedJob): void {
     if (this.current.get(t.run) !== t.key) return;
-    this.o.registry.setJob(
-      t.run,
-      t.job,
-      JOB_ENDED.has(t.job.state) ? jobEndedMessage(t.job) : undefined,
-    );
+    this.o.registry.setJob(t.run, t.job, {
+      subject: t.subject,
+      ...(JOB_ENDED.has(t.job.state) && { endedMessage: jobEndedMessage(t.job) }),
+    });
   }
 
   /** A new state of the job from its site: the run's summary, the token's lifetime, its end. */
@@ -376,6 +377,8 @@ export class FacilityResubmitter implements ResubmitHandler {
 interface TrackedJob {
   key: string;
   run: string;
+  /** The producer identity its consumer registers the run as. */
+  subject: string;
   credential: { id: string; expiresAt: number };
   job: RunJob;
 }

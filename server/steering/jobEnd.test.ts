@@ -245,4 +245,31 @@ describe("a resubmitted job's life at its site", () => {
     expect(run.roiEpoch).toBe(1);
     expect(await gw.producerTokens.verify(token)).toBeNull();
   }, 30_000);
+
+  it('leaves a run its old consumer still streams as it is when the new job ends before taking over', async () => {
+    const { gw, site } = await setup();
+    const first = producerClient(gw.url, TOKENS.producer);
+    open.push(first);
+    await connected(first);
+    await first.emitWithAck('run:register', { run: 'run-1', title: 'Scan 17' });
+    const res = await postCommand(
+      gw.url,
+      'run-1',
+      TOKENS.staff,
+      { kind: 'resubmit', nodes: 1, walltimeSeconds: 600, system: 'beamline-cluster' },
+      crypto.randomUUID(),
+    );
+    const { command } = (await res.json()) as { command: CommandRecord };
+    await eventually(() => site.submitted.length === 1, 5000, 'the submission');
+    site.state = {
+      ...site.state,
+      state: 'canceled',
+      facilityState: 'CANCELLED',
+      message: 'cancelled',
+    };
+    await eventually(() => gw.commands.get(command.id)?.state === 'failed', 5000, 'failed');
+    await eventually(() => gw.registry.get('run-1')?.job?.state === 'canceled', 5000, 'job ended');
+    expect(gw.registry.get('run-1')).toMatchObject({ state: 'streaming', producerConnected: true });
+    expect(gw.registry.get('run-1')!.stateMessage).toBeUndefined();
+  }, 30_000);
 });

@@ -276,18 +276,23 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
    * The facility job submitted for `id` changed state (FacilityResubmitter follows it). When it
    * ended, the run is `ended` with the job's outcome as its message — unless its consumer had
    * already reported it `finished` and the job completed — and the region of interest that job
-   * reconstructed is dropped. Nothing a producer does can set this; only the job's site can.
+   * reconstructed is dropped — unless another consumer streams the run (the job never took it
+   * over). Nothing a producer does can set this; only the job's site can.
    */
-  setJob(id: string, job: RunJob, endedMessage?: string): void {
+  setJob(id: string, job: RunJob, o: { endedMessage?: string; subject?: string } = {}): void {
     const run = this.runs.get(id);
     if (!run) return;
     const previous = run.job;
     run.job = job;
     const ended = JOB_ENDED.has(job.state);
     const wasEnded = previous?.jobId === job.jobId && JOB_ENDED.has(previous.state);
-    if (ended && !wasEnded) {
+    // A job that ended before its consumer took the run over leaves a run another consumer
+    // (`subject`: the job's producer identity) still streams as it is.
+    const othersStream =
+      run.producer !== null && o.subject !== undefined && run.owner !== o.subject;
+    if (ended && !wasEnded && !othersStream) {
       if (!(run.state === 'finished' && job.state === 'completed')) run.state = 'ended';
-      run.stateMessage = endedMessage?.slice(0, 500);
+      run.stateMessage = o.endedMessage?.slice(0, 500);
       this.dropRoi(run);
       this.persist(run);
     }

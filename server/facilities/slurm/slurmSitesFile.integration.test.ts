@@ -103,6 +103,9 @@ async function setup(executable: string) {
   open.push(first);
   await connected(first);
   await first.emitWithAck('run:register', { run: 'run-1', title: 'Scan 17' });
+  // Its consumer is gone (the reason to resubmit): nobody else streams the run.
+  first.close();
+  await eventually(() => gw.registry.get('run-1')?.state === 'waiting', 5000, 'waiting');
   return { gw, service, built };
 }
 
