@@ -108,6 +108,8 @@ export interface GatewayOptions {
   facilities?: FacilityService;
   /** Sends resubmitted jobs to a facility; by default through `facilities`' job API. */
   resubmit?: ResubmitHandler;
+  /** How often a resubmitted job's state is read from its site (ms); default 2 s. */
+  resubmitPollMs?: number;
   /** How often every socket's credential is verified again (ms); default 10 s. */
   sessionRecheckMs?: number;
   /** Message budgets per connection and per address, per namespace. */
@@ -334,7 +336,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     authenticateSocket({ users: verifier, roles: ['producer'], allowAnonymous: false }),
   );
   const resubmitter = options.facilities
-    ? new FacilityResubmitter({ facilities: options.facilities, registry, audit, producerTokens })
+    ? new FacilityResubmitter({
+        facilities: options.facilities,
+        registry,
+        audit,
+        producerTokens,
+        ...(options.resubmitPollMs !== undefined && { pollMs: options.resubmitPollMs }),
+      })
     : null;
   const control = new ControlLease({
     requestTimeoutMs: options.control?.requestTimeoutMs ?? 60_000,
@@ -500,6 +508,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         // Leases given up now, so the gateway a producer reconnects to takes its run at once.
         await options.cluster?.release();
         socketGuards.stop();
+        resubmitter?.close();
         fanOut.close();
         controlChannel.close();
         control.close();

@@ -1,5 +1,5 @@
 import { metricsTokenFromFile } from './metrics/GatewayMetrics';
-import { LocalUsers, type UsersFile, ensureDefaultUsersFile } from './auth/LocalUsers';
+import { LocalUsers, ensureDefaultUsersFile } from './auth/LocalUsers';
 import { ShareLinks } from './auth/ShareLinks';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -37,10 +37,9 @@ function simControlToken(file: string): string {
   return token;
 }
 
-let usersFile: UsersFile;
 let users: LocalUsers;
 try {
-  usersFile = ensureDefaultUsersFile(config.usersFile);
+  ensureDefaultUsersFile(config.usersFile);
   users = LocalUsers.fromFile(config.usersFile);
 } catch (error) {
   // Roles come from this file: an unreadable one stops start-up, it never means "no rules".
@@ -60,8 +59,6 @@ if (db === null) {
   await store.close();
   process.exit(1);
 }
-// Jobs Loupe submits run the reference consumer with this token (per-run tokens will replace it).
-const producerToken = usersFile.users.find((u) => u.role === 'producer')?.token;
 
 // Facility state: the simulator on loopback (embedded default), the real services, or none.
 const embedded =
@@ -87,10 +84,8 @@ if (config.facilities === 'real') {
       ...built.sources,
       // The beamline's own Slurm cluster, when LOUPE_SLURM_URL names its slurmrestd.
       ...[
-        slurmSiteFromEnv(process.env, {
-          gatewayUrl: gatewayUrl(config),
-          producerToken: producerToken ?? null,
-        }),
+        // Its jobs' consumers dial in with a token minted for their run only (resubmit).
+        slurmSiteFromEnv(process.env, { gatewayUrl: gatewayUrl(config) }),
       ]
         .filter((a) => a !== null)
         .map((a) => slurmSource(a)),

@@ -71,6 +71,14 @@ export class FrameStore {
     return ((recent.length - 1) * 1000) / (recent[recent.length - 1]! - recent[0]!);
   }
 
+  /** Drops a view's frames of a run (the gateway dropped its `roi` streams: RunSummary.roiEpoch). */
+  forgetView(run: string, view: View): void {
+    for (const map of [this.latest, this.arrivals, this.volumes]) {
+      for (const id of [...map.keys()])
+        if (id === `${run}|${view}` || id.startsWith(`${run}|${view}/`)) map.delete(id);
+    }
+  }
+
   forgetRun(run: string): void {
     for (const map of [this.latest, this.arrivals, this.volumes]) {
       for (const id of [...map.keys()]) if (id.startsWith(`${run}|`)) map.delete(id);

@@ -13,6 +13,7 @@ import {
   RUN_QUERY_KEY,
   RunElsewhere,
   RunMetrics,
+  type RunSummary,
   SystemSnapshot,
   VIEWER_NAMESPACE,
   VIEWER_SOCKET_PATH,
@@ -173,8 +174,14 @@ export class LiveClient {
       }
       setConnection('reconnecting', err.message);
     });
-    socket.on('runs', (runs) => this.runs.getState().setRuns(runs));
-    socket.on('run:update', (run) => this.runs.getState().upsertRun(run));
+    socket.on('runs', (runs) => {
+      for (const run of runs) this.forgetDroppedRoi(run);
+      this.runs.getState().setRuns(runs);
+    });
+    socket.on('run:update', (run) => {
+      this.forgetDroppedRoi(run);
+      this.runs.getState().upsertRun(run);
+    });
     socket.on('command:state', (command) => this.commands.getState().upsert(command));
     socket.on('control:state', (state) => {
       const parsed = ControlState.safeParse(state);
@@ -272,10 +279,21 @@ export class LiveClient {
     };
   }
 
+  /**
+   * The gateway dropped a run's region of interest (its job ended, or a new job took over) when
+   * `roiEpoch` moved: the roi frames held here, and the overlays drawn from them, go too.
+   */
+  private forgetDroppedRoi(run: RunSummary): void {
+    const before = this.runs.getState().runs[run.id]?.roiEpoch ?? 0;
+    if ((run.roiEpoch ?? 0) > before) this.frames.forgetView(run.id, 'roi');
+  }
+
   private subscribe(run: string): void {
     this.socket?.emit('run:subscribe', { run }, (answer) => {
-      if (answer.ok) this.runs.getState().upsertRun(answer.run);
-      else console.warn(`cannot follow run ${run}: ${answer.error}`);
+      if (answer.ok) {
+        this.forgetDroppedRoi(answer.run);
+        this.runs.getState().upsertRun(answer.run);
+      } else console.warn(`cannot follow run ${run}: ${answer.error}`);
     });
   }
 }

@@ -28,6 +28,8 @@ import type { CommandRequestInput, DisconnectNotice, Region } from '@/lib/protoc
 import { ClipExport } from '@/components/timeline/ClipExport';
 import { Timeline } from '@/components/timeline/Timeline';
 import { useTimeline } from '@/components/timeline/useTimeline';
+import { jobEndedMessage } from '@/lib/runs/describeJob';
+import { openResubmit } from '@/components/steering/openResubmit';
 import { RunStateChip } from './RunStateChip';
 
 const STATS_REFRESH_MS = 500;
@@ -53,6 +55,11 @@ export function RunPage({ runId }: { runId: string }) {
     latency: number | null;
     notice: DisconnectNotice | null;
   }>({ fps: {}, latency: null, notice: null });
+
+  // The region's job ended (or another took over): nothing of it is left to show.
+  useEffect(() => {
+    if (!hasRoi && view === 'roi') store.getState().setView('full');
+  }, [hasRoi, view, store]);
 
   useEffect(() => live.watch(runId), [live, runId]);
   // What the viewers draw: the live stream, or a recorded moment of it (components/timeline).
@@ -97,7 +104,7 @@ export function RunPage({ runId }: { runId: string }) {
       <div className="flex flex-wrap items-center gap-3">
         <h1 className="text-xl font-semibold">{run?.title ?? runId}</h1>
         {run ? <RunStateChip state={run.state} /> : null}
-        {run?.stateMessage ? (
+        {run?.stateMessage && run.state !== 'ended' ? (
           <span data-testid={testIds.runStateMessage} role="status" className="text-sm text-muted">
             {run.stateMessage}
           </span>
@@ -115,6 +122,32 @@ export function RunPage({ runId }: { runId: string }) {
           </span>
         </span>
       </div>
+
+      {run?.state === 'ended' && run.job ? (
+        <div
+          role="alert"
+          data-testid={testIds.runJobEnded}
+          className="flex items-center gap-3 rounded-lg border border-warn bg-warn/10 px-4 py-2 text-sm"
+        >
+          <span>{jobEndedMessage(run.job)}</span>
+          {steer ? (
+            <button
+              type="button"
+              data-testid={testIds.resubmitOpen}
+              onClick={() =>
+                openResubmit({
+                  run: runId,
+                  system: run.job!.system,
+                  walltimeMin: Math.max(1, Math.round(run.job!.walltimeS / 60)),
+                })
+              }
+              className="ml-auto rounded border border-edge px-3 py-1 hover:bg-white/10"
+            >
+              Resubmit…
+            </button>
+          ) : null}
+        </div>
+      ) : null}
 
       {figures.notice ? (
         <div

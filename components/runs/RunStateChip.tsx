@@ -8,6 +8,8 @@ const COLOUR: Record<RunState, string> = {
   stalled: 'text-warn border-warn/40',
   finished: 'text-muted border-edge',
   failed: 'text-bad border-bad/40',
+  // Its facility job ended: nothing streams it until a resubmit.
+  ended: 'text-warn border-warn/40',
 };
 
 export function RunStateChip({ state }: { state: RunState }) {

@@ -1,6 +1,6 @@
 'use client';
 
-import { type ReactNode, useEffect, useState } from 'react';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
 import type { CommandRequestInput } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
 import { useControl, useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
@@ -11,6 +11,8 @@ import { ParameterControls } from './ParameterControls';
 import { ShareLinkList } from './ShareLinkList';
 import { SweepMontage } from './SweepMontage';
 import { withViewState } from '@/lib/viewState/withViewState';
+import { describeJob } from '@/lib/runs/describeJob';
+import { useOpenResubmit } from './openResubmit';
 
 const button = 'rounded border border-edge px-3 py-1 text-sm hover:bg-white/10 disabled:opacity-40';
 const input = 'w-full rounded border border-edge bg-surface px-2 py-1 font-mono text-sm';
@@ -57,6 +59,14 @@ export function SteeringPanel({ runId }: { runId: string }) {
   const [preCount, setPreCount] = useState('');
   const [duration, setDuration] = useState('');
   const [shares, setShares] = useState(0);
+  const resubmitRef = useRef<HTMLInputElement>(null);
+  // "Resubmit…" where a job ended: the form, shaped like the job that ended.
+  useOpenResubmit(runId, (request) => {
+    if (request.system) setSystem(request.system);
+    if (request.walltimeMin) setWalltime(String(request.walltimeMin));
+    resubmitRef.current?.scrollIntoView({ block: 'center' });
+    resubmitRef.current?.focus();
+  });
 
   useEffect(() => {
     void live.loadCommands(runId);
@@ -261,8 +271,14 @@ export function SteeringPanel({ runId }: { runId: string }) {
       ) : null}
 
       <Section title="Resubmit">
+        {run?.job ? (
+          <p data-testid={testIds.runJob} data-state={run.job.state} className="text-xs">
+            {describeJob(run.job, (ms) => new Date(ms).toLocaleTimeString())}
+          </p>
+        ) : null}
         <div className="grid grid-cols-3 gap-1 text-xs">
           <input
+            ref={resubmitRef}
             aria-label="system (empty: recommended)"
             data-testid={testIds.resubmitSite}
             placeholder="recommended"

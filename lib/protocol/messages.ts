@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FrameHeader, RunId, StreamName, View } from './frame';
 import { ParameterDeclarations, ParameterValues, RunParameters } from './parameters';
+import { SystemId } from './facilities';
 
 /** Sent in the Socket.IO handshake (`auth`) by every client, producer or viewer. */
 export const ConnectAuth = z.object({
@@ -26,8 +27,20 @@ export const ConnectRefusal = z.object({
 });
 export type ConnectRefusal = z.infer<typeof ConnectRefusal>;
 
-/** Lifecycle of a run as the gateway sees it. */
-export const RunState = z.enum(['waiting', 'streaming', 'paused', 'stalled', 'finished', 'failed']);
+/**
+ * Lifecycle of a run as the gateway sees it. `ended`: the facility job Loupe submitted for the run
+ * (a resubmit) ended at its site — completed, failed, cancelled, out of walltime, node failure —
+ * and nothing streams it; the summary's `job` says how, in the facility's words.
+ */
+export const RunState = z.enum([
+  'waiting',
+  'streaming',
+  'paused',
+  'stalled',
+  'finished',
+  'failed',
+  'ended',
+]);
 export type RunState = z.infer<typeof RunState>;
 
 /** Key of one stream of a run: `full/xy`, `roi/volume`, … */
@@ -88,6 +101,44 @@ export const StreamInfo = z.object({
 });
 export type StreamInfo = z.infer<typeof StreamInfo>;
 
+/** A facility job's state in PSI/J's terms (IRI's JobState; a Slurm site's states map onto them). */
+export const JobStatus = z.enum([
+  'new',
+  'queued',
+  'held',
+  'active',
+  'completed',
+  'failed',
+  'canceled',
+]);
+export type JobStatus = z.infer<typeof JobStatus>;
+export const JOB_ENDED: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'canceled']);
+
+/**
+ * The facility job Loupe last submitted for a run (resubmit), as its site reports it. Times are
+ * epoch ms; `facilityState` is the site's own word (Slurm `TIMEOUT`, `NODE_FAIL`; IRI's state).
+ */
+export const RunJob = z.object({
+  /** The resubmit command that submitted it. */
+  command: z.string().min(1).max(100),
+  system: SystemId,
+  /** The facility's job id. */
+  jobId: z.string().min(1).max(100),
+  state: JobStatus,
+  facilityState: z.string().max(64).nullable(),
+  /** The facility's message (Slurm's reason, IRI `status.message`, RFC 9457 `detail`). */
+  message: z.string().max(500).nullable(),
+  exitCode: z.number().int().nullable(),
+  /** Requested walltime, seconds. */
+  walltimeS: z.number().nonnegative(),
+  submittedAt: z.number(),
+  /** The site's own expected start of a queued job, when it publishes one. */
+  startEstimate: z.number().nullable(),
+  startedAt: z.number().nullable(),
+  endedAt: z.number().nullable(),
+});
+export type RunJob = z.infer<typeof RunJob>;
+
 /** Gateway → viewer: a run as listed on the overview and at the top of the run page. */
 export const RunSummary = z.object({
   id: RunId,
@@ -105,6 +156,14 @@ export const RunSummary = z.object({
   parameters: RunParameters.optional(),
   /** The consumer's note on its state, e.g. a capture's progress; absent when it has none. */
   stateMessage: z.string().max(500).optional(),
+  /** The facility job Loupe last submitted for this run, while the gateway follows it. */
+  job: RunJob.optional(),
+  /**
+   * How many times the gateway dropped the run's region-of-interest streams (the job that made
+   * them ended, or a new job took the run over): a viewer that sees it grow forgets its `roi`
+   * frames, and with them the region's overlays.
+   */
+  roiEpoch: z.number().int().nonnegative().optional(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 

@@ -1,4 +1,4 @@
-import { hkdfSync } from 'node:crypto';
+import { hkdfSync, randomUUID } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import type { Identity, TokenVerifier } from './Identity';
 
@@ -13,6 +13,13 @@ const AUDIENCE = 'loupe-producer';
  */
 export class ProducerTokens implements TokenVerifier {
   private readonly key: Uint8Array;
+  /**
+   * Tokens cut short (by id): refused from the given time (epoch ms) on — at once when revoked,
+   * at walltime + slack once the job started. Kept until the token would have expired anyway,
+   * so the map holds at most the tokens still alive. In memory: on a restart the gateway's
+   * secret is new (or the job is followed again), see docs.
+   */
+  private readonly cutOff = new Map<string, { at: number; expiresAt: number }>();
 
   constructor(
     secret: Uint8Array,
@@ -28,18 +35,36 @@ export class ProducerTokens implements TokenVerifier {
     run: string,
     subject: string,
     ttlSeconds: number,
-  ): Promise<{ token: string; expiresAt: number }> {
+  ): Promise<{ token: string; id: string; expiresAt: number }> {
     const issuedAt = Math.floor(this.now() / 1000);
     const expiresAt = issuedAt + Math.max(1, Math.ceil(ttlSeconds));
+    const id = randomUUID();
     const token = await new SignJWT({ run })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setSubject(subject)
+      .setJti(id)
       .setIssuedAt(issuedAt)
       .setExpirationTime(expiresAt)
       .sign(this.key);
-    return { token, expiresAt: expiresAt * 1000 };
+    return { token, id, expiresAt: expiresAt * 1000 };
+  }
+
+  /** Refuses token `id` from now on (its job ended). `expiresAt` is the token's own expiry (ms). */
+  revoke(id: string, expiresAt: number): void {
+    this.limit(id, this.now(), expiresAt);
+  }
+
+  /**
+   * Refuses token `id` from `at` (epoch ms) on, when that is sooner than its own expiry or an
+   * earlier limit: a job that started can run no longer than its walltime.
+   */
+  limit(id: string, at: number, expiresAt: number): void {
+    const t = this.now();
+    for (const [k, v] of this.cutOff) if (v.expiresAt <= t) this.cutOff.delete(k);
+    const previous = this.cutOff.get(id)?.at ?? Infinity;
+    if (at < Math.min(previous, expiresAt)) this.cutOff.set(id, { at, expiresAt });
   }
 
   async verify(token: string): Promise<Identity | null> {
@@ -52,13 +77,15 @@ export class ProducerTokens implements TokenVerifier {
         currentDate: new Date(this.now()),
       });
       if (typeof payload.run !== 'string' || !payload.sub || payload.exp === undefined) return null;
+      const cut = payload.jti === undefined ? undefined : this.cutOff.get(payload.jti)?.at;
+      if (cut !== undefined && this.now() >= cut) return null;
       return {
         subject: payload.sub,
         role: 'producer',
         runs: [payload.run],
         anonymous: false,
         source: 'job',
-        expiresAt: payload.exp * 1000,
+        expiresAt: Math.min(payload.exp * 1000, cut ?? Infinity),
       };
     } catch {
       return null;

@@ -4,6 +4,7 @@ import { AlcfActivityAdapter } from './adapters/AlcfActivityAdapter';
 import { IriAdapter } from './adapters/IriAdapter';
 import { NerscSfApiAdapter } from './adapters/NerscSfApiAdapter';
 import { OlcfS3mAdapter } from './adapters/OlcfS3mAdapter';
+import { slurmSourceKind } from './slurm/slurmSite';
 import {
   ClientCredentialsTokenProvider,
   FileTokenProvider,
@@ -86,7 +87,7 @@ export function slurmSource(adapter: FacilityAdapter & { version?: string }): Co
   return { adapter, label: sourceLabel(facility, 'slurm'), provides: DEFAULT_PROVIDES.slurm };
 }
 
-/** The built-in kinds. `slurm` is added by server/facilities/slurm/. */
+/** The built-in kinds; `slurm` is server/facilities/slurm/slurmSite.ts's. */
 export const SOURCE_KINDS: SourceKinds = {
   'nersc-sfapi': (src, ctx) =>
     new NerscSfApiAdapter({
@@ -113,6 +114,7 @@ export const SOURCE_KINDS: SourceKinds = {
     }),
   'olcf-s3m': (src, ctx) =>
     new OlcfS3mAdapter({ baseUrl: src.baseUrl, systems: ctx.systems, timeoutMs: src.timeoutMs }),
+  slurm: (src, ctx) => slurmSourceKind(src, ctx),
 };
 
 /** The token a source's credentials produce. */

@@ -1,4 +1,6 @@
-import { DEFAULT_RECON_JOB, type CommandRecord } from '@/lib/protocol';
+import { DEFAULT_RECON_JOB, JOB_ENDED, type CommandRecord, type RunJob } from '@/lib/protocol';
+import { jobEndedMessage } from '@/lib/runs/describeJob';
+import type { JobState } from '../facilities/adapters/FacilityAdapter';
 import type { Identity } from '../auth/Identity';
 import type { ProducerTokens } from '../auth/ProducerTokens';
 import type { FacilityService } from '../facilities/FacilityService';
@@ -32,10 +34,20 @@ export interface SubmittedJob {
   command: string;
   /**
    * The job's producer credential: publishes this run only, and expires once the job could no
-   * longer be running (queue patience + walltime). The job's consumer dials in with it.
+   * longer be running (queue patience + walltime + slack; walltime + slack from its start once it
+   * started), revoked when it ends. The job's consumer dials in with it (LOUPE_PRODUCER_TOKEN in
+   * the job's environment).
    */
   producerToken: string;
 }
+
+/** The job environment variable the consumer reads its producer token from. */
+export const PRODUCER_TOKEN_VARIABLE = 'LOUPE_PRODUCER_TOKEN';
+/**
+ * How long past its walltime a job's token stays good (ms): Slurm's OverTimeLimit and KillWait,
+ * clock skew between site and gateway, and the consumer's last frames on the way.
+ */
+const TOKEN_SLACK_MS = 10 * 60_000;
 
 const GIB = 2 ** 30;
 /** A staff site decision holds for the next resubmits for this long (a beamline shift). */
@@ -56,6 +68,11 @@ interface RegistrationWatch {
  */
 export class FacilityResubmitter implements ResubmitHandler {
   private readonly jobs = new Map<string, SubmittedJob>();
+  /** Per run, the key (`system/jobId`) of the job submitted last: only it speaks for the run. */
+  private readonly current = new Map<string, string>();
+  /** Timers of the jobs being followed, so close() stops them all. */
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
   private readonly o: Required<FacilityResubmitterOptions>;
 
   constructor(options: FacilityResubmitterOptions) {
@@ -66,6 +83,13 @@ export class FacilityResubmitter implements ResubmitHandler {
       executable: 'loupe-recon',
       ...options,
     };
+  }
+
+  /** Stops following jobs (the gateway is closing); the jobs themselves run on. */
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
   }
 
   /** The run a job Loupe submitted is for (the simulator's job runner asks, to start its consumer). */
@@ -148,6 +172,14 @@ export class FacilityResubmitter implements ResubmitHandler {
     // Watch for the run's registration from before the submission: a job that starts at once may
     // have its consumer dial in before the submission's answer is back.
     const watch = this.watchRegistrations(command.run);
+    // The job's own producer credential, for this run only, minted before the submission so it
+    // travels in the job's environment; it cannot outlive the job (see SubmittedJob).
+    const subject = `job:${system}/${command.id}`;
+    const credential = await this.o.producerTokens.mint(
+      command.run,
+      subject,
+      (this.o.giveUpMs + walltimeS * 1000 + TOKEN_SLACK_MS) / 1000,
+    );
     let job;
     try {
       // The site's job profile (sites file) says what a job there needs: account, queue,
@@ -166,20 +198,17 @@ export class FacilityResubmitter implements ResubmitHandler {
         ...(profile?.directory && { directory: fill(profile.directory)! }),
         ...(profile?.stdoutPath && { stdoutPath: fill(profile.stdoutPath)! }),
         ...(profile?.stderrPath && { stderrPath: fill(profile.stderrPath)! }),
-        ...(profile?.environment && { environment: profile.environment }),
+        environment: { ...profile?.environment, [PRODUCER_TOKEN_VARIABLE]: credential.token },
         // One command is one job: a retry of the same command carries the same key.
         idempotencyKey: command.id,
       });
     } catch (error) {
       watch.stop();
+      this.o.producerTokens.revoke(credential.id, credential.expiresAt);
       return progress.failed(`${system} refused the job: ${(error as Error).message}`);
     }
     const key = `${system}/${job.id}`;
-    const credential = await this.o.producerTokens.mint(
-      command.run,
-      `job:${system}/${job.id}`,
-      this.o.giveUpMs / 1000 + walltimeS,
-    );
+    this.current.set(command.run, key);
     this.jobs.set(key, {
       system,
       jobId: job.id,
@@ -200,7 +229,52 @@ export class FacilityResubmitter implements ResubmitHandler {
       `job ${job.id} ${job.state === 'active' ? 'running' : 'queued'} at ${system}${decided ? ` (staff decision ${decided.id})` : override ? ' (staff override)' : ''}, ${nodes} nodes × ${Math.round(walltimeS / 60)} min${siteEta}${eta}`,
     );
 
-    await this.follow(system, job.id, watch, progress);
+    const tracked: TrackedJob = {
+      key,
+      run: command.run,
+      subject,
+      credential,
+      job: runJob(job, {
+        command: command.id,
+        system,
+        walltimeS,
+        submittedAt: Date.now(),
+        previous: undefined,
+      }),
+    };
+    this.report(tracked);
+    await this.follow(tracked, watch, progress);
+  }
+
+  /** Tells the run what its job is doing, if it is still the run's job; ends it when it ended. */
+  private report(t: TrackedJob): void {
+    if (this.current.get(t.run) !== t.key) return;
+    this.o.registry.setJob(t.run, t.job, {
+      subject: t.subject,
+      ...(JOB_ENDED.has(t.job.state) && { endedMessage: jobEndedMessage(t.job) }),
+    });
+  }
+
+  /** A new state of the job from its site: the run's summary, the token's lifetime, its end. */
+  private update(t: TrackedJob, state: JobState): void {
+    const before = t.job;
+    t.job = runJob(state, { ...before, previous: before });
+    if (t.job.startedAt !== null && before.startedAt === null)
+      // Running now: the job can last its walltime, and the token no longer than that.
+      this.o.producerTokens.limit(
+        t.credential.id,
+        t.job.startedAt + t.job.walltimeS * 1000 + TOKEN_SLACK_MS,
+        t.credential.expiresAt,
+      );
+    if (JOB_ENDED.has(t.job.state)) {
+      this.o.producerTokens.revoke(t.credential.id, t.credential.expiresAt);
+      this.jobs.delete(t.key);
+    }
+    const changed = (['state', 'message', 'startEstimate', 'startedAt', 'endedAt'] as const).some(
+      (k) => before[k] !== t.job[k],
+    );
+    if (changed) this.report(t);
+    if (JOB_ENDED.has(t.job.state) && this.current.get(t.run) === t.key) this.current.delete(t.run);
   }
 
   private watchRegistrations(run: string): RegistrationWatch {
@@ -219,46 +293,53 @@ export class FacilityResubmitter implements ResubmitHandler {
     return watch;
   }
 
-  /** Polls the job until its consumer streams the run, or the job ends or fails first. */
+  /**
+   * Polls the job until it ends at its site. Its command is decided on the way: applied when its
+   * consumer streams the run, failed when the job ends first or never streams; after that the
+   * job is followed on, so its end (walltime, failure, cancellation) reaches the run.
+   */
   private follow(
-    system: string,
-    jobId: string,
+    t: TrackedJob,
     watch: RegistrationWatch,
     progress: ResubmitProgress,
   ): Promise<void> {
     const { facilities } = this.o;
+    const [system, jobId] = [t.job.system, t.job.jobId];
     return new Promise((resolve) => {
       const started = Date.now();
-      let active = false;
+      let decided = false;
       let failures = 0;
-      let timer: NodeJS.Timeout | null = null;
-      const finish = (outcome: () => void) => {
-        if (timer) clearTimeout(timer);
+      const decide = (outcome: () => void) => {
+        if (decided) return;
+        decided = true;
         watch.stop();
         outcome();
         resolve();
       };
-      // The job's consumer registering the run is what "streams again" means.
+      // The job's consumer registering the run is what "streams again" means; the region the
+      // previous job reconstructed is not this job's.
       const streaming = () =>
-        finish(() => progress.applied(`streaming again from ${system} (job ${jobId})`));
+        decide(() => {
+          this.o.registry.clearRoi(t.run);
+          progress.applied(`streaming again from ${system} (job ${jobId})`);
+        });
       // The consumer may dial in between two polls of the job's state.
       watch.onRegistered = () => {
-        if (active) streaming();
+        if (t.job.state === 'active') streaming();
       };
       const poll = async () => {
+        // The gateway is closing: the command stays as it is in the store, like every open one.
+        if (this.closed) return resolve();
         try {
           const job = await facilities.jobStatus(system, jobId);
           failures = 0;
-          const state = job.state;
-          if (state === 'active') {
-            active = true;
-            if (watch.registered) return streaming();
-          }
-          if (state === 'completed' || state === 'failed' || state === 'canceled') {
+          this.update(t, job);
+          if (job.state === 'active' && watch.registered) streaming();
+          if (JOB_ENDED.has(job.state)) {
             const message = job.message ? `: ${job.message}` : '';
-            return finish(() =>
+            return decide(() =>
               progress.failed(
-                `job ${jobId} at ${system} ended ${state} before streaming${message}`,
+                `job ${jobId} at ${system} ended ${job.state} before streaming${message}`,
               ),
             );
           }
@@ -266,21 +347,73 @@ export class FacilityResubmitter implements ResubmitHandler {
           // A facility API hiccup is not the job failing; give up only when it persists.
           const MAX_FAILURES = 30;
           if (++failures >= MAX_FAILURES) {
-            return finish(() =>
+            this.o.producerTokens.revoke(t.credential.id, t.credential.expiresAt);
+            return decide(() =>
               progress.failed(`lost track of job ${jobId}: ${(error as Error).message}`),
             );
           }
         }
-        if (Date.now() - started > this.o.giveUpMs) {
-          return finish(() =>
+        if (!decided && Date.now() - started > this.o.giveUpMs) {
+          // Not followed further; its token expires on its own (queue patience + walltime).
+          return decide(() =>
             progress.failed(
               `job ${jobId} did not stream within ${Math.round(this.o.giveUpMs / 60_000)} min`,
             ),
           );
         }
-        timer = setTimeout(() => void poll(), this.o.pollMs);
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          void poll();
+        }, this.o.pollMs);
+        timer.unref();
+        this.timers.add(timer);
       };
       void poll();
     });
   }
+}
+
+/** A job being followed: its run, its credential, and its state as the run's summary shows it. */
+interface TrackedJob {
+  key: string;
+  run: string;
+  /** The producer identity its consumer registers the run as. */
+  subject: string;
+  credential: { id: string; expiresAt: number };
+  job: RunJob;
+}
+
+/**
+ * A job's state from its site as the run's summary carries it. What a poll does not say (Slurm
+ * forgets start times once a job is gone; IRI gives one time per state) is kept from before, and
+ * an end the site did not date is dated now.
+ */
+export function runJob(
+  state: JobState,
+  o: {
+    command: string;
+    system: string;
+    walltimeS: number;
+    submittedAt: number;
+    previous: RunJob | undefined;
+  },
+  now: number = Date.now(),
+): RunJob {
+  const ended = JOB_ENDED.has(state.state);
+  const startedAt =
+    state.startedAt ?? o.previous?.startedAt ?? (state.state === 'active' ? now : null);
+  return {
+    command: o.command,
+    system: o.system,
+    jobId: state.id,
+    state: state.state,
+    facilityState: state.facilityState ?? null,
+    message: state.message?.slice(0, 500) ?? null,
+    exitCode: state.exitCode,
+    walltimeS: o.walltimeS,
+    submittedAt: o.submittedAt,
+    startEstimate: ended || state.state === 'active' ? null : state.startEstimate,
+    startedAt,
+    endedAt: ended ? (state.endedAt ?? o.previous?.endedAt ?? now) : null,
+  };
 }

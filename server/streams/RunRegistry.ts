@@ -3,7 +3,9 @@ import {
   type FrameHeader,
   type ParameterValues,
   parameterValues,
+  JOB_ENDED,
   type ProducerMetrics,
+  type RunJob,
   type RunParameters,
   type RunMetrics,
   type RunRegistration,
@@ -53,6 +55,10 @@ interface RunRecord {
   producerSample: ProducerMetrics | undefined;
   /** What the consumer declared it can be steered on, and the values in force. */
   parameters: RunParameters | undefined;
+  /** The facility job Loupe last submitted for the run, as last reported (in memory only). */
+  job?: RunJob | undefined;
+  /** Times the run's `roi` streams were dropped (RunSummary.roiEpoch). */
+  roiEpoch?: number;
 }
 
 /** Window over which stream rates are measured, ms: long enough to be steady at 1 Hz. */
@@ -106,7 +112,10 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         sample: row.sample ?? undefined,
         beamline: row.beamline ?? undefined,
         // Nobody is producing until a consumer dials in again.
-        state: row.state === 'finished' || row.state === 'failed' ? row.state : 'waiting',
+        state:
+          row.state === 'finished' || row.state === 'failed' || row.state === 'ended'
+            ? row.state
+            : 'waiting',
         producer: null,
         owner: row.owner,
         createdAt: row.created_at,
@@ -179,6 +188,8 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
       run.beamline = reg.beamline ?? run.beamline;
       run.producer = producer;
       run.owner = owner ?? run.owner;
+      // A new job's consumer: how the last job ended is history now (its `job` says so).
+      if (run.state === 'ended') run.stateMessage = undefined;
       run.state = 'streaming';
       run.updatedAt = t;
     }
@@ -259,6 +270,63 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
     this.persist(run);
     this.emit('run', this.toSummary(run));
     return null;
+  }
+
+  /**
+   * The facility job submitted for `id` changed state (FacilityResubmitter follows it). When it
+   * ended, the run is `ended` with the job's outcome as its message — unless its consumer had
+   * already reported it `finished` and the job completed — and the region of interest that job
+   * reconstructed is dropped — unless another consumer streams the run (the job never took it
+   * over). Nothing a producer does can set this; only the job's site can.
+   */
+  setJob(id: string, job: RunJob, o: { endedMessage?: string; subject?: string } = {}): void {
+    const run = this.runs.get(id);
+    if (!run) return;
+    const previous = run.job;
+    run.job = job;
+    const ended = JOB_ENDED.has(job.state);
+    const wasEnded = previous?.jobId === job.jobId && JOB_ENDED.has(previous.state);
+    // A job that ended before its consumer took the run over leaves a run another consumer
+    // (`subject`: the job's producer identity) still streams as it is.
+    const othersStream =
+      run.producer !== null && o.subject !== undefined && run.owner !== o.subject;
+    if (ended && !wasEnded && !othersStream) {
+      if (!(run.state === 'finished' && job.state === 'completed')) run.state = 'ended';
+      run.stateMessage = o.endedMessage?.slice(0, 500);
+      this.dropRoi(run);
+      this.persist(run);
+    }
+    run.updatedAt = this.now();
+    this.emit('run', this.toSummary(run));
+  }
+
+  /**
+   * Drops the run's region-of-interest streams (latest slices, bricks, sequence numbers): the
+   * job that reconstructed the region is gone, or a new job that knows nothing of it took over.
+   * Viewers are told by `roiEpoch` and forget their roi frames and overlays.
+   */
+  clearRoi(id: string): void {
+    const run = this.runs.get(id);
+    if (!run || !this.dropRoi(run)) return;
+    run.updatedAt = this.now();
+    this.persist(run);
+    this.emit('run', this.toSummary(run));
+  }
+
+  private dropRoi(run: RunRecord): boolean {
+    const roi = (key: StreamKey) => key.startsWith('roi/');
+    const keys = [...run.lastSeq.keys(), ...run.latestSlices.keys(), ...run.bricks.keys()];
+    if (!keys.some(roi)) return false;
+    for (const map of [
+      run.lastSeq,
+      run.lastFrameAtByStream,
+      run.latestSlices,
+      run.bricks,
+      run.arrivals,
+    ])
+      for (const key of [...map.keys()]) if (roi(key)) map.delete(key);
+    run.roiEpoch = (run.roiEpoch ?? 0) + 1;
+    return true;
   }
 
   /**
@@ -460,6 +528,8 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
       })),
       ...(run.parameters && { parameters: run.parameters }),
       ...(run.stateMessage !== undefined && { stateMessage: run.stateMessage }),
+      ...(run.job && { job: run.job }),
+      ...(run.roiEpoch !== undefined && { roiEpoch: run.roiEpoch }),
     };
   }
 }

@@ -2,6 +2,7 @@ import type {
   FacilityId,
   FacilityIncident,
   FacilitySource,
+  JobStatus,
   PlannedWindow,
   QueueDepth,
 } from '@/lib/protocol';
@@ -85,12 +86,17 @@ export interface JobState {
   /** The facility's job id. */
   id: string;
   /** PSI/J's states (IRI's JobState); a Slurm adapter maps PENDING → queued, RUNNING → active … */
-  state: 'new' | 'queued' | 'held' | 'active' | 'completed' | 'failed' | 'canceled';
+  state: JobStatus;
+  /** The facility's own state word (Slurm `TIMEOUT`, `NODE_FAIL`), null where it has none of its own. */
+  facilityState?: string | null;
   /** The facility's own words (IRI `status.message`, Slurm's reason), or null. */
   message: string | null;
   /** The scheduler's own start estimate (epoch ms), when it publishes one. */
   startEstimate: number | null;
   exitCode: number | null;
+  /** When the job started / ended (epoch ms), where the facility says. */
+  startedAt?: number | null;
+  endedAt?: number | null;
 }
 
 /** A source that can also run jobs (IRI's compute API, slurmrestd). Errors are SourceErrors. */

@@ -257,6 +257,13 @@ export class IriAdapter implements FacilityAdapter, JobSubmitter {
             ? Date.parse(estimate)
             : null,
       exitCode: job.status?.exit_code ?? null,
+      // IRI's `status.time` is when the job entered its current state.
+      ...(typeof job.status?.time === 'number' &&
+        (job.status.state === 'active'
+          ? { startedAt: job.status.time * 1000 }
+          : ['completed', 'failed', 'canceled'].includes(job.status.state)
+            ? { endedAt: job.status.time * 1000 }
+            : {})),
     };
   }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { FacilityAdapter } from '../adapters/FacilityAdapter';
 import { facilityAdapters } from '../facilityAdapters';
+import { SlurmAdapter } from '../slurm/SlurmAdapter';
 import { baseUrlsFromEnv, defaultSites, parseSites, PUBLISHED_URLS } from './SitesConfig';
 
 const example = readFileSync(new URL('../../../docs/sites.example.yaml', import.meta.url), 'utf8');
@@ -9,7 +10,7 @@ const example = readFileSync(new URL('../../../docs/sites.example.yaml', import.
 describe('sites file', () => {
   it('parses the documented example and builds its enabled sources in order', () => {
     const sites = parseSites(example);
-    expect(sites.sites.map((s) => s.id)).toEqual(['nersc', 'alcf', 'olcf']);
+    expect(sites.sites.map((s) => s.id)).toEqual(['nersc', 'alcf', 'olcf', 'aps']);
     const built = facilityAdapters(sites);
     // OLCF's IRI source is `enabled: false`: kept in the file, not polled.
     expect(built.sources.map((s) => s.label)).toEqual([
@@ -18,6 +19,7 @@ describe('sites file', () => {
       'ALCF IRI v1',
       'ALCF activity feed',
       'OLCF S3M',
+      'APS Slurm v0.0.38',
     ]);
     expect(built.jobProfiles.get('perlmutter')).toMatchObject({
       account: 'm1234',
@@ -75,7 +77,48 @@ describe('sites file', () => {
     );
   });
 
-  it('takes a slurm source only where its kind is plugged in', () => {
+  it('builds a slurm source of the documented example: partitions, default partition, commands', () => {
+    const built = facilityAdapters(parseSites(example));
+    const slurm = built.sources.find((s) => s.adapter.source === 'slurm')!.adapter;
+    expect(slurm).toBeInstanceOf(SlurmAdapter);
+    expect(slurm.systems).toEqual([
+      { system: 'beamline-cluster', name: 'Beamline cluster', facility: 'APS' },
+    ]);
+    expect(built.jobProfiles.get('beamline-cluster')).toMatchObject({
+      queue: 'recon',
+      customAttributes: { qos: 'normal', constraint: 'gpu' },
+    });
+    const bad = (patch: Record<string, unknown>) =>
+      parseSites(
+        JSON.stringify({
+          sites: [
+            {
+              id: 'aps',
+              facility: 'APS',
+              systems: [{ id: 'bc', name: 'BC' }],
+              sources: [
+                {
+                  id: 's',
+                  kind: 'slurm',
+                  baseUrl: 'http://127.0.0.1:6820',
+                  apiVersion: 'v0.0.38',
+                  user: 'loupe',
+                  systems: { bc: '*' },
+                  ...patch,
+                },
+              ],
+            },
+          ],
+        }),
+      );
+    expect(() => bad({})).not.toThrow();
+    // v0.0.39–41 are versions this build does not speak.
+    expect(() => bad({ apiVersion: 'v0.0.40' })).toThrow(/apiVersion/);
+    expect(() => bad({ user: undefined })).toThrow(/user/);
+    expect(() => bad({ commands: { 'loupe-recon': [] } })).toThrow(/commands/);
+  });
+
+  it('lets a build plug in its own adapter for a kind', () => {
     const file = `
 sites:
   - id: aps
@@ -92,7 +135,6 @@ sites:
         systems: { local: recon }
 `;
     const sites = parseSites(file);
-    expect(() => facilityAdapters(sites)).toThrow(/no adapter for kind slurm/);
     const seen: unknown[] = [];
     const built = facilityAdapters(sites, {
       kinds: {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FacilityId, SystemId } from '@/lib/protocol';
+import { SLURM_API_VERSIONS } from '../slurm/slurmApi';
 
 /**
  * The sites file (`LOUPE_SITES`, JSON or YAML): each site, its systems, the sources that report on
@@ -89,17 +90,29 @@ export const SourceConfig = z.discriminatedUnion('kind', [
     .strict(),
   z.object({ ...sourceBase, kind: z.literal('alcf-activity') }).strict(),
   z.object({ ...sourceBase, kind: z.literal('olcf-s3m') }).strict(),
-  /** slurmrestd (the beamline's own cluster, or S3M's Slurm proxy). */
+  /**
+   * slurmrestd (the beamline's own cluster, or S3M's Slurm proxy). `systems` maps each system to
+   * its partitions at the cluster, comma-separated, or `*` for all of them.
+   */
   z
     .object({
       ...sourceBase,
       kind: z.literal('slurm'),
-      /** slurmrestd's data parser version, e.g. v0.0.38 (Debian 12), v0.0.42–44 (S3M). */
-      apiVersion: z.string().regex(/^v0\.0\.\d{2}$/),
-      /** X-SLURM-USER-NAME sent with the JWT. */
-      user: z.string().min(1).optional(),
-      /** The partition jobs go to and whose nodes count. */
-      partition: z.string().min(1),
+      /** slurmrestd's OpenAPI plugin version: v0.0.38 (Debian 12's 22.05), v0.0.42–44 (S3M). */
+      apiVersion: z.enum(SLURM_API_VERSIONS),
+      /** The Slurm user the JWT was issued to (X-SLURM-USER-NAME); jobs run as this user. */
+      user: z.string().min(1),
+      /** The partition jobs go to when the job profile names no queue; else the system's first. */
+      partition: z.string().min(1).optional(),
+      /**
+       * What each executable a job profile may name runs at this cluster, as an argv prefix (the
+       * profile's arguments follow), e.g. `loupe-recon: [/usr/bin/node, --import, tsx,
+       * /opt/loupe/consumers/recon/main.ts, --gateway, https://loupe.example]`. An executable
+       * not listed is refused; none listed: the cluster is read, never submitted to.
+       */
+      commands: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)).default({}),
+      /** Jobs own their nodes (sbatch --exclusive). */
+      exclusive: z.boolean().default(false),
     })
     .strict(),
 ]);

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FixtureResponse, startFixtureServer } from '../testing/fixtureServer';
-import { SlurmAdapter, slurmToIri } from './SlurmAdapter';
+import { jobEndedMessage } from '@/lib/runs/describeJob';
+import { runJob } from '../../steering/FacilityResubmitter';
+import { SlurmAdapter, slurmJobState, slurmToIri } from './SlurmAdapter';
 import type { SlurmJob } from './slurmApi';
 
 /** v0.0.42 answers written from slurmrestd 24.05's OpenAPI document (fixtures/v0.0.42-from-spec.json). */
@@ -160,5 +162,60 @@ describe("a Slurm job in IRI's terms", () => {
       slurmToIri(job({ state: 'CANCELLED', reason: null, signal: 'TERM' })).status,
     ).toMatchObject({ state: 'canceled', message: 'cancelled (TERM)' });
     expect(slurmToIri(job({ state: 'NODE_FAIL', reason: null })).status!.message).toBe('node fail');
+  });
+
+  it("keeps Slurm's own word and times, and the run's line says how each end came", () => {
+    const ended = (over: Partial<SlurmJob>) => {
+      const state = slurmJobState(job({ state: 'RUNNING', start: 1000, reason: null, ...over }));
+      return {
+        state,
+        line: jobEndedMessage(
+          runJob(state, {
+            command: 'c1',
+            system: 'beamline-cluster',
+            walltimeS: 600,
+            submittedAt: 900_000,
+            previous: undefined,
+          }),
+        ),
+      };
+    };
+    const timeout = ended({ state: 'TIMEOUT', reason: 'TimeLimit', end: 1600 });
+    expect(timeout.state).toMatchObject({
+      state: 'failed',
+      facilityState: 'TIMEOUT',
+      startedAt: 1_000_000,
+      endedAt: 1_600_000,
+    });
+    expect(timeout.line).toBe(
+      'Job 7 on beamline-cluster ended: TIMEOUT after 10 min — walltime reached (TimeLimit)',
+    );
+    expect(ended({ state: 'FAILED', reason: 'NonZeroExitCode', exitCode: 3, end: 1002 }).line).toBe(
+      'Job 7 on beamline-cluster ended: FAILED after 2 s — failed (NonZeroExitCode), exit code 3',
+    );
+    expect(ended({ state: 'CANCELLED', end: 1180 }).line).toBe(
+      'Job 7 on beamline-cluster ended: CANCELLED after 3 min — cancelled',
+    );
+    expect(ended({ state: 'NODE_FAIL', end: 8200 }).line).toBe(
+      'Job 7 on beamline-cluster ended: NODE_FAIL after 2 h 00 min — node fail',
+    );
+    expect(ended({ state: 'OUT_OF_MEMORY', exitCode: null, end: 1060 }).state).toMatchObject({
+      state: 'failed',
+      facilityState: 'OUT_OF_MEMORY',
+    });
+    expect(ended({ state: 'COMPLETED', exitCode: 0, end: 1300 }).line).toBe(
+      'Job 7 on beamline-cluster ended: COMPLETED after 5 min — completed, exit code 0',
+    );
+    // Cancelled while pending: it never started.
+    expect(ended({ state: 'CANCELLED', start: null, end: 1100 }).line).toBe(
+      'Job 7 on beamline-cluster ended: CANCELLED before it started — cancelled',
+    );
+    // A pending job's start is the scheduler's estimate, not a start.
+    expect(slurmJobState(job({ start: 1796165520 }))).toMatchObject({
+      state: 'queued',
+      facilityState: 'PENDING',
+      startedAt: null,
+      endedAt: null,
+    });
   });
 });

@@ -33,6 +33,8 @@ export interface SlurmJobProfile {
   stdout?: string;
   stderr?: string;
   account?: string;
+  /** Where jobs go when the spec names no queue; the system's first partition otherwise. */
+  partition?: string;
   qos?: string;
   /** Slurm `--constraint`, e.g. `gpu`. */
   constraints?: string;
@@ -64,7 +66,17 @@ export interface SlurmJobSpec {
   executable?: string;
   arguments?: string[];
   resources: { node_count: number };
-  attributes: { duration: number; queue_name?: string; account?: string };
+  attributes: {
+    duration: number;
+    queue_name?: string;
+    account?: string;
+    /** `qos` and `constraint` (or `constraints`) are read; others are refused by no one. */
+    custom_attributes?: Record<string, string>;
+  };
+  /** Working directory and output paths; the profile's when absent. */
+  directory?: string;
+  stdout_path?: string;
+  stderr_path?: string;
   /** PSI/J `environment`: added over the profile's (a run-scoped token goes here). */
   environment?: Record<string, string>;
 }
@@ -229,12 +241,20 @@ export class SlurmAdapter implements FacilityAdapter {
             duration: job.walltimeS,
             ...(job.queue && { queue_name: job.queue }),
             ...(job.account && { account: job.account }),
+            ...(job.customAttributes && { custom_attributes: job.customAttributes }),
           },
+          ...(job.directory && { directory: job.directory }),
+          ...(job.stdoutPath && { stdout_path: job.stdoutPath }),
+          ...(job.stderrPath && { stderr_path: job.stderrPath }),
           ...(job.environment && { environment: job.environment }),
         }),
       ),
-    jobStatus: async (system: string, jobId: string) =>
-      this.toJobState(await this.jobStatus(system, jobId)),
+    jobStatus: async (system: string, jobId: string): Promise<JobState> => {
+      this.systemOf(system);
+      const job = await this.client.job(jobId);
+      if (!job) return this.toJobState(gone(jobId));
+      return { ...slurmJobState(job), startEstimate: this.expectedStart(jobId) };
+    },
     cancelJob: (system: string, jobId: string) => this.cancelJob(system, jobId),
   };
 
@@ -261,22 +281,22 @@ export class SlurmAdapter implements FacilityAdapter {
     const exe = spec.executable ?? '';
     const prefix = p.commands[exe];
     if (!prefix) throw new SourceError(`${sys.name} has no command for executable "${exe}"`);
+    // The sites file's job profile (the spec's fields) over the adapter's own defaults.
+    const custom = spec.attributes.custom_attributes ?? {};
+    const directory = spec.directory ?? p.directory;
     const submitted = await this.client.submit({
       name: spec.name ?? `loupe-${exe}`,
-      script: slurmJobScript({
-        directory: p.directory,
-        argv: [...prefix, ...(spec.arguments ?? [])],
-      }),
+      script: slurmJobScript({ directory, argv: [...prefix, ...(spec.arguments ?? [])] }),
       nodes: spec.resources.node_count,
       walltimeS: spec.attributes.duration,
-      partition: spec.attributes.queue_name ?? sys.partitions?.[0],
+      partition: spec.attributes.queue_name ?? p.partition ?? sys.partitions?.[0],
       account: spec.attributes.account ?? p.account,
-      qos: p.qos,
-      constraints: p.constraints,
+      qos: custom.qos ?? p.qos,
+      constraints: custom.constraint ?? custom.constraints ?? p.constraints,
       exclusive: p.exclusive,
-      directory: p.directory,
-      stdout: p.stdout,
-      stderr: p.stderr,
+      directory,
+      stdout: spec.stdout_path ?? p.stdout,
+      stderr: spec.stderr_path ?? p.stderr,
       environment: { ...p.environment, ...spec.environment },
     });
     return {
@@ -294,17 +314,7 @@ export class SlurmAdapter implements FacilityAdapter {
   async jobStatus(system: string, jobId: string): Promise<IriJob> {
     this.systemOf(system);
     const job = await this.client.job(jobId);
-    if (!job)
-      return {
-        id: jobId,
-        status: {
-          state: 'completed',
-          time: Date.now() / 1000,
-          message: 'no longer known to slurmctld (ended longer ago than its MinJobAge)',
-          exit_code: null,
-        },
-      };
-    return slurmToIri(job);
+    return job ? slurmToIri(job) : gone(jobId);
   }
 
   async cancelJob(system: string, jobId: string): Promise<void> {
@@ -335,6 +345,38 @@ function maintenanceWindows(
       description: `maintenance reservation ${r.name}${r.nodeList ? ` on ${r.nodeList}` : ''}`,
     }))
     .sort((a, b) => a.start - b.start);
+}
+
+/** A job slurmctld no longer lists: it ended longer ago than its MinJobAge. */
+function gone(jobId: string): IriJob {
+  return {
+    id: jobId,
+    status: {
+      state: 'completed',
+      time: Date.now() / 1000,
+      message: 'no longer known to slurmctld (ended longer ago than its MinJobAge)',
+      exit_code: null,
+    },
+  };
+}
+
+/**
+ * A Slurm job as the job API's JobState: PSI/J's state and Slurm's message (slurmToIri), with
+ * Slurm's own state word (TIMEOUT, NODE_FAIL, OUT_OF_MEMORY …) and its start and end times.
+ */
+export function slurmJobState(job: SlurmJob): JobState {
+  const iri = slurmToIri(job);
+  const ended = ['completed', 'failed', 'canceled'].includes(iri.status!.state);
+  return {
+    id: job.id,
+    state: iri.status!.state,
+    facilityState: job.state,
+    message: iri.status!.message ?? null,
+    startEstimate: null,
+    exitCode: job.exitCode,
+    startedAt: job.state === 'PENDING' || job.start === null ? null : job.start * 1000,
+    endedAt: ended && job.end !== null ? job.end * 1000 : null,
+  };
 }
 
 /** Slurm's job state as the PSI/J states IRI uses, with what Slurm says about it. */

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,60 +14,27 @@ import {
 import type { IriJob } from '../adapters/IriAdapter';
 import { FacilityService } from '../FacilityService';
 import { SlurmAdapter, type SlurmJobProfile } from './SlurmAdapter';
-import { SLURM_API_VERSIONS, type SlurmApiVersion } from './slurmApi';
 import { RECON_EXECUTABLE, reconConsumerProfile } from './slurmSite';
+import {
+  IN_CI,
+  SLURM_OUTPUT_DIR,
+  SLURM_URL,
+  SLURM_USER,
+  SLURM_VERSION,
+  slurmCli,
+  slurmToken,
+  slurmUnavailable,
+} from './testing/realSlurm';
 
-/**
- * Against a real Slurm (scripts/ci/startSlurm.sh: Debian's slurm-wlm 22.05, slurmrestd v0.0.38,
- * JWT auth). Skipped with a message when none is running outside CI; under CI a missing Slurm fails.
- */
-const URL = process.env.LOUPE_SLURM_URL ?? 'http://127.0.0.1:6820';
-const USER = process.env.LOUPE_SLURM_USER ?? 'loupe';
-const VERSION = (process.env.LOUPE_SLURM_API_VERSION ?? 'v0.0.38') as SlurmApiVersion;
-const OUTPUT_DIR = process.env.LOUPE_SLURM_OUTPUT_DIR ?? '/var/tmp/loupe-slurm-jobs';
+const URL = SLURM_URL;
+const USER = SLURM_USER;
+const VERSION = SLURM_VERSION;
+const OUTPUT_DIR = SLURM_OUTPUT_DIR;
 const REPO = resolve(__dirname, '../../..');
 const SYSTEM = 'beamline-cluster';
-const IN_CI = ['true', '1'].includes((process.env.CI ?? '').toLowerCase());
 
-/**
- * A JWT for USER: LOUPE_SLURM_TOKEN, one minted by `scontrol token` (root or SlurmUser only), or
- * the one startSlurm.sh wrote (LOUPE_SLURM_TOKEN_FILE).
- */
-function mintToken(): string | null {
-  if (process.env.LOUPE_SLURM_TOKEN) return process.env.LOUPE_SLURM_TOKEN;
-  try {
-    const out = execFileSync('scontrol', ['token', `username=${USER}`, 'lifespan=1800'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).toString();
-    const minted = /SLURM_JWT=(\S+)/.exec(out)?.[1];
-    if (minted) return minted;
-  } catch {
-    // Not root nor SlurmUser: use the token startSlurm.sh left for us.
-  }
-  try {
-    const file = process.env.LOUPE_SLURM_TOKEN_FILE ?? `/run/loupe-slurm/${USER}.jwt`;
-    return readFileSync(file, 'utf8').trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-const token = mintToken();
-/** Why the real Slurm cannot be used, or null when it answers. */
-async function unavailable(): Promise<string | null> {
-  if (!SLURM_API_VERSIONS.includes(VERSION)) return `unknown LOUPE_SLURM_API_VERSION ${VERSION}`;
-  if (!token) return 'no Slurm token (set LOUPE_SLURM_TOKEN, or run as root for scontrol token)';
-  try {
-    const res = await fetch(`${URL}/slurm/${VERSION}/ping`, {
-      headers: { 'x-slurm-user-name': USER, 'x-slurm-user-token': token },
-      signal: AbortSignal.timeout(3000),
-    });
-    return res.ok ? null : `slurmrestd at ${URL} answered HTTP ${res.status}`;
-  } catch (error) {
-    return `slurmrestd at ${URL} unreachable (${(error as Error).message})`;
-  }
-}
-const why = await unavailable();
+const token = slurmToken();
+const why = await slurmUnavailable(token);
 if (why && !IN_CI)
   console.warn(
     `Skipping the Slurm integration tests: ${why}. Start a local Slurm with: sudo scripts/ci/startSlurm.sh`,
@@ -130,10 +96,7 @@ async function follow(
   }
 }
 
-const cli = (cmd: string, args: string[]) =>
-  execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    .toString()
-    .trim();
+const cli = slurmCli;
 
 describe.runIf(why !== null && IN_CI)('Slurm in CI', () => {
   it('is running (scripts/ci/startSlurm.sh, called by .ci/run)', () => {
@@ -211,7 +174,6 @@ describe.skipIf(why !== null)(`a real Slurm through slurmrestd ${VERSION}`, () =
     const profile = reconConsumerProfile({
       repoDir: REPO,
       gatewayUrl: 'http://127.0.0.1:0',
-      producerToken: TOKENS.producer,
       outputDir: OUTPUT_DIR,
     });
     const recon = profile.commands[RECON_EXECUTABLE]!;
@@ -271,7 +233,8 @@ describe.skipIf(why !== null)(`a real Slurm through slurmrestd ${VERSION}`, () =
     const script = cli('scontrol', ['write', 'batch_script', jobId!, '-']);
     expect(script).toContain('consumers/recon/main.ts --gateway');
     expect(script).toContain('--run run-1');
-    expect(script).not.toContain(TOKENS.producer);
+    // The job's own producer token travels in its environment, never in its script.
+    expect(script).not.toMatch(/LOUPE_PRODUCER_TOKEN|eyJ/);
 
     const stdout = `${OUTPUT_DIR}/loupe-${jobId}.out`;
     const log = () =>
@@ -308,6 +271,11 @@ describe.skipIf(why !== null)(`a real Slurm through slurmrestd ${VERSION}`, () =
     await service.cancelJob(SYSTEM, jobId!);
     const ended = await follow(site, jobId!, ['canceled', 'failed', 'completed'], 30_000);
     expect(ended.status!.state).toBe('canceled');
+    // The run says so, in Slurm's words, and the job's token is no longer good.
+    await eventually(() => gw.registry.get('run-1')?.state === 'ended', 15_000, 'run ended');
+    expect(gw.registry.get('run-1')!.stateMessage).toMatch(
+      new RegExp(`^Job ${jobId} on ${SYSTEM} ended: CANCELLED after \\d+ (s|min)`),
+    );
     // SIGTERM, then SIGKILL after KillWait (5 s): after that the run gets nothing more.
     await new Promise((r) => setTimeout(r, 6000));
     const count = frames.length;

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { FacilityId } from '@/lib/protocol';
+import { resolveToken } from '../credentials/TokenProvider';
+import type { SourceFactory } from '../facilityAdapters';
 import { SlurmAdapter, type SlurmJobProfile } from './SlurmAdapter';
 import { SLURM_API_VERSIONS } from './slurmApi';
 import type { SlurmToken } from './SlurmRestClient';
@@ -12,15 +14,14 @@ export const RECON_EXECUTABLE = 'loupe-recon';
 /**
  * The job profile that runs Loupe's reference reconstruction consumer on a Slurm node from a
  * checkout of this repository: `node --import tsx consumers/recon/main.ts --gateway URL` plus the
- * spec's arguments (`--run ID`). The producer token travels in the job's environment
- * (LOUPE_PRODUCER_TOKEN), never in the script or argv, where `scontrol show job` and `ps` show it.
+ * spec's arguments (`--run ID`). The producer token, minted per run by the resubmitter, travels
+ * in the job's environment (LOUPE_PRODUCER_TOKEN), never in the script or argv, where
+ * `scontrol write batch_script` and `ps` show it.
  */
 export function reconConsumerProfile(o: {
   /** The repository checkout on the compute node (readable by the job user). */
   repoDir: string;
   gatewayUrl: string;
-  /** The producer token the consumer presents; until per-run tokens exist, the users file's. */
-  producerToken: string;
   /** Writable by the job user: stdout/stderr and captures. */
   outputDir: string;
   node?: string;
@@ -52,7 +53,6 @@ export function reconConsumerProfile(o: {
     environment: {
       PATH: `${resolve(node, '..')}:/usr/local/bin:/usr/bin:/bin`,
       HOME: o.outputDir,
-      LOUPE_PRODUCER_TOKEN: o.producerToken,
     },
   };
 }
@@ -79,7 +79,7 @@ const SlurmEnv = z.object({
  */
 export function slurmSiteFromEnv(
   env: NodeJS.ProcessEnv,
-  o: { gatewayUrl: string; producerToken: string | null; facility?: FacilityId },
+  o: { gatewayUrl: string; facility?: FacilityId },
 ): SlurmAdapter | null {
   if (!env.LOUPE_SLURM_URL) return null;
   const e = SlurmEnv.parse(env);
@@ -104,16 +104,49 @@ export function slurmSiteFromEnv(
       user: e.LOUPE_SLURM_USER,
       token,
     },
-    job: o.producerToken
-      ? reconConsumerProfile({
-          repoDir: e.LOUPE_SLURM_REPO_DIR ?? process.cwd(),
-          gatewayUrl: o.gatewayUrl,
-          producerToken: o.producerToken,
-          outputDir: e.LOUPE_SLURM_OUTPUT_DIR,
-          ...(e.LOUPE_SLURM_ACCOUNT && { account: e.LOUPE_SLURM_ACCOUNT }),
-        })
-      : // Without a producer token no consumer could dial in: read the cluster, submit nothing.
-        { directory: '/', commands: {} },
+    job: reconConsumerProfile({
+      repoDir: e.LOUPE_SLURM_REPO_DIR ?? process.cwd(),
+      gatewayUrl: o.gatewayUrl,
+      outputDir: e.LOUPE_SLURM_OUTPUT_DIR,
+      ...(e.LOUPE_SLURM_ACCOUNT && { account: e.LOUPE_SLURM_ACCOUNT }),
+    }),
     report: (message) => console.warn(message),
   });
 }
+
+/**
+ * The sites file's `slurm` source kind: a SlurmAdapter for the source's systems, each reading
+ * the partitions its `systems` entry names (`*`: all), its JWT from the source's credentials
+ * (a `file` is re-read when it changes, so `scontrol token` output can be rotated under it), and
+ * jobs run as the source's `commands` say; the system's job profile supplies directory,
+ * stdout/stderr, account, queue, `qos`/`constraint` and environment at each submission.
+ */
+export const slurmSourceKind: SourceFactory<'slurm'> = (src, ctx) =>
+  new SlurmAdapter({
+    facility: ctx.site.facility,
+    systems: ctx.systems.map((s) => ({
+      system: s.system,
+      name: s.name,
+      ...(s.resource.trim() !== '*' && {
+        partitions: s.resource
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
+      }),
+    })),
+    client: {
+      baseUrl: src.baseUrl,
+      version: src.apiVersion,
+      user: src.user,
+      token: () => resolveToken(ctx.token),
+      timeoutMs: src.timeoutMs,
+    },
+    job: {
+      // Overridden by the job profile's `directory`; /tmp exists on every node.
+      directory: '/tmp',
+      commands: src.commands,
+      exclusive: src.exclusive,
+      ...(src.partition && { partition: src.partition }),
+    },
+    report: (message) => console.warn(message),
+  });
