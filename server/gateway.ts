@@ -57,6 +57,7 @@ import { FacilityResubmitter } from './steering/FacilityResubmitter';
 import type { Db } from './db/openDatabase';
 import { isPostgresUrl, isStore, openStore, type Store } from './db/openStore';
 import type { GatewayCluster } from './cluster/GatewayCluster';
+import type { GatewayToGateway } from './cluster/RunMirror';
 import { runRoutes } from './http/runRoutes';
 import { captureRoutes } from './http/captureRoutes';
 import type { BudgetLimits } from './streams/MessageBudget';
@@ -245,7 +246,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   await app.register(healthRoutes, { store });
   app.get('/api/health', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
-  await app.register(runRoutes, { registry });
+  // In a cluster the lists include the runs the other gateways own (docs/cluster.md).
+  const runs = options.cluster?.runs(registry) ?? registry;
+  await app.register(runRoutes, { runs });
   const recorder = options.recording ? await Recorder.open(options.recording) : null;
   recorder?.on('error', (error) => app.log.error({ err: error }, 'recorder error'));
   if (recorder) await app.register(recordingRoutes, { recorder });
@@ -287,7 +290,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const viewerIo = new Server<
     ViewerToGateway,
     GatewayToViewer,
-    Record<string, never>,
+    GatewayToGateway,
     { identity: Identity; runs?: Set<string> }
   >(app.server, {
     path: VIEWER_SOCKET_PATH,
@@ -418,6 +421,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.metricsIntervalMs !== undefined && {
       metricsIntervalMs: options.metricsIntervalMs,
     }),
+    listRuns: () => runs.list(),
     observer: {
       sent: (frame) => metrics.frameSent(frame.header.stream, frame.payload.byteLength),
       replaced: (frame) => metrics.frameReplaced(frame.header.stream),

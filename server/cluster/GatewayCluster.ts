@@ -1,11 +1,12 @@
 import { createAdapter } from '@socket.io/postgres-adapter';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
-import { type RunElsewhere, SubscribeRequest } from '@/lib/protocol';
+import { type RunElsewhere, type RunSummary, SubscribeRequest } from '@/lib/protocol';
 import type { RunRegistry } from '../streams/RunRegistry';
 import type { ViewerNamespace } from '../streams/viewerNamespace';
 import type { GatewayAddress, OwnershipStore, RunOwner } from './OwnershipStore';
 import { runOfRoom } from '../streams/rooms';
+import { OwnedRuns, RunMirror } from './RunMirror';
 
 export interface GatewayClusterOptions {
   /** This gateway's id and the URL the other gateways reach it at. */
@@ -52,6 +53,8 @@ export class GatewayCluster {
   private registry: RunRegistry | null = null;
   private viewers: ViewerNamespace | null = null;
   private ticking: Promise<void> | null = null;
+  /** The runs the other gateways own, as they last said (for the run lists served here). */
+  private readonly mirror: RunMirror;
 
   constructor(options: GatewayClusterOptions) {
     this.self = options.self;
@@ -60,6 +63,22 @@ export class GatewayCluster {
     this.ttlMs = options.leaseTtlMs ?? 3000;
     this.onClosed = options.onClosed ?? (() => Promise.resolve());
     this.onError = options.onError ?? ((error, what) => console.error(`cluster: ${what}`, error));
+    this.mirror = new RunMirror(this.self.id);
+  }
+
+  /**
+   * The run list and run lookup this gateway serves (REST, the `runs` sent on connect): its own
+   * runs plus those the other gateways own, so a viewer that reached a non-owner sees a run owned
+   * elsewhere with its current state at once, not from the run's next broadcast change.
+   */
+  runs(registry: RunRegistry): { list(): RunSummary[]; get(id: string): RunSummary | undefined } {
+    return {
+      list: () => this.mirror.merge(registry.list()),
+      get: (id) => {
+        const local = registry.get(id);
+        return local?.producerConnected ? local : (this.mirror.get(id) ?? local);
+      },
+    };
   }
 
   /** The viewer engine's adapter: small control events across gateways, never frames. */
@@ -123,6 +142,16 @@ export class GatewayCluster {
     this.viewers = viewers;
     // A producer registering here makes this gateway claim the run at once (not at the next tick).
     registry.on('registered', () => void this.tick());
+    // Its runs' changes reach the other gateways' run lists at once; the round repeats them all.
+    registry.on('run', (summary) => {
+      if (this.held.has(summary.id))
+        this.publish({ complete: false, released: [], runs: [summary] });
+    });
+    viewers.on('cluster:runs', (message) => {
+      const parsed = OwnedRuns.safeParse(message);
+      if (parsed.success) this.mirror.offer(parsed.data);
+      else this.onError(new Error(parsed.error.issues[0]?.message), 'a malformed cluster:runs');
+    });
     viewers.on('connection', (socket) => {
       // Before the fan-out's handler: a run served elsewhere is refused with where it is.
       socket.use((packet, next) => {
@@ -160,6 +189,7 @@ export class GatewayCluster {
     await Promise.all(
       [...this.held].map((run) => this.store.release(run, this.self.id).catch(() => undefined)),
     );
+    this.publish({ complete: true, released: [...this.held], runs: [] });
     this.held.clear();
   }
 
@@ -196,15 +226,29 @@ export class GatewayCluster {
       const owner = await this.store.claim(run, this.self, this.ttlMs);
       if (owner.gateway === this.self.id) renewed.add(run);
     }
+    const released: string[] = [];
     for (const run of this.held) {
       if (local.includes(run)) continue;
       // The producer left: give the run up so the gateway it reconnects to takes it at once.
       await this.store.release(run, this.self.id);
       renewed.delete(run);
+      released.push(run);
     }
     this.held.clear();
     for (const run of renewed) if (local.includes(run)) this.held.add(run);
+    const runs = [...this.held].map((id) => registry.get(id)).filter((r) => r !== undefined);
+    this.publish({ complete: true, released, runs });
     await this.redirectViewers(registry);
+  }
+
+  /** Tells the other gateways which runs this one owns (through the adapter; lost while it is down). */
+  private publish(message: Omit<OwnedRuns, 'gateway' | 'ttlMs'>): void {
+    const full: OwnedRuns = { gateway: this.self.id, ttlMs: this.ttlMs, ...message };
+    try {
+      this.viewers?.serverSideEmit('cluster:runs', full);
+    } catch (error) {
+      this.onError(error as Error, 'publishing the runs owned here');
+    }
   }
 
   /** Viewers here following a run whose producer is connected to another gateway are told so. */
