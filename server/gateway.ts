@@ -2,6 +2,7 @@ import type { Socket as NetSocket } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Server } from 'socket.io';
 import {
+  DEFAULT_RECON_JOB,
   MAX_PRODUCER_MESSAGE_BYTES,
   MAX_VIEWER_MESSAGE_BYTES,
   PRODUCER_NAMESPACE,
@@ -435,6 +436,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     inFlightPerViewer: () => fanOut.inFlightPerViewer(),
     ...(options.facilities && {
       facilities: () => options.facilities!.snapshots(),
+      waitEstimates: () => options.facilities!.estimate(DEFAULT_RECON_JOB),
       now: () => options.facilities!.now(),
     }),
   });
