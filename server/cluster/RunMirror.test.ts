@@ -65,6 +65,16 @@ describe('RunMirror', () => {
     });
   });
 
+  it('names the runs that are new or changed, so a lost run update is made good', () => {
+    const mirror = new RunMirror('g1', () => 0);
+    expect(mirror.offer(owned('g2', [run('a', 'streaming')])).map((r) => r.id)).toEqual(['a']);
+    // Repeated unchanged (frame counts aside): nothing to pass on.
+    expect(mirror.offer(owned('g2', [{ ...run('a', 'streaming'), framesReceived: 9 }]))).toEqual(
+      [],
+    );
+    expect(mirror.offer(owned('g2', [run('a', 'paused')])).map((r) => r.state)).toEqual(['paused']);
+  });
+
   it('refuses malformed messages at the boundary', () => {
     expect(OwnedRuns.safeParse({ gateway: 'g2', ttlMs: 3000, runs: [] }).success).toBe(false);
     expect(

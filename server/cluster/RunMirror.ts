@@ -48,9 +48,24 @@ export class RunMirror {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Takes one gateway's message; a message from this gateway itself is ignored. */
-  offer(message: OwnedRuns): void {
-    if (message.gateway === this.self) return;
+  /**
+   * Takes one gateway's message (one from this gateway itself is ignored). Resolves with the runs
+   * that are new here or whose visible state changed: the owner's own `run:update` of a change
+   * may have been lost (the adapter's LISTEN connection down while it was sent), so the gateway
+   * passes these on to its viewers, and its viewers catch up within a lease round.
+   */
+  offer(message: OwnedRuns): RunSummary[] {
+    if (message.gateway === this.self) return [];
+    const changed = message.runs.filter((r) => {
+      const before = this.get(r.id);
+      return (
+        !before ||
+        before.state !== r.state ||
+        before.producerConnected !== r.producerConnected ||
+        before.stateMessage !== r.stateMessage ||
+        before.title !== r.title
+      );
+    });
     const until = this.now() + message.ttlMs;
     if (message.complete)
       for (const [id, entry] of this.runs)
@@ -59,6 +74,7 @@ export class RunMirror {
       if (this.runs.get(id)?.gateway === message.gateway) this.runs.delete(id);
     for (const summary of message.runs)
       this.runs.set(summary.id, { summary, gateway: message.gateway, until });
+    return changed;
   }
 
   /** Forgets what `gateway` said (it drained, or this gateway learnt it is gone). */
