@@ -32,6 +32,7 @@ import { EngineAdmission, handshakeToken } from './auth/EngineAdmission';
 import { devSignInRoutes } from './http/devSignInRoutes';
 import { drainRefusedBodies } from './http/drainRefusedBodies';
 import { healthRoutes } from './http/healthRoutes';
+import { REQUEST_ID_HEADER, requestId } from './http/requestId';
 import { installJsonBodyParser } from './http/jsonBodyParser';
 import {
   engineRequestRefusal,
@@ -208,12 +209,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const app = Fastify({
     // X-Forwarded-* only from the configured proxies (request.ip, request.host).
     trustProxy: guards.trust,
-    // Request lines are info-level; the default level keeps the console to warnings and errors.
+    // One JSON line per event (pino), the gateway's only logger (docs/operations.md). Request and
+    // command lifecycle lines are info-level; the default level keeps the console to warnings and
+    // errors (LOUPE_LOG_LEVEL=info for all of them).
     logger: options.logger
       ? { level: process.env.LOUPE_LOG_LEVEL ?? 'warn', redact: ['req.headers.authorization'] }
       : false,
+    // Every request's id (`reqId` on its lines), taken from X-Request-Id when a proxy set a sane
+    // one (a cluster's forwarded commands keep theirs), else a fresh UUID; sent back in the answer.
+    genReqId: requestId,
     // REST bodies are small JSON (commands, estimates); frames never travel over REST.
     bodyLimit: 64 * 1024,
+  });
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
   });
   installHostCheck(app, guards);
   installJsonBodyParser(app);
@@ -245,7 +254,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       listenHost: options.host ?? '127.0.0.1',
       guards,
     });
-  await app.register(healthRoutes, { store });
+  await app.register(healthRoutes, { store, draining: () => draining });
   app.get('/api/health', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
   // In a cluster the lists include the runs the other gateways own (docs/cluster.md).
   const runs = options.cluster?.runs(registry) ?? registry;
@@ -356,6 +365,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   commands.on('error', (error) => app.log.error({ err: error }, 'command service error'));
   commands.on('state', (command) => {
     metrics.commandState(command);
+    app.log.info(
+      {
+        event: 'command',
+        commandId: command.id,
+        run: command.run,
+        kind: command.kind,
+        state: command.state,
+        ...(command.reason !== undefined && { reason: command.reason }),
+      },
+      `command ${command.state}`,
+    );
     viewers.to(runRoom(command.run)).emit('command:state', command);
   });
   // Every socket gets a message budget and a session tied to its credential before its first message.

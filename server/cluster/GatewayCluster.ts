@@ -1,12 +1,14 @@
 import { createAdapter } from '@socket.io/postgres-adapter';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
+import { z } from 'zod';
 import { type RunElsewhere, type RunSummary, SubscribeRequest } from '@/lib/protocol';
 import type { RunRegistry } from '../streams/RunRegistry';
 import type { ViewerNamespace } from '../streams/viewerNamespace';
 import type { GatewayAddress, OwnershipStore, RunOwner } from './OwnershipStore';
 import { runOfRoom } from '../streams/rooms';
 import { OwnedRuns, RunMirror } from './RunMirror';
+import { REQUEST_ID_HEADER } from '../http/requestId';
 
 export interface GatewayClusterOptions {
   /** This gateway's id and the URL the other gateways reach it at. */
@@ -21,6 +23,17 @@ export interface GatewayClusterOptions {
   /** Called by `close()` once the gateway no longer needs the pool (e.g. `pool.end()`). */
   onClosed?: () => Promise<void>;
 }
+
+/** The owner's answer's command id, for the forwarding gateway's log line (none if it has none). */
+function commandIdOf(text: string): { commandId?: string } {
+  try {
+    const parsed = ForwardedAnswer.safeParse(JSON.parse(text));
+    return parsed.success ? { commandId: parsed.data.command.id } : {};
+  } catch {
+    return {};
+  }
+}
+const ForwardedAnswer = z.object({ command: z.object({ id: z.string().max(200) }) });
 
 /** A forwarded request is never forwarded again (two gateways that disagree cannot ping-pong). */
 export const FORWARDED_HEADER = 'x-loupe-forwarded-by';
@@ -106,6 +119,8 @@ export class GatewayCluster {
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         [FORWARDED_HEADER]: this.self.id,
+        // The owner logs the command under the same request id as this gateway.
+        [REQUEST_ID_HEADER]: request.id,
       };
       for (const name of ['authorization', 'idempotency-key'] as const) {
         const value = request.headers[name];
@@ -120,11 +135,22 @@ export class GatewayCluster {
         });
         const replayed = answer.headers.get('idempotent-replayed');
         if (replayed) void reply.header('idempotent-replayed', replayed);
+        const text = await answer.text();
+        request.log.info(
+          {
+            event: 'command',
+            ...commandIdOf(text),
+            run,
+            to: owner.gateway,
+            status: answer.status,
+          },
+          'command forwarded',
+        );
         return reply
           .code(answer.status)
           .header('content-type', answer.headers.get('content-type') ?? 'application/json')
           .header(SERVED_BY_HEADER, owner.gateway)
-          .send(await answer.text());
+          .send(text);
       } catch (error) {
         // The command may or may not have reached the owner: the client retries with the same
         // idempotency key, which the owner answers from its record instead of sending it again.
@@ -149,7 +175,9 @@ export class GatewayCluster {
     });
     viewers.on('cluster:runs', (message) => {
       const parsed = OwnedRuns.safeParse(message);
-      if (parsed.success) this.mirror.offer(parsed.data);
+      // This gateway's viewers get what changed (local: every gateway does the same for its own).
+      if (parsed.success)
+        for (const run of this.mirror.offer(parsed.data)) viewers.local.emit('run:update', run);
       else this.onError(new Error(parsed.error.issues[0]?.message), 'a malformed cluster:runs');
     });
     viewers.on('connection', (socket) => {
