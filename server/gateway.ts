@@ -2,6 +2,7 @@ import type { Socket as NetSocket } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Server } from 'socket.io';
 import {
+  DEFAULT_RECON_JOB,
   MAX_PRODUCER_MESSAGE_BYTES,
   MAX_VIEWER_MESSAGE_BYTES,
   PRODUCER_NAMESPACE,
@@ -31,6 +32,7 @@ import { EngineAdmission, handshakeToken } from './auth/EngineAdmission';
 import { devSignInRoutes } from './http/devSignInRoutes';
 import { drainRefusedBodies } from './http/drainRefusedBodies';
 import { healthRoutes } from './http/healthRoutes';
+import { REQUEST_ID_HEADER, requestId } from './http/requestId';
 import { installJsonBodyParser } from './http/jsonBodyParser';
 import {
   engineRequestRefusal,
@@ -57,6 +59,7 @@ import { FacilityResubmitter } from './steering/FacilityResubmitter';
 import type { Db } from './db/openDatabase';
 import { isPostgresUrl, isStore, openStore, type Store } from './db/openStore';
 import type { GatewayCluster } from './cluster/GatewayCluster';
+import type { GatewayToGateway } from './cluster/RunMirror';
 import { runRoutes } from './http/runRoutes';
 import { captureRoutes } from './http/captureRoutes';
 import type { BudgetLimits } from './streams/MessageBudget';
@@ -208,12 +211,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const app = Fastify({
     // X-Forwarded-* only from the configured proxies (request.ip, request.host).
     trustProxy: guards.trust,
-    // Request lines are info-level; the default level keeps the console to warnings and errors.
+    // One JSON line per event (pino), the gateway's only logger (docs/operations.md). Request and
+    // command lifecycle lines are info-level; the default level keeps the console to warnings and
+    // errors (LOUPE_LOG_LEVEL=info for all of them).
     logger: options.logger
       ? { level: process.env.LOUPE_LOG_LEVEL ?? 'warn', redact: ['req.headers.authorization'] }
       : false,
+    // Every request's id (`reqId` on its lines), taken from X-Request-Id when a proxy set a sane
+    // one (a cluster's forwarded commands keep theirs), else a fresh UUID; sent back in the answer.
+    genReqId: requestId,
     // REST bodies are small JSON (commands, estimates); frames never travel over REST.
     bodyLimit: 64 * 1024,
+  });
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
   });
   installHostCheck(app, guards);
   installJsonBodyParser(app);
@@ -245,9 +256,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       listenHost: options.host ?? '127.0.0.1',
       guards,
     });
-  await app.register(healthRoutes, { store });
+  await app.register(healthRoutes, { store, draining: () => draining });
   app.get('/api/health', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
-  await app.register(runRoutes, { registry });
+  // In a cluster the lists include the runs the other gateways own (docs/cluster.md).
+  const runs = options.cluster?.runs(registry) ?? registry;
+  await app.register(runRoutes, { runs });
   const recorder = options.recording ? await Recorder.open(options.recording) : null;
   recorder?.on('error', (error) => app.log.error({ err: error }, 'recorder error'));
   if (recorder) await app.register(recordingRoutes, { recorder });
@@ -289,7 +302,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const viewerIo = new Server<
     ViewerToGateway,
     GatewayToViewer,
-    Record<string, never>,
+    GatewayToGateway,
     { identity: Identity; runs?: Set<string> }
   >(app.server, {
     path: VIEWER_SOCKET_PATH,
@@ -360,6 +373,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   commands.on('error', (error) => app.log.error({ err: error }, 'command service error'));
   commands.on('state', (command) => {
     metrics.commandState(command);
+    app.log.info(
+      {
+        event: 'command',
+        commandId: command.id,
+        run: command.run,
+        kind: command.kind,
+        state: command.state,
+        ...(command.reason !== undefined && { reason: command.reason }),
+      },
+      `command ${command.state}`,
+    );
     viewers.to(runRoom(command.run)).emit('command:state', command);
   });
   // Every socket gets a message budget and a session tied to its credential before its first message.
@@ -426,6 +450,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.metricsIntervalMs !== undefined && {
       metricsIntervalMs: options.metricsIntervalMs,
     }),
+    listRuns: () => runs.list(),
     observer: {
       sent: (frame) => metrics.frameSent(frame.header.stream, frame.payload.byteLength),
       replaced: (frame) => metrics.frameReplaced(frame.header.stream),
@@ -439,6 +464,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     inFlightPerViewer: () => fanOut.inFlightPerViewer(),
     ...(options.facilities && {
       facilities: () => options.facilities!.snapshots(),
+      waitEstimates: () => options.facilities!.estimate(DEFAULT_RECON_JOB),
       now: () => options.facilities!.now(),
     }),
   });

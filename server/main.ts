@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify';
 import { metricsTokenFromFile } from './metrics/GatewayMetrics';
 import { LocalUsers, ensureDefaultUsersFile } from './auth/LocalUsers';
 import { ShareLinks } from './auth/ShareLinks';
@@ -95,6 +96,14 @@ if (config.facilities === 'real') {
     db,
   });
 }
+// What fails while the gateway runs goes to its JSON log (pino, docs/operations.md) once it exists;
+// before that (start-up) to stderr.
+let logger: FastifyBaseLogger | null = null;
+function report(error: Error, what: string): void {
+  if (logger) logger.warn({ err: error }, what);
+  else console.warn(`${what}: ${error.message}`);
+}
+
 // Facility pollers run on one gateway at a time: whichever holds the `facility-pollers` lease in
 // the store (15 s without renewal hands it to another gateway).
 const instanceId = `${process.env.HOSTNAME ?? 'gateway'}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -106,7 +115,7 @@ const pollerLease = facilities
       ttlMs: 15_000,
       onAcquired: () => facilities?.start(),
       onLost: () => facilities?.stop(),
-      onError: (error) => console.warn(`facility-pollers lease: ${error.message}`),
+      onError: (error) => report(error, 'facility-pollers lease'),
     })
   : null;
 pollerLease?.start();
@@ -114,7 +123,7 @@ pollerLease?.start();
 // One of several gateways when LOUPE_GATEWAY_ID is set (docs/cluster.md).
 let cluster: Awaited<ReturnType<typeof clusterFromEnv>> = null;
 try {
-  cluster = await clusterFromEnv(process.env);
+  cluster = await clusterFromEnv(process.env, report);
 } catch (error) {
   console.error(`Loupe gateway: ${(error as Error).message}`);
   process.exit(1);
@@ -142,6 +151,8 @@ const gateway = await startGateway({
   ...(config.recording && { recording: config.recording }),
   ...(cluster && { cluster }),
 });
+logger = gateway.app.log;
+// A plain line, not JSON: npm start, the fault tests and people read the URL from it.
 console.log(`Loupe gateway listening on ${gateway.url}`);
 if (embedded)
   console.log(`facility simulator on ${embedded.simulator.url} at ${config.simSpeed}× real time`);

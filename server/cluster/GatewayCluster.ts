@@ -1,11 +1,14 @@
 import { createAdapter } from '@socket.io/postgres-adapter';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
-import { type RunElsewhere, SubscribeRequest } from '@/lib/protocol';
+import { z } from 'zod';
+import { type RunElsewhere, type RunSummary, SubscribeRequest } from '@/lib/protocol';
 import type { RunRegistry } from '../streams/RunRegistry';
 import type { ViewerNamespace } from '../streams/viewerNamespace';
 import type { GatewayAddress, OwnershipStore, RunOwner } from './OwnershipStore';
 import { runOfRoom } from '../streams/rooms';
+import { OwnedRuns, RunMirror } from './RunMirror';
+import { REQUEST_ID_HEADER } from '../http/requestId';
 
 export interface GatewayClusterOptions {
   /** This gateway's id and the URL the other gateways reach it at. */
@@ -20,6 +23,17 @@ export interface GatewayClusterOptions {
   /** Called by `close()` once the gateway no longer needs the pool (e.g. `pool.end()`). */
   onClosed?: () => Promise<void>;
 }
+
+/** The owner's answer's command id, for the forwarding gateway's log line (none if it has none). */
+function commandIdOf(text: string): { commandId?: string } {
+  try {
+    const parsed = ForwardedAnswer.safeParse(JSON.parse(text));
+    return parsed.success ? { commandId: parsed.data.command.id } : {};
+  } catch {
+    return {};
+  }
+}
+const ForwardedAnswer = z.object({ command: z.object({ id: z.string().max(200) }) });
 
 /** A forwarded request is never forwarded again (two gateways that disagree cannot ping-pong). */
 export const FORWARDED_HEADER = 'x-loupe-forwarded-by';
@@ -52,6 +66,8 @@ export class GatewayCluster {
   private registry: RunRegistry | null = null;
   private viewers: ViewerNamespace | null = null;
   private ticking: Promise<void> | null = null;
+  /** The runs the other gateways own, as they last said (for the run lists served here). */
+  private readonly mirror: RunMirror;
 
   constructor(options: GatewayClusterOptions) {
     this.self = options.self;
@@ -60,6 +76,22 @@ export class GatewayCluster {
     this.ttlMs = options.leaseTtlMs ?? 3000;
     this.onClosed = options.onClosed ?? (() => Promise.resolve());
     this.onError = options.onError ?? ((error, what) => console.error(`cluster: ${what}`, error));
+    this.mirror = new RunMirror(this.self.id);
+  }
+
+  /**
+   * The run list and run lookup this gateway serves (REST, the `runs` sent on connect): its own
+   * runs plus those the other gateways own, so a viewer that reached a non-owner sees a run owned
+   * elsewhere with its current state at once, not from the run's next broadcast change.
+   */
+  runs(registry: RunRegistry): { list(): RunSummary[]; get(id: string): RunSummary | undefined } {
+    return {
+      list: () => this.mirror.merge(registry.list()),
+      get: (id) => {
+        const local = registry.get(id);
+        return local?.producerConnected ? local : (this.mirror.get(id) ?? local);
+      },
+    };
   }
 
   /** The viewer engine's adapter: small control events across gateways, never frames. */
@@ -87,6 +119,8 @@ export class GatewayCluster {
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         [FORWARDED_HEADER]: this.self.id,
+        // The owner logs the command under the same request id as this gateway.
+        [REQUEST_ID_HEADER]: request.id,
       };
       for (const name of ['authorization', 'idempotency-key'] as const) {
         const value = request.headers[name];
@@ -101,11 +135,22 @@ export class GatewayCluster {
         });
         const replayed = answer.headers.get('idempotent-replayed');
         if (replayed) void reply.header('idempotent-replayed', replayed);
+        const text = await answer.text();
+        request.log.info(
+          {
+            event: 'command',
+            ...commandIdOf(text),
+            run,
+            to: owner.gateway,
+            status: answer.status,
+          },
+          'command forwarded',
+        );
         return reply
           .code(answer.status)
           .header('content-type', answer.headers.get('content-type') ?? 'application/json')
           .header(SERVED_BY_HEADER, owner.gateway)
-          .send(await answer.text());
+          .send(text);
       } catch (error) {
         // The command may or may not have reached the owner: the client retries with the same
         // idempotency key, which the owner answers from its record instead of sending it again.
@@ -123,6 +168,18 @@ export class GatewayCluster {
     this.viewers = viewers;
     // A producer registering here makes this gateway claim the run at once (not at the next tick).
     registry.on('registered', () => void this.tick());
+    // Its runs' changes reach the other gateways' run lists at once; the round repeats them all.
+    registry.on('run', (summary) => {
+      if (this.held.has(summary.id))
+        this.publish({ complete: false, released: [], runs: [summary] });
+    });
+    viewers.on('cluster:runs', (message) => {
+      const parsed = OwnedRuns.safeParse(message);
+      // This gateway's viewers get what changed (local: every gateway does the same for its own).
+      if (parsed.success)
+        for (const run of this.mirror.offer(parsed.data)) viewers.local.emit('run:update', run);
+      else this.onError(new Error(parsed.error.issues[0]?.message), 'a malformed cluster:runs');
+    });
     viewers.on('connection', (socket) => {
       // Before the fan-out's handler: a run served elsewhere is refused with where it is.
       socket.use((packet, next) => {
@@ -160,6 +217,7 @@ export class GatewayCluster {
     await Promise.all(
       [...this.held].map((run) => this.store.release(run, this.self.id).catch(() => undefined)),
     );
+    this.publish({ complete: true, released: [...this.held], runs: [] });
     this.held.clear();
   }
 
@@ -196,15 +254,29 @@ export class GatewayCluster {
       const owner = await this.store.claim(run, this.self, this.ttlMs);
       if (owner.gateway === this.self.id) renewed.add(run);
     }
+    const released: string[] = [];
     for (const run of this.held) {
       if (local.includes(run)) continue;
       // The producer left: give the run up so the gateway it reconnects to takes it at once.
       await this.store.release(run, this.self.id);
       renewed.delete(run);
+      released.push(run);
     }
     this.held.clear();
     for (const run of renewed) if (local.includes(run)) this.held.add(run);
+    const runs = [...this.held].map((id) => registry.get(id)).filter((r) => r !== undefined);
+    this.publish({ complete: true, released, runs });
     await this.redirectViewers(registry);
+  }
+
+  /** Tells the other gateways which runs this one owns (through the adapter; lost while it is down). */
+  private publish(message: Omit<OwnedRuns, 'gateway' | 'ttlMs'>): void {
+    const full: OwnedRuns = { gateway: this.self.id, ttlMs: this.ttlMs, ...message };
+    try {
+      this.viewers?.serverSideEmit('cluster:runs', full);
+    } catch (error) {
+      this.onError(error as Error, 'publishing the runs owned here');
+    }
   }
 
   /** Viewers here following a run whose producer is connected to another gateway are told so. */

@@ -31,10 +31,15 @@ export async function clusterFromEnv(
   const report =
     onError ??
     ((error: Error, what: string) => console.error(`cluster: ${what}: ${error.message}`));
-  // Small: leases and control events only. Idle clients of a restarted database are dropped with an
-  // 'error' on the pool, which must be listened to or it would end the process.
+  // Small: leases and control events only. A restarted database drops every client with an
+  // 'error': on the pool for idle ones, on the client itself for checked-out ones (the adapter's
+  // LISTEN client, which pg-pool leaves without a listener and the adapter reconnects on 'end').
+  // Unheard, either would end the process; each is reported once, by the client's own listener.
   const pool = new pg.Pool({ connectionString: url, max: 6, connectionTimeoutMillis: 5000 });
-  pool.on('error', (error) => report(error, 'database connection'));
+  pool.on('connect', (client) =>
+    client.on('error', (error) => report(error, 'database connection')),
+  );
+  pool.on('error', () => undefined);
   const store = await PgOwnershipStore.open(pool);
   return new GatewayCluster({
     self: { id, url: new URL(advertise).origin },

@@ -16,10 +16,15 @@ declare module 'fastify' {
  */
 export async function healthRoutes(
   app: FastifyInstance,
-  opts: { store: Pick<Store, 'db'> },
+  opts: {
+    store: Pick<Store, 'db'>;
+    /** True once SIGTERM's drain began: not ready, so balancers and orchestrators stop sending. */
+    draining?: () => boolean;
+  },
 ): Promise<void> {
   app.get('/api/health/live', { config: { public: true } }, async () => ({ status: 'live' }));
   app.get('/api/health/ready', { config: { public: true } }, async (_request, reply) => {
+    if (opts.draining?.()) return reply.code(503).send({ status: 'draining' });
     try {
       // Ready only while the store answers (a PostgreSQL that is down makes this gateway unready).
       await sql`SELECT 1`.execute(opts.store.db);

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeFrame } from '@/lib/protocol';
+import { DEFAULT_RECON_JOB, encodeFrame } from '@/lib/protocol';
 import { AlcfActivityAdapter } from '../facilities/adapters/AlcfActivityAdapter';
 import { FacilityService } from '../facilities/FacilityService';
 import { startFixtureServer } from '../facilities/testing/fixtureServer';
@@ -33,6 +33,20 @@ function scrape(gw: Gateway, token?: string): Promise<Response> {
 function sample(text: string, series: string): number | null {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? null : Number(line.slice(series.length + 1));
+}
+
+/** Loupe's own families pass `promtool check metrics` (Debian's prometheus package), when installed. */
+function expectPromtoolClean(text: string): void {
+  if (!existsSync(PROMTOOL)) return;
+  // prom-client's default process/nodejs families are left out (it names some gauges `_total`,
+  // which the lint flags).
+  const ours = text
+    .split('\n')
+    .filter((l) => /^(# (HELP|TYPE) )?loupe_/.test(l))
+    .join('\n');
+  expect(ours.split('\n').length).toBeGreaterThan(10);
+  const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: ours + '\n', encoding: 'utf8' });
+  expect(check.status, check.stdout + check.stderr).toBe(0);
 }
 
 describe('/metrics', () => {
@@ -125,20 +139,7 @@ describe('/metrics', () => {
     expect(sample(text, 'loupe_commands_total{kind="pause",state="accepted"}')).toBe(1);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
 
-    if (existsSync(PROMTOOL)) {
-      // Our own families pass promtool's lint; prom-client's default process/nodejs ones are left
-      // out (it names some gauges `_total`, which the lint flags).
-      const ours = text
-        .split('\n')
-        .filter((l) => /^(# (HELP|TYPE) )?loupe_/.test(l))
-        .join('\n');
-      expect(ours.split('\n').length).toBeGreaterThan(10);
-      const check = spawnSync(PROMTOOL, ['check', 'metrics'], {
-        input: ours + '\n',
-        encoding: 'utf8',
-      });
-      expect(check.status, check.stdout + check.stderr).toBe(0);
-    }
+    expectPromtoolClean(text);
   });
 
   it('times every facility poll by source and outcome, and ages each system’s reading', async () => {
@@ -188,6 +189,86 @@ describe('/metrics', () => {
     expect(polls('success')).toBe(1);
     expect(polls('failure')).toBe(1);
     expect(sample(text, 'loupe_facility_reading_age_seconds{system="polaris"}')).toBe(0);
-    expect(sample(text, 'loupe_facility_queued_node_hours{system="polaris"}')).toBe(10);
+    expect(sample(text, 'loupe_facility_queued_node_seconds{system="polaris"}')).toBe(10 * 3600);
+    expectPromtoolClean(text);
+  });
+
+  it('exports each system’s wait estimate: median, measured 95% bound, observations', async () => {
+    const now = Date.UTC(2026, 11, 2, 12);
+    const activity = (queued: number) => ({
+      body: JSON.stringify({
+        updated: now / 1000,
+        maint: false,
+        running: [],
+        queued: Array.from({ length: queued }, (_, i) => ({
+          jobid: i + 1,
+          queue: 'prod',
+          nodes: 8,
+          submittime: now / 1000 - 600,
+          walltime: 60,
+        })),
+      }),
+    });
+    const server = await startFixtureServer(
+      new Map([
+        ['/polaris/activity.json', activity(3)],
+        ['/sophia/activity.json', activity(1)],
+      ]),
+    );
+    open.push(server);
+    const service = new FacilityService({
+      adapters: ['polaris', 'sophia'].map(
+        (system) =>
+          new AlcfActivityAdapter({
+            baseUrl: server.url,
+            systems: [{ system, name: system, totalNodes: 560 }],
+          }),
+      ),
+      db: ':memory:',
+      now: () => now,
+    });
+    open.push({ close: () => service.stop() });
+    await service.pollOnce();
+    // Enough observed waits on polaris for a measured bound (≥ 59); sophia has none (placeholder).
+    for (let i = 0; i < 120; i++)
+      service.recordWait('polaris', {
+        id: `w${i}`,
+        queue: 'prod',
+        nodes: 8,
+        walltimeS: 3600,
+        submit: now / 1000 - 86_400 + i * 600,
+        start: now / 1000 - 86_400 + i * 600 + 300 + ((i * 37) % 100) * 30,
+      });
+    const gw = await startTestGateway({ metricsToken: SCRAPE_TOKEN, facilities: service });
+    open.push(gw);
+    const text = await (await scrape(gw, SCRAPE_TOKEN)).text();
+    const wait = (system: string, which: 'median' | 'bound95') =>
+      sample(text, `loupe_facility_wait_${which}_seconds{system="${system}"}`);
+    const estimates = new Map(service.estimate(DEFAULT_RECON_JOB).map((e) => [e.system, e]));
+    const polaris = estimates.get('polaris')!;
+    expect(polaris.placeholderBound).toBe(false);
+    expect(polaris.observations).toBeGreaterThan(0);
+    expect(wait('polaris', 'median')).toBe(polaris.median);
+    expect(wait('polaris', 'bound95')).toBe(polaris.bound95);
+    expect(polaris.bound95).toBeGreaterThanOrEqual(polaris.median);
+    expect(sample(text, 'loupe_facility_wait_observations{system="polaris"}')).toBe(
+      polaris.observations,
+    );
+    // Too few observations: the median stands, the bound is a placeholder and is not exported.
+    const sophia = estimates.get('sophia')!;
+    expect(sophia.placeholderBound).toBe(true);
+    expect(wait('sophia', 'median')).toBe(sophia.method === 'none' ? null : sophia.median);
+    expect(wait('sophia', 'bound95')).toBeNull();
+    expect(sample(text, 'loupe_facility_wait_observations{system="sophia"}')).toBe(
+      sophia.observations,
+    );
+    // Labels stay bounded: one series per system and figure, nothing per job or run.
+    expect(text.split('\n').filter((l) => l.startsWith('loupe_facility_wait_')).length).toBe(
+      [...estimates.values()].reduce(
+        (n, e) => n + 1 + (e.method === 'none' ? 0 : e.placeholderBound ? 1 : 2),
+        0,
+      ),
+    );
+    expectPromtoolClean(text);
   });
 });

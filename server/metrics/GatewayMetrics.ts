@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CommandRecord, SystemSnapshot } from '@/lib/protocol';
+import type { CommandRecord, SystemSnapshot, WaitEstimate } from '@/lib/protocol';
 
 /** Stream kinds as labels: the protocol's four names, anything else (a malformed header) is 'unknown'. */
 const STREAMS = new Set(['xy', 'xz', 'yz', 'volume']);
@@ -16,6 +16,8 @@ export interface MetricsSources {
   /** Frames sent and not yet acknowledged, one entry per connected viewer. */
   inFlightPerViewer(): number[];
   facilities?(): SystemSnapshot[];
+  /** Wait estimates of the default reconstruction job (DEFAULT_RECON_JOB), one per system. */
+  waitEstimates?(): WaitEstimate[];
   now?(): number;
 }
 
@@ -127,15 +129,57 @@ export class GatewayMetrics {
       },
     });
     new Gauge({
-      name: 'loupe_facility_queued_node_hours',
-      help: 'Queued work per system (node-hours), the input of the wait estimates',
+      // Prometheus wants base units: node-seconds (node-hours × 3600), so promtool's lint passes.
+      name: 'loupe_facility_queued_node_seconds',
+      help: 'Queued work per system (node-seconds: node-hours x 3600), the input of the wait estimates',
       labelNames: ['system'] as const,
       registers: [this.registry],
       collect() {
         this.reset();
         for (const s of sources()?.facilities?.() ?? [])
           if (s.queue.queuedNodeHours !== null)
-            this.set({ system: s.system }, s.queue.queuedNodeHours);
+            this.set({ system: s.system }, s.queue.queuedNodeHours * 3600);
+      },
+    });
+    // Both wait gauges read one set of estimates per scrape (prom-client collects them in turn).
+    let estimates: { at: number; list: WaitEstimate[] } | null = null;
+    const waits = (): WaitEstimate[] => {
+      const at = Date.now();
+      if (!estimates || at - estimates.at > 1000)
+        estimates = { at, list: sources()?.waitEstimates?.() ?? [] };
+      return estimates.list;
+    };
+    // A median/bound pair, not a `quantile` label: promtool reserves that label for summaries.
+    new Gauge({
+      name: 'loupe_facility_wait_median_seconds',
+      help: 'Median predicted queue wait of the default reconstruction job (8 nodes, 1 h) per system',
+      labelNames: ['system'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const e of waits()) if (e.method !== 'none') this.set({ system: e.system }, e.median);
+      },
+    });
+    new Gauge({
+      name: 'loupe_facility_wait_bound95_seconds',
+      help: 'Upper bound (95%) on the queue wait of the default reconstruction job per system, when measured',
+      labelNames: ['system'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        // A placeholder bound (too few observations) is no estimate: left out, not guessed.
+        for (const e of waits())
+          if (e.method !== 'none' && !e.placeholderBound) this.set({ system: e.system }, e.bound95);
+      },
+    });
+    new Gauge({
+      name: 'loupe_facility_wait_observations',
+      help: 'Observed waits behind the wait estimate of each system',
+      labelNames: ['system'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const e of waits()) this.set({ system: e.system }, e.observations);
       },
     });
   }

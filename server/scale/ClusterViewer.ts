@@ -45,6 +45,8 @@ export class ClusterViewer {
   readonly elsewhere: RunElsewhere[] = [];
   /** Run summaries seen (the run list and updates, from any gateway through the adapter). */
   readonly runUpdates: { id: string; state: string; at: number }[] = [];
+  /** The run list the gateway sent on this viewer's last connect, before any update. */
+  runsAtConnect: { id: string; state: string }[] | null = null;
   disconnects = 0;
   /** The last connection error, for a failing test's message. */
   lastError = '';
@@ -114,6 +116,7 @@ export class ClusterViewer {
       again(home, 250);
     });
     socket.on('runs', (runs) => {
+      this.runsAtConnect = runs.map((r) => ({ id: r.id, state: r.state }));
       for (const r of runs) this.runUpdates.push({ id: r.id, state: r.state, at: Date.now() });
     });
     socket.on('run:update', (r) =>

@@ -6,6 +6,7 @@ import type { Command, Plane } from '@/lib/protocol';
 import { PgOwnershipStore } from '../cluster/PgOwnershipStore';
 import {
   missingClusterServices,
+  type PostgresService,
   type Service,
   startHaproxy,
   startPostgres,
@@ -32,7 +33,7 @@ const LEASE_TTL_MS = 3000;
 const FOLLOW_LIMIT_MS = 10_000;
 
 suite('a cluster of three gateways behind HAProxy', () => {
-  let postgres: Service;
+  let postgres: PostgresService;
   let haproxy: Service;
   let pool: pg.Pool;
   let store: PgOwnershipStore;
@@ -60,6 +61,8 @@ suite('a cluster of three gateways behind HAProxy', () => {
             LOUPE_GATEWAY_ID: id,
             LOUPE_DATABASE_URL: postgres.url,
             LOUPE_LEASE_TTL_MS: String(LEASE_TTL_MS),
+            // The command lifecycle lines (docs/operations.md) are info-level.
+            LOUPE_LOG_LEVEL: 'info',
           },
         }).then((gw) => [id, gw] as const),
       ),
@@ -179,6 +182,108 @@ suite('a cluster of three gateways behind HAProxy', () => {
     // Time for a duplicate to arrive, if the forwarding or the retry sent one.
     await new Promise((r) => setTimeout(r, 1000));
     expect(commandsSeen.filter((c) => c.kind === 'capture')).toHaveLength(1);
+    // One request id on both gateways' lines, one command id from posted to applied.
+    const { command } = (await first.json()) as { command: { id: string } };
+    const reqId = first.headers.get('x-request-id');
+    const forwarded = jsonLines(other.output()).find((l) => l.msg === 'command forwarded');
+    expect(forwarded).toMatchObject({ reqId, commandId: command.id, to: owner });
+    const atOwner = jsonLines(gateways.get(owner)!.output()).filter(
+      (l) => l.commandId === command.id,
+    );
+    expect(atOwner.find((l) => l.msg === 'command posted')?.reqId).toBe(reqId);
+    expect(atOwner.map((l) => l.msg)).toContain('command applied');
+  });
+
+  it('a viewer on a non-owner gets the remote run with its current state in the list at connect', async () => {
+    const owner = (await ownerId())!;
+    const [otherId, other] = [...gateways.entries()].find(([id]) => id !== owner)!;
+    expect((await producer.setState('paused')).ok).toBe(true);
+    // The owner's word reaches the others at once (the change) and every lease round (the list).
+    await eventuallyAsync(
+      async () => (await runState(gateways.get(owner)!.url)) === 'paused',
+      5000,
+      'the paused state on the owner',
+    );
+    const late = new ClusterViewer({ url: other.url }).start();
+    viewers.push(late);
+    await eventually(() => late.runsAtConnect !== null, 10_000, `the run list from ${otherId}`);
+    expect(late.runsAtConnect).toContainEqual({ id: RUN, state: 'paused' });
+    // The REST list and lookup of the non-owner say the same.
+    expect(await runState(other.url)).toBe('paused');
+    const list = (await (await restGet(other.url, '/api/runs')).json()) as {
+      runs: { id: string; state: string }[];
+    };
+    expect(list.runs.filter((r) => r.id === RUN).map((r) => r.state)).toEqual(['paused']);
+    expect((await producer.setState('streaming')).ok).toBe(true);
+    await eventuallyAsync(
+      async () => (await runState(other.url)) === 'streaming',
+      5000,
+      'the streaming state mirrored on the non-owner',
+    );
+  });
+
+  it('a PostgreSQL restart: frames keep flowing to viewers, then run states, leases and commands catch up', async () => {
+    const owner = (await ownerId())!;
+    const ownerGw = gateways.get(owner)!;
+    const [, other] = [...gateways.entries()].find(([id]) => id !== owner)!;
+    const watcher = new ClusterViewer({ url: haproxy.url, run: RUN }).start();
+    const overview = new ClusterViewer({ url: other.url }).start();
+    viewers.push(watcher, overview);
+    await eventually(
+      () => watcher.frames.length >= 3 && overview.connects === 1,
+      15_000,
+      'viewers before the restart',
+    );
+
+    await postgres.stopServer();
+    const downAt = Date.now();
+    const before = watcher.frames.length;
+    // Down for longer than a lease: the owner keeps its producer and viewers all the same.
+    await eventually(
+      () =>
+        watcher.frames.length >= before + 3 * PLANES.length && Date.now() - downAt > LEASE_TTL_MS,
+      15_000,
+      'frames while PostgreSQL is down',
+    );
+    const duringOutage = watcher.frames.length - before;
+    expect(ownerGw.child.exitCode).toBeNull();
+    expect((await fetch(`${ownerGw.url}/api/health/live`)).status).toBe(200);
+    await postgres.startServer();
+    const upAt = Date.now();
+
+    // Leases: the owner renews (or claims again) its run.
+    await eventuallyAsync(async () => (await ownerId()) === owner, 15_000, 'the lease renewed');
+    // Run states through the adapter, whose LISTEN connection was cut: the non-owner's viewer sees
+    // a change made after the restart.
+    const since = Date.now();
+    expect((await producer.setState('paused')).ok).toBe(true);
+    await eventually(
+      () => overview.runUpdates.some((u) => u.id === RUN && u.state === 'paused' && u.at >= since),
+      15_000,
+      'the paused state through the adapter after the restart',
+    ).catch((error: Error) => {
+      throw new Error(
+        `${error.message}\nowner log: ${ownerGw.log().slice(-1500)}\nother log: ${other.log().slice(-1500)}`,
+      );
+    });
+    const adapterBackMs = Date.now() - upAt;
+    expect((await producer.setState('streaming')).ok).toBe(true);
+    // Commands posted to a non-owner are forwarded to the owner again, and delivered once.
+    const seen = commandsSeen.length;
+    const posted = await postCommand(
+      other.url,
+      RUN,
+      TOKENS.staff,
+      { kind: 'capture' },
+      'pg-restart-1',
+    );
+    expect(posted.status, await posted.clone().text()).toBeLessThan(300);
+    expect(posted.headers.get('x-loupe-served-by')).toBe(owner);
+    await eventually(() => commandsSeen.length > seen, 10_000, 'the command at the consumer');
+    console.log(
+      `PostgreSQL down ${upAt - downAt} ms: ${duringOutage} frames reached a viewer meanwhile; run states through the adapter again ${adapterBackMs} ms after it was back`,
+    );
+    for (const plane of PLANES) expectIncreasing(watcher, plane);
   });
 
   it('SIGKILL of a non-owner: its overview viewers reconnect to another gateway and keep the run list', async () => {
@@ -268,6 +373,25 @@ suite('a cluster of three gateways behind HAProxy', () => {
     }
   });
 });
+
+/** A gateway's JSON log lines (stdout), the `listening` line aside. */
+function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{') && !l.startsWith('{"listening"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+function restGet(base: string, path: string): Promise<Response> {
+  return fetch(base + path, { headers: { authorization: `Bearer ${TOKENS.staff}` } });
+}
+
+/** The run's state as a gateway's REST API tells it (null when it does not know the run). */
+async function runState(base: string): Promise<string | null> {
+  const res = await restGet(base, `/api/runs/${RUN}`);
+  if (res.status !== 200) return null;
+  return ((await res.json()) as { run: { state: string } }).run.state;
+}
 
 function expectIncreasing(viewer: ClusterViewer, plane: string): void {
   const seqs = viewer.frames.filter((f) => f.plane === plane).map((f) => f.seq);

@@ -51,6 +51,16 @@ export async function steeringRoutes(
       request.body,
     );
     if (result.replayed) reply.header('idempotent-replayed', 'true');
+    request.log.info(
+      {
+        event: 'command',
+        ...('command' in result.body && { commandId: result.body.command.id }),
+        run: run.data,
+        status: result.status,
+        replayed: result.replayed,
+      },
+      'command posted',
+    );
     return reply.code(result.status).send(result.body);
   });
 

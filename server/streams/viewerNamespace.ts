@@ -3,10 +3,12 @@ import {
   type DisconnectNotice,
   type GatewayToViewer,
   type ProtocolError,
+  type RunSummary,
   SubscribeRequest,
   type ViewerToGateway,
 } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
+import type { GatewayToGateway } from '../cluster/RunMirror';
 import type { RunRegistry, StoredFrame } from './RunRegistry';
 import { type ChannelObserver, ViewerChannel } from './ViewerChannel';
 import { runRoom } from './rooms';
@@ -14,13 +16,13 @@ import { runRoom } from './rooms';
 export type ViewerNamespace = Namespace<
   ViewerToGateway,
   GatewayToViewer,
-  Record<string, never>,
+  GatewayToGateway,
   { identity: Identity }
 >;
 type ViewerSocket = Socket<
   ViewerToGateway,
   GatewayToViewer,
-  Record<string, never>,
+  GatewayToGateway,
   { identity: Identity }
 >;
 
@@ -37,6 +39,8 @@ export interface FanOutOptions {
   metricsIntervalMs?: number;
   /** Told of every frame sent, replaced and acknowledged (the gateway's metrics). */
   observer?: ChannelObserver;
+  /** The run list sent on connect; default the registry's (a cluster adds the other gateways'). */
+  listRuns?: () => RunSummary[];
 }
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
@@ -140,7 +144,7 @@ export function attachViewerNamespace(
       options.observer,
     );
     channels.set(socket.id, { socket, channel });
-    socket.emit('runs', registry.list());
+    socket.emit('runs', options.listRuns?.() ?? registry.list());
 
     // Unknown events are refused (and audited) by the gateway's per-message authorisation.
     socket.on('run:subscribe', (...args: unknown[]) => {

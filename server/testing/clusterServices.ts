@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { haproxyConfig } from '../cluster/haproxyConfig';
@@ -64,6 +64,15 @@ function waitForLine(
   });
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function stopChild(child: ChildProcess, signal: NodeJS.Signals, ms = 10_000): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -76,12 +85,20 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals, ms = 10_000): Pr
   });
 }
 
+/** The throwaway PostgreSQL, which a test may stop and start again (same port, same data). */
+export interface PostgresService extends Service {
+  /** Shuts the server down (fast: clients are disconnected); the data directory stays. */
+  stopServer(): Promise<void>;
+  /** Starts it again on the same port and data; resolves once it accepts connections. */
+  startServer(): Promise<void>;
+}
+
 /**
  * A throwaway PostgreSQL cluster: initdb in a temp directory, loopback only, a free port, trust
  * authentication (nothing but this machine's own processes can reach it, and it lives for one run).
  * PostgreSQL refuses to run as root, so as root it runs as the Debian package's `postgres` user.
  */
-export async function startPostgres(): Promise<Service> {
+export async function startPostgres(): Promise<PostgresService> {
   const bin = postgresBin();
   if (!bin) throw new Error('PostgreSQL server binaries not found: apt-get install postgresql');
   const dir = mkdtempSync(join(tmpdir(), 'loupe-pg-'));
@@ -121,15 +138,34 @@ export async function startPostgres(): Promise<Service> {
     '-c',
     'max_connections=100',
   ]);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.on('error', () => undefined);
-  await waitForLine(child, /ready to accept connections/, 30_000, 'postgres');
+  const launch = async () => {
+    const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.on('error', () => undefined);
+    await waitForLine(proc, /ready to accept connections/, 30_000, 'postgres');
+    return proc;
+  };
+  let child = await launch();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
-    child,
+    get child() {
+      return child;
+    },
+    // SIGINT: "fast" shutdown, no wait for clients (they see their connections end). Sent to the
+    // postmaster itself (its pid file's first line): as root the child is runuser, which may exit,
+    // or SIGKILL the server, before the server has shut down cleanly.
+    async stopServer() {
+      const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      process.kill(pid, 'SIGINT');
+      const deadline = Date.now() + 30_000;
+      while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await stopChild(child, 'SIGINT');
+    },
+    async startServer() {
+      if (child.exitCode === null && child.signalCode === null) return;
+      child = await launch();
+    },
     async stop() {
-      // SIGINT: "fast" shutdown, no wait for clients.
       await stopChild(child, 'SIGINT');
       rmSync(dir, { recursive: true, force: true });
     },

@@ -24,6 +24,8 @@ const gateway = await startGateway({
   db,
   users: LocalUsers.fromFile(usersFile),
   allowAnonymousViewers: true,
+  // JSON lines on stdout, as server/main.ts (LOUPE_LOG_LEVEL; warnings and errors by default).
+  logger: true,
   ...(process.env.LOUPE_TEST_RECORDING_DIR && {
     recording: {
       dir: process.env.LOUPE_TEST_RECORDING_DIR,

@@ -24,6 +24,8 @@ export interface GatewayProcess {
   restart(users?: UsersFile): Promise<void>;
   /** The children's stderr, last 20 kB. */
   log(): string;
+  /** The children's stdout (the gateway's JSON log lines), last 1 MB. */
+  output(): string;
   /** Kills the child if alive and removes the temp directory. */
   dispose(): Promise<void>;
 }
@@ -63,6 +65,7 @@ export async function spawnGateway(options: SpawnGatewayOptions = {}): Promise<G
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   let child: ChildProcess | null = null;
   let stderr = '';
+  let stdout = '';
 
   const start = (users: UsersFile) =>
     new Promise<void>((resolve, reject) => {
@@ -86,10 +89,13 @@ export async function spawnGateway(options: SpawnGatewayOptions = {}): Promise<G
         proc.kill('SIGKILL');
         reject(new Error(`gateway did not start within ${startTimeoutMs} ms: ${stderr}`));
       }, startTimeoutMs);
-      let out = '';
+      let out: string | null = '';
       proc.stdout!.on('data', (chunk: Buffer) => {
+        stdout = (stdout + chunk.toString()).slice(-1_000_000);
+        if (out === null) return;
         out += chunk.toString();
         if (/"listening":/.test(out)) {
+          out = null; // listening: the log lines are kept in `stdout` only
           clearTimeout(timer);
           resolve();
         }
@@ -132,6 +138,7 @@ export async function spawnGateway(options: SpawnGatewayOptions = {}): Promise<G
     },
     restart: (users) => start(users ?? options.users ?? TEST_USERS),
     log: () => stderr,
+    output: () => stdout,
     async dispose() {
       const proc = child;
       if (proc && proc.exitCode === null && proc.signalCode === null) {
