@@ -18,6 +18,7 @@ import {
   RunId,
   type RecordingMarker,
   type RecordingSummary,
+  slotKey,
   type StreamKey,
 } from '@/lib/protocol';
 import type { StoredFrame } from '../streams/RunRegistry';
@@ -598,7 +599,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         const thisShape = (frame.header.volumeShape ?? []).join();
         if (shape !== null && thisShape !== shape) return found.reverse();
         shape = thisShape;
-        const at = (frame.header.brickOffset ?? [0, 0, 0]).join();
+        const at = slotKey(frame.header);
         if (!seen.has(at)) {
           seen.add(at);
           found.push(frame);
