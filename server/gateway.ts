@@ -49,6 +49,7 @@ import {
   type ResubmitHandler,
 } from './steering/CommandService';
 import { ControlLease } from './steering/ControlLease';
+import { attachCommandChannel } from './steering/commandChannel';
 import { attachControlChannel } from './steering/controlChannel';
 import { steeringRoutes } from './steering/steeringRoutes';
 import type { FacilityService } from './facilities/FacilityService';
@@ -60,7 +61,7 @@ import type { GatewayCluster } from './cluster/GatewayCluster';
 import { runRoutes } from './http/runRoutes';
 import { captureRoutes } from './http/captureRoutes';
 import type { BudgetLimits } from './streams/MessageBudget';
-import { attachProducerNamespace, type ProducerNamespace } from './streams/producerNamespace';
+import { type ProducerNamespace, ProducerSockets } from './streams/ProducerSockets';
 import { RunRegistry } from './streams/RunRegistry';
 import { attachRecorder } from './recording/attachRecorder';
 import { Recorder, type RecorderOptions } from './recording/Recorder';
@@ -340,20 +341,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     requestTimeoutMs: options.control?.requestTimeoutMs ?? 60_000,
   });
   control.on('error', (error) => app.log.error({ err: error }, 'control lease error'));
-  const commands = new CommandService({
-    control,
-    db,
-    registry,
-    producers,
-    audit,
-    resubmit: options.resubmit ?? resubmitter ?? undefined,
-    ...options.commands,
-  });
-  commands.on('error', (error) => app.log.error({ err: error }, 'command service error'));
-  commands.on('state', (command) => {
-    metrics.commandState(command);
-    viewers.to(runRoom(command.run)).emit('command:state', command);
-  });
   // Every socket gets a message budget and a session tied to its credential before its first message.
   const socketGuards = new SocketGuards({
     verifier,
@@ -365,32 +352,28 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // Registered before the namespaces' own handlers: every message is budgeted, then authorised.
   viewers.on('connection', (socket) => {
     socketGuards.admit(socket, 'viewer');
-    authorizeViewerMessages(socket, audit, commands, sessions, registry);
-  });
-  // Only a socket other than the registering one is superseded, so a reconnect is not.
-  const supersede = (run: string, by: { id: string }) => {
-    for (const [id, socket] of producers.sockets) {
-      if (id === by.id || registry.producerOf(run) !== by.id) continue;
-      if (!socket.data.runs?.has(run)) continue;
-      socket.data.runs.delete(run);
-      socket.emit('run:superseded', {
-        run,
-        reason: `run ${run} is now streamed by a newer consumer`,
-      });
-      if (socket.data.runs.size === 0) socket.disconnect(true);
-    }
-  };
-  registry.on('registered', (run, producer) => {
-    const socket = producers.sockets.get(producer);
-    if (!socket) return;
-    socket.data.runs ??= new Set();
-    socket.data.runs.add(run);
+    authorizeViewerMessages(socket, audit, registry);
   });
   producers.on('connection', (socket) => {
     socketGuards.admit(socket, 'producer');
-    authorizeProducerMessages(socket, audit, registry, supersede);
+    authorizeProducerMessages(socket, audit, registry);
   });
-  attachProducerNamespace(producers, registry);
+  const producerSockets = new ProducerSockets(producers, registry);
+  const commands = new CommandService({
+    control,
+    db,
+    registry,
+    transport: producerSockets,
+    audit,
+    resubmit: options.resubmit ?? resubmitter ?? undefined,
+    ...options.commands,
+  });
+  commands.on('error', (error) => app.log.error({ err: error }, 'command service error'));
+  commands.on('state', (command) => {
+    metrics.commandState(command);
+    viewers.to(runRoom(command.run)).emit('command:state', command);
+  });
+  attachCommandChannel(viewers, commands, sessions, audit);
   await app.register(steeringRoutes, { commands, audit, shares, registry, sessions });
 
   // Facilities: REST, and snapshots pushed to every browser (coalesced: pollers report often).

@@ -234,14 +234,25 @@ export function encodeFrame(
 /** Validates a header from the wire and reads its pixels; throws FrameError with the reason. */
 export function decodeFrame(header: unknown, payload: unknown): Frame {
   const parsed = parseHeader(header);
+  return { header: parsed, pixels: toPixels(frameBytes(parsed, payload), parsed.dtype) };
+}
+
+/**
+ * A frame's attachment as bytes, checked against its (parsed) header: exactly dtype × shape
+ * bytes. No pixel is read or copied, so a gateway that only forwards pays nothing per pixel.
+ */
+export function frameBytes(
+  header: Pick<FrameHeader, 'dtype' | 'shape'>,
+  payload: unknown,
+): Uint8Array {
   const bytes = asBytes(payload);
-  const expected = frameByteLength(parsed);
+  const expected = frameByteLength(header);
   if (bytes.byteLength !== expected) {
     throw new FrameError(
-      `${parsed.dtype} ${parsed.shape.join('×')} needs ${expected} bytes, got ${bytes.byteLength}`,
+      `${header.dtype} ${header.shape.join('×')} needs ${expected} bytes, got ${bytes.byteLength}`,
     );
   }
-  return { header: parsed, pixels: toPixels(bytes, parsed.dtype) };
+  return bytes;
 }
 
 export function parseHeader(header: unknown): FrameHeader {
