@@ -405,7 +405,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       sent: (frame) => metrics.frameSent(frame.header.stream, frame.payload.byteLength),
       replaced: (frame) => metrics.frameReplaced(frame.header.stream),
       acknowledged: (frame) =>
-        metrics.frameAcknowledged(frame.header.stream, frame.header.publishedAt, Date.now()),
+        metrics.frameAcknowledged(frame.header.stream, frame.header.acceptedAt, Date.now()),
     },
   });
   options.facilities?.on('poll', (p) => metrics.facilityPolled(p.source, p.seconds, p.ok));

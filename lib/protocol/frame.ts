@@ -99,6 +99,12 @@ const frameCommon = {
   acquiredAt: Millis,
   reconstructedAt: Millis,
   publishedAt: Millis,
+  /**
+   * Unix epoch milliseconds by the gateway's clock: when it accepted the frame. Stamped by the
+   * gateway on every frame it forwards (a producer's value is replaced), so latencies measured
+   * from it never mix two hosts' clocks; `publishedAt` stays the producer's.
+   */
+  acceptedAt: Millis.optional(),
 };
 
 /** A slice of one of the three planes: a 2-D pixel array [rows, cols]. */

@@ -53,7 +53,7 @@ function slice(
   const pixels = new Uint16Array(16).fill(value);
   return {
     key: streamKey(header.view, header.stream),
-    header,
+    header: { ...header, acceptedAt: t },
     payload: new Uint8Array(pixels.buffer),
   };
 }

@@ -162,7 +162,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.enqueue({
       run,
       kind: 'frame',
-      t: frame.header.publishedAt,
+      t: frame.header.acceptedAt,
       json,
       payload: frame.payload,
       seq: frame.header.seq,
