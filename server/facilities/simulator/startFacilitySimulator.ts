@@ -9,6 +9,7 @@ import { slurmJobId, slurmrestdSimulator } from './slurmrestdSimulator';
 import { defaultSystems, type SimSystem } from './systems';
 import { hms, iso, json } from './simulatorHttp';
 import { nerscSfApiEmulator } from '../adapters/NerscSfApiEmulator';
+import { olcfS3mEmulator } from '../adapters/OlcfS3mEmulator';
 
 export interface FacilitySimulatorOptions {
   /** 0 picks a free port. */
@@ -229,6 +230,7 @@ export async function startFacilitySimulator(
     return m?.[1] !== undefined && tokens.has(m[1]);
   };
   const nersc = nerscSfApiEmulator({ models, systems, bySystem, bearer, startS });
+  const s3m = olcfS3mEmulator({ systems, bySystem });
   const controlOrigins = new Set(options.controlOrigins ?? []);
   /**
    * The controls change what every gateway polling this simulator believes, so: their token, a
@@ -522,41 +524,7 @@ export async function startFacilitySimulator(
       return json(res, answer.status, answer.body);
     }
 
-    // OLCF S3M
-    if ((m = /^\/olcf\/s3m\/olcf\/v1alpha\/status(\/.*)?$/.exec(path))) {
-      const rest = m[1] ?? '';
-      const olcf = bySystem('OLCF');
-      const downtime = (id: string, w: SimWindow) => ({
-        resourceName: id,
-        status: w.end <= olcf.find(([x]) => x === id)![1].now ? 'COMPLETED' : 'SCHEDULED',
-        start: iso(w.start),
-        end: iso(w.end),
-        description: w.description,
-        attributes: { scheduled: w.kind === 'planned', reboot: w.kind === 'planned' },
-      });
-      const resource = (id: string, model: SchedulerModel) => ({
-        name: id,
-        description: systems[id]!.description,
-        status: model.status() === 'down' ? 'UNAVAILABLE' : 'OPERATIONAL',
-        downtimeScheduleAvailable: true,
-        upcomingDowntimes: model.upcomingPlanned().map((w) => downtime(id, w)),
-        retrievedAt: iso(model.now),
-      });
-      if (rest === '')
-        return json(res, 200, { resources: olcf.map(([id, model]) => resource(id, model)) });
-      if (rest === '/downtimes' || rest === '/downtimes/upcoming') {
-        const list = olcf.flatMap(([id, model]) =>
-          visibleWindows(model)
-            .filter((w) => w.kind === 'planned' && (rest === '/downtimes' || w.end > model.now))
-            .map((w) => downtime(id, w)),
-        );
-        return json(res, 200, { downtimes: list });
-      }
-      const one = olcf.find(([id]) => `/${id}` === rest);
-      return one
-        ? json(res, 200, resource(one[0], one[1]))
-        : json(res, 404, { error: 'resource not found' });
-    }
+    if (s3m(res, path)) return;
 
     // Simulator controls (demos and e2e tests drive maintenance from another process).
     if (path.startsWith('/_sim/')) {
