@@ -5,6 +5,7 @@ import { io, type Socket } from 'socket.io-client';
 import {
   encodeFrame,
   type GatewayToProducer,
+  parseHeader,
   PLANES,
   PRODUCER_NAMESPACE,
   PRODUCER_SOCKET_PATH,
@@ -36,7 +37,7 @@ async function publish(
   seq.set(stream, s + 1);
   const now = Date.now();
   const { header, payload } = encodeFrame(
-    {
+    parseHeader({
       run: RUN,
       stream,
       seq: s,
@@ -48,7 +49,7 @@ async function publish(
       reconstructedAt: now,
       publishedAt: now,
       ...extra,
-    },
+    }),
     pixels,
   );
   const answer = await producer.emitWithAck('frame', header, payload);

@@ -3,7 +3,7 @@ import {
   encodeFrame,
   MAX_PRODUCER_MESSAGE_BYTES,
   type FrameHeader,
-  type FrameHeaderInput,
+  type SliceHeaderInput,
   type ProtocolError,
 } from '@/lib/protocol';
 import type { Gateway } from './gateway';
@@ -29,7 +29,7 @@ async function gateway(): Promise<Gateway> {
   return gw;
 }
 
-function slice(plane: 'xy' | 'xz' | 'yz', seq: number, over: Partial<FrameHeaderInput> = {}) {
+function slice(plane: 'xy' | 'xz' | 'yz', seq: number, over: Partial<SliceHeaderInput> = {}) {
   const shape: [number, number] = [5, 9];
   const pixels = Uint16Array.from(
     { length: 45 },

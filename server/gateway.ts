@@ -51,6 +51,7 @@ import {
   type ResubmitHandler,
 } from './steering/CommandService';
 import { ControlLease } from './steering/ControlLease';
+import { attachCommandChannel } from './steering/commandChannel';
 import { attachControlChannel } from './steering/controlChannel';
 import { steeringRoutes } from './steering/steeringRoutes';
 import type { FacilityService } from './facilities/FacilityService';
@@ -63,7 +64,7 @@ import type { GatewayToGateway } from './cluster/RunMirror';
 import { runRoutes } from './http/runRoutes';
 import { captureRoutes } from './http/captureRoutes';
 import type { BudgetLimits } from './streams/MessageBudget';
-import { attachProducerNamespace, type ProducerNamespace } from './streams/producerNamespace';
+import { type ProducerNamespace, ProducerSockets } from './streams/ProducerSockets';
 import { RunRegistry } from './streams/RunRegistry';
 import { attachRecorder } from './recording/attachRecorder';
 import { Recorder, type RecorderOptions } from './recording/Recorder';
@@ -361,11 +362,29 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     requestTimeoutMs: options.control?.requestTimeoutMs ?? 60_000,
   });
   control.on('error', (error) => app.log.error({ err: error }, 'control lease error'));
+  // Every socket gets a message budget and a session tied to its credential before its first message.
+  const socketGuards = new SocketGuards({
+    verifier,
+    audit,
+    ...(options.sessionRecheckMs !== undefined && { sessionRecheckMs: options.sessionRecheckMs }),
+    ...(options.messageBudgets && { messageBudgets: options.messageBudgets }),
+  });
+  const sessions = socketGuards.sessions;
+  // Registered before the namespaces' own handlers: every message is budgeted, then authorised.
+  viewers.on('connection', (socket) => {
+    socketGuards.admit(socket, 'viewer');
+    authorizeViewerMessages(socket, audit, registry);
+  });
+  producers.on('connection', (socket) => {
+    socketGuards.admit(socket, 'producer');
+    authorizeProducerMessages(socket, audit, registry);
+  });
+  const producerSockets = new ProducerSockets(producers, registry);
   const commands = new CommandService({
     control,
     db,
     registry,
-    producers,
+    transport: producerSockets,
     audit,
     resubmit: options.resubmit ?? resubmitter ?? undefined,
     ...options.commands,
@@ -386,43 +405,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     );
     viewers.to(runRoom(command.run)).emit('command:state', command);
   });
-  // Every socket gets a message budget and a session tied to its credential before its first message.
-  const socketGuards = new SocketGuards({
-    verifier,
-    audit,
-    ...(options.sessionRecheckMs !== undefined && { sessionRecheckMs: options.sessionRecheckMs }),
-    ...(options.messageBudgets && { messageBudgets: options.messageBudgets }),
-  });
-  const sessions = socketGuards.sessions;
-  // Registered before the namespaces' own handlers: every message is budgeted, then authorised.
-  viewers.on('connection', (socket) => {
-    socketGuards.admit(socket, 'viewer');
-    authorizeViewerMessages(socket, audit, commands, sessions, registry);
-  });
-  // Only a socket other than the registering one is superseded, so a reconnect is not.
-  const supersede = (run: string, by: { id: string }) => {
-    for (const [id, socket] of producers.sockets) {
-      if (id === by.id || registry.producerOf(run) !== by.id) continue;
-      if (!socket.data.runs?.has(run)) continue;
-      socket.data.runs.delete(run);
-      socket.emit('run:superseded', {
-        run,
-        reason: `run ${run} is now streamed by a newer consumer`,
-      });
-      if (socket.data.runs.size === 0) socket.disconnect(true);
-    }
-  };
-  registry.on('registered', (run, producer) => {
-    const socket = producers.sockets.get(producer);
-    if (!socket) return;
-    socket.data.runs ??= new Set();
-    socket.data.runs.add(run);
-  });
-  producers.on('connection', (socket) => {
-    socketGuards.admit(socket, 'producer');
-    authorizeProducerMessages(socket, audit, registry, supersede);
-  });
-  attachProducerNamespace(producers, registry);
+  attachCommandChannel(viewers, commands, sessions, audit);
   await app.register(steeringRoutes, { commands, audit, shares, registry, sessions });
 
   // Facilities: REST, and snapshots pushed to every browser (coalesced: pollers report often).
@@ -455,7 +438,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       sent: (frame) => metrics.frameSent(frame.header.stream, frame.payload.byteLength),
       replaced: (frame) => metrics.frameReplaced(frame.header.stream),
       acknowledged: (frame) =>
-        metrics.frameAcknowledged(frame.header.stream, frame.header.publishedAt, Date.now()),
+        metrics.frameAcknowledged(frame.header.stream, frame.header.acceptedAt, Date.now()),
     },
   });
   options.facilities?.on('poll', (p) => metrics.facilityPolled(p.source, p.seconds, p.ok));

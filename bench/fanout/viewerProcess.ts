@@ -61,7 +61,7 @@ if (mode === 'sio') {
     auth: { protocolVersion: PROTOCOL_VERSION },
   });
   socket.on('frame', (header: FrameHeader, payload, ack) => {
-    // The producer puts its send time in reconstructedAt (the gateway overwrites publishedAt).
+    // The producer puts its send time in reconstructedAt (and publishedAt; acceptedAt is the gateway's).
     received(header.reconstructedAt, (payload as Uint8Array).byteLength);
     ack();
   });

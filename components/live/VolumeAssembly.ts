@@ -55,7 +55,8 @@ export class VolumeAssembly {
 
   add(frame: Frame): void {
     const { header, pixels } = frame;
-    const [d, h, w] = header.shape as [number, number, number];
+    if (header.stream !== 'volume') return; // a slice is no brick
+    const [d, h, w] = header.shape;
     const [ox, oy, oz] = header.brickOffset ?? [0, 0, 0];
     const [X, Y, Z] = this.shape;
     // Clip bricks that overhang the volume (a producer's last brick may be padded).

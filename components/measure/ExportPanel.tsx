@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { encodeNpy } from '@/lib/export/sliceNpy';
 import { encodeSliceTiff, tiffTypeOf } from '@/lib/export/sliceTiff';
 import { AXIS_NAMES, PLANE_AXES } from '@/lib/imaging/planeGeometry';
-import { type Frame, type Plane, PLANES, streamKey } from '@/lib/protocol';
+import { isSliceFrame, type Plane, PLANES, type SliceFrame, streamKey } from '@/lib/protocol';
 import { valueUnitOf } from '@/lib/measure/valueUnit';
 import type { FrameStore } from '@/components/live/FrameStore';
 import { type ViewerStore, useViewerStore } from '@/stores/viewerStore';
@@ -21,7 +21,7 @@ export interface ExportPanelProps {
 /** run, plane, position, acquisition time and window: what a figure needs to be traced back. */
 export function sliceCaption(
   run: string,
-  frame: Frame,
+  frame: SliceFrame,
   plane: Plane,
   window: { min: number; max: number } | null,
 ): string {
@@ -40,7 +40,7 @@ export function sliceCaption(
   return parts.join(' · ');
 }
 
-function fileStem(run: string, frame: Frame, plane: Plane): string {
+function fileStem(run: string, frame: SliceFrame, plane: Plane): string {
   const h = frame.header;
   return `${run}-${h.view}-${plane}${h.position !== undefined ? `-${h.position}` : ''}-seq${h.seq}`;
 }
@@ -55,8 +55,9 @@ export function ExportPanel({ run, frames, viewer }: ExportPanelProps) {
   const [error, setError] = useState<string | null>(null);
   const view = useViewerStore(viewer, (s) => s.view);
 
-  const current = (): Frame | null => {
-    const frame = frames.get(run, streamKey(view, plane))?.frame ?? null;
+  const current = (): SliceFrame | null => {
+    const stored = frames.get(run, streamKey(view, plane))?.frame;
+    const frame = stored && isSliceFrame(stored) ? stored : null;
     setError(frame ? null : `no ${plane} slice yet`);
     return frame;
   };
@@ -84,7 +85,7 @@ export function ExportPanel({ run, frames, viewer }: ExportPanelProps) {
   const tiff = guard(() => {
     const frame = current();
     if (!frame) return;
-    const [rows, cols] = frame.header.shape as [number, number];
+    const [rows, cols] = frame.header.shape;
     const bytes = encodeSliceTiff(
       frame.pixels,
       rows,

@@ -1,7 +1,7 @@
 'use client';
 
 import { useEffect, useRef } from 'react';
-import { type Plane, streamKey } from '@/lib/protocol';
+import { isSliceFrame, type Plane, streamKey } from '@/lib/protocol';
 import { lineLengthUm } from '@/lib/measure/sampleProfile';
 import { pixelPitch } from '@/lib/measure/pixelPitch';
 import type { ImagePoint, MeasurementKind } from '@/lib/measure/Measurement';
@@ -67,8 +67,8 @@ export function MeasureOverlay({
       canvas.height = Math.max(1, Math.round(v.height * dpr));
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.clearRect(0, 0, v.width, v.height);
-      const header = frames.get(run, streamKey(view, plane))?.frame.header;
-      const pitch = header ? pixelPitch(plane, header) : null;
+      const stored = frames.get(run, streamKey(view, plane))?.frame;
+      const pitch = stored && isSliceFrame(stored) ? pixelPitch(plane, stored.header) : null;
       const shapes = list
         .filter((m) => m.plane === plane && m.view === view)
         .map((m) => ({ ...m, selected: m.id === selected }));

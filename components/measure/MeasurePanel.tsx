@@ -10,7 +10,7 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
-import { streamKey } from '@/lib/protocol';
+import { holdsSlice, streamKey } from '@/lib/protocol';
 import type { Measurement, MeasurementKind } from '@/lib/measure/Measurement';
 import { pixelPitch } from '@/lib/measure/pixelPitch';
 import { type RegionStats, regionStats } from '@/lib/measure/regionStats';
@@ -88,7 +88,7 @@ export function MeasurePanel({ run, frames, viewer, measures }: MeasurePanelProp
       let changed = false;
       for (const m of measures.getState().list) {
         const latest = frames.get(run, streamKey(m.view, m.plane));
-        if (!latest) continue;
+        if (!latest || !holdsSlice(latest)) continue;
         // A region of a 4096² slice is 16 M pixels: compute only for a new frame or a new shape.
         const key = `${latest.version}|${JSON.stringify(m)}`;
         const hit = cache.current.get(m.id);
@@ -98,7 +98,7 @@ export function MeasurePanel({ run, frames, viewer, measures }: MeasurePanelProp
         }
         changed = true;
         const { header, pixels } = latest.frame;
-        const [rows, cols] = header.shape as [number, number];
+        const [rows, cols] = header.shape;
         const image = { pixels, rows, cols };
         const pitch = pixelPitch(m.plane, header);
         const f: Figures = {

@@ -2,7 +2,7 @@ import { colorizeSlice } from '@/lib/export/colorizeSlice';
 import { type Colormap, colormapLut, LUT_SIZE } from '@/lib/imaging/colormaps';
 import { niceScaleBar } from '@/lib/imaging/planeGeometry';
 import type { DisplayWindow } from '@/lib/imaging/windowLevel';
-import type { Frame, Plane } from '@/lib/protocol';
+import type { Plane, SliceFrame } from '@/lib/protocol';
 import { pixelPitch } from '@/lib/measure/pixelPitch';
 import { formatValue } from './MeasurePanel';
 
@@ -11,7 +11,7 @@ const MIN_WIDTH = 512;
 const BAND = 72;
 
 export interface SlicePngInput {
-  frame: Frame;
+  frame: SliceFrame;
   plane: Plane;
   window: DisplayWindow;
   colormap: Colormap;
@@ -26,7 +26,7 @@ export interface SlicePngInput {
  */
 export async function exportSlicePng(input: SlicePngInput): Promise<Blob> {
   const { frame, plane, window, colormap, unit, caption } = input;
-  const [rows, cols] = frame.header.shape as [number, number];
+  const [rows, cols] = frame.header.shape;
   const factor = Math.max(1, Math.ceil(MIN_WIDTH / cols));
   const width = cols * factor;
   const height = rows * factor;

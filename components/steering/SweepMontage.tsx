@@ -11,7 +11,13 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
-import type { CommandRequestInput, Frame, SweepInfo } from '@/lib/protocol';
+import type {
+  CommandRequestInput,
+  Frame,
+  SliceFrame,
+  SliceHeader,
+  SweepInfo,
+} from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
 import { useLiveClient } from '@/stores/StoreProvider';
 
@@ -27,9 +33,17 @@ const tooltipStyle = {
 };
 const axis = { stroke: '#8b949e', tick: { fontSize: 10 } };
 
+/** A montage frame: a slice that carries its sweep's candidates. */
+interface SweepFrame extends SliceFrame {
+  header: SliceHeader & { sweep: SweepInfo };
+}
+
+const isSweep = (frame: Frame): frame is SweepFrame =>
+  frame.header.stream !== 'volume' && frame.header.sweep !== undefined;
+
 /** Draws tile `k` of a montage frame into `canvas`, grey over the whole montage's range. */
-function drawTile(canvas: HTMLCanvasElement, frame: Frame, k: number, lo: number, hi: number) {
-  const info = frame.header.sweep!;
+function drawTile(canvas: HTMLCanvasElement, frame: SweepFrame, k: number, lo: number, hi: number) {
+  const info = frame.header.sweep;
   const [rows, cols] = info.tile;
   const stride = cols * info.centres.length;
   canvas.width = cols;
@@ -59,7 +73,7 @@ function Tile({
   busy,
   onApply,
 }: {
-  frame: Frame;
+  frame: SweepFrame;
   k: number;
   range: [number, number];
   suggested: boolean;
@@ -67,7 +81,7 @@ function Tile({
   onApply: (centre: number) => void;
 }) {
   const ref = useRef<HTMLCanvasElement>(null);
-  const info = frame.header.sweep!;
+  const info = frame.header.sweep;
   const centre = info.centres[k]!;
   useEffect(() => {
     if (ref.current) drawTile(ref.current, frame, k, range[0], range[1]);
@@ -103,16 +117,17 @@ export function SweepMontage({
   send: (request: CommandRequestInput) => Promise<void>;
 }) {
   const live = useLiveClient();
-  const [latest, setLatest] = useState<{ frame: Frame; version: number } | null>(null);
+  const [latest, setLatest] = useState<{ frame: SweepFrame; version: number } | null>(null);
   const [count, setCount] = useState('9');
   const [step, setStep] = useState('1');
 
   useEffect(() => {
     const timer = setInterval(() => {
       const got = live.frames.get(runId, 'sweep/xy');
-      if (got?.frame.header.sweep)
+      const frame = got?.frame;
+      if (got && frame && isSweep(frame))
         setLatest((prev) =>
-          prev?.version === got.version ? prev : { frame: got.frame, version: got.version },
+          prev?.version === got.version ? prev : { frame, version: got.version },
         );
     }, POLL_MS);
     return () => clearInterval(timer);

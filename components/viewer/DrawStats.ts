@@ -34,8 +34,8 @@ export class DrawStats {
     list.push({
       at: now,
       reconstruction: h.reconstructedAt - h.acquiredAt,
-      publication: h.publishedAt - h.reconstructedAt,
-      delivery: latest.receivedWallAt - h.publishedAt,
+      publication: (h.acceptedAt ?? h.publishedAt) - h.reconstructedAt,
+      delivery: latest.receivedWallAt - (h.acceptedAt ?? h.publishedAt),
       drawing: now - latest.receivedAt,
     });
     if (list.length > KEPT) list.shift();

@@ -1,7 +1,14 @@
 'use client';
 
 import { type ReactNode, useEffect, useRef } from 'react';
-import { type FrameHeader, type Plane, type Region, streamKey } from '@/lib/protocol';
+import {
+  holdsSlice,
+  type Plane,
+  type Region,
+  type SliceFrame,
+  type SliceHeader,
+  streamKey,
+} from '@/lib/protocol';
 import { colormapLut } from '@/lib/imaging/colormaps';
 import {
   AXIS_NAMES,
@@ -89,7 +96,7 @@ export function SliceView({
       null;
     const axes = PLANE_AXES[plane];
     const viewport: SliceViewport = { centerCol: 0, centerRow: 0, zoom: 1 };
-    let header: FrameHeader | null = null;
+    let header: SliceHeader | null = null;
     let pixels: ArrayLike<number> | null = null;
     let drawnVersion = -1;
     let drawnColormap: string | null = null;
@@ -97,7 +104,7 @@ export function SliceView({
     let viewDirty = true;
     let raf = 0;
     /** The preview-volume plane drawn for a local position, and what it was built from. */
-    let local: { from: string; latest: LatestFrame } | null = null;
+    let local: { from: string; latest: LatestFrame & { frame: SliceFrame } } | null = null;
     let localVersion = -1;
     let shownPosition = '';
     let firstMarked = false;
@@ -106,7 +113,7 @@ export function SliceView({
     const dpr = () => window.devicePixelRatio || 1;
     const fit = () => {
       if (!header) return;
-      const [rows, cols] = header.shape as [number, number];
+      const [rows, cols] = header.shape;
       viewport.centerCol = cols / 2;
       viewport.centerRow = rows / 2;
       viewport.zoom = 1;
@@ -136,7 +143,7 @@ export function SliceView({
         y: (row - viewport.centerRow) * s + overlay.height / 2,
       });
       const selected = store.getState().selected;
-      const shape = header.shape as [number, number];
+      const shape = header.shape;
       // The zoomed region, where one is being reconstructed, outlined on the full view.
       const roi =
         header.view === 'full'
@@ -217,7 +224,8 @@ export function SliceView({
         header = null;
         pixels = null;
       }
-      const live = frames.get(run, key);
+      const stored = frames.get(run, key);
+      const live = stored && holdsSlice(stored) ? stored : undefined;
       let latest = live;
       const lh = live?.frame.header;
       const nav = planes?.getState();
@@ -242,7 +250,7 @@ export function SliceView({
       let changed = viewDirty;
       if (latest && latest.version !== drawnVersion) {
         const h = latest.frame.header;
-        const [rows, cols] = h.shape as [number, number];
+        const [rows, cols] = h.shape;
         const reshaped = !header || header.shape.join() !== h.shape.join();
         renderer.setImage(latest.frame.pixels, h.dtype, cols, rows);
         header = h;
@@ -284,7 +292,7 @@ export function SliceView({
       last = { window: state.window, selected: state.selected, width, height };
     };
     /** Position in voxels and µm; `isLocal` marks a preview plane, `asked` a pending set-slices. */
-    const showPosition = (h: FrameHeader, isLocal: boolean, asked: number | undefined) => {
+    const showPosition = (h: SliceHeader, isLocal: boolean, asked: number | undefined) => {
       const el = positionRef.current;
       if (!el) return;
       const n = h.volumeShape?.[axes.normal];
@@ -318,7 +326,7 @@ export function SliceView({
       if (!el) return;
       if (!e || !header || !pixels) return void (el.textContent = '');
       const { col, row } = toImage(e);
-      const [rows, cols] = header.shape as [number, number];
+      const [rows, cols] = header.shape;
       const c = Math.floor(col);
       const r = Math.floor(row);
       if (c < 0 || r < 0 || c >= cols || r >= rows) return void (el.textContent = '');
@@ -373,8 +381,8 @@ export function SliceView({
           plane,
           [rubber.from, rubber.to],
           header.position ?? 0,
-          header.shape as [number, number],
-          header.volumeShape as [number, number, number],
+          header.shape,
+          header.volumeShape,
         );
         rubber = null;
         viewDirty = true;
@@ -383,7 +391,7 @@ export function SliceView({
       }
       if (wasDrag || !header) return;
       const { col, row } = toImage(e);
-      const [rows, cols] = header.shape as [number, number];
+      const [rows, cols] = header.shape;
       if (col < 0 || row < 0 || col >= cols || row >= rows) return;
       const position = header.position ?? store.getState().selected?.[axes.normal] ?? 0;
       store

@@ -1,4 +1,4 @@
-import type { Frame, FrameHeader, Plane } from '@/lib/protocol';
+import type { Plane, SliceFrame, SliceHeader } from '@/lib/protocol';
 import { PLANE_AXES } from '@/lib/imaging/planeGeometry';
 import type { LatestFrame } from '@/components/live/FrameStore';
 import type { VolumeAssembly } from '@/components/live/VolumeAssembly';
@@ -13,9 +13,9 @@ export function localSlice(
   volume: VolumeAssembly,
   plane: Plane,
   position: number,
-  live: FrameHeader,
+  live: SliceHeader,
   version: number,
-): LatestFrame {
+): LatestFrame & { frame: SliceFrame } {
   const axes = PLANE_AXES[plane];
   const shape = volume.shape; // (x, y, z)
   const full = live.volumeShape ?? shape;
@@ -41,14 +41,14 @@ export function localSlice(
   }
   // The preview plane's centre, in full-volume voxels: where the drawn plane really is.
   const shown = Math.floor(((index + 0.5) * full[axes.normal]) / n);
-  const header: FrameHeader = {
+  const header: SliceHeader = {
     ...live,
     dtype: 'float32',
     shape: [rows, cols],
     position: shown,
-    volumeShape: [...full] as [number, number, number],
+    volumeShape: [full[0], full[1], full[2]],
   };
-  const frame: Frame = { header, pixels };
+  const frame: SliceFrame = { header, pixels };
   const now = performance.now();
   return { frame, receivedAt: now, receivedWallAt: Date.now(), version };
 }

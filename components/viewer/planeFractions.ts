@@ -1,4 +1,4 @@
-import { PLANES, streamKey } from '@/lib/protocol';
+import { isSliceFrame, PLANES, streamKey } from '@/lib/protocol';
 import { PLANE_AXES } from '@/lib/imaging/planeGeometry';
 import type { FrameStore } from '@/components/live/FrameStore';
 import type { PlaneStore } from '@/stores/planeStore';
@@ -15,7 +15,8 @@ export function planeFractions(
 ): (number | undefined)[] {
   const nav = planes?.getState();
   return PLANES.map((p) => {
-    const h = frames.get(run, streamKey('full', p))?.frame.header;
+    const stored = frames.get(run, streamKey('full', p))?.frame;
+    const h = stored && isSliceFrame(stored) ? stored.header : undefined;
     const n = h?.volumeShape?.[PLANE_AXES[p].normal];
     if (!h || !n) return undefined;
     const local = nav && !nav.steer ? nav.positions[p] : undefined;

@@ -69,7 +69,8 @@ export interface ReconstructionOptions {
 }
 
 interface ViewState {
-  view: View;
+  /** The sweep is a montage of one slice, never a volume pass. */
+  view: Exclude<View, 'sweep'>;
   grid: ReconGrid;
   store: FilteredStore;
   region?: Region;
@@ -712,7 +713,7 @@ export class ReconstructionConsumer {
     return this.roi ? [this.full, this.roi] : [this.full];
   }
 
-  private viewState(view: View, grid: ReconGrid, region?: Region): ViewState {
+  private viewState(view: ViewState['view'], grid: ReconGrid, region?: Region): ViewState {
     const filter = this.full?.store.filterName ?? this.options.filter;
     const store = new FilteredStore(grid, this.source.detector, this.ring.capacity, filter);
     this.pool.attach(store);

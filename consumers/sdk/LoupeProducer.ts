@@ -7,7 +7,7 @@ import {
   type CommandReply,
   ConnectRefusal,
   encodeFrame,
-  type FrameHeaderInput,
+  type BrickHeaderInput,
   type GatewayToProducer,
   type Pixels,
   type Plane,
@@ -19,6 +19,7 @@ import {
   PROTOCOL_VERSION,
   type ProtocolError,
   type Region,
+  type SliceHeaderInput,
   ParameterDeclarations,
   parameterChangeProblem,
   type ParameterValues,
@@ -58,7 +59,6 @@ export interface LoupeProducerOptions {
 
 /** Common to slices and bricks. Coordinates and units as in lib/protocol's FrameHeader. */
 interface FrameCommon {
-  view?: View;
   pixels: Pixels;
   /** Physical voxel edge (x, y, z) in micrometres. */
   voxelSize: [number, number, number];
@@ -78,6 +78,7 @@ interface FrameCommon {
 }
 
 export interface SliceFrame extends FrameCommon {
+  view?: View;
   plane: Plane;
   /** [rows, cols]. */
   shape: [number, number];
@@ -88,6 +89,8 @@ export interface SliceFrame extends FrameCommon {
 }
 
 export interface BrickFrame extends FrameCommon {
+  /** A sweep is a montage of slices: bricks belong to the full view or the zoomed region. */
+  view?: Exclude<View, 'sweep'>;
   /** [depth, rows, cols] = (z, y, x) extents. */
   shape: [number, number, number];
   /** (x, y, z) voxels. */
@@ -308,8 +311,10 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
   }
 
   publishSlice(slice: SliceFrame): PublishResult {
-    const { plane, shape, position, sweep, ...common } = slice;
-    return this.publish(plane, common, {
+    const { plane, view, shape, position, sweep, ...common } = slice;
+    return this.publish(common, {
+      stream: plane,
+      view: view ?? 'full',
       shape,
       ...(position !== undefined && { position }),
       ...(sweep && { sweep }),
@@ -317,8 +322,8 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
   }
 
   publishBrick(brick: BrickFrame): PublishResult {
-    const { shape, brickOffset, ...common } = brick;
-    return this.publish('volume', common, { shape, brickOffset });
+    const { view, shape, brickOffset, ...common } = brick;
+    return this.publish(common, { stream: 'volume', view: view ?? 'full', shape, brickOffset });
   }
 
   /** Sends a metrics sample if online (metrics are best-effort: a lost sample is not resent). */
@@ -358,15 +363,17 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
   }
 
   private publish(
-    stream: StreamName,
-    common: Omit<FrameCommon, 'pixels'> & { pixels: Pixels },
-    extra: Pick<FrameHeaderInput, 'shape'> &
-      Partial<Pick<FrameHeaderInput, 'position' | 'brickOffset' | 'sweep'>>,
+    common: FrameCommon,
+    /** What tells a slice from a brick (lib/protocol's SliceHeader | BrickHeader). */
+    kind:
+      | (Pick<SliceHeaderInput, 'stream' | 'shape' | 'position' | 'sweep'> & { view: View })
+      | (Pick<BrickHeaderInput, 'stream' | 'shape' | 'brickOffset'> & {
+          view: Exclude<View, 'sweep'>;
+        }),
   ): PublishResult {
     if (this.closed) return this.drop('closed');
     if (!this.online) return this.drop('offline');
-    const view = common.view ?? 'full';
-    const key = streamKey(view, stream);
+    const key = streamKey(kind.view, kind.stream);
     if ((this.inFlight.get(key) ?? 0) >= this.options.maxInFlight) return this.drop('backpressure');
     const seq = this.nextSeq.get(key) ?? 0;
     const now = Date.now();
@@ -374,9 +381,8 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
     // a bad frame is a programming error and throws here, before anything is sent.
     const { header, payload } = encodeFrame(
       {
+        ...kind,
         run: this.runId,
-        stream,
-        view,
         seq,
         dtype: dtypeOf(common.pixels),
         voxelSize: common.voxelSize,
@@ -388,7 +394,6 @@ export class LoupeProducer extends EventEmitter<ProducerEvents> {
         acquiredAt: common.acquiredAt,
         reconstructedAt: common.reconstructedAt ?? now,
         publishedAt: now,
-        ...extra,
       },
       common.pixels,
     );

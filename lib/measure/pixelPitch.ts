@@ -1,5 +1,5 @@
 import { PLANE_AXES } from '@/lib/imaging/planeGeometry';
-import type { FrameHeader, Plane } from '@/lib/protocol';
+import type { Plane, SliceHeader } from '@/lib/protocol';
 import type { PixelPitch } from './sampleProfile';
 
 /**
@@ -8,10 +8,10 @@ import type { PixelPitch } from './sampleProfile';
  */
 export function pixelPitch(
   plane: Plane,
-  header: Pick<FrameHeader, 'voxelSize' | 'shape' | 'volumeShape'>,
+  header: Pick<SliceHeader, 'voxelSize' | 'shape' | 'volumeShape'>,
 ): PixelPitch {
   const axes = PLANE_AXES[plane];
-  const [rows, cols] = header.shape as [number, number];
+  const [rows, cols] = header.shape;
   const per = (axis: 0 | 1 | 2, pixels: number) => {
     const n = header.volumeShape?.[axis];
     return n ? n / pixels : 1;

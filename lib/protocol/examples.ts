@@ -27,23 +27,30 @@ const slice = {
   publishedAt: 1764633600120,
 };
 
+const { position: _position, ...sliceFields } = slice;
+const brick = {
+  ...sliceFields,
+  stream: 'volume',
+  seq: 7,
+  dtype: 'uint16',
+  shape: [32, 32, 32],
+  brickOffset: [32, 0, 96],
+};
+
 export const PROTOCOL_EXAMPLES = {
   FrameHeader: {
     valid: [
       slice,
-      {
-        ...slice,
-        stream: 'volume',
-        seq: 7,
-        dtype: 'uint16',
-        shape: [32, 32, 32],
-        brickOffset: [32, 0, 96],
-        position: undefined,
-      },
+      brick,
       { ...slice, view: 'roi', region: { x: [10, 50], y: [20, 60], z: [0, 32] } },
     ],
     invalid: [
       { why: 'an edge over MAX_EDGE', value: { ...slice, shape: [128, 5000] } },
+      { why: 'a slice with a 3-D shape', value: { ...slice, shape: [2, 128, 128] } },
+      { why: 'a brick with a 2-D shape', value: { ...brick, shape: [32, 32] } },
+      { why: 'a brick offset on a slice', value: { ...slice, brickOffset: [0, 0, 0] } },
+      { why: 'a slice position on a brick', value: { ...brick, position: 3 } },
+      { why: 'an unknown stream', value: { ...slice, stream: 'xw' } },
       { why: 'an unknown dtype', value: { ...slice, dtype: 'int64' } },
       { why: 'an unknown field', value: { ...slice, colour: 'red' } },
       { why: 'no sequence number', value: { ...slice, seq: undefined } },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame, type FrameHeaderInput, FrameError, type Pixels } from './frame';
+import { decodeFrame, encodeFrame, FrameError, type Pixels, type SliceHeaderInput } from './frame';
 
-function header(over: Partial<FrameHeaderInput> = {}): FrameHeaderInput {
+function header(over: Partial<SliceHeaderInput> = {}): SliceHeaderInput {
   return {
     run: 'run-1',
     stream: 'xy',
@@ -56,12 +56,13 @@ describe('frame codec', () => {
   });
 
   it('accepts a volume brick with a 3-D shape', () => {
-    const h = header({
+    const h = {
+      ...header(),
       stream: 'volume',
       shape: [2, 3, 4],
       brickOffset: [0, 0, 8],
       volumeShape: [16, 16, 16],
-    });
+    };
     const decoded = decodeFrame(h, new Uint8Array(2 * 3 * 4 * 2));
     expect(decoded.pixels.length).toBe(24);
   });
@@ -89,7 +90,25 @@ describe('frame codec', () => {
       /unrecognized key/i,
     ],
     ['a JSON array instead of bytes', header({ shape: [1, 1] }), [0, 0], /one binary attachment/],
-    ['a 3-D slice', header({ shape: [2, 2, 2] }), new Uint8Array(16), /slice has a 2-D shape/],
+    ['a 3-D slice', { ...header(), shape: [2, 2, 2] }, new Uint8Array(16), /slice has a 2-D shape/],
+    [
+      'a 2-D brick',
+      { ...header(), stream: 'volume' },
+      new Uint8Array(182),
+      /volume brick has a 3-D shape/,
+    ],
+    [
+      'a brick offset on a slice',
+      { ...header(), brickOffset: [0, 0, 0] },
+      new Uint8Array(182),
+      /unrecognized key/i,
+    ],
+    [
+      'a sweep view on a brick',
+      { ...header(), stream: 'volume', view: 'sweep', shape: [1, 1, 1] },
+      new Uint8Array(2),
+      /view/,
+    ],
     [
       'an oversize edge',
       header({ shape: [1, 5000] }),

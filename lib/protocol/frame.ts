@@ -74,27 +74,66 @@ export const SweepInfo = z
   .strict();
 export type SweepInfo = z.infer<typeof SweepInfo>;
 
-/**
- * The JSON header sent with each frame; the pixels travel beside it as one binary attachment.
- * Sent by a producer on `/producer`, forwarded unchanged (plus `publishedAt`) to viewers.
- */
-export const FrameHeader = z
+/** What every frame header carries, slice or brick. */
+const frameCommon = {
+  run: RunId,
+  /** Per (run, view, stream), increasing by one per published frame, from 0. */
+  seq: z.number().int().nonnegative(),
+  dtype: Dtype,
+  /** Physical edge of one voxel in micrometres, (x, y, z). */
+  voxelSize: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
+  /** The volume this slice cuts or this brick belongs to, (x, y, z) voxels. */
+  volumeShape: z.tuple([Extent, Extent, Extent]).optional(),
+  /** For view `roi`: the region of the full volume this reconstruction covers. */
+  region: Region.optional(),
+  /**
+   * Unit of the pixel values, e.g. `1/mm` for a linear attenuation coefficient; absent: unitless
+   * or unknown (shown as such).
+   */
+  unit: z.string().min(1).max(16).optional(),
+  /** What the values are, in words: `linear attenuation coefficient`. */
+  description: z.string().min(1).max(120).optional(),
+  /** Data range of the reconstruction, for a stable window/level across frames. */
+  range: z.tuple([z.number(), z.number()]).optional(),
+  /** Unix epoch milliseconds: newest projection used, end of reconstruction, sent by the producer. */
+  acquiredAt: Millis,
+  reconstructedAt: Millis,
+  publishedAt: Millis,
+  /**
+   * Unix epoch milliseconds by the gateway's clock: when it accepted the frame. Stamped by the
+   * gateway on every frame it forwards (a producer's value is replaced), so latencies measured
+   * from it never mix two hosts' clocks; `publishedAt` stays the producer's.
+   */
+  acceptedAt: Millis.optional(),
+};
+
+/** A slice of one of the three planes: a 2-D pixel array [rows, cols]. */
+export const SliceHeader = z
   .object({
-    run: RunId,
-    stream: StreamName,
+    ...frameCommon,
+    stream: Plane,
     view: View.default('full'),
-    /** Per (run, view, stream), increasing by one per published frame, from 0. */
-    seq: z.number().int().nonnegative(),
-    dtype: Dtype,
-    /** Row-major: [rows, cols] for a slice, [depth, rows, cols] for a volume brick. */
-    shape: z.array(Dim).min(2, 'shape has 2 or 3 entries').max(3, 'shape has 2 or 3 entries'),
-    /** Physical edge of one voxel in micrometres, (x, y, z). */
-    voxelSize: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
-    /** For a slice: its index along the plane's normal axis, in voxels of the volume it cuts. */
+    shape: z.tuple([Dim, Dim], { error: 'a slice has a 2-D shape [rows, cols]' }),
+    /** Its index along the plane's normal axis, in voxels of the volume it cuts. */
     position: z.number().int().nonnegative().optional(),
-    /** For a slice or brick: the volume it belongs to, (x, y, z) voxels. */
-    volumeShape: z.tuple([Extent, Extent, Extent]).optional(),
-    /** For a volume brick: its offset in the volume, (x, y, z) voxels. */
+    /** For view `sweep`: the candidates of the montage. */
+    sweep: SweepInfo.optional(),
+  })
+  .strict();
+export type SliceHeader = z.infer<typeof SliceHeader>;
+export type SliceHeaderInput = z.input<typeof SliceHeader>;
+
+/** A brick of the preview volume: a 3-D voxel array [depth, rows, cols] at `brickOffset`. */
+export const BrickHeader = z
+  .object({
+    ...frameCommon,
+    stream: z.literal('volume'),
+    /** A sweep is a montage of slices; bricks come from the full view or the zoomed region. */
+    view: View.exclude(['sweep']).default('full'),
+    shape: z.tuple([Dim, Dim, Dim], {
+      error: 'a volume brick has a 3-D shape [depth, rows, cols]',
+    }),
+    /** Its offset in the volume, (x, y, z) voxels; the origin when absent. */
     brickOffset: z
       .tuple([
         z.number().int().nonnegative(),
@@ -102,36 +141,25 @@ export const FrameHeader = z
         z.number().int().nonnegative(),
       ])
       .optional(),
-    /** For view `roi`: the region of the full volume this reconstruction covers. */
-    region: Region.optional(),
-    /** For view `sweep`: the candidates of the montage. */
-    sweep: SweepInfo.optional(),
-    /**
-     * Unit of the pixel values, e.g. `1/mm` for a linear attenuation coefficient; absent: unitless
-     * or unknown (shown as such).
-     */
-    unit: z.string().min(1).max(16).optional(),
-    /** What the values are, in words: `linear attenuation coefficient`. */
-    description: z.string().min(1).max(120).optional(),
-    /** Data range of the reconstruction, for a stable window/level across frames. */
-    range: z.tuple([z.number(), z.number()]).optional(),
-    /** Unix epoch milliseconds: newest projection used, end of reconstruction, sent by the producer. */
-    acquiredAt: Millis,
-    reconstructedAt: Millis,
-    publishedAt: Millis,
   })
-  .strict()
-  .refine((h) => h.stream === 'volume' || h.shape.length === 2, {
-    message: 'a slice has a 2-D shape [rows, cols]',
-  })
-  .refine((h) => h.stream !== 'volume' || h.shape.length === 3, {
-    message: 'a volume brick has a 3-D shape [depth, rows, cols]',
-  })
-  .refine((h) => (h.view === 'sweep') === (h.sweep !== undefined), {
+  .strict();
+export type BrickHeader = z.infer<typeof BrickHeader>;
+export type BrickHeaderInput = z.input<typeof BrickHeader>;
+
+/**
+ * The JSON header sent with each frame; the pixels travel beside it as one binary attachment.
+ * Sent by a producer on `/producer`, forwarded unchanged to viewers. A slice or a volume brick,
+ * told apart by `stream`: the shapes' ranks and edge limits are in the types (and so in the
+ * exported JSON Schema); only the relations between fields of a sweep are refinements.
+ */
+export const FrameHeader = z
+  .discriminatedUnion('stream', [SliceHeader, BrickHeader])
+  .refine((h) => h.stream === 'volume' || (h.view === 'sweep') === (h.sweep !== undefined), {
     message: 'a sweep frame, and only a sweep frame, carries `sweep`',
   })
   .refine(
     (h) =>
+      h.stream === 'volume' ||
       !h.sweep ||
       (h.sweep.scores.length === h.sweep.centres.length &&
         h.shape[0] === h.sweep.tile[0] &&
@@ -145,6 +173,23 @@ export type FrameHeaderInput = z.input<typeof FrameHeader>;
 export interface Frame {
   header: FrameHeader;
   pixels: Pixels;
+}
+export interface SliceFrame extends Frame {
+  header: SliceHeader;
+}
+export interface BrickFrame extends Frame {
+  header: BrickHeader;
+}
+
+export function isSliceFrame(frame: Frame): frame is SliceFrame {
+  return frame.header.stream !== 'volume';
+}
+
+/** Narrows anything holding a frame (a store's entry) to one holding a slice. */
+export function holdsSlice<T extends { frame: Frame }>(
+  entry: T,
+): entry is T & { frame: SliceFrame } {
+  return isSliceFrame(entry.frame);
 }
 
 /** Raised for every frame that does not decode; `message` says what is wrong, for the sender. */
@@ -195,14 +240,25 @@ export function encodeFrame(
 /** Validates a header from the wire and reads its pixels; throws FrameError with the reason. */
 export function decodeFrame(header: unknown, payload: unknown): Frame {
   const parsed = parseHeader(header);
+  return { header: parsed, pixels: toPixels(frameBytes(parsed, payload), parsed.dtype) };
+}
+
+/**
+ * A frame's attachment as bytes, checked against its (parsed) header: exactly dtype × shape
+ * bytes. No pixel is read or copied, so a gateway that only forwards pays nothing per pixel.
+ */
+export function frameBytes(
+  header: Pick<FrameHeader, 'dtype' | 'shape'>,
+  payload: unknown,
+): Uint8Array {
   const bytes = asBytes(payload);
-  const expected = frameByteLength(parsed);
+  const expected = frameByteLength(header);
   if (bytes.byteLength !== expected) {
     throw new FrameError(
-      `${parsed.dtype} ${parsed.shape.join('×')} needs ${expected} bytes, got ${bytes.byteLength}`,
+      `${header.dtype} ${header.shape.join('×')} needs ${expected} bytes, got ${bytes.byteLength}`,
     );
   }
-  return { header: parsed, pixels: toPixels(bytes, parsed.dtype) };
+  return bytes;
 }
 
 export function parseHeader(header: unknown): FrameHeader {

@@ -51,6 +51,19 @@ export function streamKey(view: View, stream: StreamName): StreamKey {
 }
 
 /**
+ * Where a frame sits among a run's latest frames: its stream key, and for a volume brick its
+ * offset (`full/volume@32,0,96`; the origin when the producer sent none), since each brick of a
+ * volume is kept beside the others while a slice replaces the one before. The one slot key of
+ * the gateway's snapshot and flow control, the recorder and the test probes.
+ */
+export function slotKey(header: FrameHeader): string {
+  const key = streamKey(header.view, header.stream);
+  if (header.stream !== 'volume') return key;
+  const [x, y, z] = header.brickOffset ?? [0, 0, 0];
+  return `${key}@${x},${y},${z}`;
+}
+
+/**
  * Producer → gateway: declare (or resume) a run. `lastSent` is, per stream, the last sequence number
  * this producer sent before it lost its connection, so the gateway can say what it kept.
  */

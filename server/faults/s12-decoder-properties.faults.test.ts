@@ -61,7 +61,11 @@ const validHeader = fc
     view: fc.constantFrom('full', 'roi' as const),
     seq: fc.nat(),
     dtype,
-    dims: fc.array(fc.integer({ min: 1, max: 24 }), { minLength: 3, maxLength: 3 }),
+    dims: fc.tuple(
+      fc.integer({ min: 1, max: 24 }),
+      fc.integer({ min: 1, max: 24 }),
+      fc.integer({ min: 1, max: 24 }),
+    ),
     voxelSize: fc.tuple(positive, positive, positive),
     acquiredAt: millis,
     reconstructedAt: millis,
@@ -75,14 +79,23 @@ const validHeader = fc
       { nil: undefined },
     ),
   })
-  .map(({ plane, dims, position, range, ...rest }): FrameHeaderInput => ({
-    ...rest,
-    stream: plane,
-    shape: plane === 'volume' ? dims : dims.slice(0, 2),
-    ...(plane === 'volume' && { brickOffset: [0, 0, 0] as [number, number, number] }),
-    ...(position !== undefined && { position }),
-    ...(range !== undefined && { range }),
-  }));
+  .map(({ plane, dims: [a, b, c], position, range, ...rest }): FrameHeaderInput =>
+    plane === 'volume'
+      ? {
+          ...rest,
+          stream: plane,
+          shape: [a, b, c],
+          brickOffset: [0, 0, 0],
+          ...(range !== undefined && { range }),
+        }
+      : {
+          ...rest,
+          stream: plane,
+          shape: [a, b],
+          ...(position !== undefined && { position }),
+          ...(range !== undefined && { range }),
+        },
+  );
 
 function pixelsFor(d: Dtype, count: number, seed: number): Pixels {
   let s = seed >>> 0;

@@ -190,7 +190,9 @@ describe('s15: authentication edge cases', () => {
 
     await eventually(() => viewer.closedAt() !== null, 10_000, 'share-link viewer cut off');
     const cutOff = viewer.closedAt()!;
-    const framesAfterExpiry = viewer.frames.filter((f) => f.publishedAt > created.expiresAt).length;
+    const framesAfterExpiry = viewer.frames.filter(
+      (f) => (f.acceptedAt ?? f.publishedAt) > created.expiresAt,
+    ).length;
     expect(notices).toEqual([
       expect.objectContaining({ code: 'session-expired', limit: created.expiresAt }),
     ]);
@@ -259,7 +261,9 @@ describe('s15: authentication edge cases', () => {
     const revokedAt = Date.now();
     expect((await revoke(TOKENS.staff, revoked!.id)).status).toBe(200);
     await eventually(() => viewer.closedAt() !== null, 30_000, 'revoked viewer cut off');
-    const framesAfter = viewer.frames.filter((f) => f.publishedAt > revokedAt).length;
+    const framesAfter = viewer.frames.filter(
+      (f) => (f.acceptedAt ?? f.publishedAt) > revokedAt,
+    ).length;
     console.log(
       `s15 revocation: cut off ${viewer.closedAt()! - revokedAt} ms after the DELETE answered, ${framesAfter} frames after it (producer sent ${feed.sent})`,
     );

@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FrameHeader, streamKey } from '@/lib/protocol';
+import { parseHeader, streamKey } from '@/lib/protocol';
 import type { StoredFrame } from '../streams/RunRegistry';
 import { Recorder, type RecorderOptions } from './Recorder';
 
@@ -35,9 +35,9 @@ function slice(
   seq: number,
   t: number,
   value: number,
-  extra: Partial<FrameHeader> = {},
+  extra: Record<string, unknown> = {},
 ): StoredFrame {
-  const header: FrameHeader = {
+  const header = parseHeader({
     run: 'run-1',
     stream: 'xy',
     view: 'full',
@@ -49,11 +49,11 @@ function slice(
     reconstructedAt: t,
     publishedAt: t,
     ...extra,
-  };
+  });
   const pixels = new Uint16Array(16).fill(value);
   return {
     key: streamKey(header.view, header.stream),
-    header,
+    header: { ...header, acceptedAt: t },
     payload: new Uint8Array(pixels.buffer),
   };
 }

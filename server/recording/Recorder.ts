@@ -18,6 +18,7 @@ import {
   RunId,
   type RecordingMarker,
   type RecordingSummary,
+  slotKey,
   type StreamKey,
 } from '@/lib/protocol';
 import type { StoredFrame } from '../streams/RunRegistry';
@@ -161,7 +162,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.enqueue({
       run,
       kind: 'frame',
-      t: frame.header.publishedAt,
+      t: frame.header.acceptedAt,
       json,
       payload: frame.payload,
       seq: frame.header.seq,
@@ -598,7 +599,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         const thisShape = (frame.header.volumeShape ?? []).join();
         if (shape !== null && thisShape !== shape) return found.reverse();
         shape = thisShape;
-        const at = (frame.header.brickOffset ?? [0, 0, 0]).join();
+        const at = slotKey(frame.header);
         if (!seen.has(at)) {
           seen.add(at);
           found.push(frame);

@@ -7,7 +7,6 @@ import {
   type CommandRecord,
   CommandRequest,
   type CommandState,
-  CommandUpdate,
   FINAL_COMMAND_STATES,
   parameterChangeProblem,
   ParameterValues,
@@ -15,7 +14,7 @@ import {
 import type { Identity } from '../auth/Identity';
 import type { CommandsTable } from '../db/Database';
 import type { Db } from '../db/openDatabase';
-import type { ProducerNamespace } from '../streams/producerNamespace';
+import type { CommandTransport } from '../streams/ProducerSockets';
 import type { RunRegistry } from '../streams/RunRegistry';
 import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
 import { summarizeCommand, summarizeProgress } from '../audit/auditSummary';
@@ -50,7 +49,8 @@ export interface ResubmitHandler {
 export interface CommandServiceOptions {
   db: Db;
   registry: RunRegistry;
-  producers: ProducerNamespace;
+  /** How commands reach the runs' consumers (ProducerSockets; a fake in a test). */
+  transport: CommandTransport;
   audit: AuditLog;
   resubmit?: ResubmitHandler;
   /** Who holds each run's control (ControlLease): while someone does, only they steer. */
@@ -167,31 +167,18 @@ export class CommandService extends EventEmitter<CommandEvents> {
       if (run.producerConnected)
         for (const c of this.open.values()) if (c.run === run.id) this.deliver(c);
     });
-    this.o.producers.on('connection', (socket) => {
-      socket.on('command:update', (...args: unknown[]) => {
-        const reply =
-          typeof args[args.length - 1] === 'function'
-            ? (args.pop() as (a: unknown) => void)
-            : undefined;
-        const parsed = CommandUpdate.safeParse(args[0]);
-        const answer = (ok: boolean, error?: string) =>
-          reply?.(ok ? { ok: true } : { ok: false, error });
-        if (!parsed.success)
-          return answer(false, `invalid command update: ${parsed.error.issues[0]?.message}`);
-        const command = this.open.get(parsed.data.reply.id);
-        if (!command || command.run !== parsed.data.run)
-          return answer(false, 'no open command with that id on that run');
-        if (this.o.registry.producerOf(command.run) !== socket.id)
-          return answer(false, 'that run is not yours');
-        const r = parsed.data.reply;
-        this.transition(
-          command,
-          r.status,
-          { reason: r.reason, detail: r.detail, artifact: r.artifact },
-          { subject: 'consumer', role: 'producer' },
-        );
-        answer(true);
-      });
+    this.o.transport.onUpdate((update, from) => {
+      const command = this.open.get(update.reply.id);
+      if (!command || command.run !== update.run) return 'no open command with that id on that run';
+      if (this.o.registry.producerOf(command.run) !== from) return 'that run is not yours';
+      const r = update.reply;
+      this.transition(
+        command,
+        r.status,
+        { reason: r.reason, detail: r.detail, artifact: r.artifact },
+        { subject: 'consumer', role: 'producer' },
+      );
+      return null;
     });
     const SWEEP_MS = 1000;
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
@@ -451,9 +438,7 @@ export class CommandService extends EventEmitter<CommandEvents> {
       this.delivering.has(command.id)
     )
       return;
-    const producerId = this.o.registry.producerOf(command.run);
-    const socket = producerId ? this.o.producers.sockets.get(producerId) : undefined;
-    if (!socket) return; // waits for the consumer to dial in (registry 'run' event), or times out
+    if (!this.o.transport.reachable(command.run)) return; // waits for the consumer to dial in (registry 'run' event), or times out
     const wire = Command.safeParse({
       id: command.id,
       run: command.run,
@@ -467,27 +452,25 @@ export class CommandService extends EventEmitter<CommandEvents> {
       return;
     }
     this.delivering.add(command.id);
-    socket
-      .timeout(this.o.deliveryTimeoutMs)
-      .emit('command', wire.data, (err: Error | null, answer: unknown) => {
-        this.delivering.delete(command.id);
-        if (err) return; // not acknowledged: stays accepted and is offered again on reconnect
-        const reply = CommandReply.safeParse(answer);
-        if (!reply.success || reply.data.id !== command.id) {
-          this.transition(command, 'failed', {
-            reason: 'the consumer answered with a malformed reply',
-          });
-          return;
-        }
-        const r = reply.data;
-        const extra = { reason: r.reason, detail: r.detail, artifact: r.artifact };
-        const by = { subject: 'consumer', role: 'producer' };
-        if (r.status === 'accepted') this.transition(command, 'delivered', extra, by);
-        else if (r.status === 'applied') {
-          this.transition(command, 'delivered', {}, by);
-          this.transition(command, 'applied', extra, by);
-        } else this.transition(command, r.status, extra, by);
-      });
+    this.o.transport.send(wire.data, this.o.deliveryTimeoutMs, (answer) => {
+      this.delivering.delete(command.id);
+      if (answer === undefined) return; // not acknowledged: stays accepted, offered again on reconnect
+      const reply = CommandReply.safeParse(answer);
+      if (!reply.success || reply.data.id !== command.id) {
+        this.transition(command, 'failed', {
+          reason: 'the consumer answered with a malformed reply',
+        });
+        return;
+      }
+      const r = reply.data;
+      const extra = { reason: r.reason, detail: r.detail, artifact: r.artifact };
+      const by = { subject: 'consumer', role: 'producer' };
+      if (r.status === 'accepted') this.transition(command, 'delivered', extra, by);
+      else if (r.status === 'applied') {
+        this.transition(command, 'delivered', {}, by);
+        this.transition(command, 'applied', extra, by);
+      } else this.transition(command, r.status, extra, by);
+    });
   }
 
   private startResubmit(

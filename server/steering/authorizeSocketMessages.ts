@@ -1,17 +1,9 @@
 import type { Socket } from 'socket.io';
-import {
-  CommandSend,
-  type CommandSendReply,
-  ControlSend,
-  type ControlSendReply,
-  SubscribeRequest,
-} from '@/lib/protocol';
+import { ControlSend, type ControlSendReply, SubscribeRequest } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
 import type { AuditLog } from '../audit/AuditLog';
 import { socketAction } from '../audit/auditSummary';
-import type { SessionGuard } from '../auth/SessionGuard';
 import type { RunRegistry } from '../streams/RunRegistry';
-import type { CommandService } from './CommandService';
 import { authorize } from './policy';
 
 type Packet = [event: string, ...args: unknown[]];
@@ -25,16 +17,15 @@ const runOf = (body: unknown): string | null => {
 };
 
 /**
- * Per-message authorisation on the viewer namespace, before any handler runs: subscriptions need
- * read access to the run, `command:send` re-verifies the caller's credential and goes through the
- * same service as REST, and anything else a viewer sends (a frame, a raw command) is refused,
- * audited, and reaches nobody; a frame or registration is counted as a refused push.
+ * Per-message authorisation on the viewer namespace, before any handler runs; it decides and
+ * executes nothing. Subscriptions need read access to the run, control actions policy's consent;
+ * `command:send` passes (CommandService authorises it, as over REST); anything else a viewer
+ * sends (a frame, a raw command) is refused, audited, and reaches nobody; a frame or registration
+ * is counted as a refused push.
  */
 export function authorizeViewerMessages(
   socket: Socket,
   audit: AuditLog,
-  commands: CommandService,
-  guard: SessionGuard,
   registry: RunRegistry,
 ): void {
   const identity = socket.data.identity as Identity;
@@ -102,65 +93,10 @@ export function authorizeViewerMessages(
         } satisfies ControlSendReply);
         return;
       }
-      case 'command:send': {
-        if (!ack) return refuse('command:send needs an acknowledgement callback');
-        const send = CommandSend.safeParse(args[0]);
-        if (!send.success) {
-          audit.refused({
-            who: identity,
-            address: socket.handshake.address,
-            action: 'socket:command:send',
-            reason: `invalid command:send (${send.error.issues[0]?.code ?? 'malformed'})`,
-            status: 400,
-          });
-          ack({
-            ok: false,
-            status: 400,
-            error: `invalid command:send: ${send.error.issues[0]?.message}`,
-          } satisfies CommandSendReply);
-          return;
-        }
-        void guard
-          .check(socket, true)
-          .then(async (ended): Promise<CommandSendReply> => {
-            // A credential that expired or was revoked steers nothing, even before the session
-            // ends: the refusal is answered, then the session is closed.
-            if (ended) {
-              setImmediate(() => guard.end(socket, ended));
-              return {
-                ok: false,
-                status: 401,
-                code: ended.code === 'session-expired' ? 'session_expired' : 'session_revoked',
-                error: ended.message,
-              };
-            }
-            const result = await commands.submit(
-              identity,
-              send.data.run,
-              send.data.idempotencyKey,
-              send.data.request,
-            );
-            return 'command' in result.body
-              ? { ok: true, command: result.body.command, replayed: result.replayed }
-              : {
-                  ok: false,
-                  status: result.status,
-                  ...(result.status === 429 && { code: 'rate_limited' as const }),
-                  ...('code' in result.body && { code: result.body.code }),
-                  error: result.body.error,
-                };
-          })
-          .then(
-            (reply) => ack(reply),
-            (error: unknown) =>
-              ack({
-                ok: false,
-                status: 500,
-                error: error instanceof Error ? error.message : 'internal error',
-              }),
-          );
-        return;
-      }
+      case 'command:send':
+        // Authorised where REST's commands are, by CommandService (policy, control, the audit):
+        // the socket's handler (commandChannel.ts) and the REST route submit to the same service.
+        return next();
       default: {
         if (PRODUCER_EVENTS.has(event)) registry.noteRefusedPush(runOf(args[0]));
         // The client hears the event it named; the audit counts one fixed reason per action.
@@ -184,7 +120,6 @@ export function authorizeProducerMessages(
   socket: Socket,
   audit: AuditLog,
   registry: RunRegistry,
-  supersede: (run: string, by: Socket) => void,
 ): void {
   const identity = socket.data.identity as Identity;
   const refuse = (event: string, run: string | null, reason: string, ack: unknown) => {
@@ -212,11 +147,7 @@ export function authorizeProducerMessages(
         owner: registry.ownerOf(run),
       });
       if (!decision.allowed) return refuse(event, run, decision.reason, ack);
-      next();
-      // Whoever streamed the run before (a reconnect's old socket, a resubmitted job's
-      // predecessor) is told to stop once this registration has taken the run.
-      setImmediate(() => supersede(run, socket));
-      return;
+      return next(); // ProducerSockets supersedes the run's previous consumer once it registered
     }
     if (event !== 'frame') return next();
     const run = runOf(args[0]);

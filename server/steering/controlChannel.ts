@@ -1,12 +1,14 @@
 import {
   type ControlHandoff,
-  ControlSend,
+  type ControlSend,
   type ControlSendReply,
+  VIEWER_TO_GATEWAY,
   type ControlState,
 } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
 import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
 import { summarizeControl } from '../audit/auditSummary';
+import { messageRouter } from '../streams/onMessage';
 import type { RunRegistry } from '../streams/RunRegistry';
 import type { ViewerNamespace } from '../streams/viewerNamespace';
 import type { ControlLease } from './ControlLease';
@@ -73,16 +75,10 @@ export function attachControlChannel(
     const identity = socket.data.identity as Identity;
     const who = { subject: identity.subject, role: identity.role };
 
-    socket.on('control:send', (...args: unknown[]) => {
-      const reply = args[args.length - 1];
-      if (typeof reply !== 'function') return;
-      const answer = reply as (a: ControlSendReply) => void;
-      const send = ControlSend.safeParse(args[0]);
-      if (!send.success)
-        return answer({ ok: false, code: 'invalid', error: 'invalid control:send' });
-      const { run, action } = send.data;
+    const answerControl = (send: ControlSend): ControlSendReply => {
+      const { run, action } = send;
       if (!registry.get(run))
-        return answer({ ok: false, code: 'unknown_run', error: `unknown run ${run}` });
+        return { ok: false, code: 'unknown_run', error: `unknown run ${run}` };
       const before = lease.state(run);
       let outcome;
       try {
@@ -100,13 +96,16 @@ export function attachControlChannel(
       } catch (error) {
         if (!(error instanceof AuditUnavailableError)) throw error;
         // Nothing changed: control without its record would be a hole in the audit.
-        return answer({
-          ok: false,
-          code: 'unavailable',
-          error: `control refused: ${error.message}`,
-        });
+        return { ok: false, code: 'unavailable', error: `control refused: ${error.message}` };
       }
-      answer(outcome.ok ? { ok: true, state: outcome.state } : outcome);
+      return outcome.ok ? { ok: true, state: outcome.state } : outcome;
+    };
+    messageRouter(socket, VIEWER_TO_GATEWAY, false).on('control:send', answerControl, {
+      refusal: (): ControlSendReply => ({
+        ok: false,
+        code: 'invalid',
+        error: 'invalid control:send',
+      }),
     });
 
     // Registered after the fan-out's handler: the room is joined when the subscription succeeded.

@@ -11,6 +11,7 @@ import {
   type RunRegistration,
   type RunState,
   type RunSummary,
+  slotKey,
   type StreamKey,
   streamKey,
 } from '@/lib/protocol';
@@ -20,7 +21,8 @@ import type { Database, RunsTable } from '../db/Database';
 /** A frame as the gateway keeps it: validated header (with the gateway's publication time) and bytes. */
 export interface StoredFrame {
   key: StreamKey;
-  header: FrameHeader;
+  /** As the producer sent it, plus the gateway's `acceptedAt`. */
+  header: FrameHeader & { acceptedAt: number };
   payload: Uint8Array;
 }
 
@@ -358,7 +360,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
       };
     }
     const t = this.now();
-    const frame: StoredFrame = { key, header: { ...header, publishedAt: t }, payload };
+    const frame: StoredFrame = { key, header: { ...header, acceptedAt: t }, payload };
     run.lastSeq.set(key, header.seq);
     run.lastFrameAtByStream.set(key, t);
     run.lastFrameAt = t;
@@ -374,7 +376,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         bricks = new Map();
         run.bricks.set(key, bricks);
       }
-      bricks.set((header.brickOffset ?? [0, 0, 0]).join(','), frame);
+      bricks.set(slotKey(header), frame);
     } else {
       run.latestSlices.set(key, frame);
     }

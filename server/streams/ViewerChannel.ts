@@ -1,4 +1,4 @@
-import type { FlowCounters } from '@/lib/protocol';
+import { type FlowCounters, slotKey } from '@/lib/protocol';
 import type { StoredFrame } from './RunRegistry';
 
 /** Frames a viewer may have unacknowledged per slot: one drawing, one on the wire. */
@@ -178,7 +178,5 @@ export class ViewerChannel {
 }
 
 function slotId(frame: StoredFrame): string {
-  const { header } = frame;
-  const brick = header.stream === 'volume' ? `@${(header.brickOffset ?? [0, 0, 0]).join(',')}` : '';
-  return `${header.run}|${frame.key}${brick}`;
+  return `${frame.header.run}|${slotKey(frame.header)}`;
 }

@@ -3,7 +3,7 @@ import {
   type DisconnectNotice,
   encodeFrame,
   type FrameHeader,
-  type FrameHeaderInput,
+  parseHeader,
   MAX_VIEWER_MESSAGE_BYTES,
   type RunMetrics,
 } from '@/lib/protocol';
@@ -38,24 +38,23 @@ async function producer(gw: Gateway): Promise<ProducerClient> {
   return p;
 }
 
-function frame(over: Partial<FrameHeaderInput> & { seq: number }, edge = 8) {
+/** A slice of `stream` (xy when absent), or a brick when `stream` is `volume`. */
+function frame(over: Record<string, unknown> & { seq: number }, edge = 8) {
   const volume = over.stream === 'volume';
   const count = volume ? edge * edge * edge : edge * edge;
   const pixels = Uint16Array.from({ length: count }, (_, i) => (i + over.seq * 7) % 65536);
-  return encodeFrame(
-    {
-      run: 'run-1',
-      stream: 'xy',
-      dtype: 'uint16',
-      shape: volume ? [edge, edge, edge] : [edge, edge],
-      voxelSize: [1, 1, 1],
-      acquiredAt: Date.now(),
-      reconstructedAt: Date.now(),
-      publishedAt: Date.now(),
-      ...over,
-    },
-    pixels,
-  );
+  const header = parseHeader({
+    run: 'run-1',
+    stream: 'xy',
+    dtype: 'uint16',
+    shape: volume ? [edge, edge, edge] : [edge, edge],
+    voxelSize: [1, 1, 1],
+    acquiredAt: Date.now(),
+    reconstructedAt: Date.now(),
+    publishedAt: Date.now(),
+    ...over,
+  });
+  return encodeFrame(header, pixels);
 }
 
 interface Held {
@@ -210,7 +209,7 @@ describe('fan-out with flow control', () => {
       'yz:1',
     ]);
     const brick = late.frames.find((f) => f.header.seq === 2 && f.header.stream === 'volume')!;
-    expect(brick.header.brickOffset).toEqual([0, 0, 0]);
+    expect(brick.header).toMatchObject({ brickOffset: [0, 0, 0] });
     expect(brick.bytes.equals(Buffer.from(frame({ seq: 2, ...volume }).payload))).toBe(true);
   });
 

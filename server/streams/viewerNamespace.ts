@@ -2,15 +2,15 @@ import type { Namespace, Socket } from 'socket.io';
 import {
   type DisconnectNotice,
   type GatewayToViewer,
-  type ProtocolError,
   type RunSummary,
-  SubscribeRequest,
+  VIEWER_TO_GATEWAY,
   type ViewerToGateway,
 } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
 import type { GatewayToGateway } from '../cluster/RunMirror';
 import type { RunRegistry, StoredFrame } from './RunRegistry';
 import { type ChannelObserver, ViewerChannel } from './ViewerChannel';
+import { MessageRefusal, messageRouter } from './onMessage';
 import { runRoom } from './rooms';
 
 export type ViewerNamespace = Namespace<
@@ -130,8 +130,6 @@ export function attachViewerNamespace(
   }, options.metricsIntervalMs ?? 1000);
 
   ns.on('connection', (socket: ViewerSocket) => {
-    const refuse = (event: string, code: ProtocolError['code'], message: string) =>
-      socket.emit('protocol:error', { code, message, event });
     // A credential that expires (a share link, an OIDC token) sends nothing from its expiry on,
     // even in the moment before the session guard's timer ends the session.
     const expiresAt = socket.data.identity?.expiresAt;
@@ -147,42 +145,33 @@ export function attachViewerNamespace(
     socket.emit('runs', options.listRuns?.() ?? registry.list());
 
     // Unknown events are refused (and audited) by the gateway's per-message authorisation.
-    socket.on('run:subscribe', (...args: unknown[]) => {
-      const [body, reply] = args;
-      if (typeof reply !== 'function')
-        return refuse(
-          'run:subscribe',
-          'invalid-message',
-          'run:subscribe needs an acknowledgement callback',
-        );
-      const parsed = SubscribeRequest.safeParse(body);
-      if (!parsed.success)
-        return reply({ ok: false, error: `invalid request: ${parsed.error.issues[0]?.message}` });
-      const run = registry.get(parsed.data.run);
-      if (!run) return reply({ ok: false, error: `unknown run ${parsed.data.run}` });
-      let set = subscribers.get(run.id);
-      if (!set) subscribers.set(run.id, (set = new Map()));
-      set.set(socket.id, channel);
-      channel.follow(run.id);
-      void socket.join(runRoom(run.id));
-      reply({ ok: true, run });
-      for (const frame of registry.snapshot(run.id)) channel.offer(frame);
-    });
+    const router = messageRouter(socket, VIEWER_TO_GATEWAY, false);
+    router.on(
+      'run:subscribe',
+      (request, { reply }) => {
+        const run = registry.get(request.run);
+        if (!run) throw new MessageRefusal('unknown-run', `unknown run ${request.run}`);
+        let set = subscribers.get(run.id);
+        if (!set) subscribers.set(run.id, (set = new Map()));
+        set.set(socket.id, channel);
+        channel.follow(run.id);
+        void socket.join(runRoom(run.id));
+        // Answered before the snapshot's frames are offered: the viewer knows the run first.
+        reply?.({ ok: true, run });
+        for (const frame of registry.snapshot(run.id)) channel.offer(frame);
+      },
+      { label: 'request' },
+    );
 
-    socket.on('run:unsubscribe', (...args: unknown[]) => {
-      const parsed = SubscribeRequest.safeParse(args[0]);
-      if (!parsed.success) {
-        refuse(
-          'run:unsubscribe',
-          'invalid-message',
-          `invalid request: ${parsed.error.issues[0]?.message}`,
-        );
-        return;
-      }
-      subscribers.get(parsed.data.run)?.delete(socket.id);
-      channel.forgetRun(parsed.data.run);
-      void socket.leave(runRoom(parsed.data.run));
-    });
+    router.on(
+      'run:unsubscribe',
+      (request) => {
+        subscribers.get(request.run)?.delete(socket.id);
+        channel.forgetRun(request.run);
+        void socket.leave(runRoom(request.run));
+      },
+      { label: 'request' },
+    );
 
     socket.on('disconnect', () => {
       for (const set of subscribers.values()) set.delete(socket.id);

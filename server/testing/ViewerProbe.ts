@@ -6,6 +6,7 @@ import {
   type GatewayToViewer,
   PROTOCOL_VERSION,
   type RunMetrics,
+  slotKey,
   VIEWER_NAMESPACE,
   VIEWER_SOCKET_PATH,
   type ViewerToGateway,
@@ -133,7 +134,7 @@ export class ViewerProbe {
     this.sessionReceived++;
     this.receivedBytes += payload instanceof Uint8Array ? payload.byteLength : 0;
     this.latencies.push(Date.now() - header.publishedAt);
-    const key = `${header.view}/${header.stream}${header.brickOffset ? `@${header.brickOffset.join(',')}` : ''}`;
+    const key = slotKey(header);
     const last = this.lastSeq.get(key);
     if (last === undefined || header.seq > last) {
       if (last !== undefined) this.missed += header.seq - last - 1;

@@ -55,6 +55,13 @@ def problem(name: str, message: Any) -> Optional[str]:
     error = best_match(validator(name).iter_errors(message))
     if error is None:
         return None
+    # A union (FrameHeader: slice | brick): the reason is the closest branch's, not "valid under
+    # none of the given schemas".
+    while error.validator == "oneOf" and error.context:
+        branches: Dict[Any, list] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        error = best_match(min(branches.values(), key=len))
     where = ".".join(str(p) for p in error.absolute_path)
     return f"{where}: {error.message}" if where else error.message
 

@@ -60,7 +60,7 @@ class DriftTest(unittest.TestCase):
     def test_a_document_that_drifted_from_the_sdk_refuses_its_frames(self):
         # Were the gateway to rename a field, the SDK's own header would fail validation before send.
         document = copy.deepcopy(protocol.DOCUMENT)
-        header_schema = document["$defs"]["FrameHeader"]
+        header_schema = document["$defs"]["SliceHeader"]
         header_schema["properties"]["voxelPitch"] = header_schema["properties"].pop("voxelSize")
         header_schema["required"] = ["voxelPitch" if r == "voxelSize" else r for r in header_schema["required"]]
         from jsonschema import Draft202012Validator

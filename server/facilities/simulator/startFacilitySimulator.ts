@@ -7,6 +7,9 @@ import type { FacilityId } from '@/lib/protocol';
 import { SchedulerModel, type SimJob, type SimWindow } from './SchedulerModel';
 import { slurmJobId, slurmrestdSimulator } from './slurmrestdSimulator';
 import { defaultSystems, type SimSystem } from './systems';
+import { hms, iso, json } from './simulatorHttp';
+import { nerscSfApiEmulator } from '../adapters/NerscSfApiEmulator';
+import { olcfS3mEmulator } from '../adapters/OlcfS3mEmulator';
 
 export interface FacilitySimulatorOptions {
   /** 0 picks a free port. */
@@ -81,17 +84,6 @@ export interface FacilitySimulator {
   expireTokens(): void;
   close(): Promise<void>;
 }
-
-const iso = (s: number) => new Date(Math.round(s * 1000)).toISOString();
-const hms = (s: number) => {
-  const t = Math.max(0, Math.round(s));
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  const sec = t % 60;
-  return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
-};
-/** Slurm writes times as local ISO without zone; the simulator's "local" is UTC. */
-const slurmTime = (s: number) => iso(s).slice(0, 19);
 
 /** Constant-time token comparison (by digest, so lengths need not match). */
 function tokenEquals(a: string, b: string): boolean {
@@ -200,36 +192,6 @@ export async function startFacilitySimulator(
   const bySystem = (facility: FacilityId) =>
     [...models.entries()].filter(([id]) => systems[id]!.facility === facility);
 
-  // ---------- NERSC Superfacility API v1.2 ----------
-  const nerscStatus = (id: string, m: SchedulerModel) => {
-    const status = m.status();
-    const active = m.activeWindows();
-    return {
-      name: id,
-      full_name: systems[id]!.fullName,
-      description: systems[id]!.description,
-      system_type: 'compute',
-      notes: active.map((w) => w.description),
-      status: status === 'up' ? 'active' : status === 'down' ? 'unavailable' : 'degraded',
-      updated_at: iso(m.statusSince()),
-    };
-  };
-  const nerscOutages = (id: string, m: SchedulerModel) =>
-    m.windows
-      .filter((w) => w.kind === 'planned' && w.announced <= m.now && w.end > m.now - 7 * 86_400)
-      .map((w) => ({
-        name: id,
-        start_at: iso(w.start),
-        end_at: iso(w.end),
-        description: w.description,
-        notes: null,
-        status: w.end <= m.now ? 'Completed' : w.start <= m.now ? 'Active' : 'Planned',
-      }));
-  const nerscStatic = [
-    { name: 'dtns', full_name: 'Data Transfer Nodes', description: 'DTNs', system_type: 'service' },
-    { name: 'spin', full_name: 'Spin', description: 'Container platform', system_type: 'service' },
-  ].map((s) => ({ ...s, notes: [], status: 'active', updated_at: iso(startS - 86_400) }));
-
   // ---------- IRI facility API ----------
   const iriIds = (m: SchedulerModel) => `res-${m.config.system}`;
   const iriStatus = (m: SchedulerModel) => m.status();
@@ -247,17 +209,9 @@ export async function startFacilitySimulator(
     event_uris: [`${base}/api/${v}/status/events/ev-${w.id}-start`],
     resource_uris: [`${base}/api/${v}/status/resources/${iriIds(m)}`],
   });
+
   const visibleWindows = (m: SchedulerModel) => m.windows.filter((w) => w.announced <= m.now);
 
-  const json = (
-    res: ServerResponse,
-    status: number,
-    body: unknown,
-    headers: Record<string, string> = {},
-  ) => {
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(JSON.stringify(body));
-  };
   const problem = (
     res: ServerResponse,
     status: number,
@@ -275,6 +229,8 @@ export async function startFacilitySimulator(
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     return m?.[1] !== undefined && tokens.has(m[1]);
   };
+  const nersc = nerscSfApiEmulator({ models, systems, bySystem, bearer, startS });
+  const s3m = olcfS3mEmulator({ systems, bySystem });
   const controlOrigins = new Set(options.controlOrigins ?? []);
   /**
    * The controls change what every gateway polling this simulator believes, so: their token, a
@@ -326,62 +282,7 @@ export async function startFacilitySimulator(
     const method = req.method ?? 'GET';
     let m: RegExpExecArray | null;
 
-    // NERSC SF API
-    if ((m = /^\/nersc\/api\/v1\.2\/status(?:\/([^/]+))?$/.exec(path)) && method === 'GET') {
-      const all = [
-        ...bySystem('NERSC').map(([id, model]) => nerscStatus(id, model)),
-        ...nerscStatic,
-      ];
-      if (!m[1]) return json(res, 200, all);
-      const one = all.find((s) => s.name === m![1]);
-      return one ? json(res, 200, one) : json(res, 404, { detail: 'System not found' });
-    }
-    if ((m = /^\/nersc\/api\/v1\.2\/status\/outages\/planned(?:\/([^/]+))?$/.exec(path))) {
-      const lists = bySystem('NERSC').map(([id, model]) => nerscOutages(id, model));
-      if (!m[1])
-        return json(
-          res,
-          200,
-          lists.filter((l) => l.length > 0),
-        );
-      const model = models.get(m[1]);
-      return json(
-        res,
-        200,
-        model && systems[m[1]]!.facility === 'NERSC' ? nerscOutages(m[1], model) : [],
-      );
-    }
-    if ((m = /^\/nersc\/api\/v1\.2\/compute\/jobs\/([^/]+)$/.exec(path))) {
-      if (!bearer(req)) return json(res, 401, { detail: 'Not authenticated' });
-      const model = models.get(m[1]!);
-      if (!model || systems[m[1]!]!.facility !== 'NERSC')
-        return json(res, 200, { status: 'ERROR', output: [], error: `unknown machine ${m[1]}` });
-      const row = (j: SimJob) => ({
-        jobid: j.id,
-        name: j.name,
-        user: j.project.toLowerCase(),
-        account: j.project.toLowerCase(),
-        partition: 'gpu',
-        qos: j.queue,
-        state: j.state === 'running' ? 'RUNNING' : 'PENDING',
-        nodes: String(j.nodes),
-        time_limit: hms(j.walltimeS),
-        submit_time: slurmTime(j.submit),
-        start_time: j.start !== null ? slurmTime(j.start) : 'N/A',
-        priority: String(Math.round(((model.now - j.submit) / 3600) * 1000 + j.nodes)),
-        reason:
-          j.state === 'running'
-            ? 'None'
-            : model.status() === 'down'
-              ? 'ReqNodeNotAvail'
-              : 'Priority',
-      });
-      return json(res, 200, {
-        status: 'OK',
-        output: [...model.running.map(row), ...model.queue.map(row)],
-        error: null,
-      });
-    }
+    if (nersc(req, res, path, method)) return;
 
     // IRI facility API: /{nersc|alcf|olcf}/iri/api/{v1|v2}/...
     if ((m = /^\/(nersc|alcf|olcf)\/iri\/api\/(v1|v2)(\/.*)?$/.exec(path))) {
@@ -623,41 +524,7 @@ export async function startFacilitySimulator(
       return json(res, answer.status, answer.body);
     }
 
-    // OLCF S3M
-    if ((m = /^\/olcf\/s3m\/olcf\/v1alpha\/status(\/.*)?$/.exec(path))) {
-      const rest = m[1] ?? '';
-      const olcf = bySystem('OLCF');
-      const downtime = (id: string, w: SimWindow) => ({
-        resourceName: id,
-        status: w.end <= olcf.find(([x]) => x === id)![1].now ? 'COMPLETED' : 'SCHEDULED',
-        start: iso(w.start),
-        end: iso(w.end),
-        description: w.description,
-        attributes: { scheduled: w.kind === 'planned', reboot: w.kind === 'planned' },
-      });
-      const resource = (id: string, model: SchedulerModel) => ({
-        name: id,
-        description: systems[id]!.description,
-        status: model.status() === 'down' ? 'UNAVAILABLE' : 'OPERATIONAL',
-        downtimeScheduleAvailable: true,
-        upcomingDowntimes: model.upcomingPlanned().map((w) => downtime(id, w)),
-        retrievedAt: iso(model.now),
-      });
-      if (rest === '')
-        return json(res, 200, { resources: olcf.map(([id, model]) => resource(id, model)) });
-      if (rest === '/downtimes' || rest === '/downtimes/upcoming') {
-        const list = olcf.flatMap(([id, model]) =>
-          visibleWindows(model)
-            .filter((w) => w.kind === 'planned' && (rest === '/downtimes' || w.end > model.now))
-            .map((w) => downtime(id, w)),
-        );
-        return json(res, 200, { downtimes: list });
-      }
-      const one = olcf.find(([id]) => `/${id}` === rest);
-      return one
-        ? json(res, 200, resource(one[0], one[1]))
-        : json(res, 404, { error: 'resource not found' });
-    }
+    if (s3m(res, path)) return;
 
     // Simulator controls (demos and e2e tests drive maintenance from another process).
     if (path.startsWith('/_sim/')) {
