@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { decodeFrameStream, encodeFrame, PLANES, type StreamKey } from '@/lib/protocol';
+import { decodeFrameStream, encodeFrame, PLANES, slotKey, type StreamKey } from '@/lib/protocol';
 import { Recorder } from '@/server/recording/Recorder';
 import { startTestGateway } from '@/server/testing/testGateway';
 import { percentile } from '../fanout/messages';
@@ -120,7 +120,11 @@ async function synthesiseHour(
         },
         pixels[p]!,
       );
-      recorder.record(run, { key: `full/${plane}`, header, payload });
+      recorder.record(run, {
+        key: slotKey(header),
+        header: { ...header, acceptedAt: clock },
+        payload,
+      });
     }
     // The queue is bounded (64 MiB); drain well before it, so nothing is dropped.
     if (i % 500 === 499) await recorder.drain();

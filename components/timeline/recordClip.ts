@@ -3,7 +3,7 @@ import { type Colormap, colormapLut } from '@/lib/imaging/colormaps';
 import { niceScaleBar } from '@/lib/imaging/planeGeometry';
 import type { DisplayWindow } from '@/lib/imaging/windowLevel';
 import { pixelPitch } from '@/lib/measure/pixelPitch';
-import type { Frame, Plane } from '@/lib/protocol';
+import { type Frame, type Plane, isSliceFrame } from '@/lib/protocol';
 
 /** A clip is at least this wide (px): small slices are enlarged by whole pixels, like the PNG export. */
 const MIN_WIDTH = 512;
@@ -35,7 +35,8 @@ export async function recordClip(input: ClipInput): Promise<Blob> {
   const { frames, plane, window, colormap, fps, title } = input;
   const first = frames[0];
   if (!first) throw new Error('no frames in that range');
-  const [rows, cols] = first.header.shape as [number, number];
+  if (!isSliceFrame(first)) throw new Error('a clip is made of slices, not volume bricks');
+  const [rows, cols] = first.header.shape;
   const factor = Math.max(1, Math.ceil(MIN_WIDTH / cols));
   const width = cols * factor;
   const height = rows * factor;
