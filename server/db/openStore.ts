@@ -29,6 +29,8 @@ export interface OpenStoreOptions {
   poolSize?: number;
   /** Called when an idle PostgreSQL connection breaks (e.g. the server restarted); default warns. */
   onPoolError?: (error: Error) => void;
+  /** false: leave the schema as it is (a read-only tool such as audit:verify). Default true. */
+  migrate?: boolean;
 }
 
 /** Tells a Store from a better-sqlite3 handle or a path. */
@@ -54,7 +56,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   try {
     if (store.dialect === 'postgres' && options.schema !== undefined)
       await store.db.schema.createSchema(options.schema).ifNotExists().execute();
-    await migrate(store);
+    if (options.migrate !== false) await migrate(store);
   } catch (error) {
     await store.close();
     throw error;

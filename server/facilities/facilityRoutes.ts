@@ -95,15 +95,15 @@ export async function facilityRoutes(
         ? authorize(identity, { kind: 'site:decide' })
         : { allowed: false, reason: 'only staff decide sites, not an anonymous caller' };
       if (!decision.allowed) {
-        attempt('denied', 403, decision.reason);
+        await attempt('denied', 403, decision.reason);
         return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
       }
       if (!service.knows(body.data.system)) {
-        attempt('denied', 400, `unknown system ${body.data.system}`);
+        await attempt('denied', 400, `unknown system ${body.data.system}`);
         return reply.code(400).send({ error: `unknown system ${body.data.system}` });
       }
       // Recorded before the decision is: no audit, no decision.
-      attempt(
+      await attempt(
         'applied',
         201,
         body.data.recommended !== null && body.data.system !== body.data.recommended

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Command, CommandRecord, CommandSendReply } from '@/lib/protocol';
 import type { AuditRow } from '../audit/verifyAuditChain';
 import { openDatabase } from '../db/openDatabase';
+import { openStore } from '../db/openStore';
 import {
   startEmbeddedFacilities,
   type EmbeddedFacilities,
@@ -177,7 +178,7 @@ describe('s20 idempotent resubmit', () => {
     // The 422's args differ from the first attempt's: the hash shows it was another request.
     const hashes = rows.filter((r) => r.idempotency_key === 'k-five' && r.subject === 'ada');
     expect(new Set(hashes.map((r) => r.args_hash)).size).toBe(2);
-    expect(gw.audit.verify().ok).toBe(true);
+    expect((await gw.audit.verify()).ok).toBe(true);
     console.log(
       `s20: ${rows.length} attempts, ${facilityJobs(fac) - before} jobs at the facility (ada k-five 1, k-concurrent 1, sam k-five 1, ada k-socket 1)`,
     );
@@ -258,7 +259,9 @@ describe('s20 idempotent resubmit', () => {
       { outcome: 'replayed', status: 202 },
     ]);
     // Two SIGKILLs and the chain still verifies: each row was committed whole with its hash.
-    expect(verifyAuditChain(db)).toMatchObject({ ok: true });
+    const store = await openStore({ sqlite: db, migrate: false });
+    expect(await verifyAuditChain(store.db)).toMatchObject({ ok: true });
+    await store.close();
     db.close();
   });
 });

@@ -105,7 +105,7 @@ export class FacilityResubmitter implements ResubmitHandler {
     // Choosing a site other than Loupe's recommendation is a site decision: staff only (a
     // decision staff already made is theirs, whoever presses resubmit).
     if (override && !decided && identity.role !== 'staff') {
-      audit.progress({
+      await audit.progress({
         who: identity,
         action: 'site:decide',
         run: command.run,
@@ -131,7 +131,7 @@ export class FacilityResubmitter implements ResubmitHandler {
           job: { nodes, walltime: walltimeS },
         },
       );
-    audit.progress({
+    await audit.progress({
       who: identity,
       action: 'site:decide',
       run: command.run,

@@ -83,11 +83,11 @@ describe('resubmit through site selection and the facility job API', () => {
     expect(res.status).toBe(202);
     const { command } = (await res.json()) as { command: CommandRecord };
     await eventually(
-      () => /(queued|running) at/.test(gw.commands.get(command.id)?.detail ?? ''),
+      async () => /(queued|running) at/.test((await gw.commands.get(command.id))?.detail ?? ''),
       5000,
-      `queued (${JSON.stringify(gw.commands.get(command.id))})`,
+      `queued (${JSON.stringify(await gw.commands.get(command.id))})`,
     );
-    const queued = gw.commands.get(command.id)!;
+    const queued = (await gw.commands.get(command.id))!;
     const match = /job (\S+) (?:queued|running) at ([a-z0-9-]+)/.exec(queued.detail ?? '');
     expect(match, queued.detail).not.toBeNull();
     const [, jobId, system] = match!;
@@ -100,16 +100,16 @@ describe('resubmit through site selection and the facility job API', () => {
     await eventually(() => launched.length === 1, 6000, 'consumer launched');
     expect(launched).toEqual([`${system}/${jobId} run-1`]);
     await eventually(
-      () => gw.commands.get(command.id)?.state === 'applied',
+      async () => (await gw.commands.get(command.id))?.state === 'applied',
       10_000,
       'streaming again',
     );
-    expect(gw.commands.get(command.id)?.detail).toBe(
+    expect((await gw.commands.get(command.id))?.detail).toBe(
       `streaming again from ${system} (job ${jobId})`,
     );
     // The old consumer was told to stop, so the two do not fight over the run.
-    await eventually(() => superseded.length === 1, 3000, 'superseded');
-    expect(gw.audit.query({ action: 'site:decide', limit: 5 })[0]).toMatchObject({
+    await eventually(async () => superseded.length === 1, 3000, 'superseded');
+    expect((await gw.audit.query({ action: 'site:decide', limit: 5 }))[0]).toMatchObject({
       subject: 'ada',
       outcome: 'allowed',
     });
@@ -134,11 +134,11 @@ describe('resubmit through site selection and the facility job API', () => {
       command: CommandRecord;
     };
     await eventually(
-      () => gw.commands.get(byStaff.command.id)?.state === 'delivered',
+      async () => (await gw.commands.get(byStaff.command.id))?.state === 'delivered',
       5000,
       'queued',
     );
-    expect(gw.commands.get(byStaff.command.id)?.detail).toMatch(
+    expect((await gw.commands.get(byStaff.command.id))?.detail).toMatch(
       new RegExp(`queued at ${other} \\(staff override\\)`),
     );
     expect(fac.service.decisions()[0]).toMatchObject({ who: 'sam', system: other, override: true });
@@ -165,11 +165,11 @@ describe('resubmit through site selection and the facility job API', () => {
       await resubmit(gw, TOKENS.scientist, { nodes: undefined, walltimeSeconds: undefined })
     ).json()) as { command: CommandRecord };
     await eventually(
-      () => /(queued|running) at/.test(gw.commands.get(command.id)?.detail ?? ''),
+      async () => /(queued|running) at/.test((await gw.commands.get(command.id))?.detail ?? ''),
       5000,
-      `queued (${JSON.stringify(gw.commands.get(command.id))})`,
+      `queued (${JSON.stringify(await gw.commands.get(command.id))})`,
     );
-    expect(gw.commands.get(command.id)?.detail).toMatch(
+    expect((await gw.commands.get(command.id))?.detail).toMatch(
       new RegExp(`at ${other} \\(staff decision ${decision.id}\\), 3 nodes × 40 min`),
     );
     // The decision stands: no new "recommended" one written over it.
@@ -184,7 +184,11 @@ describe('resubmit through site selection and the facility job API', () => {
     const { command } = (await (await resubmit(gw, TOKENS.staff, {})).json()) as {
       command: CommandRecord;
     };
-    await eventually(() => gw.commands.get(command.id)?.state === 'failed', 5000, 'failed');
-    expect(gw.commands.get(command.id)?.reason).toMatch(/refused the job: .*401/);
+    await eventually(
+      async () => (await gw.commands.get(command.id))?.state === 'failed',
+      5000,
+      'failed',
+    );
+    expect((await gw.commands.get(command.id))?.reason).toMatch(/refused the job: .*401/);
   }, 30_000);
 });

@@ -91,12 +91,12 @@ export function connected(socket: Socket): Promise<void> {
 
 /** Waits for `predicate` to hold, polling, failing after `timeoutMs`. */
 export async function eventually(
-  predicate: () => boolean,
+  predicate: () => boolean | Promise<boolean>,
   timeoutMs = 5000,
   what = 'condition',
 ): Promise<void> {
   const start = Date.now();
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

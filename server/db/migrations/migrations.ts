@@ -3,6 +3,7 @@ import type { StoreDialect } from '../StoreDialect';
 import { baseline } from './0001_baseline';
 import { legacyColumns } from './0002_legacyColumns';
 import { leases } from './0003_leases';
+import { auditUnchained } from './0004_auditUnchained';
 
 /**
  * The store's schema, in order. Migrations are named by number and run once each, in name order,
@@ -15,6 +16,7 @@ export function migrationsFor(dialect: StoreDialect): Record<string, Migration> 
     '0001_baseline': baseline(dialect),
     '0002_legacyColumns': legacyColumns,
     '0003_leases': leases(dialect),
+    '0004_auditUnchained': auditUnchained(dialect),
   };
 }
 
