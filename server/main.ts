@@ -50,16 +50,6 @@ try {
 // The store: PostgreSQL when LOUPE_DATABASE_URL names one, else the embedded SQLite file; its
 // migrations run here, before anything reads it.
 const store = await openStore({ url: config.databaseUrl, sqlite: config.dbPath });
-// Facility history still uses SQLite's synchronous statements (see docs/database.md).
-const db = store.sqlite;
-if (db === null) {
-  console.error(
-    'Loupe gateway: the PostgreSQL store is not complete yet (facility history, audit log and ' +
-      'commands still need SQLite); unset LOUPE_DATABASE_URL',
-  );
-  await store.close();
-  process.exit(1);
-}
 // Jobs Loupe submits run the reference consumer with this token (per-run tokens will replace it).
 const producerToken = usersFile.users.find((u) => u.role === 'producer')?.token;
 
@@ -67,7 +57,7 @@ const producerToken = usersFile.users.find((u) => u.role === 'producer')?.token;
 const embedded =
   config.facilities === 'simulator'
     ? await startEmbeddedFacilities({
-        db,
+        db: store,
         poll: false,
         simulator: {
           speed: config.simSpeed,
@@ -97,7 +87,7 @@ if (config.facilities === 'real') {
     ],
     jobProfiles: built.jobProfiles,
     totalNodes: built.totalNodes,
-    db,
+    db: store,
   });
 }
 // Facility pollers run on one gateway at a time: whichever holds the `facility-pollers` lease in

@@ -51,7 +51,12 @@ export async function facilityRoutes(
       const to = q.data.to ?? Date.now();
       const from = q.data.from ?? to - DAY_MS;
       if (from > to) return reply.code(400).send({ error: 'from must not be after to' });
-      return { system: system.data, from, to, points: service.history(system.data, from, to) };
+      return {
+        system: system.data,
+        from,
+        to,
+        points: await service.history(system.data, from, to),
+      };
     },
   );
 
@@ -61,7 +66,7 @@ export async function facilityRoutes(
     return service.recommend(body.data);
   });
 
-  app.get('/api/facilities/decisions', async () => ({ decisions: service.decisions() }));
+  app.get('/api/facilities/decisions', async () => ({ decisions: await service.decisions() }));
 
   app.post('/api/facilities/decisions', async (request, reply) => {
     const identity = request.identity;
@@ -114,6 +119,6 @@ export async function facilityRoutes(
       if (!(error instanceof AuditUnavailableError)) throw error;
       return reply.code(503).send({ error: `site decision refused: ${error.message}` });
     }
-    return reply.code(201).send(service.recordDecision(identity, body.data));
+    return reply.code(201).send(await service.recordDecision(identity, body.data));
   });
 }

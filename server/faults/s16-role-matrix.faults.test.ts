@@ -109,7 +109,7 @@ describe('s16: role × action matrix', () => {
       JSON.stringify({
         runs: gw.registry.list(),
         commands: (await gw.commands.list('run-1')).length,
-        decisions: fac.service.decisions().length,
+        decisions: (await fac.service.decisions()).length,
         frames: observer.frames.length,
       });
     const rest = async (role: RoleName, cell: Cell): Promise<boolean | null> => {

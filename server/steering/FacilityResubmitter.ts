@@ -83,7 +83,7 @@ export class FacilityResubmitter implements ResubmitHandler {
     const run = registry.get(command.run);
     // Staff's confirmed or overridden site (and the job shape it was chosen for) stands for the
     // next job, unless the request names its own.
-    const staff = facilities.latestDecision(DECISION_VALID_MS);
+    const staff = await facilities.latestDecision(DECISION_VALID_MS);
     const nodes = request.nodes ?? staff?.job?.nodes ?? DEFAULT_RECON_JOB.nodes;
     const walltimeS = request.walltimeSeconds ?? staff?.job?.walltime ?? DEFAULT_RECON_JOB.walltime;
     const recommendation = facilities.recommend({
@@ -122,7 +122,7 @@ export class FacilityResubmitter implements ResubmitHandler {
     const excluded = recommendation.excluded.find((e) => e.system === system);
     const decision =
       decided ??
-      facilities.recordDecision(
+      (await facilities.recordDecision(
         { subject: identity.subject, role: identity.role },
         {
           system,
@@ -130,7 +130,7 @@ export class FacilityResubmitter implements ResubmitHandler {
           note: `resubmit of run ${command.run}${excluded ? ` despite: ${excluded.reasons.join('; ')}` : ''}`,
           job: { nodes, walltime: walltimeS },
         },
-      );
+      ));
     await audit.progress({
       who: identity,
       action: 'site:decide',

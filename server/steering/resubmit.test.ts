@@ -91,7 +91,7 @@ describe('resubmit through site selection and the facility job API', () => {
     const match = /job (\S+) (?:queued|running) at ([a-z0-9-]+)/.exec(queued.detail ?? '');
     expect(match, queued.detail).not.toBeNull();
     const [, jobId, system] = match!;
-    const decision = fac.service.decisions()[0]!;
+    const decision = (await fac.service.decisions())[0]!;
     expect(decision).toMatchObject({ who: 'ada', system, override: false });
     expect(gw.resubmitter?.jobFor(system!, jobId!)).toMatchObject({ run: 'run-1' });
     // Queued jobs start when the scheduler gets to them; move simulated time until it does.
@@ -141,7 +141,11 @@ describe('resubmit through site selection and the facility job API', () => {
     expect((await gw.commands.get(byStaff.command.id))?.detail).toMatch(
       new RegExp(`queued at ${other} \\(staff override\\)`),
     );
-    expect(fac.service.decisions()[0]).toMatchObject({ who: 'sam', system: other, override: true });
+    expect((await fac.service.decisions())[0]).toMatchObject({
+      who: 'sam',
+      system: other,
+      override: true,
+    });
   }, 30_000);
 
   it('honours staff’s site decision and the job shape it was made for', async () => {
@@ -156,7 +160,7 @@ describe('resubmit through site selection and the facility job API', () => {
       .find((s) => s.system !== recommended && s.system !== 'frontier')!.system;
     // Simulated time runs ahead; the decision is stamped with the wall clock all the same.
     fac.simulator.advance(86_400);
-    const decision = fac.service.recordDecision(
+    const decision = await fac.service.recordDecision(
       { subject: 'sam', role: 'staff' },
       { system: other, recommended, job: { nodes: 3, walltime: 2400 } },
     );
@@ -173,7 +177,7 @@ describe('resubmit through site selection and the facility job API', () => {
       new RegExp(`at ${other} \\(staff decision ${decision.id}\\), 3 nodes × 40 min`),
     );
     // The decision stands: no new "recommended" one written over it.
-    expect(fac.service.decisions()[0]).toMatchObject({ id: decision.id, system: other });
+    expect((await fac.service.decisions())[0]).toMatchObject({ id: decision.id, system: other });
     const job = [...fac.simulator.models.get(other)!.jobs.values()].find((j) => j.external);
     expect(job).toMatchObject({ nodes: 3, walltimeS: 2400 });
   }, 30_000);
