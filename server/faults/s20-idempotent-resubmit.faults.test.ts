@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Command, CommandRecord, CommandSendReply } from '@/lib/protocol';
 import type { AuditRow } from '../audit/verifyAuditChain';
 import { openDatabase } from '../db/openDatabase';
-import { openStore } from '../db/openStore';
+import { openStore, type Store } from '../db/openStore';
 import {
   startEmbeddedFacilities,
   type EmbeddedFacilities,
@@ -16,6 +16,7 @@ import { verifyAuditChain } from '../audit/verifyAuditChain';
 import {
   connected,
   eventually,
+  openTestStore,
   postCommand,
   producerClient,
   startTestGateway,
@@ -37,9 +38,10 @@ afterEach(async () => {
 async function setup(): Promise<{
   gw: Gateway;
   fac: EmbeddedFacilities;
-  db: ReturnType<typeof openDatabase>;
+  db: Store;
 }> {
-  const db = openDatabase(':memory:');
+  const db = await openTestStore();
+  open.push(db);
   const fac = await startEmbeddedFacilities({
     db,
     simulator: { manualClock: true, seed: 20 },
@@ -153,11 +155,13 @@ describe('s20 idempotent resubmit', () => {
     expect(facilityJobs(fac) - before).toBe(4);
 
     // Every attempt is one audit row, replays and refusals included.
-    const rows = db
-      .prepare(
-        "SELECT * FROM audit_log WHERE category = 'attempt' AND action = 'command:resubmit' ORDER BY id",
-      )
-      .all() as AuditRow[];
+    const rows = await db.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('category', '=', 'attempt')
+      .where('action', '=', 'command:resubmit')
+      .orderBy('id')
+      .execute();
     const line = (r: AuditRow) => `${r.subject} ${r.idempotency_key} ${r.outcome} ${r.status}`;
     expect(rows.map(line)).toEqual([
       'ada k-five accepted 202',

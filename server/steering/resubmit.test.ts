@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CommandRecord } from '@/lib/protocol';
-import { openDatabase } from '../db/openDatabase';
 import type { Gateway } from '../gateway';
 import { SimulatedJobRunner } from '../facilities/simulator/SimulatedJobRunner';
 import {
@@ -10,6 +9,7 @@ import {
 import {
   connected,
   eventually,
+  openTestStore,
   producerClient,
   startTestGateway,
   TOKENS,
@@ -22,7 +22,8 @@ afterEach(async () => {
 
 /** A gateway with the embedded facility simulator on a manual clock, and run-1 streaming. */
 async function setup(): Promise<{ gw: Gateway; fac: EmbeddedFacilities; superseded: string[] }> {
-  const db = openDatabase(':memory:');
+  const db = await openTestStore();
+  open.push(db);
   const fac = await startEmbeddedFacilities({
     db,
     simulator: { manualClock: true, seed: 7 },
