@@ -134,6 +134,13 @@ export class AuditLog extends EventEmitter<AuditEvents> {
   private readonly timer: NodeJS.Timeout;
   private readonly db: Kysely<Database>;
   private readonly dialect: StoreDialect;
+  /**
+   * The append this gateway is making now (outside a caller's transaction); the next waits for it.
+   * Appends serialise on the chain's head anyway, so queueing them here rather than in the
+   * database keeps a burst from holding one pool connection each while it waits for the lock,
+   * which would starve every other query of the pool.
+   */
+  private appending: Promise<unknown> = Promise.resolve();
   /** The refusal counts being written now: one seal at a time, so none is written twice. */
   private sealing: Promise<void> = Promise.resolve();
 
@@ -354,9 +361,15 @@ export class AuditLog extends EventEmitter<AuditEvents> {
     trx?: AuditTransaction,
   ): Promise<AuditEntry> {
     try {
-      const row = trx
-        ? await this.append(trx, category, e)
-        : await this.db.transaction().execute((t) => this.append(t, category, e));
+      let row: AuditRow;
+      if (trx) row = await this.append(trx, category, e);
+      else {
+        const next = this.appending.then(() =>
+          this.db.transaction().execute((t) => this.append(t, category, e)),
+        );
+        this.appending = next.catch(() => undefined);
+        row = await next;
+      }
       return toEntry(row);
     } catch (error) {
       throw error instanceof AuditUnavailableError ? error : new AuditUnavailableError(error);
