@@ -50,6 +50,7 @@ import {
   type CommandServiceOptions,
   type ResubmitHandler,
 } from './steering/CommandService';
+import { CommandStore } from './steering/CommandStore';
 import { ControlLease } from './steering/ControlLease';
 import { attachCommandChannel } from './steering/commandChannel';
 import { attachControlChannel } from './steering/controlChannel';
@@ -184,16 +185,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           ? { url: options.db }
           : { sqlite: options.db },
       );
-  // The audit chain and the command service still use SQLite's synchronous statements (their move
-  // to the query builder is the next step); refuse PostgreSQL loudly rather than half-use it.
-  const db = store.sqlite;
-  if (db === null) {
-    await store.close();
-    throw new Error(
-      'the PostgreSQL store (LOUPE_DATABASE_URL) is not complete yet: the audit log and commands ' +
-        'still need SQLite; unset LOUPE_DATABASE_URL to use the embedded SQLite file',
-    );
-  }
   const registry = await RunRegistry.open(store.db);
   registry.on('error', (error) => app.log.error({ err: error }, 'run registry error'));
   // Prometheus metrics: counters fed by the registry's and the command service's events.
@@ -266,7 +257,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   recorder?.on('error', (error) => app.log.error({ err: error }, 'recorder error'));
   if (recorder) await app.register(recordingRoutes, { recorder });
   metricsRoute(app, metrics, options.metricsToken ?? null);
-  const audit = new AuditLog(db);
+  const audit = new AuditLog(store);
   audit.on('error', (error) => app.log.error({ err: error }, 'audit log error'));
   if (options.capturesDir)
     await app.register(captureRoutes, { capturesDir: options.capturesDir, audit });
@@ -382,7 +373,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const producerSockets = new ProducerSockets(producers, registry);
   const commands = new CommandService({
     control,
-    db,
+    store: new CommandStore(store.db),
     registry,
     transport: producerSockets,
     audit,
@@ -390,6 +381,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...options.commands,
   });
   commands.on('error', (error) => app.log.error({ err: error }, 'command service error'));
+  await commands.restore();
   commands.on('state', (command) => {
     metrics.commandState(command);
     app.log.info(
@@ -521,7 +513,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         fanOut.close();
         controlChannel.close();
         control.close();
-        commands.close();
+        await commands.close();
         if (facilitiesTimer) clearTimeout(facilitiesTimer);
         await registry
           .flush()
@@ -534,7 +526,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await new Promise<void>((resolve) => viewerIo.close(() => resolve()));
         await new Promise<void>((resolve) => producerIo.close(() => resolve()));
         await app.close().catch(() => undefined);
-        audit.close(); // the refusal counts still open are written
+        // The state changes of the last moments, then the refusal counts still open, are written.
+        await commands.flushed();
+        await audit
+          .close()
+          .catch((error: unknown) => app.log.error({ err: error }, 'audit not sealed at shutdown'));
         if (ownStore) await store.close();
       })();
       return closing;

@@ -50,22 +50,12 @@ try {
 // The store: PostgreSQL when LOUPE_DATABASE_URL names one, else the embedded SQLite file; its
 // migrations run here, before anything reads it.
 const store = await openStore({ url: config.databaseUrl, sqlite: config.dbPath });
-// Facility history still uses SQLite's synchronous statements (see docs/database.md).
-const db = store.sqlite;
-if (db === null) {
-  console.error(
-    'Loupe gateway: the PostgreSQL store is not complete yet (facility history, audit log and ' +
-      'commands still need SQLite); unset LOUPE_DATABASE_URL',
-  );
-  await store.close();
-  process.exit(1);
-}
 
 // Facility state: the simulator on loopback (embedded default), the real services, or none.
 const embedded =
   config.facilities === 'simulator'
     ? await startEmbeddedFacilities({
-        db,
+        db: store,
         poll: false,
         simulator: {
           speed: config.simSpeed,
@@ -93,7 +83,7 @@ if (config.facilities === 'real') {
     ],
     jobProfiles: built.jobProfiles,
     totalNodes: built.totalNodes,
-    db,
+    db: store,
   });
 }
 // What fails while the gateway runs goes to its JSON log (pino, docs/operations.md) once it exists;

@@ -1,35 +1,48 @@
-import { describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
 import { AuditEntry, CommandRequest } from '@/lib/protocol';
 import { openDatabase } from '../db/openDatabase';
+import { openStore } from '../db/openStore';
+import { describeEachStore } from '../db/testing/testStores';
 import { AuditLog, AuditUnavailableError } from './AuditLog';
 import { argsHash, socketAction, summarizeCommand } from './auditSummary';
 
 const who = { subject: 'ada', role: 'scientist' };
 
-function log(start = Date.UTC(2026, 11, 1, 22, 0, 5)) {
-  const db = openDatabase(':memory:');
-  let t = start;
-  const audit = new AuditLog(db, { now: () => t, maxOpenRefusals: 3 });
-  return {
-    db,
-    audit,
-    advance: (ms: number) => (t += ms),
-    rows: () =>
-      db.prepare('SELECT subject, action, reason, count, minute FROM audit_log ORDER BY id').all(),
-  };
-}
+describeEachStore('AuditLog', (openTestStore, dialect) => {
+  const opened: { close(): unknown }[] = [];
+  afterEach(async () => {
+    for (const thing of opened.splice(0).reverse()) await thing.close();
+  });
 
-describe('AuditLog', () => {
-  it('counts refusals of one actor and reason as one row per minute, written when the minute ends', () => {
-    const { audit, advance, rows } = log();
+  async function log(start = Date.UTC(2026, 11, 1, 22, 0, 5)) {
+    const store = await openTestStore();
+    opened.push(store);
+    let t = start;
+    const audit = new AuditLog(store, { now: () => t, maxOpenRefusals: 3 });
+    return {
+      store,
+      audit,
+      advance: (ms: number) => (t += ms),
+      rows: () =>
+        store.db
+          .selectFrom('audit_log')
+          .select(['subject', 'action', 'reason', 'count', 'minute'])
+          .orderBy('id')
+          .execute(),
+    };
+  }
+
+  it('counts refusals of one actor and reason as one row per minute, written when the minute ends', async () => {
+    const { audit, advance, rows } = await log();
     for (let i = 0; i < 500; i++)
       audit.refused({ who, action: 'socket:unknown', reason: 'unknown event' });
     audit.refused({ who, action: 'socket:unknown', reason: 'budget exceeded' });
-    expect(rows()).toEqual([]);
+    expect(await rows()).toEqual([]);
     advance(60_000);
     audit.refused({ who, action: 'socket:unknown', reason: 'unknown event' });
-    audit.sealEnded();
-    expect(rows()).toEqual([
+    await audit.sealEnded();
+    expect(await rows()).toEqual([
       expect.objectContaining({
         reason: 'unknown event',
         count: 500,
@@ -39,7 +52,7 @@ describe('AuditLog', () => {
     ]);
     // The answer of GET /api/audit: sealed rows and the count still open, in the protocol's shape.
     audit.refused({ who, action: 'socket:frame', reason: 'a viewer cannot publish frames' });
-    const entries = AuditEntry.array().parse(audit.query({ limit: 10 }));
+    const entries = AuditEntry.array().parse(await audit.query({ limit: 10 }));
     const open = entries.filter((e) => e.hash === null);
     expect(open.map((e) => [e.action, e.count, e.id < 0])).toEqual(
       expect.arrayContaining([
@@ -53,41 +66,98 @@ describe('AuditLog', () => {
       ['unknown event', 500],
     ]);
     expect(entries[2]!.hash).toMatch(/^[0-9a-f]{64}$/);
-    audit.close();
-    expect(rows()).toHaveLength(4);
-    expect(audit.verify()).toMatchObject({ ok: true, rows: 4 });
+    await audit.close();
+    expect(await rows()).toHaveLength(4);
+    expect(await audit.verify()).toMatchObject({ ok: true, rows: 4 });
   });
 
-  it('keeps its memory bounded: past the limit, refusals share one overflow count', () => {
-    const { audit, rows } = log();
+  it('keeps its memory bounded: past the limit, refusals share one overflow count', async () => {
+    const { audit, rows } = await log();
     for (let i = 0; i < 50; i++)
       audit.refused({
         who: { subject: `anonymous-${i}`, role: 'viewer' },
         action: 'socket:unknown',
         reason: 'x',
       });
-    audit.close();
-    const written = rows() as { subject: string; count: number }[];
+    await audit.close();
+    const written = await rows();
     expect(written).toHaveLength(4);
     expect(written.at(-1)).toMatchObject({ subject: '(many)', count: 47 });
     expect(written.reduce((s, r) => s + r.count, 0)).toBe(50);
   });
 
-  it('throws AuditUnavailableError when a row cannot be written, and the chain survives', () => {
-    const { db, audit } = log();
-    audit.attempt({ who, action: 'command:pause', outcome: 'accepted' });
-    db.exec(
-      `CREATE TRIGGER fail BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'full'); END;`,
-    );
-    expect(() => audit.attempt({ who, action: 'command:pause', outcome: 'accepted' })).toThrow(
-      AuditUnavailableError,
-    );
-    db.exec('DROP TRIGGER fail');
-    audit.attempt({ who, action: 'command:resume', outcome: 'accepted' });
-    expect(audit.verify()).toMatchObject({ ok: true, rows: 2 });
+  it('rejects with AuditUnavailableError when a row cannot be written, and the chain survives', async () => {
+    const { store, audit } = await log();
+    await audit.attempt({ who, action: 'command:pause', outcome: 'accepted' });
+    if (dialect === 'sqlite')
+      await sql`CREATE TRIGGER fail BEFORE INSERT ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'full'); END`.execute(store.db);
+    else {
+      await sql`CREATE FUNCTION fail() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'full'; END $$`.execute(store.db);
+      await sql`CREATE TRIGGER fail BEFORE INSERT ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION fail()`.execute(store.db);
+    }
+    await expect(
+      audit.attempt({ who, action: 'command:pause', outcome: 'accepted' }),
+    ).rejects.toThrow(AuditUnavailableError);
+    await sql
+      .raw(dialect === 'sqlite' ? 'DROP TRIGGER fail' : 'DROP TRIGGER fail ON audit_log')
+      .execute(store.db);
+    await audit.attempt({ who, action: 'command:resume', outcome: 'accepted' });
+    expect(await audit.verify()).toMatchObject({ ok: true, rows: 2 });
   });
 
-  it('moves the first version’s unchained rows into the chain without their payloads', () => {
+  it('keeps one intact chain when two writers (two gateways on one database) append at once', async () => {
+    const { store, audit: first } = await log();
+    // On PostgreSQL the second writer is another pool on the same schema, as a second gateway is.
+    const other =
+      store.postgres === null
+        ? store
+        : await openStore({ url: store.postgres.url, schema: store.postgres.schema, poolSize: 4 });
+    if (other !== store) opened.push(other);
+    const second = new AuditLog(other);
+    const N = 40;
+    const appends = [];
+    for (let i = 0; i < N; i++) {
+      appends.push(
+        first.attempt({ who, action: 'command:pause', run: `a-${i}`, outcome: 'accepted' }),
+      );
+      appends.push(
+        second.attempt({
+          who: { subject: 'kai', role: 'staff' },
+          action: 'command:resume',
+          run: `b-${i}`,
+          outcome: 'accepted',
+        }),
+      );
+    }
+    const entries = await Promise.all(appends);
+    // Every append got its own place in the chain, and the chain verifies end to end.
+    expect(new Set(entries.map((e) => e.id)).size).toBe(2 * N);
+    expect(await first.verify()).toMatchObject({ ok: true, rows: 2 * N, headId: 2 * N });
+    expect(await second.verify()).toMatchObject({ ok: true, rows: 2 * N });
+    await second.close();
+  });
+
+  it('appends within a caller’s transaction, and nothing of it stays when that rolls back', async () => {
+    const { store, audit } = await log();
+    await expect(
+      store.db.transaction().execute(async (trx) => {
+        await audit.attempt({ who, action: 'command:pause', outcome: 'accepted' }, trx);
+        throw new Error('the caller fails after the audit row');
+      }),
+    ).rejects.toThrow('the caller fails');
+    await audit.attempt({ who, action: 'command:resume', outcome: 'accepted' });
+    expect((await audit.query({ limit: 10 })).map((e) => [e.id, e.action])).toEqual([
+      [1, 'command:resume'],
+    ]);
+    expect((await audit.verify()).ok).toBe(true);
+  });
+});
+
+describe('AuditLog on a first-version SQLite file', () => {
+  it('moves the first version’s unchained rows into the chain without their payloads', async () => {
     const db = openDatabase(':memory:');
     db.exec(`
       CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, subject TEXT NOT NULL,
@@ -97,16 +167,20 @@ describe('AuditLog', () => {
         VALUES (1, 'ada', 'scientist', 'command:pause', 'run-1', '{"apiKey":"sk-old-secret"}', 'accepted', 'ok'),
                (2, 'anonymous', 'viewer', 'socket:evil', NULL, NULL, 'denied', 'no');
     `);
-    const audit = new AuditLog(db);
+    // The store's migrations (0004) take the old table into the chain when the store opens.
+    const store = await openStore({ sqlite: db });
+    const audit = new AuditLog(store);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'audit'").get()).toBeUndefined();
-    const entries = audit.query({ limit: 10 });
+    const entries = await audit.query({ limit: 10 });
     expect(entries.map((e) => [e.subject, e.action, e.args])).toEqual([
       ['anonymous', 'socket:unknown', null],
       ['ada', 'command:pause', null],
     ]);
     expect(JSON.stringify(db.prepare('SELECT * FROM audit_log').all())).not.toContain('sk-old');
-    expect(audit.verify().ok).toBe(true);
-    audit.close();
+    expect((await audit.verify()).ok).toBe(true);
+    await audit.close();
+    await store.close();
+    db.close();
   });
 });
 

@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { AuditCategory, AuditEntry, AuditQuery } from '@/lib/protocol';
-import type { Db } from '../db/openDatabase';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../db/Database';
+import type { StoreDialect } from '../db/StoreDialect';
 import { type AuditArgs, argsHash, canonicalJson } from './auditSummary';
 import {
   type AuditRow,
   type AuditVerification,
   auditRowHash,
-  GENESIS_HASH,
   verifyAuditChain,
 } from './verifyAuditChain';
 
@@ -94,111 +95,113 @@ const OVERFLOW: AuditRefusal = {
   reason: 'more distinct refusals in one minute than the audit counts apart',
 };
 
+/** Where the log lives: the store's query layer and its dialect (the chain's lock differs). */
+export interface AuditStore {
+  readonly db: Kysely<Database>;
+  readonly dialect: StoreDialect;
+}
+
+/** A transaction of the store an append may join, so a row and what it records commit together. */
+export type AuditTransaction = Transaction<Database>;
+
+type AuditWrite = Omit<AuditAttempt, 'who'> & {
+  who: AuditActor;
+  idempotencyKey: string | null;
+  address: string | null;
+  count: number;
+  minute: number | null;
+  at: number;
+};
+
 /**
  * The append-only, hash-chained record of who tried what: one row per steering attempt (replays,
  * denials and conflicts included), per command state change, and per actor × reason × minute of
  * refusals. Rows hold schema-shaped summaries only. Each row stores the SHA-256 of the previous
  * row's hash and its own content; triggers refuse UPDATE and DELETE, and `verify()` (or
  * `npm run audit:verify`) finds a row changed, removed or moved with the triggers dropped.
+ *
+ * One chain, whatever the number of gateways: every append reads the chain's head and advances it
+ * in one transaction, and on PostgreSQL it locks the head row first (SELECT … FOR UPDATE), so
+ * gateways sharing a database append one after another and each row names the row before it. (A
+ * chain per gateway would need no lock but would make "the" head, and a gap between chains, a
+ * matter of interpretation; an append is a few milliseconds, so the lock costs little.) On SQLite
+ * the store's single connection already serialises transactions.
  */
 export class AuditLog extends EventEmitter<AuditEvents> {
   private readonly now: () => number;
   private readonly maxOpen: number;
   private readonly open = new Map<string, OpenRefusal>();
   private readonly timer: NodeJS.Timeout;
-  private readonly insert;
-  private readonly advanceHead;
-  private readonly head;
+  private readonly db: Kysely<Database>;
+  private readonly dialect: StoreDialect;
+  /**
+   * The append this gateway is making now (outside a caller's transaction); the next waits for it.
+   * Appends serialise on the chain's head anyway, so queueing them here rather than in the
+   * database keeps a burst from holding one pool connection each while it waits for the lock,
+   * which would starve every other query of the pool.
+   */
+  private appending: Promise<unknown> = Promise.resolve();
+  /** The refusal counts being written now: one seal at a time, so none is written twice. */
+  private sealing: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly db: Db,
-    options: AuditLogOptions = {},
-  ) {
+  constructor(store: AuditStore, options: AuditLogOptions = {}) {
     super();
+    this.db = store.db;
+    this.dialect = store.dialect;
     this.now = options.now ?? Date.now;
     this.maxOpen = options.maxOpenRefusals ?? 1000;
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS audit_log (
-        id INTEGER PRIMARY KEY,
-        at INTEGER NOT NULL,
-        category TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        role TEXT NOT NULL,
-        address TEXT,
-        action TEXT NOT NULL,
-        run TEXT,
-        kind TEXT,
-        args TEXT,
-        args_hash TEXT,
-        idempotency_key TEXT,
-        outcome TEXT NOT NULL,
-        status INTEGER,
-        reason TEXT,
-        count INTEGER NOT NULL,
-        minute INTEGER,
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
-      CREATE INDEX IF NOT EXISTS audit_log_run ON audit_log (run, id);
-      CREATE INDEX IF NOT EXISTS audit_log_subject ON audit_log (subject, id);
-      CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-      CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-      CREATE TABLE IF NOT EXISTS audit_head (
-        one INTEGER PRIMARY KEY CHECK (one = 1),
-        last_id INTEGER NOT NULL,
-        last_hash TEXT NOT NULL
-      );
-      INSERT OR IGNORE INTO audit_head (one, last_id, last_hash) VALUES (1, 0, '${GENESIS_HASH}');
-      CREATE TRIGGER IF NOT EXISTS audit_head_follows BEFORE UPDATE ON audit_head
-        WHEN NEW.last_id IS NOT (SELECT max(id) FROM audit_log)
-        BEGIN SELECT RAISE(ABORT, 'the audit head names the last row only'); END;
-      CREATE TRIGGER IF NOT EXISTS audit_head_no_delete BEFORE DELETE ON audit_head
-        BEGIN SELECT RAISE(ABORT, 'the audit head stays'); END;
-    `);
-    this.insert = db.prepare(
-      `INSERT INTO audit_log (id, at, category, subject, role, address, action, run, kind, args,
-         args_hash, idempotency_key, outcome, status, reason, count, minute, prev_hash, hash)
-       VALUES (@id, @at, @category, @subject, @role, @address, @action, @run, @kind, @args,
-         @args_hash, @idempotency_key, @outcome, @status, @reason, @count, @minute, @prev_hash, @hash)`,
-    );
-    this.head = db.prepare('SELECT last_id, last_hash FROM audit_head WHERE one = 1');
-    this.advanceHead = db.prepare('UPDATE audit_head SET last_id = ?, last_hash = ? WHERE one = 1');
-    this.migrateUnchained();
     const SEAL_MS = options.sealIntervalMs ?? 5000;
-    this.timer = setInterval(() => this.sealEnded(), SEAL_MS);
+    this.timer = setInterval(() => void this.sealEnded(), SEAL_MS);
     this.timer.unref();
   }
 
-  /** Records one attempt; throws AuditUnavailableError when it cannot, so the caller refuses. */
-  attempt(a: AuditAttempt): AuditEntry {
-    return this.write('attempt', {
-      ...a,
-      idempotencyKey: a.idempotencyKey ?? null,
-      count: 1,
-      minute: null,
-      address: null,
-      at: this.now(),
-    });
+  /**
+   * Records one attempt; rejects with AuditUnavailableError when it cannot, so the caller refuses.
+   * With `trx` the row joins the caller's transaction (and is undone with it).
+   */
+  attempt(a: AuditAttempt, trx?: AuditTransaction): Promise<AuditEntry> {
+    return this.write(
+      'attempt',
+      {
+        ...a,
+        idempotencyKey: a.idempotencyKey ?? null,
+        count: 1,
+        minute: null,
+        address: null,
+        at: this.now(),
+      },
+      trx,
+    );
   }
 
-  /** Records a command's progress; throws AuditUnavailableError when it cannot. */
-  progress(p: AuditProgress): AuditEntry {
-    return this.write('progress', {
-      ...p,
-      idempotencyKey: null,
-      count: 1,
-      minute: null,
-      address: null,
-      at: this.now(),
-    });
+  /** Records a command's progress; rejects with AuditUnavailableError when it cannot. */
+  progress(p: AuditProgress, trx?: AuditTransaction): Promise<AuditEntry> {
+    return this.write(
+      'progress',
+      {
+        ...p,
+        idempotencyKey: null,
+        count: 1,
+        minute: null,
+        address: null,
+        at: this.now(),
+      },
+      trx,
+    );
+  }
+
+  /**
+   * Records progress the caller cannot wait for (the change has happened whatever the audit
+   * says); a failure is reported on 'error'.
+   */
+  progressLater(p: AuditProgress): void {
+    this.progress(p).catch((error: unknown) => this.emit('error', error as Error));
   }
 
   /**
    * Counts one refusal. Memory stays bounded (`maxOpenRefusals` counts); the count is written
    * once its minute has ended, and never fails the caller (a refusal changes nothing anyway).
+   * Synchronous and database-free: it is called on the socket paths.
    */
   refused(r: AuditRefusal): void {
     const at = this.now();
@@ -222,8 +225,9 @@ export class AuditLog extends EventEmitter<AuditEvents> {
       refusal.status,
     ]);
     if (!this.open.has(key) && this.open.size >= this.maxOpen) {
-      this.sealEnded();
-      if (this.open.size >= this.maxOpen) key = JSON.stringify([minute, 'overflow']);
+      // Counts whose minute has ended free their places once written; until then, overflow.
+      void this.sealEnded();
+      key = JSON.stringify([minute, 'overflow']);
     }
     const bucket = this.open.get(key);
     if (bucket) {
@@ -240,12 +244,20 @@ export class AuditLog extends EventEmitter<AuditEvents> {
   }
 
   /** Writes every refusal count whose minute has ended (all of them with `all`, at shutdown). */
-  sealEnded(all = false): void {
+  sealEnded(all = false): Promise<void> {
+    const next = this.sealing.then(() => this.sealNow(all));
+    this.sealing = next;
+    return next;
+  }
+
+  private async sealNow(all: boolean): Promise<void> {
     const current = Math.floor(this.now() / MINUTE_MS) * MINUTE_MS;
-    for (const [key, b] of this.open) {
+    for (const [key, b] of [...this.open]) {
       if (!all && b.minute >= current) continue;
+      // Taken out while it is written: refusals arriving meanwhile open a new count.
+      this.open.delete(key);
       try {
-        this.write('refusal', {
+        await this.write('refusal', {
           who: b.refusal.who,
           address: b.refusal.address ?? null,
           action: b.refusal.action,
@@ -260,9 +272,12 @@ export class AuditLog extends EventEmitter<AuditEvents> {
           minute: b.minute,
           at: b.lastAt,
         });
-        this.open.delete(key);
       } catch (error) {
-        // Kept open and tried again at the next seal; the bound above still holds.
+        // Kept open and tried again at the next seal (merged with any newer count of its key).
+        const newer = this.open.get(key);
+        if (newer) {
+          newer.count += b.count;
+        } else this.open.set(key, b);
         this.emit('error', error as Error);
         return;
       }
@@ -270,36 +285,28 @@ export class AuditLog extends EventEmitter<AuditEvents> {
   }
 
   /** Newest first. `restrictTo` limits a scientist to their own entries and their runs'. */
-  query(q: AuditQuery, restrictTo?: { subject: string; runs: readonly string[] }): AuditEntry[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const equal: [keyof AuditQuery, string][] = [
-      ['subject', 'subject'],
-      ['run', 'run'],
-      ['action', 'action'],
-      ['outcome', 'outcome'],
-      ['category', 'category'],
-    ];
-    for (const [field, column] of equal) {
-      if (q[field] === undefined) continue;
-      where.push(`${column} = ?`);
-      args.push(q[field]);
-    }
-    if (q.from !== undefined) {
-      where.push('at >= ?');
-      args.push(q.from);
-    }
-    if (q.to !== undefined) {
-      where.push('at <= ?');
-      args.push(q.to);
-    }
+  async query(
+    q: AuditQuery,
+    restrictTo?: { subject: string; runs: readonly string[] },
+  ): Promise<AuditEntry[]> {
+    let select = this.db.selectFrom('audit_log').selectAll();
+    if (q.subject !== undefined) select = select.where('subject', '=', q.subject);
+    if (q.run !== undefined) select = select.where('run', '=', q.run);
+    if (q.action !== undefined) select = select.where('action', '=', q.action);
+    if (q.outcome !== undefined) select = select.where('outcome', '=', q.outcome);
+    if (q.category !== undefined) select = select.where('category', '=', q.category);
+    if (q.from !== undefined) select = select.where('at', '>=', q.from);
+    if (q.to !== undefined) select = select.where('at', '<=', q.to);
     if (restrictTo) {
-      const marks = restrictTo.runs.map(() => '?').join(',');
-      where.push(`(subject = ?${marks ? ` OR run IN (${marks})` : ''})`);
-      args.push(restrictTo.subject, ...restrictTo.runs);
+      const runs = [...restrictTo.runs];
+      select = select.where((eb) =>
+        eb.or([
+          eb('subject', '=', restrictTo.subject),
+          ...(runs.length ? [eb('run', 'in', runs)] : []),
+        ]),
+      );
     }
-    const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const stored = (this.db.prepare(sql).all(...args, q.limit) as AuditRow[]).map(toEntry);
+    const stored = (await select.orderBy('id', 'desc').limit(q.limit).execute()).map(toEntry);
     // Counts still open this minute are shown too, so a flood is visible while it lasts.
     const pending = [...this.open.values()]
       .map((b, i): AuditEntry => ({
@@ -338,112 +345,74 @@ export class AuditLog extends EventEmitter<AuditEvents> {
     return [...pending, ...stored].slice(0, q.limit);
   }
 
-  verify(): AuditVerification {
+  verify(): Promise<AuditVerification> {
     return verifyAuditChain(this.db);
   }
 
   /** Writes the open refusal counts and stops the timer. */
-  close(): void {
+  async close(): Promise<void> {
     clearInterval(this.timer);
-    this.sealEnded(true);
+    await this.sealEnded(true);
   }
 
-  private write(
+  private async write(
     category: AuditCategory,
-    e: Omit<AuditAttempt, 'who'> & {
-      who: AuditActor;
-      idempotencyKey: string | null;
-      address: string | null;
-      count: number;
-      minute: number | null;
-      at: number;
-    },
-  ): AuditEntry {
-    const args = e.args ? canonicalJson(e.args) : null;
+    e: AuditWrite,
+    trx?: AuditTransaction,
+  ): Promise<AuditEntry> {
     try {
-      const row = this.db
-        .transaction(() => {
-          const head = this.head.get() as { last_id: number; last_hash: string };
-          const unhashed: Omit<AuditRow, 'hash'> = {
-            id: head.last_id + 1,
-            at: e.at,
-            category,
-            subject: clip(e.who.subject)!,
-            role: clip(e.who.role)!,
-            address: e.address,
-            action: clip(e.action)!,
-            run: clip(e.run),
-            kind: e.kind ?? null,
-            args,
-            args_hash: e.args ? argsHash(e.args) : null,
-            idempotency_key: e.idempotencyKey,
-            outcome: e.outcome,
-            status: e.status ?? null,
-            reason: e.reason ?? null,
-            count: e.count,
-            minute: e.minute,
-            prev_hash: head.last_hash,
-          };
-          const full: AuditRow = { ...unhashed, hash: auditRowHash(unhashed) };
-          this.insert.run(full);
-          this.advanceHead.run(full.id, full.hash);
-          return full;
-        })
-        .immediate();
+      let row: AuditRow;
+      if (trx) row = await this.append(trx, category, e);
+      else {
+        const next = this.appending.then(() =>
+          this.db.transaction().execute((t) => this.append(t, category, e)),
+        );
+        this.appending = next.catch(() => undefined);
+        row = await next;
+      }
       return toEntry(row);
     } catch (error) {
-      throw new AuditUnavailableError(error);
+      throw error instanceof AuditUnavailableError ? error : new AuditUnavailableError(error);
     }
   }
 
-  /**
-   * The first version kept an unchained `audit` table with raw (scrubbed) payloads, some holding
-   * secrets its scrubber missed. Its rows join the chain without their payloads, and the table is
-   * dropped with its pages zeroed.
-   */
-  private migrateUnchained(): void {
-    const legacy = this.db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'")
-      .get();
-    if (!legacy) return;
-    type Legacy = {
-      at: number;
-      subject: string;
-      role: string;
-      action: string;
-      run: string | null;
-      outcome: AuditOutcome;
-      reason: string | null;
+  /** Reads the head (locked on PostgreSQL until the transaction ends), appends, advances it. */
+  private async append(
+    trx: AuditTransaction,
+    category: AuditCategory,
+    e: AuditWrite,
+  ): Promise<AuditRow> {
+    let head = trx.selectFrom('audit_head').select(['last_id', 'last_hash']).where('one', '=', 1);
+    if (this.dialect === 'postgres') head = head.forUpdate();
+    const { last_id, last_hash } = await head.executeTakeFirstOrThrow();
+    const unhashed: Omit<AuditRow, 'hash'> = {
+      id: last_id + 1,
+      at: e.at,
+      category,
+      subject: clip(e.who.subject)!,
+      role: clip(e.who.role)!,
+      address: e.address,
+      action: clip(e.action)!,
+      run: clip(e.run),
+      kind: e.kind ?? null,
+      args: e.args ? canonicalJson(e.args) : null,
+      args_hash: e.args ? argsHash(e.args) : null,
+      idempotency_key: e.idempotencyKey,
+      outcome: e.outcome,
+      status: e.status ?? null,
+      reason: e.reason ?? null,
+      count: e.count,
+      minute: e.minute,
+      prev_hash: last_hash,
     };
-    const secureDelete = this.db.pragma('secure_delete', { simple: true }) as number;
-    this.db.pragma('secure_delete = ON');
-    try {
-      this.db.transaction(() => {
-        for (const old of this.db
-          .prepare('SELECT at, subject, role, action, run, outcome, reason FROM audit ORDER BY id')
-          .all() as Legacy[]) {
-          this.write(old.action.startsWith('socket:') ? 'refusal' : 'attempt', {
-            who: { subject: old.subject, role: old.role },
-            action: old.action.startsWith('socket:') ? 'socket:unknown' : old.action,
-            run: old.run,
-            outcome: old.outcome,
-            reason: old.reason === null ? null : clip(old.reason),
-            idempotencyKey: null,
-            address: null,
-            count: 1,
-            minute: null,
-            at: old.at,
-          });
-        }
-        this.db.exec(`
-          DROP TRIGGER IF EXISTS audit_no_update;
-          DROP TRIGGER IF EXISTS audit_no_delete;
-          DROP TABLE audit;
-        `);
-      })();
-    } finally {
-      this.db.pragma(`secure_delete = ${secureDelete ? 'ON' : 'OFF'}`);
-    }
+    const full: AuditRow = { ...unhashed, hash: auditRowHash(unhashed) };
+    await trx.insertInto('audit_log').values(full).execute();
+    await trx
+      .updateTable('audit_head')
+      .set({ last_id: full.id, last_hash: full.hash })
+      .where('one', '=', 1)
+      .execute();
+    return full;
   }
 }
 

@@ -1,5 +1,5 @@
-import type { AuditLogTable } from '../db/Database';
-import type { Db } from '../db/openDatabase';
+import type { Kysely } from 'kysely';
+import type { AuditLogTable, Database } from '../db/Database';
 import { sha256 } from './auditSummary';
 
 /** The previous-hash of the first row. */
@@ -61,7 +61,10 @@ const MAX_PROBLEMS = 50;
  * deleted one leaves a gap and a broken link, reordered rows fail both, and a truncated tail no
  * longer matches the head the log keeps beside the chain.
  */
-export function verifyAuditChain(db: Db): AuditVerification {
+/** Rows read per query while walking the chain: memory stays bounded whatever the log's length. */
+const PAGE_ROWS = 1000;
+
+export async function verifyAuditChain(db: Kysely<Database>): Promise<AuditVerification> {
   const problems: AuditProblem[] = [];
   const note = (id: number, problem: string) => {
     if (problems.length < MAX_PROBLEMS) problems.push({ id, problem });
@@ -69,24 +72,34 @@ export function verifyAuditChain(db: Db): AuditVerification {
   let prevId = 0;
   let prevHash = GENESIS_HASH;
   let rows = 0;
-  for (const row of db
-    .prepare('SELECT * FROM audit_log ORDER BY id')
-    .iterate() as Iterable<AuditRow>) {
-    rows++;
-    if (row.id !== prevId + 1)
-      note(row.id, `rows ${prevId + 1}…${row.id - 1} are missing (deleted or moved)`);
-    if (row.prev_hash !== prevHash)
-      note(
-        row.id,
-        `its previous-hash does not match row ${prevId}: a row before it was changed, removed or moved`,
-      );
-    if (auditRowHash(row) !== row.hash)
-      note(row.id, 'its content does not match its hash: the row was edited');
-    prevId = row.id;
-    prevHash = row.hash;
+  // Paged by id rather than by offset, so a page is an index range however far along the walk is.
+  let after: number | null = null;
+  for (;;) {
+    let page = db.selectFrom('audit_log').selectAll();
+    if (after !== null) page = page.where('id', '>', after);
+    const batch = await page.orderBy('id').limit(PAGE_ROWS).execute();
+    for (const row of batch) {
+      rows++;
+      if (row.id !== prevId + 1)
+        note(row.id, `rows ${prevId + 1}…${row.id - 1} are missing (deleted or moved)`);
+      if (row.prev_hash !== prevHash)
+        note(
+          row.id,
+          `its previous-hash does not match row ${prevId}: a row before it was changed, removed or moved`,
+        );
+      if (auditRowHash(row) !== row.hash)
+        note(row.id, 'its content does not match its hash: the row was edited');
+      prevId = row.id;
+      prevHash = row.hash;
+    }
+    if (batch.length < PAGE_ROWS) break;
+    after = prevId;
   }
-  const head = db.prepare('SELECT last_id, last_hash FROM audit_head WHERE one = 1').get() as
-    { last_id: number; last_hash: string } | undefined;
+  const head = await db
+    .selectFrom('audit_head')
+    .select(['last_id', 'last_hash'])
+    .where('one', '=', 1)
+    .executeTakeFirst();
   const headId = head?.last_id ?? 0;
   const headHash = head?.last_hash ?? GENESIS_HASH;
   if (headId !== prevId || headHash !== prevHash)

@@ -106,17 +106,15 @@ export class SocketGuards {
     },
   ): void {
     const identity = socket.data.identity as Identity;
-    try {
-      this.o.audit.progress({
-        who: { subject: identity.subject, role: identity.role },
-        action,
-        outcome: 'denied',
-        status: notice.code === 'rate-limited' ? 429 : 401,
-        reason,
-      });
-    } catch {
-      // The session ends all the same: an audit outage must not keep a revoked session open.
-    }
+    // The session ends all the same, without waiting: an audit outage must not keep a revoked
+    // session open (a failed row is reported on the audit's 'error').
+    this.o.audit.progressLater({
+      who: { subject: identity.subject, role: identity.role },
+      action,
+      outcome: 'denied',
+      status: notice.code === 'rate-limited' ? 429 : 401,
+      reason,
+    });
     const { protocolCode, ...disconnect } = notice;
     if (socket.nsp.name === VIEWER_NAMESPACE) socket.emit('viewer:disconnect', disconnect);
     socket.emit('protocol:error', { code: protocolCode, message: notice.message });

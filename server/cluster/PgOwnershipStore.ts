@@ -1,27 +1,8 @@
+import { Kysely, PostgresDialect } from 'kysely';
 import type { Pool } from 'pg';
+import type { Database } from '../db/Database';
+import { migrate } from '../db/openStore';
 import type { GatewayAddress, OwnershipStore, RunOwner } from './OwnershipStore';
-
-/**
- * The cluster's tables, created idempotently at start-up: run leases, and the table
- * @socket.io/postgres-adapter keeps payloads over NOTIFY's 8000-byte limit in (its documented
- * schema). Expiry is compared with the database's clock (`now()`), never a gateway's, so clock skew
- * between machines cannot hand a run to two owners. Kept here until the shared store's numbered
- * migrations (server/db/migrations) take it over.
- */
-export const CLUSTER_DDL = `
-CREATE TABLE IF NOT EXISTS loupe_run_owners (
-  run_id TEXT PRIMARY KEY,
-  gateway_id TEXT NOT NULL,
-  url TEXT NOT NULL,
-  expires_at TIMESTAMPTZ NOT NULL,
-  -- Incremented on every change of owner: a fencing token for whoever needs one.
-  epoch BIGINT NOT NULL DEFAULT 1
-);
-CREATE TABLE IF NOT EXISTS socket_io_attachments (
-  id BIGSERIAL UNIQUE,
-  created_at TIMESTAMPTZ DEFAULT NOW(),
-  payload BYTEA
-);`;
 
 interface OwnerRow {
   run_id: string;
@@ -40,26 +21,27 @@ const toOwner = (row: OwnerRow): RunOwner => ({
 const RETURNING = `RETURNING run_id, gateway_id, url,
   (extract(epoch from expires_at) * 1000)::bigint AS expires_ms`;
 
-/** Run leases in PostgreSQL through `pg`: one table, each claim one atomic statement. */
+/**
+ * Run leases in PostgreSQL through `pg`: the table `loupe_run_owners` of the store's migrations
+ * (0005_clusterTables), each claim one atomic statement.
+ *
+ * Not on the store's generic Leases (server/db/Leases.ts), on purpose: a run's lease changes hands
+ * within seconds of its owner dying (LOUPE_LEASE_TTL_MS, 3 s by default), so expiry is judged by
+ * the database's clock (`now()`), whereas Leases compares the gateways' own clocks (fine for the
+ * 15 s facility-pollers lease, not for 3 s with real clock skew); and an owner carries the URL the
+ * other gateways reach it at, which a Leases row does not hold.
+ */
 export class PgOwnershipStore implements OwnershipStore {
   private constructor(private readonly pool: Pool) {}
 
-  /** Creates the tables if missing (concurrent starts are serialised by an advisory lock). */
+  /**
+   * Brings the store's schema up to date over `pool` (the cluster's tables included), then
+   * answers from it. Gateways starting together wait on the migrator's lock.
+   */
   static async open(pool: Pool): Promise<PgOwnershipStore> {
-    const client = await pool.connect();
-    try {
-      // Two gateways starting at once would race on CREATE TABLE IF NOT EXISTS (a unique violation
-      // on pg_type); one transaction-scoped advisory lock orders them.
-      await client.query('BEGIN');
-      await client.query("SELECT pg_advisory_xact_lock(hashtext('loupe_cluster_ddl'))");
-      await client.query(CLUSTER_DDL);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    // Not destroyed afterwards: destroying the Kysely instance would end the borrowed pool.
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    await migrate({ db, dialect: 'postgres' });
     return new PgOwnershipStore(pool);
   }
 

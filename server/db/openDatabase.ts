@@ -5,8 +5,8 @@ import Database from 'better-sqlite3';
 export type Db = Database.Database;
 
 /**
- * Opens (creating if needed) the gateway's SQLite file. Each feature creates its own tables with
- * CREATE TABLE IF NOT EXISTS when it starts, so features stay in their own folders.
+ * Opens (creating if needed) the gateway's SQLite file. Its tables come from the store's numbered
+ * migrations (openStore), never from the features themselves.
  */
 export function openDatabase(path: string): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });

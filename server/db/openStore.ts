@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './Database';
 import type { StoreDialect } from './StoreDialect';
@@ -29,6 +29,8 @@ export interface OpenStoreOptions {
   poolSize?: number;
   /** Called when an idle PostgreSQL connection breaks (e.g. the server restarted); default warns. */
   onPoolError?: (error: Error) => void;
+  /** false: leave the schema as it is (a read-only tool such as audit:verify). Default true. */
+  migrate?: boolean;
 }
 
 /** Tells a Store from a better-sqlite3 handle or a path. */
@@ -54,7 +56,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   try {
     if (store.dialect === 'postgres' && options.schema !== undefined)
       await store.db.schema.createSchema(options.schema).ifNotExists().execute();
-    await migrate(store);
+    if (options.migrate !== false) await migrate(store);
   } catch (error) {
     await store.close();
     throw error;
@@ -64,7 +66,19 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
 
 /** Brings the schema to the newest migration; throws the first failure (nothing half-applied). */
 export async function migrate(store: Pick<Store, 'db' | 'dialect'>): Promise<string[]> {
-  const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
+  // Kysely looks for its own tables in every schema it can see unless told which; with two stores
+  // in one PostgreSQL database (tests run in a schema each), another schema's tables would pass
+  // for ours. So its tables live, and are looked for, in the schema this store works in.
+  const schema =
+    store.dialect === 'postgres'
+      ? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(store.db)).rows[0]
+          ?.schema
+      : undefined;
+  const migrator = new Migrator({
+    db: store.db,
+    provider: migrationProvider(store.dialect),
+    ...(schema !== undefined && { migrationTableSchema: schema }),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'the migrator';

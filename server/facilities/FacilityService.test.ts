@@ -81,7 +81,7 @@ describe('adapters against the simulator over HTTP', () => {
     const [polaris] = service.estimate({ nodes: 16, walltime: 3600, systems: ['polaris'] });
     expect(polaris!.observations).toBeGreaterThan(0);
     expect(polaris!.bound95).toBeGreaterThanOrEqual(polaris!.median);
-    const history = service.history('polaris', 0, sim.now());
+    const history = await service.history('polaris', 0, sim.now());
     expect(history.length).toBe(12);
     const rec = service.recommend({ nodes: 8, walltime: 3600, dataBytes: 50e9 });
     expect(rec.ranked.length + rec.excluded.length).toBe(4);

@@ -1,6 +1,6 @@
-import type { FacilitySnapshotsTable } from '../db/Database';
 import { EventEmitter } from 'node:events';
-import Database from 'better-sqlite3';
+import type { Db } from '../db/openDatabase';
+import { isStore, openStore, type Store } from '../db/openStore';
 import {
   DEFAULT_RECON_JOB,
   type EstimateRequest,
@@ -31,6 +31,7 @@ import { estimateWait, type CensoredObservation, type WaitObservation } from './
 import { waitAccuracy } from './waitAccuracy';
 import { aggregateFeatures, queueFeatures, type WaitFeatures } from './queueFeatures';
 import { recommend, type RecommendOptions } from './recommend';
+import { FacilityStore, type StoredWait } from './FacilityStore';
 
 export interface FacilityServiceOptions {
   /** Sources, in order of precedence: the first fresh one that reports a status decides it. */
@@ -45,8 +46,11 @@ export interface FacilityServiceOptions {
   pollTimeoutMs?: number;
   /** A feed whose own timestamp is older than this many poll intervals is stale (ALCF `updated`). */
   staleAfterIntervals?: number;
-  /** An open better-sqlite3 database, or a path (`:memory:` in tests). */
-  db: Database.Database | string;
+  /**
+   * The gateway's store (SQLite or PostgreSQL), or, for tests and tools, an open better-sqlite3
+   * handle or a SQLite path (`:memory:`) that a store is opened over.
+   */
+  db: Store | Db | string;
   /** Poll period per source when it answers (ms). */
   intervalMs?: number;
   /**
@@ -131,7 +135,13 @@ const SEEN_TTL_MS = 7 * 86_400_000;
  * and observed waits in SQLite, estimates waits and recommends a site. Never throws out of a poll.
  */
 export class FacilityService extends EventEmitter<FacilityServiceEvents> {
-  private readonly db: Database.Database;
+  /** The store, once open and the observed waits loaded from it. */
+  private readonly ready: Promise<FacilityStore>;
+  /**
+   * Writes of history and observed waits, in order, behind the poll (never awaited by it): a slow
+   * or restarting database delays the history, not the snapshots.
+   */
+  private writes: Promise<void> = Promise.resolve();
   private readonly o: Required<
     Omit<
       FacilityServiceOptions,
@@ -156,7 +166,6 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     super();
     // The gateway forwards updates; a failing listener must not take the poller down with it.
     this.on('error', () => {});
-    this.db = typeof options.db === 'string' ? new Database(options.db) : options.db;
     this.o = {
       intervalMs: options.intervalMs ?? 15_000,
       maxBackoffMs: options.maxBackoffMs ?? options.intervalMs ?? 15_000,
@@ -191,31 +200,16 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
       authError: false,
       readAt: 0,
     }));
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS facility_snapshots (
-        system TEXT NOT NULL, at INTEGER NOT NULL, status TEXT NOT NULL, stale INTEGER NOT NULL,
-        queued INTEGER, running INTEGER, queued_node_hours REAL, free_nodes INTEGER,
-        wait_median_s REAL, wait_bound95_s REAL, snapshot TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS facility_snapshots_at ON facility_snapshots (system, at);
-      CREATE TABLE IF NOT EXISTS facility_waits (
-        system TEXT NOT NULL, job_id TEXT NOT NULL, queue TEXT, nodes INTEGER NOT NULL,
-        walltime_s REAL NOT NULL, submit_s REAL NOT NULL, start_s REAL NOT NULL, wait_s REAL NOT NULL,
-        features TEXT NOT NULL, PRIMARY KEY (system, job_id)
-      );
-      CREATE INDEX IF NOT EXISTS facility_waits_start ON facility_waits (system, start_s);
-      CREATE TABLE IF NOT EXISTS facility_decisions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, who TEXT NOT NULL, role TEXT NOT NULL,
-        system TEXT NOT NULL, recommended TEXT, override INTEGER NOT NULL, note TEXT, at INTEGER NOT NULL
-      );
-    `);
-    // Databases from before decisions kept their job shape.
-    const columns = this.db.prepare('PRAGMA table_info(facility_decisions)').all() as {
-      name: string;
-    }[];
-    if (!columns.some((c) => c.name === 'job'))
-      this.db.exec('ALTER TABLE facility_decisions ADD COLUMN job TEXT');
-    this.loadWaits();
+    const db = options.db;
+    this.ready = (isStore(db) ? Promise.resolve(db) : openStore({ sqlite: db })).then(
+      async (store) => {
+        const facilityStore = new FacilityStore(store.db);
+        this.loadWaits(await facilityStore.recentWaits(this.o.waitWindow));
+        return facilityStore;
+      },
+    );
+    // Awaited by every use; a store that cannot be opened is reported there, not as unhandled.
+    this.ready.catch(() => {});
     for (const s of this.sources)
       for (const sys of s.adapter.systems) this.latest.set(sys.system, this.merge(sys.system));
   }
@@ -224,7 +218,14 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
   start(): void {
     if (this.running) return;
     this.running = true;
-    for (const s of this.sources) this.schedule(s, 0);
+    // The first polls wait for the observed waits, so estimates never start from an empty history.
+    this.ready.then(
+      () => {
+        if (this.running) for (const s of this.sources) if (!s.timer) this.schedule(s, 0);
+      },
+      (error: unknown) =>
+        this.emit('error', error instanceof Error ? error : new Error(String(error))),
+    );
   }
 
   stop(): void {
@@ -237,9 +238,17 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
 
   /** Polls every source once, now (tests and the first paint). */
   async pollOnce(): Promise<SystemSnapshot[]> {
+    await this.ready;
     await Promise.all(this.sources.map((s) => this.poll(s)));
     this.publish();
+    await this.flushed();
     return this.snapshots();
+  }
+
+  /** Resolves once the history and waits observed so far are in the store. */
+  async flushed(): Promise<void> {
+    await this.ready;
+    await this.writes;
   }
 
   /** The service's clock (ms): the time its snapshots' `readAt` and `since` are on. */
@@ -257,26 +266,9 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
   }
 
   /** History of one system between `from` and `to` (epoch ms), oldest first. */
-  history(system: string, from: number, to: number): FacilityHistoryPoint[] {
-    const rows = this.db
-      .prepare(
-        `SELECT at, status, stale, queued, running, queued_node_hours, free_nodes, wait_median_s, wait_bound95_s
-         FROM facility_snapshots WHERE system = ? AND at BETWEEN ? AND ? ORDER BY at LIMIT 5000`,
-      )
-      .all(system, from, to) as (Omit<FacilitySnapshotsTable, 'system' | 'snapshot' | 'status'> & {
-      status: SystemSnapshot['status'];
-    })[];
-    return rows.map((r) => ({
-      at: r.at,
-      status: r.status,
-      stale: r.stale === 1,
-      queued: r.queued,
-      running: r.running,
-      queuedNodeHours: r.queued_node_hours,
-      freeNodes: r.free_nodes,
-      waitMedianS: r.wait_median_s,
-      waitBound95S: r.wait_bound95_s,
-    }));
+  async history(system: string, from: number, to: number): Promise<FacilityHistoryPoint[]> {
+    await this.flushed();
+    return (await this.ready).history(system, from, to);
   }
 
   knows(system: string): boolean {
@@ -309,29 +301,27 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
   }
 
   /** Records staff's choice of site for the next job. */
-  recordDecision(
+  async recordDecision(
     who: { subject: string; role: SiteDecision['role'] },
     body: SiteDecisionRequest,
-  ): SiteDecision {
+  ): Promise<SiteDecision> {
     // Wall-clock time: the embedded simulator's clock runs fast and must not leak into the log.
     const at = Date.now();
     const override = body.recommended !== null && body.recommended !== body.system;
-    const info = this.db
-      .prepare(
-        'INSERT INTO facility_decisions (who, role, system, recommended, override, note, at, job) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        who.subject,
-        who.role,
-        body.system,
-        body.recommended,
-        override ? 1 : 0,
-        body.note ?? null,
-        at,
-        body.job ? JSON.stringify(body.job) : null,
-      );
+    const id = await (
+      await this.ready
+    ).addDecision({
+      who: who.subject,
+      role: who.role,
+      system: body.system,
+      recommended: body.recommended,
+      override: override ? 1 : 0,
+      note: body.note ?? null,
+      at,
+      job: body.job ? JSON.stringify(body.job) : null,
+    });
     return {
-      id: Number(info.lastInsertRowid),
+      id,
       who: who.subject,
       role: who.role,
       system: body.system,
@@ -344,30 +334,13 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
   }
 
   /** Staff's latest site decision, if made within `maxAgeMs` (wall-clock). */
-  latestDecision(maxAgeMs: number): SiteDecision | null {
-    const d = this.decisions(1)[0];
+  async latestDecision(maxAgeMs: number): Promise<SiteDecision | null> {
+    const d = (await this.decisions(1))[0];
     return d && d.role === 'staff' && Date.now() - d.at <= maxAgeMs ? d : null;
   }
 
-  decisions(limit = 100): SiteDecision[] {
-    const rows = this.db
-      .prepare('SELECT * FROM facility_decisions ORDER BY id DESC LIMIT ?')
-      .all(limit) as {
-      id: number;
-      who: string;
-      role: SiteDecision['role'];
-      system: string;
-      recommended: string | null;
-      override: number;
-      note: string | null;
-      at: number;
-      job: string | null;
-    }[];
-    return rows.map((r) => ({
-      ...r,
-      override: r.override === 1,
-      job: r.job ? (JSON.parse(r.job) as SiteDecision['job']) : null,
-    }));
+  async decisions(limit = 100): Promise<SiteDecision[]> {
+    return (await this.ready).decisions(limit);
   }
 
   /** The system's job profile from the sites file (defaults when the file gives none). */
@@ -723,23 +696,19 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     started.add(j.id);
     this.seenQueued.get(system)?.delete(j.id);
     const waitS = Math.max(0, j.start - j.submit);
-    const info = this.db
-      .prepare(
-        `INSERT OR IGNORE INTO facility_waits (system, job_id, queue, nodes, walltime_s, submit_s, start_s, wait_s, features)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        system,
-        j.id,
-        j.queue,
-        j.nodes,
-        j.walltimeS,
-        j.submit,
-        j.start,
-        waitS,
-        JSON.stringify(features),
-      );
-    if (info.changes === 0) return;
+    const row = {
+      system,
+      job_id: j.id,
+      queue: j.queue,
+      nodes: j.nodes,
+      walltime_s: j.walltimeS,
+      submit_s: j.submit,
+      start_s: j.start,
+      wait_s: waitS,
+      features: JSON.stringify(features),
+    };
+    // Already stored (by another gateway that polled before this one held the lease) is fine.
+    this.write((store) => store.addWait(row));
     const list = this.waits.get(system) ?? [];
     list.push({ startedAt: j.start, waitS, features, queue: j.queue });
     list.sort((a, b) => a.startedAt - b.startedAt);
@@ -748,33 +717,30 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     this.accuracy.delete(system);
   }
 
-  private loadWaits(): void {
-    const rows = this.db
-      .prepare(
-        `SELECT system, job_id, queue, start_s, wait_s, features FROM (
-           SELECT *, ROW_NUMBER() OVER (PARTITION BY system ORDER BY start_s DESC) AS n FROM facility_waits
-         ) WHERE n <= ? ORDER BY start_s`,
-      )
-      .all(this.o.waitWindow) as {
-      system: string;
-      job_id: string;
-      queue: string | null;
-      start_s: number;
-      wait_s: number;
-      features: string;
-    }[];
+  /** Queues one write behind the others; a failure is reported on 'error', never thrown. */
+  private write(fn: (store: FacilityStore) => Promise<unknown>): void {
+    this.writes = this.writes.then(async () => {
+      try {
+        await fn(await this.ready);
+      } catch (error) {
+        this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  }
+
+  private loadWaits(rows: readonly StoredWait[]): void {
     for (const r of rows) {
       const list = this.waits.get(r.system) ?? [];
       list.push({
-        startedAt: r.start_s,
-        waitS: r.wait_s,
-        features: JSON.parse(r.features) as WaitFeatures,
+        startedAt: r.startS,
+        waitS: r.waitS,
+        features: r.features,
         queue: r.queue,
       });
       this.waits.set(r.system, list);
       let started = this.seenStarted.get(r.system);
       if (!started) this.seenStarted.set(r.system, (started = new Set()));
-      started.add(r.job_id);
+      started.add(r.jobId);
     }
   }
 
@@ -783,23 +749,19 @@ export class FacilityService extends EventEmitter<FacilityServiceEvents> {
     if (s.readAt - last < this.o.historyEveryMs) return;
     this.lastHistory.set(s.system, s.readAt);
     const e = this.estimateOne(s.system, this.o.defaultJob);
-    this.db
-      .prepare(
-        `INSERT INTO facility_snapshots (system, at, status, stale, queued, running, queued_node_hours, free_nodes,
-           wait_median_s, wait_bound95_s, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        s.system,
-        s.readAt,
-        s.status,
-        s.stale ? 1 : 0,
-        s.queue.queued,
-        s.queue.running,
-        s.queue.queuedNodeHours,
-        s.queue.freeNodes,
-        e.method === 'none' ? null : e.median,
-        e.method === 'none' ? null : e.bound95,
-        JSON.stringify(s),
-      );
+    const row = {
+      system: s.system,
+      at: s.readAt,
+      status: s.status,
+      stale: s.stale ? 1 : 0,
+      queued: s.queue.queued,
+      running: s.queue.running,
+      queued_node_hours: s.queue.queuedNodeHours,
+      free_nodes: s.queue.freeNodes,
+      wait_median_s: e.method === 'none' ? null : e.median,
+      wait_bound95_s: e.method === 'none' ? null : e.bound95,
+      snapshot: JSON.stringify(s),
+    };
+    this.write((store) => store.addSnapshot(row));
   }
 }

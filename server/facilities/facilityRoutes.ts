@@ -51,7 +51,12 @@ export async function facilityRoutes(
       const to = q.data.to ?? Date.now();
       const from = q.data.from ?? to - DAY_MS;
       if (from > to) return reply.code(400).send({ error: 'from must not be after to' });
-      return { system: system.data, from, to, points: service.history(system.data, from, to) };
+      return {
+        system: system.data,
+        from,
+        to,
+        points: await service.history(system.data, from, to),
+      };
     },
   );
 
@@ -61,7 +66,7 @@ export async function facilityRoutes(
     return service.recommend(body.data);
   });
 
-  app.get('/api/facilities/decisions', async () => ({ decisions: service.decisions() }));
+  app.get('/api/facilities/decisions', async () => ({ decisions: await service.decisions() }));
 
   app.post('/api/facilities/decisions', async (request, reply) => {
     const identity = request.identity;
@@ -95,15 +100,15 @@ export async function facilityRoutes(
         ? authorize(identity, { kind: 'site:decide' })
         : { allowed: false, reason: 'only staff decide sites, not an anonymous caller' };
       if (!decision.allowed) {
-        attempt('denied', 403, decision.reason);
+        await attempt('denied', 403, decision.reason);
         return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
       }
       if (!service.knows(body.data.system)) {
-        attempt('denied', 400, `unknown system ${body.data.system}`);
+        await attempt('denied', 400, `unknown system ${body.data.system}`);
         return reply.code(400).send({ error: `unknown system ${body.data.system}` });
       }
       // Recorded before the decision is: no audit, no decision.
-      attempt(
+      await attempt(
         'applied',
         201,
         body.data.recommended !== null && body.data.system !== body.data.recommended
@@ -114,6 +119,6 @@ export async function facilityRoutes(
       if (!(error instanceof AuditUnavailableError)) throw error;
       return reply.code(503).send({ error: `site decision refused: ${error.message}` });
     }
-    return reply.code(201).send(service.recordDecision(identity, body.data));
+    return reply.code(201).send(await service.recordDecision(identity, body.data));
   });
 }

@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import { facilityAdapters, slurmSource } from './facilityAdapters';
 import { JobProfile } from './sites/SitesConfig';
 import { simulatorSites, simulatorTokenEnv } from './sites/simulatorSites';
@@ -26,7 +25,8 @@ const EMBEDDED_TOKEN = 'loupe-embedded-simulator';
  * become observed waits when the simulator starts them.
  */
 export async function startEmbeddedFacilities(options: {
-  db: Database.Database | string;
+  /** The gateway's store, or a SQLite handle or path (tests). */
+  db: FacilityServiceOptions['db'];
   simulator?: FacilitySimulatorOptions;
   service?: Partial<Omit<FacilityServiceOptions, 'adapters' | 'db'>>;
   /** Start polling now (default); false when a lease decides when this gateway polls. */

@@ -66,7 +66,7 @@ describe('s06 flood and the audit', () => {
     }
 
     // While the minute lasts, the counts are visible (unsealed) in the log's answer.
-    const live = gw.audit.query({ category: 'refusal', limit: 100 });
+    const live = await gw.audit.query({ category: 'refusal', limit: 100 });
     expect(live.find((e) => e.action === 'socket:unknown')).toMatchObject({
       subject: 'anonymous',
       hash: null,
@@ -109,7 +109,7 @@ describe('s06 flood and the audit', () => {
     // 2,100 refusals and ~6.4 MB of refused input: a handful of rows, a page or two.
     expect(added).toBeLessThanOrEqual(6);
     expect(grown).toBeLessThan(64 * 1024);
-    expect(gw.audit.verify().ok).toBe(true);
+    expect((await gw.audit.verify()).ok).toBe(true);
     const sent = EVENTS * 280 + BODIES * BODY_BYTES;
     console.log(
       `s06 flood audit: ${EVENTS} unknown events + ${BODIES} refused ${BODY_BYTES / 1024} KiB bodies (${(sent / 2 ** 20).toFixed(1)} MiB sent) → +${added} audit rows, +${grown} bytes of database (${rowsBefore} rows, ${bytesBefore} bytes before)`,

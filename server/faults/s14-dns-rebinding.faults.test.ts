@@ -71,7 +71,7 @@ describe('s14: DNS rebinding (Host + matching Origin)', () => {
       for (const token of Object.values(TOKENS)) expect(answer.body).not.toContain(token);
     }
     expect(gw.guards.refused.host - before).toBe(asked.length);
-    expect(gw.commands.list('run-1')).toHaveLength(0);
+    expect(await gw.commands.list('run-1')).toHaveLength(0);
     // The same request with the right Host gets the list: the refusal is the Host, nothing else.
     const fine = await raw(gw.url, 'GET', '/api/dev/users', { host: `127.0.0.1:${gw.port}` });
     expect(fine.status).toBe(200);

@@ -148,7 +148,7 @@ describe('s15: authentication edge cases', () => {
     ).toBeNull();
     // A refused handshake changes nothing: no run, no command.
     expect(gw.registry.list().map((r) => r.id)).toEqual(['run-1']);
-    expect(gw.commands.list('run-1')).toEqual([]);
+    expect(await gw.commands.list('run-1')).toEqual([]);
   });
 
   it('a share link that expires mid-session ends its stream at once, and a scientist’s expired token steers nothing', async () => {
@@ -206,14 +206,13 @@ describe('s15: authentication edge cases', () => {
     await eventually(() => Date.now() > sciExp * 1000, 5000, 'scientist token expired');
     const after = await steer('after-expiry');
     expect(after === null || (after.ok === false && after.code === 'session_expired')).toBe(true);
-    await eventually(() => !sci.connected, 5000, 'scientist session closed');
+    await eventually(async () => !sci.connected, 5000, 'scientist session closed');
     await sleep(200);
     expect(applied).toEqual(['pause']);
-    expect(gw.commands.list('run-1')).toHaveLength(1);
-    expect(gw.audit.query({ action: 'session:end', limit: 10 }).map((e) => e.reason)).toEqual([
-      'session-expired',
-      'session-expired',
-    ]);
+    expect(await gw.commands.list('run-1')).toHaveLength(1);
+    expect(
+      (await gw.audit.query({ action: 'session:end', limit: 10 })).map((e) => e.reason),
+    ).toEqual(['session-expired', 'session-expired']);
     // Reconnecting with the expired link is refused at the handshake.
     expect(await handshake(viewerClient(gw.url, created.token))).toBe('unauthorized');
   });
@@ -294,11 +293,9 @@ describe('s15: authentication edge cases', () => {
       ).status,
     ).toBe(401);
     expect(await handshake(viewerClient(again.url, keptToken))).toBeNull();
-    expect(again.audit.query({ action: 'share:revoke', limit: 10 }).map((e) => e.outcome)).toEqual([
-      'allowed',
-      'denied',
-      'denied',
-    ]);
+    expect(
+      (await again.audit.query({ action: 'share:revoke', limit: 10 })).map((e) => e.outcome),
+    ).toEqual(['allowed', 'denied', 'denied']);
   });
 
   it('checks the credential on every steering message, not only on the timer', async () => {
@@ -329,10 +326,10 @@ describe('s15: authentication edge cases', () => {
     expect((await send('k1')).ok).toBe(true);
     users.withdrawn.add(TOKENS.scientist);
     expect(await send('k2')).toMatchObject({ ok: false, status: 401, code: 'session_revoked' });
-    await eventually(() => !sci.connected, 5000, 'session closed after the refused command');
+    await eventually(async () => !sci.connected, 5000, 'session closed after the refused command');
     await sleep(100);
     expect(received).toEqual(['pause']);
-    expect(gw.commands.list('run-1')).toHaveLength(1);
+    expect(await gw.commands.list('run-1')).toHaveLength(1);
   });
 
   it('ends a session whose credential was withdrawn within the re-check interval, without any message', async () => {

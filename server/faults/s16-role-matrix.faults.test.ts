@@ -105,11 +105,11 @@ describe('s16: role × action matrix', () => {
 
     // 2. The running gateway agrees, and a denial leaves no trace in its state.
     let pushSeq = 1000;
-    const state = () =>
+    const state = async () =>
       JSON.stringify({
         runs: gw.registry.list(),
-        commands: gw.commands.list('run-1').length,
-        decisions: fac.service.decisions().length,
+        commands: (await gw.commands.list('run-1')).length,
+        decisions: (await fac.service.decisions()).length,
         frames: observer.frames.length,
       });
     const rest = async (role: RoleName, cell: Cell): Promise<boolean | null> => {
@@ -215,7 +215,7 @@ describe('s16: role × action matrix', () => {
           ['REST', rest],
           ['socket', socket],
         ] as const) {
-          const before = state();
+          const before = await state();
           const outcome = await attempt(role, cell);
           if (outcome === null) continue;
           await sleep(50); // anything a refused message might have set off has happened by now
@@ -224,7 +224,7 @@ describe('s16: role × action matrix', () => {
             transport === 'socket' && cell === 'confirmSite' ? false : allowedCell(role, cell);
           expect(outcome, `${transport}: ${role} × ${cell}`).toBe(expected);
           if (!outcome)
-            expect(state(), `${transport}: ${role} × ${cell} changed state`).toBe(before);
+            expect(await state(), `${transport}: ${role} × ${cell} changed state`).toBe(before);
         }
       }
     }

@@ -82,12 +82,12 @@ describe('s17: run-ownership tampering', () => {
     // B's producer got B's command and nothing else; A's own run got nothing either.
     expect(atB.map((c) => c.kind)).toEqual(['zoom']);
     expect(atA).toEqual([]);
-    expect(gw.commands.list('run-b').map((c) => c.subject)).toEqual(['bob']);
-    expect(gw.commands.list('run-1')).toEqual([]);
+    expect((await gw.commands.list('run-b')).map((c) => c.subject)).toEqual(['bob']);
+    expect(await gw.commands.list('run-1')).toEqual([]);
     // Each denial is audited with the run A tried.
-    const denied = gw.audit
-      .query({ subject: 'ada', outcome: 'denied', limit: 50 })
-      .filter((e) => e.action.startsWith('command'));
+    const denied = (await gw.audit.query({ subject: 'ada', outcome: 'denied', limit: 50 })).filter(
+      (e) => e.action.startsWith('command'),
+    );
     expect(denied.filter((e) => e.run === 'run-b')).toHaveLength(6);
     // The two malformed bodies (a run smuggled in) are counted in one refusal row, not copied.
     expect(denied).toHaveLength(7);

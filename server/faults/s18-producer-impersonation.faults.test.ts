@@ -77,13 +77,14 @@ describe('s18: producer impersonation', () => {
     // Each producer event from a viewer counts as a refused push, on the gateway and on the run.
     expect(refusedPushes(gw)).toBe(attempts);
     await eventually(
-      () => metrics.at(-1)?.producer.refusedPushes === attempts,
+      async () => metrics.at(-1)?.producer.refusedPushes === attempts,
       3000,
       'refused pushes in the run’s metrics',
     );
     expect(
-      gw.audit.query({ outcome: 'denied', limit: 100 }).filter((e) => e.action === 'socket:frame')
-        .length,
+      (await gw.audit.query({ outcome: 'denied', limit: 100 })).filter(
+        (e) => e.action === 'socket:frame',
+      ).length,
     ).toBe(attempts / 3);
   });
 
@@ -141,9 +142,9 @@ describe('s18: producer impersonation', () => {
     ).toMatchObject({ ok: false, error: 'run run-y belongs to producer consumer' });
     expect(titleOf(again, 'run-y')).toBe('run run-y');
     expect(again.securityCounters().refusedPushes).toBe(1);
-    const denied = again.audit
-      .query({ action: 'socket:run:register', outcome: 'denied', limit: 20 })
-      .map((e) => [e.subject, e.run]);
+    const denied = (
+      await again.audit.query({ action: 'socket:run:register', outcome: 'denied', limit: 20 })
+    ).map((e) => [e.subject, e.run]);
     // Audited (each refusal, or one row per actor and reason where the log aggregates refusals).
     expect(new Set(denied.map((d) => d.join(' ')))).toEqual(
       new Set(['consumer-2 run-y', 'consumer-x run-z', 'consumer-x run-y']),

@@ -104,7 +104,7 @@ describe('s19: CSRF on REST steering', () => {
   it.each(FORMS)('%s: refused (%#)', async (_name, headers, body, status) => {
     const answer = await send(commands('run-1'), 'POST', headers, body);
     expect(answer.status).toBe(status);
-    expect(gw.commands.list('run-1')).toHaveLength(0);
+    expect(await gw.commands.list('run-1')).toHaveLength(0);
   });
 
   it('a preflight from a foreign Origin grants nothing: no CORS headers, so fetch never sends', async () => {
@@ -142,7 +142,7 @@ describe('s19: CSRF on REST steering', () => {
       JSON.stringify({ kind: 'pause' }),
     );
     expect(real.status).toBeLessThan(300);
-    expect(gw.commands.list('run-1')).toHaveLength(1);
+    expect(await gw.commands.list('run-1')).toHaveLength(1);
   });
 });
 

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Command, CommandRecord, CommandSendReply } from '@/lib/protocol';
 import type { AuditRow } from '../audit/verifyAuditChain';
 import { openDatabase } from '../db/openDatabase';
+import { openStore, type Store } from '../db/openStore';
 import {
   startEmbeddedFacilities,
   type EmbeddedFacilities,
@@ -15,6 +16,7 @@ import { verifyAuditChain } from '../audit/verifyAuditChain';
 import {
   connected,
   eventually,
+  openTestStore,
   postCommand,
   producerClient,
   startTestGateway,
@@ -36,9 +38,10 @@ afterEach(async () => {
 async function setup(): Promise<{
   gw: Gateway;
   fac: EmbeddedFacilities;
-  db: ReturnType<typeof openDatabase>;
+  db: Store;
 }> {
-  const db = openDatabase(':memory:');
+  const db = await openTestStore();
+  open.push(db);
   const fac = await startEmbeddedFacilities({
     db,
     simulator: { manualClock: true, seed: 20 },
@@ -152,11 +155,13 @@ describe('s20 idempotent resubmit', () => {
     expect(facilityJobs(fac) - before).toBe(4);
 
     // Every attempt is one audit row, replays and refusals included.
-    const rows = db
-      .prepare(
-        "SELECT * FROM audit_log WHERE category = 'attempt' AND action = 'command:resubmit' ORDER BY id",
-      )
-      .all() as AuditRow[];
+    const rows = await db.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('category', '=', 'attempt')
+      .where('action', '=', 'command:resubmit')
+      .orderBy('id')
+      .execute();
     const line = (r: AuditRow) => `${r.subject} ${r.idempotency_key} ${r.outcome} ${r.status}`;
     expect(rows.map(line)).toEqual([
       'ada k-five accepted 202',
@@ -177,7 +182,7 @@ describe('s20 idempotent resubmit', () => {
     // The 422's args differ from the first attempt's: the hash shows it was another request.
     const hashes = rows.filter((r) => r.idempotency_key === 'k-five' && r.subject === 'ada');
     expect(new Set(hashes.map((r) => r.args_hash)).size).toBe(2);
-    expect(gw.audit.verify().ok).toBe(true);
+    expect((await gw.audit.verify()).ok).toBe(true);
     console.log(
       `s20: ${rows.length} attempts, ${facilityJobs(fac) - before} jobs at the facility (ada k-five 1, k-concurrent 1, sam k-five 1, ada k-socket 1)`,
     );
@@ -258,7 +263,9 @@ describe('s20 idempotent resubmit', () => {
       { outcome: 'replayed', status: 202 },
     ]);
     // Two SIGKILLs and the chain still verifies: each row was committed whole with its hash.
-    expect(verifyAuditChain(db)).toMatchObject({ ok: true });
+    const store = await openStore({ sqlite: db, migrate: false });
+    expect(await verifyAuditChain(store.db)).toMatchObject({ ok: true });
+    await store.close();
     db.close();
   });
 });

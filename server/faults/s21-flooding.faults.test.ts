@@ -52,7 +52,7 @@ describe('s21: message flooding', () => {
     flooder.on('viewer:disconnect', (n) => notices.push(n));
     flooder.on('protocol:error', (e) => errors.push(e));
     await connected(flooder);
-    const auditBefore = gw.audit.query({ limit: 1000 }).length;
+    const auditBefore = (await gw.audit.query({ limit: 1000 })).length;
     const framesBefore = honest.frames.length;
     const raw = flooder as unknown as { emit(event: string, ...args: unknown[]): void };
     const t0 = Date.now();
@@ -65,10 +65,10 @@ describe('s21: message flooding', () => {
       1000,
       () => !flooder.connected,
     );
-    await eventually(() => !flooder.connected, 10_000, 'flooder disconnected');
+    await eventually(async () => !flooder.connected, 10_000, 'flooder disconnected');
     const cutOffMs = Date.now() - t0;
     const counters = gw.securityCounters();
-    const auditRows = gw.audit.query({ limit: 1000 }).length - auditBefore;
+    const auditRows = (await gw.audit.query({ limit: 1000 })).length - auditBefore;
     console.log(
       `s21 flood: ${sent} messages sent in ${cutOffMs} ms before the cut-off; ${counters.viewerMessagesDropped} dropped over budget; ${auditRows} audit rows; honest viewer got ${honest.frames.length - framesBefore} frames meanwhile`,
     );

@@ -381,7 +381,7 @@ describe('s22 audit integrity', () => {
       'socket:frame': 1,
       'socket:unknown': 1,
     });
-    const verified = gw.audit.verify();
+    const verified = await gw.audit.verify();
     expect(verified).toMatchObject({ ok: true, problems: [] });
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.close();
@@ -508,8 +508,8 @@ describe('s22 audit integrity', () => {
     db.exec('DROP TRIGGER audit_log_fault');
     const after = await post(gw, TOKENS.staff, BODIES.pause, 'during-fault-1');
     expect(after.status).toBe(202);
-    await eventually(() => c.received.length === 1, 5000, 'the command after recovery');
-    expect(gw.audit.verify().ok).toBe(true);
+    await eventually(async () => c.received.length === 1, 5000, 'the command after recovery');
+    expect((await gw.audit.verify()).ok).toBe(true);
     console.log(
       `s22 write failure: 2 commands refused (REST 503, socket 503), ${frames - atFault} frames delivered meanwhile, 0 commands reached the consumer until the audit recovered`,
     );

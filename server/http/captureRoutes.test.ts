@@ -72,7 +72,7 @@ describe('GET /api/runs/:id/captures/:name', () => {
     }
     expect(received).toBe(SIZE);
     expect(tail.equals(MARKER)).toBe(true);
-    const audit = gw.audit.query({ action: 'capture:download', limit: 100 });
+    const audit = await gw.audit.query({ action: 'capture:download', limit: 100 });
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ outcome: 'allowed', run: 'run-1', subject: 'remote' });
   });
@@ -104,8 +104,12 @@ describe('GET /api/runs/:id/captures/:name', () => {
       expect(await res.text()).not.toContain('not yours');
     }
     // Each refusal is counted in the audit (written when its minute is sealed).
-    gw.audit.sealEnded(true);
-    const refused = gw.audit.query({ action: 'capture:download', outcome: 'denied', limit: 100 });
+    await gw.audit.sealEnded(true);
+    const refused = await gw.audit.query({
+      action: 'capture:download',
+      outcome: 'denied',
+      limit: 100,
+    });
     expect(refused.length).toBeGreaterThan(0);
   });
 });

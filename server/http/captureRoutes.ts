@@ -71,7 +71,7 @@ export async function captureRoutes(
         return refuse(404, 'no such capture', run);
       }
       try {
-        opts.audit.attempt({
+        await opts.audit.attempt({
           who,
           action: 'capture:download',
           run,

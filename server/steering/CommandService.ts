@@ -12,12 +12,11 @@ import {
   ParameterValues,
 } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
-import type { CommandsTable } from '../db/Database';
-import type { Db } from '../db/openDatabase';
 import type { CommandTransport } from '../streams/ProducerSockets';
 import type { RunRegistry } from '../streams/RunRegistry';
 import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
 import { summarizeCommand, summarizeProgress } from '../audit/auditSummary';
+import { type CommandStore, CommandTransaction } from './CommandStore';
 import { authorize } from './policy';
 
 /** Answer to a submission, as REST sends it (the socket path wraps the same). */
@@ -47,7 +46,8 @@ export interface ResubmitHandler {
 }
 
 export interface CommandServiceOptions {
-  db: Db;
+  /** Where commands and idempotency keys are kept (the store's tables, SQLite or PostgreSQL). */
+  store: CommandStore;
   registry: RunRegistry;
   /** How commands reach the runs' consumers (ProducerSockets; a fake in a test). */
   transport: CommandTransport;
@@ -80,29 +80,7 @@ interface CommandEvents {
   error: [error: Error];
 }
 
-type Row = Omit<CommandsTable, 'kind' | 'state'> & {
-  kind: CommandRecord['kind'];
-  state: CommandState;
-};
-
 const FINAL = new Set<CommandState>(FINAL_COMMAND_STATES);
-
-function fromRow(row: Row): CommandRecord {
-  return {
-    id: row.id,
-    run: row.run,
-    kind: row.kind,
-    payload: JSON.parse(row.payload) as Record<string, unknown>,
-    state: row.state,
-    ...(row.reason !== null && { reason: row.reason }),
-    ...(row.detail !== null && { detail: row.detail }),
-    ...(row.artifact !== null && { artifact: row.artifact }),
-    subject: row.subject,
-    role: row.role,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
 
 /**
  * Steering commands from request to outcome: validates, authorises (default deny), deduplicates by
@@ -117,6 +95,11 @@ export class CommandService extends EventEmitter<CommandEvents> {
   private readonly answering = new Set<string>();
   private readonly limiter: RateLimiterMemory;
   private readonly sweepTimer: NodeJS.Timeout;
+  /**
+   * State changes being written to the store, in order (one at a time, so the stored state and the
+   * audit rows follow the order they happened in). Nothing waits for them but reads of the store.
+   */
+  private writes: Promise<void> = Promise.resolve();
   private readonly now: () => number;
   private readonly o: Required<Omit<CommandServiceOptions, 'resubmit' | 'control' | 'now'>> &
     Pick<CommandServiceOptions, 'resubmit' | 'control'>;
@@ -137,32 +120,6 @@ export class CommandService extends EventEmitter<CommandEvents> {
       points: this.o.ratePoints,
       duration: this.o.rateWindowS,
     });
-    const db = this.o.db;
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS commands (
-        id TEXT PRIMARY KEY, run TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL,
-        state TEXT NOT NULL, reason TEXT, detail TEXT, artifact TEXT,
-        subject TEXT NOT NULL, role TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS commands_run ON commands (run, created_at);
-      CREATE TABLE IF NOT EXISTS idempotency (
-        subject TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL,
-        done INTEGER NOT NULL DEFAULT 0, status INTEGER, response TEXT, created_at INTEGER NOT NULL,
-        PRIMARY KEY (subject, key)
-      );
-    `);
-    // The command a reservation stands for, so a key whose first answer died with its gateway can
-    // still be answered (tables of the first version lack the column).
-    const columns = db.pragma('table_info(idempotency)') as { name: string }[];
-    if (!columns.some((c) => c.name === 'command'))
-      db.exec('ALTER TABLE idempotency ADD COLUMN command TEXT');
-    // Commands still open when the gateway last stopped carry on: delivered when their consumer
-    // dials in, or timed out by the sweep.
-    for (const row of db
-      .prepare(`SELECT * FROM commands WHERE state IN ('accepted', 'delivered')`)
-      .all() as Row[]) {
-      this.open.set(row.id, fromRow(row));
-    }
     this.o.registry.on('run', (run) => {
       if (run.producerConnected)
         for (const c of this.open.values()) if (c.run === run.id) this.deliver(c);
@@ -185,12 +142,24 @@ export class CommandService extends EventEmitter<CommandEvents> {
     this.sweepTimer.unref();
   }
 
-  list(run: string, limit = 100): CommandRecord[] {
-    return (
-      this.o.db
-        .prepare('SELECT * FROM commands WHERE run = ? ORDER BY created_at DESC LIMIT ?')
-        .all(run, limit) as Row[]
-    ).map(fromRow);
+  /**
+   * Takes up the commands still open when the gateway last stopped: delivered when their consumer
+   * dials in, or timed out by the sweep. Call once, before the gateway listens.
+   */
+  async restore(): Promise<void> {
+    for (const command of await this.o.store.unfinished())
+      if (!this.open.has(command.id)) this.open.set(command.id, command);
+  }
+
+  /** The run's commands, newest first, as stored (after this gateway's pending writes). */
+  async list(run: string, limit = 100): Promise<CommandRecord[]> {
+    await this.flushed();
+    return this.o.store.list(run, limit);
+  }
+
+  /** Resolves once every state change made so far is in the store. */
+  flushed(): Promise<void> {
+    return this.writes;
   }
 
   /**
@@ -252,21 +221,29 @@ export class CommandService extends EventEmitter<CommandEvents> {
         ? idempotencyKey
         : null;
     const args = summarizeCommand(request);
-    const attempt = (outcome: 'denied' | 'accepted' | 'replayed', status: number, reason: string) =>
-      this.o.audit.attempt({
-        who,
-        action: `command:${request.kind}`,
-        run,
-        kind: request.kind,
-        args,
-        idempotencyKey: validKey,
-        outcome,
-        status,
-        reason,
-      });
-    const deny = (status: number, error: string): SubmitResult => {
+    const attempt = (
+      outcome: 'denied' | 'accepted' | 'replayed',
+      status: number,
+      reason: string,
+      tx?: CommandTransaction,
+    ) =>
+      this.o.audit.attempt(
+        {
+          who,
+          action: `command:${request.kind}`,
+          run,
+          kind: request.kind,
+          args,
+          idempotencyKey: validKey,
+          outcome,
+          status,
+          reason,
+        },
+        tx?.trx,
+      );
+    const deny = async (status: number, error: string): Promise<SubmitResult> => {
       try {
-        attempt('denied', status, error);
+        await attempt('denied', status, error);
       } catch (e) {
         return unavailable(e);
       }
@@ -278,7 +255,7 @@ export class CommandService extends EventEmitter<CommandEvents> {
     if (!this.o.registry.get(run)) return deny(404, `unknown run ${run}`);
     const held = this.o.control?.check(identity, run);
     if (held && !held.allowed) {
-      const refused = deny(409, `not_in_control: ${held.reason}`);
+      const refused = await deny(409, `not_in_control: ${held.reason}`);
       return refused.status === 409
         ? { ...refused, body: { error: `not_in_control: ${held.reason}`, code: 'not_in_control' } }
         : refused;
@@ -291,11 +268,10 @@ export class CommandService extends EventEmitter<CommandEvents> {
     if (validKey === null)
       return deny(400, 'an Idempotency-Key header (1-200 characters) is required');
 
-    // From here to the answer's first record nothing awaits: the key is checked and reserved, the
-    // command and its audit row written, in one transaction, so a concurrent duplicate sees the
-    // reservation (409) and a failed audit write leaves no trace.
+    // The key is checked and reserved, the command and its audit row written, in one transaction,
+    // so a concurrent duplicate (on this gateway or another sharing the database) sees the
+    // reservation and a failed audit write leaves no trace.
     const hash = createHash('sha256').update(JSON.stringify({ run, request })).digest('hex');
-    const db = this.o.db;
     const { kind, ...payload } = request;
     const t = this.now();
     const command: CommandRecord = {
@@ -309,76 +285,64 @@ export class CommandService extends EventEmitter<CommandEvents> {
       createdAt: t,
       updatedAt: t,
     };
-    type Existing = {
-      body_hash: string;
-      done: number;
-      status: number;
-      response: string;
-      command: string | null;
-    };
     const answeringKey = `${identity.subject}\u0000${validKey}`;
     let early: SubmitResult | null;
     try {
-      early = db
-        .transaction((): SubmitResult | null => {
-          const existing = db
-            .prepare('SELECT * FROM idempotency WHERE subject = ? AND key = ?')
-            .get(identity.subject, validKey) as Existing | undefined;
-          if (existing) {
-            if (existing.body_hash !== hash) {
-              const error = 'this Idempotency-Key was used with another request';
-              attempt('denied', 422, error);
-              return answer(422, error);
-            }
-            // A reservation no request of this process holds was left by a gateway that stopped
-            // before answering; its command was recorded with it, so that is the answer now.
-            const orphan =
-              !existing.done && !this.answering.has(answeringKey) && existing.command !== null
-                ? this.get(existing.command)
-                : undefined;
-            if (orphan) {
-              const response = JSON.stringify({ command: orphan });
-              db.prepare(
-                'UPDATE idempotency SET done = 1, status = 202, response = ? WHERE subject = ? AND key = ?',
-              ).run(response, identity.subject, validKey);
-              attempt('replayed', 202, 'idempotent replay of a request its gateway never answered');
-              return { status: 202, body: { command: orphan }, replayed: true };
-            }
-            if (!existing.done) {
-              const error = 'a request with this Idempotency-Key is still in progress';
-              attempt('denied', 409, error);
-              return answer(409, error);
-            }
-            attempt('replayed', existing.status, 'idempotent replay: answered as the first time');
-            return {
-              status: existing.status,
-              body: JSON.parse(existing.response) as SubmitResult['body'],
-              replayed: true,
-            };
+      early = await this.o.store.transaction(async (tx): Promise<SubmitResult | null> => {
+        const existing = await tx.reserve(identity.subject, validKey, hash, t, command.id);
+        if (existing) {
+          if (existing.bodyHash !== hash) {
+            const error = 'this Idempotency-Key was used with another request';
+            await attempt('denied', 422, error, tx);
+            return answer(422, error);
           }
-          db.prepare(
-            'INSERT INTO idempotency (subject, key, body_hash, created_at, command) VALUES (?, ?, ?, ?, ?)',
-          ).run(identity.subject, validKey, hash, t, command.id);
-          this.answering.add(answeringKey);
-          db.prepare(
-            `INSERT INTO commands (id, run, kind, payload, state, subject, role, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          ).run(
-            command.id,
-            run,
-            kind,
-            JSON.stringify(payload),
-            'accepted',
-            identity.subject,
-            identity.role,
-            t,
-            t,
+          if (!existing.done && this.answering.has(answeringKey)) {
+            const error = 'a request with this Idempotency-Key is still in progress';
+            await attempt('denied', 409, error, tx);
+            return answer(409, error);
+          }
+          // A reservation no request of this process holds was made by another gateway (which may
+          // still be answering, or have stopped before it did); its command was recorded with it,
+          // so that command, as it stands, is the answer: never a second one.
+          const orphan =
+            !existing.done && existing.command !== null
+              ? await tx.get(existing.command)
+              : undefined;
+          if (orphan) {
+            await tx.answered(identity.subject, validKey, 202, JSON.stringify({ command: orphan }));
+            await attempt(
+              'replayed',
+              202,
+              'idempotent replay of a request its gateway never answered',
+              tx,
+            );
+            return { status: 202, body: { command: orphan }, replayed: true };
+          }
+          if (!existing.done || existing.status === null || existing.response === null) {
+            const error = 'a request with this Idempotency-Key is still in progress';
+            await attempt('denied', 409, error, tx);
+            return answer(409, error);
+          }
+          await attempt(
+            'replayed',
+            existing.status,
+            'idempotent replay: answered as the first time',
+            tx,
           );
-          attempt('accepted', 202, decision.reason);
-          return null;
-        })
-        .immediate();
+          return {
+            status: existing.status,
+            body: JSON.parse(existing.response) as SubmitResult['body'],
+            replayed: true,
+          };
+        }
+        this.answering.add(answeringKey);
+        await tx.insert(command);
+        // Last, so the audit chain's head is locked for as short a time as possible.
+        await attempt('accepted', 202, decision.reason, tx);
+        return null;
+      });
     } catch (error) {
+      this.answering.delete(answeringKey);
       return unavailable(error);
     }
     if (early) return early;
@@ -393,25 +357,33 @@ export class CommandService extends EventEmitter<CommandEvents> {
 
       const result: SubmitResult = {
         status: 202,
-        body: { command: { ...(this.open.get(command.id) ?? this.get(command.id) ?? command) } },
+        body: {
+          command: { ...(this.open.get(command.id) ?? (await this.get(command.id)) ?? command) },
+        },
         replayed: false,
       };
-      db.prepare(
-        'UPDATE idempotency SET done = 1, status = ?, response = ? WHERE subject = ? AND key = ?',
-      ).run(result.status, JSON.stringify(result.body), identity.subject, validKey);
+      await this.o.store.answered(
+        identity.subject,
+        validKey,
+        result.status,
+        JSON.stringify(result.body),
+      );
       return result;
     } finally {
       this.answering.delete(answeringKey);
     }
   }
 
-  get(id: string): CommandRecord | undefined {
-    const row = this.o.db.prepare('SELECT * FROM commands WHERE id = ?').get(id) as Row | undefined;
-    return row ? fromRow(row) : undefined;
+  /** One command as stored (after this gateway's pending writes). */
+  async get(id: string): Promise<CommandRecord | undefined> {
+    await this.flushed();
+    return this.o.store.get(id);
   }
 
-  close(): void {
+  /** Stops the sweep; resolves once every state change is stored. */
+  async close(): Promise<void> {
     clearInterval(this.sweepTimer);
+    await this.flushed();
   }
 
   /** Resolves once the command left `accepted` (or after `ms`). */
@@ -515,41 +487,39 @@ export class CommandService extends EventEmitter<CommandEvents> {
     if (extra.reason !== undefined) command.reason = extra.reason;
     if (extra.detail !== undefined) command.detail = extra.detail;
     if (extra.artifact !== undefined) command.artifact = extra.artifact;
-    this.o.db
-      .prepare(
-        'UPDATE commands SET state = ?, reason = ?, detail = ?, artifact = ?, updated_at = ? WHERE id = ?',
-      )
-      .run(
-        state,
-        command.reason ?? null,
-        command.detail ?? null,
-        command.artifact ?? null,
-        command.updatedAt,
-        command.id,
-      );
+    const stored = { ...command };
     if (FINAL.has(state)) this.open.delete(command.id);
     if (state === 'applied' && command.kind === 'set-parameters') {
       const values = ParameterValues.safeParse(command.payload.values);
       if (values.success) this.o.registry.parametersApplied(command.run, values.data);
     }
-    try {
-      this.o.audit.progress({
-        who: by,
-        action: `command:${command.kind}`,
-        run: command.run,
-        kind: command.kind,
-        args: summarizeProgress({
-          command: command.id,
-          requestedBy: command.subject,
-          artifact: command.artifact,
-        }),
-        outcome: state,
-        reason: command.reason ?? command.detail ?? null,
-      });
-    } catch (error) {
-      // The consumer has already acted: the state stands, and the gap is reported.
-      this.emit('error', error as Error);
-    }
+    const progress = {
+      who: by,
+      action: `command:${command.kind}`,
+      run: command.run,
+      kind: command.kind,
+      args: summarizeProgress({
+        command: command.id,
+        requestedBy: command.subject,
+        artifact: command.artifact,
+      }),
+      outcome: state,
+      reason: command.reason ?? command.detail ?? null,
+    };
+    // Written behind the change, never awaited here: the consumer has already acted, so the state
+    // stands whatever the store says, and a failed write is reported on 'error'.
+    this.writes = this.writes.then(async () => {
+      try {
+        await this.o.store.saveState(stored);
+      } catch (error) {
+        this.emit('error', error as Error);
+      }
+      try {
+        await this.o.audit.progress(progress);
+      } catch (error) {
+        this.emit('error', error as Error);
+      }
+    });
     this.emit('state', { ...command });
   }
 

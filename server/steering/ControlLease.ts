@@ -116,6 +116,14 @@ export class ControlLease extends EventEmitter<ControlLeaseEvents> {
     return this.changed(run, this.control(run), plan.handoff);
   }
 
+  /**
+   * What `act` would do now, changing nothing: for a caller that must record the outcome somewhere
+   * slower (the audit in the store) before acting.
+   */
+  preview(who: ControlParty, run: string, action: ControlAction): ControlPlan {
+    return this.plan(who, run, action);
+  }
+
   private plan(who: ControlParty, run: string, action: ControlAction): ControlPlan {
     const c = this.control(run);
     const t = this.now();

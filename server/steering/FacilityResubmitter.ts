@@ -107,7 +107,7 @@ export class FacilityResubmitter implements ResubmitHandler {
     const run = registry.get(command.run);
     // Staff's confirmed or overridden site (and the job shape it was chosen for) stands for the
     // next job, unless the request names its own.
-    const staff = facilities.latestDecision(DECISION_VALID_MS);
+    const staff = await facilities.latestDecision(DECISION_VALID_MS);
     const nodes = request.nodes ?? staff?.job?.nodes ?? DEFAULT_RECON_JOB.nodes;
     const walltimeS = request.walltimeSeconds ?? staff?.job?.walltime ?? DEFAULT_RECON_JOB.walltime;
     const recommendation = facilities.recommend({
@@ -129,7 +129,7 @@ export class FacilityResubmitter implements ResubmitHandler {
     // Choosing a site other than Loupe's recommendation is a site decision: staff only (a
     // decision staff already made is theirs, whoever presses resubmit).
     if (override && !decided && identity.role !== 'staff') {
-      audit.progress({
+      await audit.progress({
         who: identity,
         action: 'site:decide',
         run: command.run,
@@ -146,7 +146,7 @@ export class FacilityResubmitter implements ResubmitHandler {
     const excluded = recommendation.excluded.find((e) => e.system === system);
     const decision =
       decided ??
-      facilities.recordDecision(
+      (await facilities.recordDecision(
         { subject: identity.subject, role: identity.role },
         {
           system,
@@ -154,8 +154,8 @@ export class FacilityResubmitter implements ResubmitHandler {
           note: `resubmit of run ${command.run}${excluded ? ` despite: ${excluded.reasons.join('; ')}` : ''}`,
           job: { nodes, walltime: walltimeS },
         },
-      );
-    audit.progress({
+      ));
+    await audit.progress({
       who: identity,
       action: 'site:decide',
       run: command.run,

@@ -37,28 +37,27 @@ export function attachControlChannel(
   const onChange = (state: ControlState, handoff: ControlHandoff) => {
     viewers.to(runRoom(state.run)).emit('control:state', state);
     if (handoff.event !== 'expired' && handoff.event !== 'dropped') return;
-    try {
-      audit.progress({
-        who: { subject: 'gateway', role: 'system' },
-        action: handoff.event === 'expired' ? 'control:expire' : 'control:drop',
-        run: state.run,
-        args: summarizeControl({
-          action: handoff.event === 'expired' ? 'expire' : 'drop',
-          holder: state.holder,
-          requester: handoff.event === 'expired' ? handoff.by : null,
-        }),
-        outcome: 'applied',
-        reason:
-          handoff.event === 'expired'
-            ? `${handoff.by.subject}'s request was not answered in time`
-            : `${handoff.by.subject} left the run`,
-      });
-    } catch {
-      // The change is the gateway's own and has happened; the audit's 'error' listener reports it.
-    }
+    // The change is the gateway's own and has happened; a failed row is reported on 'error'.
+    audit.progressLater({
+      who: { subject: 'gateway', role: 'system' },
+      action: handoff.event === 'expired' ? 'control:expire' : 'control:drop',
+      run: state.run,
+      args: summarizeControl({
+        action: handoff.event === 'expired' ? 'expire' : 'drop',
+        holder: state.holder,
+        requester: handoff.event === 'expired' ? handoff.by : null,
+      }),
+      outcome: 'applied',
+      reason:
+        handoff.event === 'expired'
+          ? `${handoff.by.subject}'s request was not answered in time`
+          : `${handoff.by.subject} left the run`,
+    });
   };
   lease.on('change', onChange);
   const timers = new Set<NodeJS.Timeout>();
+  /** The control action being recorded and applied now; the next waits for it. */
+  let acting: Promise<void> = Promise.resolve();
 
   /** Whether any session of `subject` on this gateway still follows `run`. */
   const follows = (subject: string, run: string) => {
@@ -75,15 +74,18 @@ export function attachControlChannel(
     const identity = socket.data.identity as Identity;
     const who = { subject: identity.subject, role: identity.role };
 
-    const answerControl = (send: ControlSend): ControlSendReply => {
+    const answerControl = (send: ControlSend): Promise<ControlSendReply> => {
       const { run, action } = send;
       if (!registry.get(run))
-        return { ok: false, code: 'unknown_run', error: `unknown run ${run}` };
-      const before = lease.state(run);
-      let outcome;
-      try {
-        outcome = lease.act(who, run, action, (plan) =>
-          audit.attempt({
+        return Promise.resolve({ ok: false, code: 'unknown_run', error: `unknown run ${run}` });
+      // Control actions on this gateway run one at a time, so the outcome the audit records
+      // (written first: control without its record would be a hole in the audit) is the one
+      // that then happens.
+      const result = acting.then(async (): Promise<ControlSendReply> => {
+        const before = lease.state(run);
+        const plan = lease.preview(who, run, action);
+        try {
+          await audit.attempt({
             who,
             action: `control:${action}`,
             run,
@@ -91,14 +93,21 @@ export function attachControlChannel(
             outcome: plan.ok ? 'allowed' : 'denied',
             status: plan.ok ? 200 : 409,
             reason: plan.ok ? plan.handoff.event : plan.error,
-          }),
-        );
-      } catch (error) {
-        if (!(error instanceof AuditUnavailableError)) throw error;
-        // Nothing changed: control without its record would be a hole in the audit.
-        return { ok: false, code: 'unavailable', error: `control refused: ${error.message}` };
-      }
-      return outcome.ok ? { ok: true, state: outcome.state } : outcome;
+          });
+        } catch (error) {
+          // Nothing changed.
+          return error instanceof AuditUnavailableError
+            ? { ok: false, code: 'unavailable', error: `control refused: ${error.message}` }
+            : { ok: false, code: 'unavailable', error: 'control refused: internal error' };
+        }
+        const outcome = lease.act(who, run, action);
+        return outcome.ok ? { ok: true, state: outcome.state } : outcome;
+      });
+      acting = result.then(
+        () => undefined,
+        () => undefined,
+      );
+      return result;
     };
     messageRouter(socket, VIEWER_TO_GATEWAY, false).on('control:send', answerControl, {
       refusal: (): ControlSendReply => ({

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CommandRecord } from '@/lib/protocol';
-import { openDatabase } from '../db/openDatabase';
 import type { Gateway } from '../gateway';
 import { SimulatedJobRunner } from '../facilities/simulator/SimulatedJobRunner';
 import {
@@ -10,6 +9,7 @@ import {
 import {
   connected,
   eventually,
+  openTestStore,
   producerClient,
   startTestGateway,
   TOKENS,
@@ -22,7 +22,8 @@ afterEach(async () => {
 
 /** A gateway with the embedded facility simulator on a manual clock, and run-1 streaming. */
 async function setup(): Promise<{ gw: Gateway; fac: EmbeddedFacilities; superseded: string[] }> {
-  const db = openDatabase(':memory:');
+  const db = await openTestStore();
+  open.push(db);
   const fac = await startEmbeddedFacilities({
     db,
     simulator: { manualClock: true, seed: 7 },
@@ -83,15 +84,15 @@ describe('resubmit through site selection and the facility job API', () => {
     expect(res.status).toBe(202);
     const { command } = (await res.json()) as { command: CommandRecord };
     await eventually(
-      () => /(queued|running) at/.test(gw.commands.get(command.id)?.detail ?? ''),
+      async () => /(queued|running) at/.test((await gw.commands.get(command.id))?.detail ?? ''),
       5000,
-      `queued (${JSON.stringify(gw.commands.get(command.id))})`,
+      `queued (${JSON.stringify(await gw.commands.get(command.id))})`,
     );
-    const queued = gw.commands.get(command.id)!;
+    const queued = (await gw.commands.get(command.id))!;
     const match = /job (\S+) (?:queued|running) at ([a-z0-9-]+)/.exec(queued.detail ?? '');
     expect(match, queued.detail).not.toBeNull();
     const [, jobId, system] = match!;
-    const decision = fac.service.decisions()[0]!;
+    const decision = (await fac.service.decisions())[0]!;
     expect(decision).toMatchObject({ who: 'ada', system, override: false });
     expect(gw.resubmitter?.jobFor(system!, jobId!)).toMatchObject({ run: 'run-1' });
     // Queued jobs start when the scheduler gets to them; move simulated time until it does.
@@ -100,16 +101,16 @@ describe('resubmit through site selection and the facility job API', () => {
     await eventually(() => launched.length === 1, 6000, 'consumer launched');
     expect(launched).toEqual([`${system}/${jobId} run-1`]);
     await eventually(
-      () => gw.commands.get(command.id)?.state === 'applied',
+      async () => (await gw.commands.get(command.id))?.state === 'applied',
       10_000,
       'streaming again',
     );
-    expect(gw.commands.get(command.id)?.detail).toBe(
+    expect((await gw.commands.get(command.id))?.detail).toBe(
       `streaming again from ${system} (job ${jobId})`,
     );
     // The old consumer was told to stop, so the two do not fight over the run.
-    await eventually(() => superseded.length === 1, 3000, 'superseded');
-    expect(gw.audit.query({ action: 'site:decide', limit: 5 })[0]).toMatchObject({
+    await eventually(async () => superseded.length === 1, 3000, 'superseded');
+    expect((await gw.audit.query({ action: 'site:decide', limit: 5 }))[0]).toMatchObject({
       subject: 'ada',
       outcome: 'allowed',
     });
@@ -134,14 +135,18 @@ describe('resubmit through site selection and the facility job API', () => {
       command: CommandRecord;
     };
     await eventually(
-      () => gw.commands.get(byStaff.command.id)?.state === 'delivered',
+      async () => (await gw.commands.get(byStaff.command.id))?.state === 'delivered',
       5000,
       'queued',
     );
-    expect(gw.commands.get(byStaff.command.id)?.detail).toMatch(
+    expect((await gw.commands.get(byStaff.command.id))?.detail).toMatch(
       new RegExp(`queued at ${other} \\(staff override\\)`),
     );
-    expect(fac.service.decisions()[0]).toMatchObject({ who: 'sam', system: other, override: true });
+    expect((await fac.service.decisions())[0]).toMatchObject({
+      who: 'sam',
+      system: other,
+      override: true,
+    });
   }, 30_000);
 
   it('honours staff’s site decision and the job shape it was made for', async () => {
@@ -156,7 +161,7 @@ describe('resubmit through site selection and the facility job API', () => {
       .find((s) => s.system !== recommended && s.system !== 'frontier')!.system;
     // Simulated time runs ahead; the decision is stamped with the wall clock all the same.
     fac.simulator.advance(86_400);
-    const decision = fac.service.recordDecision(
+    const decision = await fac.service.recordDecision(
       { subject: 'sam', role: 'staff' },
       { system: other, recommended, job: { nodes: 3, walltime: 2400 } },
     );
@@ -165,15 +170,15 @@ describe('resubmit through site selection and the facility job API', () => {
       await resubmit(gw, TOKENS.scientist, { nodes: undefined, walltimeSeconds: undefined })
     ).json()) as { command: CommandRecord };
     await eventually(
-      () => /(queued|running) at/.test(gw.commands.get(command.id)?.detail ?? ''),
+      async () => /(queued|running) at/.test((await gw.commands.get(command.id))?.detail ?? ''),
       5000,
-      `queued (${JSON.stringify(gw.commands.get(command.id))})`,
+      `queued (${JSON.stringify(await gw.commands.get(command.id))})`,
     );
-    expect(gw.commands.get(command.id)?.detail).toMatch(
+    expect((await gw.commands.get(command.id))?.detail).toMatch(
       new RegExp(`at ${other} \\(staff decision ${decision.id}\\), 3 nodes × 40 min`),
     );
     // The decision stands: no new "recommended" one written over it.
-    expect(fac.service.decisions()[0]).toMatchObject({ id: decision.id, system: other });
+    expect((await fac.service.decisions())[0]).toMatchObject({ id: decision.id, system: other });
     const job = [...fac.simulator.models.get(other)!.jobs.values()].find((j) => j.external);
     expect(job).toMatchObject({ nodes: 3, walltimeS: 2400 });
   }, 30_000);
@@ -184,7 +189,11 @@ describe('resubmit through site selection and the facility job API', () => {
     const { command } = (await (await resubmit(gw, TOKENS.staff, {})).json()) as {
       command: CommandRecord;
     };
-    await eventually(() => gw.commands.get(command.id)?.state === 'failed', 5000, 'failed');
-    expect(gw.commands.get(command.id)?.reason).toMatch(/refused the job: .*401/);
+    await eventually(
+      async () => (await gw.commands.get(command.id))?.state === 'failed',
+      5000,
+      'failed',
+    );
+    expect((await gw.commands.get(command.id))?.reason).toMatch(/refused the job: .*401/);
   }, 30_000);
 });

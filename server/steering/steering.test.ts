@@ -1,3 +1,4 @@
+import { type Kysely, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type Command,
@@ -9,6 +10,7 @@ import {
   STEERING_KINDS,
   type SteeringKind,
 } from '@/lib/protocol';
+import type { Database } from '../db/Database';
 import type { Gateway, GatewayOptions } from '../gateway';
 import {
   connected,
@@ -155,7 +157,7 @@ describe('steering policy, every role × every command', () => {
         } else {
           expect(body.error).toMatch(/^forbidden: /);
         }
-        const entries = gw.audit.query({ action: `command:${kind}`, limit: 1000 });
+        const entries = await gw.audit.query({ action: `command:${kind}`, limit: 1000 });
         const subject = caller.name === 'anonymous' ? 'anonymous' : undefined;
         const mine = entries.filter(
           (e) =>
@@ -172,9 +174,9 @@ describe('steering policy, every role × every command', () => {
     const steerable = allowedCount - CALLERS.filter((c2) => c2.steers).length; // resubmits never reach the consumer
     await eventually(() => c.applied.size === steerable, 5000, 'allowed commands applied');
     expect(c.received).toHaveLength(steerable);
-    const denied = gw.audit
-      .query({ outcome: 'denied', limit: 1000 })
-      .filter((e) => e.action.startsWith('command:'));
+    const denied = (await gw.audit.query({ outcome: 'denied', limit: 1000 })).filter((e) =>
+      e.action.startsWith('command:'),
+    );
     expect(denied).toHaveLength(CALLERS.filter((x) => !x.steers).length * STEERING_KINDS.length);
   });
 
@@ -284,7 +286,7 @@ describe('commands follow through and are idempotent', () => {
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: string }).error).toMatch(/^invalid command: /);
     }
-    expect(gw.commands.list('run-1')).toEqual([]);
+    expect(await gw.commands.list('run-1')).toEqual([]);
     expect(c.received).toEqual([]);
   });
 
@@ -310,7 +312,7 @@ describe('commands follow through and are idempotent', () => {
 
     const ok = await post(gw, TOKENS.scientist, BODIES['set-parameters']);
     expect(ok.status).toBe(202);
-    await eventually(() => gw.commands.list('run-1')[0]?.state === 'applied');
+    await eventually(async () => (await gw.commands.list('run-1'))[0]?.state === 'applied');
     expect(c.received).toHaveLength(1);
     const late = viewerClient(gw.url, TOKENS.viewer);
     open.push(late);
@@ -335,9 +337,13 @@ describe('commands follow through and are idempotent', () => {
     expect(res.status).toBe(202);
     expect(((await res.json()) as { command: CommandRecord }).command.state).toBe('accepted');
     const second = await consumer(gw);
-    await eventually(() => second.applied.size === 1, 5000, 'delivered after reconnect');
-    const [record] = gw.commands.list('run-1');
-    await eventually(() => gw.commands.get(record!.id)?.state === 'applied', 3000, 'applied');
+    await eventually(async () => second.applied.size === 1, 5000, 'delivered after reconnect');
+    const [record] = await gw.commands.list('run-1');
+    await eventually(
+      async () => (await gw.commands.get(record!.id))?.state === 'applied',
+      3000,
+      'applied',
+    );
     expect(first.received).toHaveLength(0);
     expect(second.received).toHaveLength(1);
   });
@@ -353,8 +359,12 @@ describe('commands follow through and are idempotent', () => {
     );
     const res = await post(gw, TOKENS.staff, BODIES.pause);
     const { command } = (await res.json()) as { command: CommandRecord };
-    await eventually(() => gw.commands.get(command.id)?.state === 'failed', 5000, 'timed out');
-    expect(gw.commands.get(command.id)?.reason).toMatch(
+    await eventually(
+      async () => (await gw.commands.get(command.id))?.state === 'failed',
+      5000,
+      'timed out',
+    );
+    expect((await gw.commands.get(command.id))?.reason).toMatch(
       /not delivered within 0 s: the run.s consumer stayed offline/,
     );
   });
@@ -387,8 +397,7 @@ describe('viewers cannot act', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(c.received).toEqual([]);
     expect(
-      gw.audit
-        .query({ subject: 'remote', outcome: 'denied', limit: 10 })
+      (await gw.audit.query({ subject: 'remote', outcome: 'denied', limit: 10 }))
         .map((e) => e.action)
         .sort(),
     ).toEqual(['socket:command', 'socket:frame']);
@@ -479,9 +488,11 @@ describe('audit log', () => {
         })
       ).status,
     ).toBe(403);
-    const db = (gw.audit as unknown as { db: { exec(sql: string): void } }).db;
-    expect(() => db.exec("UPDATE audit_log SET outcome = 'allowed'")).toThrow(/append-only/);
-    expect(() => db.exec('DELETE FROM audit_log')).toThrow(/append-only/);
+    const db = (gw.audit as unknown as { db: Kysely<Database> }).db;
+    await expect(sql`UPDATE audit_log SET outcome = 'allowed'`.execute(db)).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(sql`DELETE FROM audit_log`.execute(db)).rejects.toThrow(/append-only/);
   });
 });
 

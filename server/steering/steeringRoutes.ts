@@ -69,7 +69,7 @@ export async function steeringRoutes(
     if (!run.success) return reply.code(400).send({ error: 'invalid run id' });
     const decision = authorize(request.identity, { kind: 'run:read', run: run.data });
     if (!decision.allowed) return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
-    return { commands: opts.commands.list(run.data) };
+    return { commands: await opts.commands.list(run.data) };
   });
 
   app.post<{ Params: { id: string } }>('/api/runs/:id/share', async (request, reply) => {
@@ -103,15 +103,15 @@ export async function steeringRoutes(
       });
     try {
       if (!decision.allowed) {
-        record('denied', 403, decision.reason);
+        await record('denied', 403, decision.reason);
         return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
       }
       if (!opts.registry.get(run.data)) {
-        record('denied', 404, `unknown run ${run.data}`);
+        await record('denied', 404, `unknown run ${run.data}`);
         return reply.code(404).send({ error: `unknown run ${run.data}` });
       }
       // Recorded before the link exists: no audit, no link.
-      record('allowed', 200, `read-only link for ${body.data.ttlHours} h`);
+      await record('allowed', 200, `read-only link for ${body.data.ttlHours} h`);
     } catch (error) {
       if (!(error instanceof AuditUnavailableError)) throw error;
       return reply.code(503).send({ error: `share refused: ${error.message}` });
@@ -155,7 +155,7 @@ export async function steeringRoutes(
           reason,
         });
       if (!decision.allowed) {
-        record('denied', decision.reason);
+        await record('denied', decision.reason);
         return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
       }
       if (!(await opts.shares.revoke(run.data, link.data, identity.subject))) {
@@ -164,7 +164,7 @@ export async function steeringRoutes(
           ? reply.code(409).send({ error: 'this link was revoked already' })
           : reply.code(404).send({ error: `no share link ${link.data} on run ${run.data}` });
       }
-      record('allowed', 'share link revoked');
+      await record('allowed', 'share link revoked');
       await opts.sessions.sweep();
       return { revoked: await opts.shares.get(link.data) };
     },
@@ -179,6 +179,6 @@ export async function steeringRoutes(
       return reply.code(400).send({ error: `invalid filter: ${query.error.issues[0]?.message}` });
     const restrict =
       identity.role === 'staff' ? undefined : { subject: identity.subject, runs: identity.runs };
-    return { entries: opts.audit.query(query.data, restrict) };
+    return { entries: await opts.audit.query(query.data, restrict) };
   });
 }

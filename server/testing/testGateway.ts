@@ -11,6 +11,7 @@ import {
   type ViewerToGateway,
 } from '@/lib/protocol';
 import { LocalUsers, type UsersFile } from '../auth/LocalUsers';
+import { openStore, type Store } from '../db/openStore';
 import { type Gateway, type GatewayOptions, startGateway } from '../gateway';
 
 export const TEST_USERS: UsersFile = {
@@ -37,7 +38,42 @@ export const TOKENS = {
 } as const;
 
 /** A real gateway on an ephemeral loopback port with an in-memory database and the test users. */
-export function startTestGateway(overrides: Partial<GatewayOptions> = {}): Promise<Gateway> {
+/**
+ * A store for a test's gateway and facility service to share: a SQLite memory file, or with
+ * LOUPE_TEST_STORE=postgres its own schema in the test PostgreSQL. Close it after them.
+ */
+export async function openTestStore(): Promise<Store> {
+  if (process.env.LOUPE_TEST_STORE !== 'postgres') return openStore({ sqlite: ':memory:' });
+  const { storeDialects } = await import('../db/testing/testStores');
+  const postgres = storeDialects().find((d) => d.dialect === 'postgres')!;
+  if (postgres.skip !== null) throw new Error(`LOUPE_TEST_STORE=postgres: ${postgres.skip}`);
+  return postgres.open();
+}
+
+export async function startTestGateway(overrides: Partial<GatewayOptions> = {}): Promise<Gateway> {
+  // LOUPE_TEST_STORE=postgres runs a test file's gateways on PostgreSQL (each in its own schema of
+  // the test database) unless the test gives a store of its own: the same tests on both dialects.
+  if (overrides.db === undefined && process.env.LOUPE_TEST_STORE === 'postgres') {
+    const store = await openTestStore();
+    const gateway = await startGateway({
+      host: '127.0.0.1',
+      port: 0,
+      db: store,
+      users: new LocalUsers(TEST_USERS),
+      allowAnonymousViewers: true,
+      ...overrides,
+    }).catch(async (error: unknown) => {
+      await store.close();
+      throw error;
+    });
+    return {
+      ...gateway,
+      async close() {
+        await gateway.close();
+        await store.close();
+      },
+    };
+  }
   return startGateway({
     host: '127.0.0.1',
     port: 0,
@@ -91,12 +127,12 @@ export function connected(socket: Socket): Promise<void> {
 
 /** Waits for `predicate` to hold, polling, failing after `timeoutMs`. */
 export async function eventually(
-  predicate: () => boolean,
+  predicate: () => boolean | Promise<boolean>,
   timeoutMs = 5000,
   what = 'condition',
 ): Promise<void> {
   const start = Date.now();
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -3,6 +3,8 @@ import type { StoreDialect } from '../StoreDialect';
 import { baseline } from './0001_baseline';
 import { legacyColumns } from './0002_legacyColumns';
 import { leases } from './0003_leases';
+import { auditUnchained } from './0004_auditUnchained';
+import { clusterTables } from './0005_clusterTables';
 
 /**
  * The store's schema, in order. Migrations are named by number and run once each, in name order,
@@ -15,6 +17,8 @@ export function migrationsFor(dialect: StoreDialect): Record<string, Migration> 
     '0001_baseline': baseline(dialect),
     '0002_legacyColumns': legacyColumns,
     '0003_leases': leases(dialect),
+    '0004_auditUnchained': auditUnchained(dialect),
+    '0005_clusterTables': clusterTables(dialect),
   };
 }
 

@@ -247,9 +247,12 @@ describe("the simulator's beamline cluster (slurmrestd v0.0.38)", () => {
       body: JSON.stringify({ kind: 'resubmit', nodes: 2, walltimeSeconds: 1800, system: SYSTEM }),
     });
     const { command } = (await res.json()) as { command: CommandRecord };
-    await eventually(() => /queued at/.test(gw.commands.get(command.id)?.detail ?? ''), 5000);
+    await eventually(
+      async () => /queued at/.test((await gw.commands.get(command.id))?.detail ?? ''),
+      5000,
+    );
     const jobId = /job (\d+) queued at beamline-cluster/.exec(
-      gw.commands.get(command.id)!.detail!,
+      (await gw.commands.get(command.id))!.detail!,
     )?.[1];
     expect(jobId).toBeDefined();
     for (let i = 0; i < 200 && launched.length === 0; i++) {
@@ -257,8 +260,12 @@ describe("the simulator's beamline cluster (slurmrestd v0.0.38)", () => {
       await new Promise((r) => setTimeout(r, 5));
     }
     expect(launched).toEqual([`${SYSTEM}/${jobId} run-1`]);
-    await eventually(() => gw.commands.get(command.id)?.state === 'applied', 10_000, 'applied');
-    expect(gw.commands.get(command.id)!.detail).toBe(
+    await eventually(
+      async () => (await gw.commands.get(command.id))?.state === 'applied',
+      10_000,
+      'applied',
+    );
+    expect((await gw.commands.get(command.id))!.detail).toBe(
       `streaming again from ${SYSTEM} (job ${jobId})`,
     );
   }, 30_000);

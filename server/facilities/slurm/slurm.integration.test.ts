@@ -218,15 +218,15 @@ describe.skipIf(why !== null)(`a real Slurm through slurmrestd ${VERSION}`, () =
     expect(res.status).toBe(202);
     const { command } = (await res.json()) as { command: CommandRecord };
     await eventually(
-      () => /queued at/.test(gw.commands.get(command.id)?.detail ?? ''),
+      async () => /queued at/.test((await gw.commands.get(command.id))?.detail ?? ''),
       15_000,
       'the job queued',
     );
     const tQueued = Date.now();
     const jobId = /job (\d+) queued at beamline-cluster/.exec(
-      gw.commands.get(command.id)!.detail!,
+      (await gw.commands.get(command.id))!.detail!,
     )?.[1];
-    expect(jobId, gw.commands.get(command.id)!.detail!).toBeDefined();
+    expect(jobId, (await gw.commands.get(command.id))!.detail!).toBeDefined();
     jobs.push({ adapter: site, id: jobId! });
     // It is a real Slurm job, of the job user, running the consumer for run-1.
     expect(cli('squeue', ['-h', '-j', jobId!, '-o', '%u %j'])).toBe(`${USER} loupe-run-1`);
@@ -245,17 +245,17 @@ describe.skipIf(why !== null)(`a real Slurm through slurmrestd ${VERSION}`, () =
         .join('\n');
     try {
       await eventually(
-        () => gw.commands.get(command.id)?.state === 'applied',
+        async () => (await gw.commands.get(command.id))?.state === 'applied',
         120_000,
         'streaming again',
       );
     } catch (error) {
       throw new Error(
-        `${(error as Error).message}: ${gw.commands.get(command.id)?.detail}; job output: ${log()}`,
+        `${(error as Error).message}: ${(await gw.commands.get(command.id))?.detail}; job output: ${log()}`,
       );
     }
     const tApplied = Date.now();
-    expect(gw.commands.get(command.id)!.detail).toBe(
+    expect((await gw.commands.get(command.id))!.detail).toBe(
       `streaming again from ${SYSTEM} (job ${jobId})`,
     );
     const before = frames.length;
