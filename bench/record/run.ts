@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { decodeFrameStream, encodeFrame, PLANES, slotKey, type StreamKey } from '@/lib/protocol';
+import { decodeFrameStream, encodeFrame, PLANES, type StreamKey } from '@/lib/protocol';
 import { Recorder } from '@/server/recording/Recorder';
 import { startTestGateway } from '@/server/testing/testGateway';
 import { percentile } from '../fanout/messages';
@@ -121,7 +121,7 @@ async function synthesiseHour(
         pixels[p]!,
       );
       recorder.record(run, {
-        key: slotKey(header),
+        key: `full/${plane}`,
         header: { ...header, acceptedAt: clock },
         payload,
       });

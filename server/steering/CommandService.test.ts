@@ -6,6 +6,7 @@ import { openStore, type Store } from '../db/openStore';
 import type { CommandTransport } from '../streams/ProducerSockets';
 import { RunRegistry } from '../streams/RunRegistry';
 import { CommandService } from './CommandService';
+import { CommandStore } from './CommandStore';
 
 /** The consumer's side of the port, in memory: what was offered, and a way to answer or update. */
 class FakeTransport implements CommandTransport {
@@ -38,20 +39,25 @@ const scientist: Identity = {
 const open: { store: Store; service: CommandService; audit: AuditLog }[] = [];
 afterEach(async () => {
   for (const { store, service, audit } of open.splice(0)) {
-    service.close();
-    audit.close();
+    await service.close();
+    await audit.close();
     await store.close();
   }
 });
 
 async function setup() {
   const store = await openStore({ sqlite: ':memory:' });
-  const db = store.sqlite!;
   const registry = await RunRegistry.open(store.db);
   registry.register({ run: 'run-1', title: 'test' }, 'producer-1');
   const transport = new FakeTransport();
-  const audit = new AuditLog(db);
-  const service = new CommandService({ db, registry, transport, audit, answerWaitMs: 0 });
+  const audit = new AuditLog(store);
+  const service = new CommandService({
+    store: new CommandStore(store.db),
+    registry,
+    transport,
+    audit,
+    answerWaitMs: 0,
+  });
   open.push({ store, service, audit });
   return { service, transport };
 }
@@ -64,20 +70,20 @@ describe('CommandService through its command transport', () => {
     // Offline: nothing is offered; the command waits, accepted.
     expect(transport.offered).toHaveLength(0);
     const id = 'command' in first.body ? first.body.command.id : '';
-    expect(service.get(id)?.state).toBe('accepted');
+    expect((await service.get(id))?.state).toBe('accepted');
 
     transport.connected.add('run-1');
     const again = await service.submit(scientist, 'run-1', 'k2', { kind: 'resume' });
     const second = 'command' in again.body ? again.body.command.id : '';
     expect(transport.offered.map((o) => o.command.id)).toEqual([second]);
     transport.offered[0]!.answer({ id: second, status: 'accepted' });
-    expect(service.get(second)?.state).toBe('delivered');
+    expect((await service.get(second))?.state).toBe('delivered');
 
     // Only the run's own producer may report the outcome.
     const applied: CommandUpdate = { run: 'run-1', reply: { id: second, status: 'applied' } };
     expect(transport.update(applied, 'producer-2')).toBe('that run is not yours');
     expect(transport.update(applied, 'producer-1')).toBeNull();
-    expect(service.get(second)?.state).toBe('applied');
+    expect((await service.get(second))?.state).toBe('applied');
     expect(transport.update(applied, 'producer-1')).toMatch(/no open command/);
   });
 
@@ -87,12 +93,12 @@ describe('CommandService through its command transport', () => {
     const result = await service.submit(scientist, 'run-1', 'k1', { kind: 'pause' });
     const id = 'command' in result.body ? result.body.command.id : '';
     transport.offered[0]!.answer(undefined);
-    expect(service.get(id)?.state).toBe('accepted');
+    expect((await service.get(id))?.state).toBe('accepted');
     transport.offered.length = 0;
     // A malformed reply fails the command.
     const other = await service.submit(scientist, 'run-1', 'k2', { kind: 'resume' });
     const otherId = 'command' in other.body ? other.body.command.id : '';
     transport.offered.find((o) => o.command.id === otherId)!.answer({ nonsense: true });
-    expect(service.get(otherId)?.state).toBe('failed');
+    expect((await service.get(otherId))?.state).toBe('failed');
   });
 });

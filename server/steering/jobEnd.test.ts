@@ -148,7 +148,7 @@ describe("a resubmitted job's life at its site", () => {
       message: 'pending (Priority)',
       command: command.id,
     });
-    expect(gw.commands.get(command.id)?.detail).toMatch(
+    expect((await gw.commands.get(command.id))?.detail).toMatch(
       /job 1234 queued at beamline-cluster.*estimates its start at 2026-12-02T13:00:00/,
     );
 
@@ -170,7 +170,11 @@ describe("a resubmitted job's life at its site", () => {
     // … and nothing else.
     const other = await job.emitWithAck('run:register', { run: 'run-2', title: 'Not mine' });
     expect(other.ok).toBe(false);
-    await eventually(() => gw.commands.get(command.id)?.state === 'applied', 5000, 'applied');
+    await eventually(
+      async () => (await gw.commands.get(command.id))?.state === 'applied',
+      5000,
+      'applied',
+    );
     // The region the old job zoomed into is not the new job's.
     expect(gw.registry.get('run-1')!.streams.map((s) => s.key)).toEqual(['full/xy']);
     expect(gw.registry.get('run-1')!.roiEpoch).toBe(1);
@@ -199,7 +203,7 @@ describe("a resubmitted job's life at its site", () => {
     open.push(again);
     await expect(connected(again)).rejects.toThrow();
     // The command's outcome stands: the job did stream.
-    expect(gw.commands.get(command.id)?.state).toBe('applied');
+    expect((await gw.commands.get(command.id))?.state).toBe('applied');
   }, 30_000);
 
   it('ends the run when the job fails before it streams, with the exit code, and drops the old region', async () => {
@@ -232,8 +236,12 @@ describe("a resubmitted job's life at its site", () => {
       startedAt: Date.now() - 2000,
       endedAt: Date.now(),
     };
-    await eventually(() => gw.commands.get(command.id)?.state === 'failed', 5000, 'failed');
-    expect(gw.commands.get(command.id)?.reason).toBe(
+    await eventually(
+      async () => (await gw.commands.get(command.id))?.state === 'failed',
+      5000,
+      'failed',
+    );
+    expect((await gw.commands.get(command.id))?.reason).toBe(
       'job 1234 at beamline-cluster ended failed before streaming: failed (NonZeroExitCode), exit code 3',
     );
     const run = gw.registry.get('run-1')!;
@@ -267,7 +275,11 @@ describe("a resubmitted job's life at its site", () => {
       facilityState: 'CANCELLED',
       message: 'cancelled',
     };
-    await eventually(() => gw.commands.get(command.id)?.state === 'failed', 5000, 'failed');
+    await eventually(
+      async () => (await gw.commands.get(command.id))?.state === 'failed',
+      5000,
+      'failed',
+    );
     await eventually(() => gw.registry.get('run-1')?.job?.state === 'canceled', 5000, 'job ended');
     expect(gw.registry.get('run-1')).toMatchObject({ state: 'streaming', producerConnected: true });
     expect(gw.registry.get('run-1')!.stateMessage).toBeUndefined();

@@ -160,8 +160,8 @@ describe.skipIf(why !== null)(
         new RegExp(`^Job ${jobId} on ${SYSTEM} ended: FAILED after \\d+ s — .*exit code 3$`),
       );
       expect(run.job).toMatchObject({ state: 'failed', facilityState: 'FAILED', exitCode: 3 });
-      expect(gw.commands.get(command.id)).toMatchObject({ state: 'failed' });
-      expect(gw.commands.get(command.id)!.reason).toMatch(/ended failed before streaming/);
+      expect(await gw.commands.get(command.id)).toMatchObject({ state: 'failed' });
+      expect((await gw.commands.get(command.id))!.reason).toMatch(/ended failed before streaming/);
       // The job had a token of its own, for run-1 only; now that it ended the token is refused.
       expect(existsSync(tokenFile)).toBe(true);
       const jobToken = readFileSync(tokenFile, 'utf8').trim();
