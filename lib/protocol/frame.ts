@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LevelOfDetail, levelShape } from './levelOfDetail';
 
 /** Pixel types a frame may carry. Pixels are always little-endian on the wire. */
 export const Dtype = z.enum(['uint8', 'uint16', 'float32']);
@@ -115,6 +116,11 @@ export const FrameHeader = z
     description: z.string().min(1).max(120).optional(),
     /** Data range of the reconstruction, for a stable window/level across frames. */
     range: z.tuple([z.number(), z.number()]).optional(),
+    /**
+     * Set by the gateway on a slice it reduced or cropped for one viewer (level of detail); never
+     * sent by a producer.
+     */
+    lod: LevelOfDetail.optional(),
     /** Unix epoch milliseconds: newest projection used, end of reconstruction, sent by the producer. */
     acquiredAt: Millis,
     reconstructedAt: Millis,
@@ -127,6 +133,12 @@ export const FrameHeader = z
   .refine((h) => h.stream !== 'volume' || h.shape.length === 3, {
     message: 'a volume brick has a 3-D shape [depth, rows, cols]',
   })
+  .refine(
+    (h) =>
+      !h.lod ||
+      (h.stream !== 'volume' && levelShape(h.lod.extent, h.lod.level).join() === h.shape.join()),
+    { message: 'a reduced slice has the shape of its extent at its level' },
+  )
   .refine((h) => (h.view === 'sweep') === (h.sweep !== undefined), {
     message: 'a sweep frame, and only a sweep frame, carries `sweep`',
   })

@@ -1,5 +1,6 @@
 export * from './version';
 export * from './frame';
+export * from './levelOfDetail';
 export * from './messages';
 export * from './events';
 export * from './parameters';
