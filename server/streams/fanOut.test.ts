@@ -247,6 +247,47 @@ describe('fan-out with flow control', () => {
       'producer sample',
     );
   });
+
+  it('a viewer that reports a small view gets a reduced level, counted as delivered by level', async () => {
+    const gw = await gateway();
+    const p = await producer(gw);
+    const small = await viewer(gw);
+    const whole = await viewer(gw);
+    // 8×8 slices on a 2-device-pixel view: ¼ resolution (2×2) still covers it.
+    small.socket.emit('view:display', {
+      run: 'run-1',
+      mode: 'auto',
+      views: [{ key: 'full/xy', width: 2, height: 2 }],
+    });
+    // Display reports are applied within 100 ms; the next subscribe-free frame shows it.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await p.emitWithAck('frame', ...args(frame({ seq: 0 })))).toEqual({ ok: true });
+    await eventually(() => small.frames.length === 1 && whole.frames.length === 1, 2000, 'frames');
+    const reduced = small.frames[0]!;
+    expect(reduced.header.shape).toEqual([2, 2]);
+    expect(reduced.header.lod).toEqual({
+      level: 2,
+      fullShape: [8, 8],
+      origin: [0, 0],
+      extent: [8, 8],
+    });
+    // Pixel i is (i + 0) % 65536 = row × 8 + col: the top-left 4×4 block averages to 13.5 → 14.
+    expect(new Uint16Array(new Uint8Array(reduced.bytes).buffer)[0]).toBe(14);
+    expect(whole.frames[0]!.header.lod).toBeUndefined();
+    expect(whole.frames[0]!.header.shape).toEqual([8, 8]);
+    await eventually(() => small.metrics.at(-1)?.link !== undefined, 2000, 'link report');
+    const m = small.metrics.at(-1)!;
+    expect(m.viewer.deliveredByLevel).toEqual([0, 0, 1, 0]);
+    expect(m.link?.streams).toEqual([
+      { key: 'full/xy', level: 2, cropped: false, framesPerSecond: expect.any(Number) },
+    ]);
+    expect(whole.metrics.at(-1)?.link).toBeUndefined();
+    // A malformed report is refused, not applied.
+    const errors: unknown[] = [];
+    small.socket.on('protocol:error', (e) => errors.push(e));
+    small.socket.emit('view:display', { run: 'run-1', mode: 'turbo', views: [] } as never);
+    await eventually(() => errors.length === 1, 2000, 'refusal');
+  });
 });
 
 function args(f: ReturnType<typeof frame>): [FrameHeader, Uint8Array] {

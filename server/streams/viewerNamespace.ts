@@ -4,11 +4,13 @@ import {
   type GatewayToViewer,
   type ProtocolError,
   SubscribeRequest,
+  ViewerDisplay,
   type ViewerToGateway,
 } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
 import type { RunRegistry, StoredFrame } from './RunRegistry';
 import { type ChannelObserver, ViewerChannel } from './ViewerChannel';
+import { ViewerLink } from './ViewerLink';
 import { runRoom } from './rooms';
 
 export type ViewerNamespace = Namespace<
@@ -40,6 +42,9 @@ export interface FanOutOptions {
 }
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
+
+/** A viewer's display reports take effect at most this often (ms); the latest within one wins. */
+const DISPLAY_INTERVAL_MS = 100;
 
 /**
  * Fans frames out to viewers, each through its own ViewerChannel so a slow one never delays another.
@@ -82,7 +87,10 @@ export function attachViewerNamespace(
 
   const STALL_CHECK_MS = 1000;
   const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
-  const channels = new Map<string, { socket: ViewerSocket; channel: ViewerChannel }>();
+  const channels = new Map<
+    string,
+    { socket: ViewerSocket; channel: ViewerChannel; link: ViewerLink }
+  >();
   const stallTimer = setInterval(() => {
     for (const { socket, channel } of channels.values()) {
       const stalled = channel.stalledFor();
@@ -117,10 +125,16 @@ export function attachViewerNamespace(
       if (!shared) continue;
       for (const [id, channel] of set) {
         const viewer = channel.flow(run);
-        const socket = channels.get(id)?.socket;
+        const entry = channels.get(id);
+        const link = entry?.link.reported ? { link: entry.link.report(Date.now()) } : {};
         // Volatile: a stalled viewer's socket must not queue metrics either.
-        if (viewer && socket)
-          socket.volatile.emit('run:metrics', { ...shared, viewer, viewers: set.size });
+        if (viewer && entry)
+          entry.socket.volatile.emit('run:metrics', {
+            ...shared,
+            viewer,
+            viewers: set.size,
+            ...link,
+          });
       }
     }
   }, options.metricsIntervalMs ?? 1000);
@@ -131,6 +145,7 @@ export function attachViewerNamespace(
     // A credential that expires (a share link, an OIDC token) sends nothing from its expiry on,
     // even in the moment before the session guard's timer ends the session.
     const expiresAt = socket.data.identity?.expiresAt;
+    const link = new ViewerLink();
     const channel = new ViewerChannel(
       (frame, done) => {
         if (expiresAt !== undefined && Date.now() >= expiresAt) return;
@@ -138,8 +153,38 @@ export function attachViewerNamespace(
       },
       Date.now,
       options.observer,
+      link,
     );
-    channels.set(socket.id, { socket, channel });
+    channels.set(socket.id, { socket, channel, link });
+
+    // Display reports follow resizes, zooms and pans: at most one per interval, the latest kept.
+    let displayAppliedAt = -Infinity;
+    let displayLater: ViewerDisplay | null = null;
+    let displayTimer: NodeJS.Timeout | null = null;
+    const applyDisplay = (display: ViewerDisplay) => {
+      displayAppliedAt = Date.now();
+      link.display(display);
+    };
+    socket.on('view:display', (...args: unknown[]) => {
+      const parsed = ViewerDisplay.safeParse(args[0]);
+      if (!parsed.success)
+        return refuse(
+          'view:display',
+          'invalid-message',
+          `invalid display: ${parsed.error.issues[0]?.message}`,
+        );
+      const wait = displayAppliedAt + DISPLAY_INTERVAL_MS - Date.now();
+      if (wait <= 0 && !displayTimer) return applyDisplay(parsed.data);
+      displayLater = parsed.data;
+      displayTimer ??= setTimeout(
+        () => {
+          displayTimer = null;
+          if (displayLater) applyDisplay(displayLater);
+          displayLater = null;
+        },
+        Math.max(0, wait),
+      );
+    });
     socket.emit('runs', registry.list());
 
     // Unknown events are refused (and audited) by the gateway's per-message authorisation.
@@ -181,6 +226,7 @@ export function attachViewerNamespace(
     });
 
     socket.on('disconnect', () => {
+      if (displayTimer) clearTimeout(displayTimer);
       for (const set of subscribers.values()) set.delete(socket.id);
       channels.delete(socket.id);
       channel.close();
