@@ -9,6 +9,16 @@ export interface LinkShape {
   latencyMs?: number;
   /** Uniform extra delay in [0, jitterMs) per chunk, seeded; order is kept (ms). */
   jitterMs?: number;
+  /**
+   * Periodic stalls: nothing is forwarded during the last `forMs` of every `everyMs` (a Wi-Fi
+   * roam, a congested uplink), counted from the connection's start. The bytes wait, none are lost.
+   */
+  stalls?: { everyMs: number; forMs: number };
+}
+
+/** Megabits per second as the bytes per second a LinkShape takes. */
+export function mbit(megabitsPerSecond: number): number {
+  return (megabitsPerSecond * 1e6) / 8;
 }
 
 export interface TcpProxyOptions {
@@ -48,6 +58,7 @@ class Pipe {
   private waitingDrain = false;
   private ended = false;
   private flushed: (() => void) | null = null;
+  private readonly startedAt = Date.now();
   forwarded = 0;
 
   constructor(
@@ -92,7 +103,12 @@ class Pipe {
       const now = Date.now();
       const rate = this.shape().bytesPerSecond ?? 0;
       const limited = rate > 0 && Number.isFinite(rate);
-      const wait = Math.max(head.at, limited ? this.nextFreeAt : 0) - now;
+      let wait = Math.max(head.at, limited ? this.nextFreeAt : 0) - now;
+      const stalls = this.shape().stalls;
+      if (stalls && stalls.forMs > 0 && stalls.everyMs > stalls.forMs) {
+        const phase = (now - this.startedAt) % stalls.everyMs;
+        if (phase >= stalls.everyMs - stalls.forMs) wait = Math.max(wait, stalls.everyMs - phase);
+      }
       if (wait > 0) {
         this.timer = setTimeout(() => {
           this.timer = null;
