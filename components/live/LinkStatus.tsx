@@ -21,7 +21,7 @@ export function describeLink(link: LinkReport | undefined): string {
   const level = Math.max(...slices.map((s) => s.level));
   const hz = Math.min(...slices.map((s) => s.framesPerSecond));
   const cropped = slices.some((s) => s.cropped && s.level === 0);
-  const what = cropped && level === 0 ? 'full resolution (zoomed region)' : FRACTION[level];
+  const what = `${FRACTION[level]}${cropped ? ' (zoomed region exact)' : ''}`;
   const rate = hz >= 1 ? `${Math.round(hz)} Hz` : `${hz.toFixed(1)} Hz`;
   const why = link.slow ? ' — slow link' : level > 0 ? ' — sized to the view' : '';
   return `${what}, ${rate}${why}`;

@@ -37,6 +37,8 @@ export interface TcpProxyOptions {
   maxQueuedBytes?: number;
   /** Seed of the jitter. */
   seed?: number;
+  /** Port to listen on; default 0 (ephemeral). The e2e slow-link spec needs a port the UI's origin list names. */
+  port?: number;
 }
 
 interface Chunk {
@@ -207,7 +209,7 @@ export class TcpProxy {
     const proxy = new TcpProxy(options);
     await new Promise<void>((resolve, reject) => {
       proxy.server.once('error', reject);
-      proxy.server.listen(0, '127.0.0.1', () => resolve());
+      proxy.server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
     });
     return proxy;
   }
