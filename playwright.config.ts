@@ -77,6 +77,10 @@ export default defineConfig({
       LOUPE_ALLOWED_ORIGINS: [UI_PORT, SLOW_LINK_PORT]
         .flatMap((port) => [`http://localhost:${port}`, `http://127.0.0.1:${port}`])
         .join(','),
+      // The defaults (loopback names on the UI and gateway ports) plus the slow-link proxy's port.
+      LOUPE_ALLOWED_HOSTS: [UI_PORT, GATEWAY_PORT, SLOW_LINK_PORT]
+        .flatMap((port) => ['localhost', '127.0.0.1', '[::1]'].map((h) => `${h}:${port}`))
+        .join(','),
     },
   },
 });
