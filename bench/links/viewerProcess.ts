@@ -61,13 +61,14 @@ socket.on('frame', (header, _payload, received) => {
 socket.on('run:metrics', (m) => (estimate = m.link?.bytesPerSecond ?? estimate));
 socket.on('disconnect', (reason) => (disconnected = reason));
 socket.on('connect', () => {
-  socket.emit('run:subscribe', { run: 'bench-links' }, () => undefined);
+  // As the browser does: the display first, so even the snapshot comes at the right level.
   if (adapt === 'on')
     socket.emit('view:display', {
       run: 'bench-links',
       mode: 'auto',
       views: PLANES.map((p) => ({ key: streamKey('full', p), width: 1000, height: 1000 })),
     });
+  socket.emit('run:subscribe', { run: 'bench-links' }, () => undefined);
   send({ type: 'ready' });
 });
 

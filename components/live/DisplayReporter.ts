@@ -55,9 +55,16 @@ export class DisplayReporter {
     this.schedule(run);
   }
 
-  /** After a (re)connect: the gateway has forgotten this tab's display. */
+  /**
+   * Now, before subscribing (after a connect the gateway knows nothing of this tab): the run's
+   * snapshot is then sent at the levels and rate this tab's link can take, not all at once whole.
+   */
   resend(run: string): void {
     this.last.delete(run);
+    this.sentAt.delete(run);
+    const t = this.timers.get(run);
+    if (t) clearTimeout(t);
+    this.timers.delete(run);
     this.schedule(run);
   }
 

@@ -156,6 +156,9 @@ export class LiveClient {
       // error") while frames queue on it; polling remains the fallback where WebSocket is blocked.
       transports: ['websocket', 'polling'],
       tryAllTransports: true,
+      // A handshake that hangs (seen once on the first WebSocket through Next after its start) is
+      // given up after this long, and the scheduler below tries again (ms; Socket.IO's default 20 s).
+      timeout: 10_000,
       // On a run's page the run goes in the handshake URL, so a cluster's load balancer routes this
       // tab to the gateway that owns the run (docs/cluster.md).
       ...(pageRun() && { query: { [RUN_QUERY_KEY]: pageRun() } }),
@@ -168,8 +171,8 @@ export class LiveClient {
       this.metrics.notice = null;
       // A reconnect starts from a fresh snapshot of every run being watched.
       for (const run of this.watched.keys()) {
-        this.subscribe(run);
         this.display.resend(run);
+        this.subscribe(run);
       }
     });
     socket.on('disconnect', (reason) => {
@@ -274,8 +277,8 @@ export class LiveClient {
     const count = this.watched.get(run) ?? 0;
     this.watched.set(run, count + 1);
     if (count === 0 && this.socket?.connected) {
-      this.subscribe(run);
       this.display.resend(run);
+      this.subscribe(run);
     }
     return () => {
       const left = (this.watched.get(run) ?? 1) - 1;

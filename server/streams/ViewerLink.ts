@@ -24,6 +24,8 @@ const SAVER_TARGET_HZ = 2;
  * most this long (s), which with the round trip keeps a drawn frame under 1 s old.
  */
 const QUEUE_SECONDS = 0.4;
+/** Slice streams needing at most this (bytes/s at the target rate, 2 Mbit/s) always go exact. */
+const ALWAYS_FITS_BYTES_PER_SECOND = 250_000;
 /** How often (ms) and how long (ms) a viewer sent less than it asked for tries one step finer. */
 const PROBE_EVERY_MS = 3000;
 const PROBE_MS = 300;
@@ -169,6 +171,10 @@ export class ViewerLink {
       Math.max(1, slices) * target * requestBytes(frame.header.dtype, r);
     const fits = (r: LevelRequest, headroom = 1) =>
       rate === undefined || planned(r) <= PLAN_SHARE * rate * headroom;
+    // Streams this light fit any link worth adapting to; a busy browser acknowledging late (it
+    // looks like a slow link) must not cost it exact pixels.
+    if (!saver && options[0]!.level === 0 && planned(options[0]!) <= ALWAYS_FITS_BYTES_PER_SECOND)
+      return options[0]!;
     let index = options.findIndex((r) => fits(r));
     if (index < 0) index = options.length - 1;
     // Probe: for a moment, one step finer, if it would fit a link a level's worth (4×) faster

@@ -259,11 +259,16 @@ describe('fan-out with flow control', () => {
       mode: 'auto',
       views: [{ key: 'full/xy', width: 2, height: 2 }],
     });
-    // Display reports are applied within 100 ms; the next subscribe-free frame shows it.
-    await new Promise((r) => setTimeout(r, 150));
-    expect(await p.emitWithAck('frame', ...args(frame({ seq: 0 })))).toEqual({ ok: true });
-    await eventually(() => small.frames.length === 1 && whole.frames.length === 1, 2000, 'frames');
-    const reduced = small.frames[0]!;
+    // The report has no acknowledgement: publish until a frame shows it applied (bounded).
+    let seq = 0;
+    while (!small.frames.some((f) => f.header.lod) && seq < 50) {
+      expect(await p.emitWithAck('frame', ...args(frame({ seq: seq++ })))).toEqual({ ok: true });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await eventually(() => whole.frames.length === seq, 2000, 'every frame whole');
+    const reduced = small.frames.find((f) => f.header.lod)!;
+    expect(reduced).toBeDefined();
+    const k = reduced.header.seq;
     expect(reduced.header.shape).toEqual([2, 2]);
     expect(reduced.header.lod).toEqual({
       level: 2,
@@ -271,13 +276,21 @@ describe('fan-out with flow control', () => {
       origin: [0, 0],
       extent: [8, 8],
     });
-    // Pixel i is (i + 0) % 65536 = row × 8 + col: the top-left 4×4 block averages to 13.5 → 14.
-    expect(new Uint16Array(new Uint8Array(reduced.bytes).buffer)[0]).toBe(14);
-    expect(whole.frames[0]!.header.lod).toBeUndefined();
+    // Pixel i is (i + 7k) % 65536 = row × 8 + col + 7k: the top-left 4×4 block averages to
+    // 13.5 + 7k, rounded half up.
+    expect(new Uint16Array(new Uint8Array(reduced.bytes).buffer)[0]).toBe(Math.floor(14 + 7 * k));
+    expect(whole.frames.every((f) => f.header.lod === undefined)).toBe(true);
     expect(whole.frames[0]!.header.shape).toEqual([8, 8]);
-    await eventually(() => small.metrics.at(-1)?.link !== undefined, 2000, 'link report');
+    await eventually(
+      () => small.metrics.at(-1)?.viewer.produced === seq && !!small.metrics.at(-1)?.link,
+      2000,
+      'link report',
+    );
     const m = small.metrics.at(-1)!;
-    expect(m.viewer.deliveredByLevel).toEqual([0, 0, 1, 0]);
+    // Every frame after the report applied went at ¼; all are counted as delivered, by level.
+    const reducedCount = seq - k;
+    expect(m.viewer.deliveredByLevel).toEqual([k, 0, reducedCount, 0]);
+    expect(m.viewer.delivered).toBe(seq);
     expect(m.link?.streams).toEqual([
       { key: 'full/xy', level: 2, cropped: false, framesPerSecond: expect.any(Number) },
     ]);
