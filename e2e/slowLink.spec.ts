@@ -36,7 +36,7 @@ async function fps(page: Page): Promise<number[]> {
 test('over a 5 Mbit/s link every plane updates at least once a second, and a zoomed detail is exact', async ({
   page,
 }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(240_000);
   await page.goto(`${proxy.url}/runs/demo`);
   await expect(page.getByTestId(testIds.connectionState)).toHaveAttribute(
     'data-state',
@@ -45,8 +45,9 @@ test('over a 5 Mbit/s link every plane updates at least once a second, and a zoo
     { timeout: 60_000 },
   );
   for (const plane of PLANES)
+    // Slow on a loaded 2-core machine: the page's own bundles and hydration come first.
     await expect(page.getByTestId(testIds.sliceFps(plane))).not.toHaveText(/^0\.0 fps$/, {
-      timeout: 30_000,
+      timeout: 60_000,
     });
 
   // Once the gateway has measured the link, the header says what this viewer gets: a reduced
