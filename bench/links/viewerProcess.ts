@@ -16,23 +16,26 @@ import type { LinkChildMessage, LinkParentMessage, LinkResult } from './messages
 
 const [label = 'viewer', portArg = '0', mbitArg = '5', delayArg = '50', adapt = 'off'] =
   process.argv.slice(2);
-const gatewayUrl = `http://127.0.0.1:${portArg}`;
 const send = (m: LinkChildMessage) => process.connected && process.send?.(m);
 
 const proxy = await TcpProxy.start({
   target: { port: Number(portArg) },
   down: { bytesPerSecond: mbit(Number(mbitArg)), latencyMs: Number(delayArg) },
   up: { bytesPerSecond: mbit(Number(mbitArg)) },
-  // About what a home router buffers: ~100 ms at 5 Mbit/s; the kernels' socket buffers add more.
-  maxQueuedBytes: 64 * 1024,
+  // The bytes in flight during the delay (else the proxy caps the rate at queue / delay) plus
+  // ~100 ms of buffer, as a router holds; the kernels' socket buffers add more.
+  maxQueuedBytes: Math.max(
+    64 * 1024,
+    Math.ceil(mbit(Number(mbitArg)) * (Number(delayArg) / 1000 + 0.1)),
+  ),
 });
 
 const socket = io(proxy.url + VIEWER_NAMESPACE, {
   path: VIEWER_SOCKET_PATH,
   transports: ['websocket'],
   reconnection: false,
-  // A page of the gateway's own origin (the proxy is only the network path).
-  extraHeaders: { origin: gatewayUrl },
+  // A page of the origin it reached (the Host header is the proxy's: the gateway's own origin).
+  extraHeaders: { origin: proxy.url },
   auth: { protocolVersion: PROTOCOL_VERSION },
 });
 
@@ -60,6 +63,7 @@ socket.on('frame', (header, _payload, received) => {
 });
 socket.on('run:metrics', (m) => (estimate = m.link?.bytesPerSecond ?? estimate));
 socket.on('disconnect', (reason) => (disconnected = reason));
+socket.on('connect_error', (error) => console.error(`${label}: ${error.message}`));
 socket.on('connect', () => {
   // As the browser does: the display first, so even the snapshot comes at the right level.
   if (adapt === 'on')
