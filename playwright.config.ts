@@ -9,6 +9,8 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from './scripts/chromiumLaunch';
 const UI_PORT = Number(process.env.LOUPE_E2E_PORT ?? 3210);
 const GATEWAY_PORT = UI_PORT + 1000;
 const baseURL = `http://127.0.0.1:${UI_PORT}`;
+/** Where e2e/slowLink.spec.ts's throttling proxy listens: the UI's origin list must name it. */
+const SLOW_LINK_PORT = UI_PORT + 3000;
 
 // Producers publish only the runs they are scoped to: the specs publish their own runs (e2e-*)
 // with the demo consumer's credential, so the e2e users file gives it those too.
@@ -72,6 +74,13 @@ export default defineConfig({
       LOUPE_DEMO: '1',
       // The facilities e2e test announces maintenance windows through the simulator's control API.
       LOUPE_SIM_PORT: String(UI_PORT + 2000),
+      LOUPE_ALLOWED_ORIGINS: [UI_PORT, SLOW_LINK_PORT]
+        .flatMap((port) => [`http://localhost:${port}`, `http://127.0.0.1:${port}`])
+        .join(','),
+      // The defaults (loopback names on the UI and gateway ports) plus the slow-link proxy's port.
+      LOUPE_ALLOWED_HOSTS: [UI_PORT, GATEWAY_PORT, SLOW_LINK_PORT]
+        .flatMap((port) => ['localhost', '127.0.0.1', '[::1]'].map((h) => `${h}:${port}`))
+        .join(','),
     },
   },
 });

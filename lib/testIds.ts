@@ -12,6 +12,8 @@ export const testIds = {
   sliceCanvas: (plane: string) => `slice-canvas-${plane}`,
   sliceFps: (plane: string) => `slice-fps-${plane}`,
   latency: 'latency',
+  linkStatus: 'link-status',
+  linkMode: 'link-mode',
   windowMin: 'window-min',
   windowMax: 'window-max',
   autoContrast: 'auto-contrast',

@@ -25,6 +25,7 @@ import type { ControlStore } from '@/stores/controlStore';
 import type { FacilitiesStore } from '@/stores/facilitiesStore';
 import type { RunsStore } from '@/stores/runsStore';
 import type { SessionIdentity, SessionStore } from '@/stores/sessionStore';
+import { DisplayReporter } from './DisplayReporter';
 import { FrameStore } from './FrameStore';
 import { RunMetricsStore } from './RunMetricsStore';
 
@@ -58,6 +59,10 @@ export type CommandResult =
 export class LiveClient {
   readonly frames = new FrameStore();
   readonly metrics = new RunMetricsStore();
+  /** The views' sizes and zoomed regions and the link mode, for the gateway's levels of detail. */
+  readonly display = new DisplayReporter((d) => {
+    if (this.socket?.connected) this.socket.emit('view:display', d);
+  });
   private socket: Socket<GatewayToViewer, ViewerToGateway> | null = null;
   private reconnects: ReconnectScheduler | null = null;
   private readonly watched = new Map<string, number>();
@@ -148,6 +153,13 @@ export class LiveClient {
       auth: { protocolVersion: PROTOCOL_VERSION, ...(token && { token }) },
       // The scheduler below retries, for as long as the tab is open, and says when it will.
       reconnection: false,
+      // WebSocket first: an HTTP long-polling start through a slow link can time out ("xhr poll
+      // error") while frames queue on it; polling remains the fallback where WebSocket is blocked.
+      transports: ['websocket', 'polling'],
+      tryAllTransports: true,
+      // A handshake that hangs (seen once on the first WebSocket through Next after its start) is
+      // given up after this long, and the scheduler below tries again (ms; Socket.IO's default 20 s).
+      timeout: 10_000,
       // On a run's page the run goes in the handshake URL, so a cluster's load balancer routes this
       // tab to the gateway that owns the run (docs/cluster.md).
       ...(pageRun() && { query: { [RUN_QUERY_KEY]: pageRun() } }),
@@ -159,7 +171,10 @@ export class LiveClient {
       setConnection('connected');
       this.metrics.notice = null;
       // A reconnect starts from a fresh snapshot of every run being watched.
-      for (const run of this.watched.keys()) this.subscribe(run);
+      for (const run of this.watched.keys()) {
+        this.display.resend(run);
+        this.subscribe(run);
+      }
     });
     socket.on('disconnect', (reason) => {
       setConnection(reason === 'io client disconnect' ? 'offline' : 'reconnecting', reason);
@@ -268,7 +283,10 @@ export class LiveClient {
   watch(run: string): () => void {
     const count = this.watched.get(run) ?? 0;
     this.watched.set(run, count + 1);
-    if (count === 0 && this.socket?.connected) this.subscribe(run);
+    if (count === 0 && this.socket?.connected) {
+      this.display.resend(run);
+      this.subscribe(run);
+    }
     return () => {
       const left = (this.watched.get(run) ?? 1) - 1;
       if (left > 0) return void this.watched.set(run, left);
@@ -276,6 +294,7 @@ export class LiveClient {
       this.socket?.emit('run:unsubscribe', { run });
       this.frames.forgetRun(run);
       this.metrics.forgetRun(run);
+      this.display.forget(run);
     };
   }
 

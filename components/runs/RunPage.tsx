@@ -8,6 +8,7 @@ import { useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
 import { canSteer } from '@/stores/sessionStore';
 import { createViewerStore, useViewerStore } from '@/stores/viewerStore';
 import { RunMetricsPanel } from '@/components/charts/RunMetricsPanel';
+import { LinkStatus } from '@/components/live/LinkStatus';
 import { DrawStats } from '@/components/viewer/DrawStats';
 import { HistogramPanel } from '@/components/viewer/HistogramPanel';
 import { SliceView } from '@/components/viewer/SliceView';
@@ -115,7 +116,10 @@ export function RunPage({ runId }: { runId: string }) {
             consumer disconnected — waiting for it to dial back in
           </span>
         ) : null}
-        <span className="ml-auto text-sm text-muted" data-testid={testIds.latency}>
+        <span className="ml-auto">
+          <LinkStatus run={runId} metrics={live.metrics} display={live.display} />
+        </span>
+        <span className="text-sm text-muted" data-testid={testIds.latency}>
           latency publish → draw:{' '}
           <span className="font-mono text-white">
             {figures.latency === null ? '—' : `${Math.round(figures.latency)} ms`}
@@ -213,6 +217,7 @@ export function RunPage({ runId }: { runId: string }) {
                 planes={planes}
                 {...(steer && { onRegion: zoomTo })}
                 viewports={viewports}
+                display={live.display}
               >
                 <MeasureOverlay
                   run={runId}

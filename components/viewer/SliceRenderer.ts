@@ -28,13 +28,19 @@ uniform vec2 u_canvas;     // canvas size, device pixels
 uniform vec2 u_center;     // image pixel at the canvas centre
 uniform float u_scale;     // device pixels per image pixel
 uniform vec2 u_window;     // min, max in data units
-uniform ivec2 u_size;      // image cols, rows
+uniform ivec2 u_size;      // texture cols, rows
+uniform vec2 u_origin;     // plane col, row of the texture's first texel
+uniform vec2 u_extent;     // plane cols, rows the texture covers
+uniform float u_step;      // plane pixels per texel (1, 2, 4, 8: a reduced level)
 out vec4 outColor;
 void main() {
   vec2 screen = vec2(gl_FragCoord.x, u_canvas.y - gl_FragCoord.y);
-  vec2 img = (screen - 0.5 * u_canvas) / u_scale + u_center;
+  // Plane pixel under this fragment; a reduced or cropped frame is stretched over its region.
+  vec2 plane = (screen - 0.5 * u_canvas) / u_scale + u_center - u_origin;
+  vec2 img = plane / u_step;
   ivec2 p = ivec2(floor(img));
-  if (img.x < 0.0 || img.y < 0.0 || p.x >= u_size.x || p.y >= u_size.y) {
+  if (plane.x < 0.0 || plane.y < 0.0 || plane.x >= u_extent.x || plane.y >= u_extent.y ||
+      p.x >= u_size.x || p.y >= u_size.y) {
     outColor = vec4(0.0, 0.0, 0.0, 1.0);
     return;
   }
@@ -63,9 +69,30 @@ function formatOf(
 interface Program {
   program: WebGLProgram;
   uniforms: Record<
-    'image' | 'lut' | 'canvas' | 'center' | 'scale' | 'window' | 'size',
+    | 'image'
+    | 'lut'
+    | 'canvas'
+    | 'center'
+    | 'scale'
+    | 'window'
+    | 'size'
+    | 'origin'
+    | 'extent'
+    | 'step',
     WebGLUniformLocation | null
   >;
+}
+
+/**
+ * Where a texture lies on the plane it shows: a reduced level (`step` plane pixels per texel) or a
+ * crop (`origin`, `extent`) of a plane of `cols` × `rows` pixels. Absent: the texture is the plane.
+ */
+export interface PlaneCover {
+  cols: number;
+  rows: number;
+  origin: { col: number; row: number };
+  extent: { cols: number; rows: number };
+  step: number;
 }
 
 /**
@@ -80,6 +107,7 @@ export class SliceRenderer {
   private readonly lut: WebGLTexture;
   private readonly vao: WebGLVertexArrayObject;
   private imageShape: { dtype: Dtype; cols: number; rows: number } | null = null;
+  private cover: PlaneCover | null = null;
 
   constructor(
     canvas: HTMLCanvasElement | OffscreenCanvas,
@@ -104,9 +132,20 @@ export class SliceRenderer {
     return this.imageShape !== null;
   }
 
-  /** Uploads a frame: reallocates only when the dtype or shape changed, else replaces texels in place. */
-  setImage(pixels: Pixels, dtype: Dtype, cols: number, rows: number): void {
+  /**
+   * Uploads a frame: reallocates only when the dtype or shape changed, else replaces texels in
+   * place. `cover` places a reduced or cropped frame on its plane; coordinates (viewport, fit) are
+   * then the plane's, so a change of level keeps the view where it is.
+   */
+  setImage(
+    pixels: Pixels,
+    dtype: Dtype,
+    cols: number,
+    rows: number,
+    cover: PlaneCover | null = null,
+  ): void {
     const { gl } = this;
+    this.cover = cover;
     const f = formatOf(gl, dtype);
     gl.bindTexture(gl.TEXTURE_2D, this.image);
     gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
@@ -129,7 +168,7 @@ export class SliceRenderer {
 
   /** Device pixels per image pixel at zoom 1: the whole image fits the canvas. */
   fitScale(width: number, height: number): number {
-    const s = this.imageShape;
+    const s = this.cover ?? this.imageShape;
     return s ? Math.min(width / s.cols, height / s.rows) : 1;
   }
 
@@ -157,6 +196,10 @@ export class SliceRenderer {
     gl.uniform1f(p.uniforms.scale, this.fitScale(width, height) * viewport.zoom);
     gl.uniform2f(p.uniforms.window, window.min, window.max);
     gl.uniform2i(p.uniforms.size, s.cols, s.rows);
+    const c = this.cover;
+    gl.uniform2f(p.uniforms.origin, c?.origin.col ?? 0, c?.origin.row ?? 0);
+    gl.uniform2f(p.uniforms.extent, c?.extent.cols ?? s.cols, c?.extent.rows ?? s.rows);
+    gl.uniform1f(p.uniforms.step, c?.step ?? 1);
     gl.bindVertexArray(this.vao);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
   }
@@ -213,6 +256,9 @@ export class SliceRenderer {
         scale: u('u_scale'),
         window: u('u_window'),
         size: u('u_size'),
+        origin: u('u_origin'),
+        extent: u('u_extent'),
+        step: u('u_step'),
       },
     };
     this.programs.set(dtype, made);

@@ -21,11 +21,12 @@ import {
 } from '@/lib/imaging/planeGeometry';
 import { testIds } from '@/lib/testIds';
 import type { ViewerStore } from '@/stores/viewerStore';
+import type { DisplayReporter } from '@/components/live/DisplayReporter';
 import type { FrameStore, LatestFrame } from '@/components/live/FrameStore';
 import type { PlaneStore } from '@/stores/planeStore';
 import type { DrawStats } from './DrawStats';
 import { localSlice } from './localSlice';
-import { SliceRenderer, type SliceViewport } from './SliceRenderer';
+import { type PlaneCover, SliceRenderer, type SliceViewport } from './SliceRenderer';
 import type { SliceViewports } from '@/components/measure/SliceViewports';
 
 export interface SliceViewProps {
@@ -42,6 +43,8 @@ export interface SliceViewProps {
   children?: ReactNode;
   /** Plane positions: click, modifier+wheel, PageUp/PageDown and [ ] move them. */
   planes?: PlaneStore;
+  /** Told this view's size and visible region, so the gateway sends the level of detail it needs. */
+  display?: DisplayReporter;
 }
 
 /** Screen movement (CSS px) below which a press-and-release counts as a click, not a pan. */
@@ -67,6 +70,7 @@ export function SliceView({
   viewports,
   children,
   planes,
+  display,
 }: SliceViewProps) {
   const onRegionRef = useRef(onRegion);
   onRegionRef.current = onRegion;
@@ -96,8 +100,12 @@ export function SliceView({
       null;
     const axes = PLANE_AXES[plane];
     const viewport: SliceViewport = { centerCol: 0, centerRow: 0, zoom: 1 };
+    /** The drawn frame's header in plane coordinates: a reduced frame's shape is its full shape. */
     let header: SliceHeader | null = null;
     let pixels: ArrayLike<number> | null = null;
+    /** Where a reduced or cropped frame's pixels lie on the plane; null for an exact, whole frame. */
+    let cover: PlaneCover | null = null;
+    let reported = '';
     let drawnVersion = -1;
     let drawnColormap: string | null = null;
     let viewEpoch = -1;
@@ -249,10 +257,21 @@ export function SliceView({
       }
       let changed = viewDirty;
       if (latest && latest.version !== drawnVersion) {
-        const h = latest.frame.header;
-        const [rows, cols] = h.shape;
+        const received = latest.frame.header;
+        const [rows, cols] = received.shape;
+        const lod = received.lod;
+        cover = lod
+          ? {
+              rows: lod.fullShape[0],
+              cols: lod.fullShape[1],
+              origin: { row: lod.origin[0], col: lod.origin[1] },
+              extent: { rows: lod.extent[0], cols: lod.extent[1] },
+              step: 2 ** lod.level,
+            }
+          : null;
+        const h: SliceHeader = lod ? { ...received, shape: [...lod.fullShape] } : received;
         const reshaped = !header || header.shape.join() !== h.shape.join();
-        renderer.setImage(latest.frame.pixels, h.dtype, cols, rows);
+        renderer.setImage(latest.frame.pixels, received.dtype, cols, rows, cover);
         header = h;
         pixels = latest.frame.pixels;
         if (reshaped) fit();
@@ -271,6 +290,33 @@ export function SliceView({
       }
       changed ||= state.window !== last.window || state.selected !== last.selected;
       changed ||= width !== last.width || height !== last.height;
+      if (display && header && !local) {
+        // The plane region on the canvas, in full-resolution pixels, for the gateway's level choice.
+        const s = scale();
+        const halfCols = width / 2 / s;
+        const halfRows = height / 2 / s;
+        const zoomed = viewport.zoom > 1;
+        const view = {
+          key,
+          width,
+          height,
+          ...(zoomed && {
+            rows: [viewport.centerRow - halfRows, viewport.centerRow + halfRows] as [
+              number,
+              number,
+            ],
+            cols: [viewport.centerCol - halfCols, viewport.centerCol + halfCols] as [
+              number,
+              number,
+            ],
+          }),
+        };
+        const text = JSON.stringify(view);
+        if (text !== reported) {
+          reported = text;
+          display.view(run, view);
+        }
+      }
       if (!changed || !state.window || !renderer.hasImage) return;
       renderer.draw(state.window, viewport);
       drawOverlay();
@@ -330,7 +376,18 @@ export function SliceView({
       const c = Math.floor(col);
       const r = Math.floor(row);
       if (c < 0 || r < 0 || c >= cols || r >= rows) return void (el.textContent = '');
-      const v = pixels[r * cols + c]!;
+      // A reduced frame: the texel covering this plane pixel, a mean of step × step pixels.
+      const tc = cover ? Math.floor((c - cover.origin.col) / cover.step) : c;
+      const tr = cover ? Math.floor((r - cover.origin.row) / cover.step) : r;
+      const texCols = cover ? Math.ceil(cover.extent.cols / cover.step) : cols;
+      const texRows = cover ? Math.ceil(cover.extent.rows / cover.step) : rows;
+      if (tc < 0 || tr < 0 || tc >= texCols || tr >= texRows) {
+        el.textContent = 'not received at this zoom';
+        el.dataset.exact = 'false';
+        return;
+      }
+      const v = pixels[tr * texCols + tc]!;
+      const exact = !cover || cover.step === 1;
       const [x, y, z] = pixelToVoxel(
         plane,
         c,
@@ -340,8 +397,10 @@ export function SliceView({
         header.volumeShape,
       );
       const value = Number.isInteger(v) ? String(v) : v.toPrecision(5);
-      el.textContent = `x ${x}  y ${y}  z ${z}  = ${value}${header.unit ? ` ${header.unit}` : ''}`;
-      el.title = header.description ?? '';
+      const quality = exact ? 'exact' : `reduced: mean of ${cover!.step}×${cover!.step}`;
+      el.textContent = `x ${x}  y ${y}  z ${z}  = ${value}${header.unit ? ` ${header.unit}` : ''} · ${quality}`;
+      el.dataset.exact = exact ? 'true' : 'false';
+      el.title = `${header.description ?? ''}${exact ? '' : ' (this slow-link view is a reduced level: zoom in for exact pixels)'}`;
     };
     const onDown = (e: PointerEvent) => {
       if (e.button !== 0) return;
@@ -452,9 +511,10 @@ export function SliceView({
       wrap.removeEventListener('pointerleave', onLeave);
       wrap.removeEventListener('wheel', onWheel);
       wrap.removeEventListener('keydown', onKey);
+      display?.drop(run, key);
       renderer.dispose();
     };
-  }, [run, plane, frames, store, stats, viewports, planes]);
+  }, [run, plane, frames, store, stats, viewports, planes, display]);
 
   return (
     <figure className="flex flex-col gap-1">

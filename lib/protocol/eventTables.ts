@@ -24,6 +24,7 @@ import { DisconnectNotice, RunMetrics } from './runMetrics';
 import { CommandRecord, CommandSend, CommandSendReply } from './steering';
 import { ControlSend, ControlSendReply, ControlState } from './control';
 import { RunElsewhere } from './cluster';
+import { ViewerDisplay } from './viewerDisplay';
 
 /** Sent to a producer whose run another consumer (a resubmitted job) now streams. */
 export const RunSuperseded = z.object({ run: RunId, reason: z.string().min(1).max(500) }).strict();
@@ -70,6 +71,7 @@ export const VIEWER_TO_GATEWAY = {
   'run:unsubscribe': { payload: SubscribeRequest },
   'command:send': { payload: CommandSend, reply: CommandSendReply },
   'control:send': { payload: ControlSend, reply: ControlSendReply },
+  'view:display': { payload: ViewerDisplay },
 } as const satisfies Record<keyof ViewerToGateway, EventSpec>;
 
 export const GATEWAY_TO_VIEWER = {

@@ -18,6 +18,7 @@ import type { SystemSnapshot } from './facilities';
 import type { GatewayRestarting } from './restart';
 import type { RunSuperseded } from './eventTables';
 import type { RunElsewhere } from './cluster';
+import type { ViewerDisplay } from './viewerDisplay';
 
 /** Engine paths: producers and viewers use separate engines so each gets its own message-size cap. */
 export const VIEWER_SOCKET_PATH = '/socket.io';
@@ -62,6 +63,8 @@ export interface ViewerToGateway {
   'command:send': (request: CommandSend, reply: (answer: CommandSendReply) => void) => void;
   /** Request, grant, deny, release or take the run's control (one hand on the controls). */
   'control:send': (request: ControlSend, reply: (answer: ControlSendReply) => void) => void;
+  /** This viewer's slice views as drawn (sizes, zoomed regions) and its link mode. */
+  'view:display': (display: ViewerDisplay) => void;
 }
 
 /** Events the gateway sends to a viewer. */

@@ -43,8 +43,21 @@ export const PROTOCOL_EXAMPLES = {
       slice,
       brick,
       { ...slice, view: 'roi', region: { x: [10, 50], y: [20, 60], z: [0, 32] } },
+      {
+        ...slice,
+        shape: [32, 32],
+        lod: { level: 2, fullShape: [128, 128], origin: [0, 0], extent: [128, 128] },
+      },
     ],
     invalid: [
+      {
+        why: 'a level of detail beyond ⅛',
+        value: {
+          ...slice,
+          shape: [8, 8],
+          lod: { level: 4, fullShape: [128, 128], origin: [0, 0], extent: [128, 128] },
+        },
+      },
       { why: 'an edge over MAX_EDGE', value: { ...slice, shape: [128, 5000] } },
       { why: 'a slice with a 3-D shape', value: { ...slice, shape: [2, 128, 128] } },
       { why: 'a brick with a 2-D shape', value: { ...brick, shape: [32, 32] } },
@@ -147,6 +160,23 @@ export const PROTOCOL_EXAMPLES = {
           lagMs: 120,
           paused: false,
         },
+      },
+    ],
+  },
+  ViewerDisplay: {
+    valid: [
+      { run: 'demo', mode: 'auto', views: [{ key: 'full/xy', width: 600, height: 600 }] },
+      {
+        run: 'demo',
+        mode: 'saver',
+        views: [{ key: 'full/xz', width: 600, height: 600, rows: [40, 72], cols: [-8, 24] }],
+      },
+    ],
+    invalid: [
+      { why: 'an unknown mode', value: { run: 'demo', mode: 'turbo', views: [] } },
+      {
+        why: 'a zero-pixel view',
+        value: { run: 'demo', mode: 'auto', views: [{ key: 'full/xy', width: 0, height: 600 }] },
       },
     ],
   },

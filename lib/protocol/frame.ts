@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LevelOfDetail, levelShape } from './levelOfDetail';
 
 /** Pixel types a frame may carry. Pixels are always little-endian on the wire. */
 export const Dtype = z.enum(['uint8', 'uint16', 'float32']);
@@ -118,6 +119,11 @@ export const SliceHeader = z
     position: z.number().int().nonnegative().optional(),
     /** For view `sweep`: the candidates of the montage. */
     sweep: SweepInfo.optional(),
+    /**
+     * Set by the gateway on a slice it reduced or cropped for one viewer (level of detail); never
+     * sent by a producer.
+     */
+    lod: LevelOfDetail.optional(),
   })
   .strict();
 export type SliceHeader = z.infer<typeof SliceHeader>;
@@ -165,6 +171,13 @@ export const FrameHeader = z
         h.shape[0] === h.sweep.tile[0] &&
         h.shape[1] === h.sweep.tile[1] * h.sweep.centres.length),
     { message: 'a sweep montage is its tiles side by side, one score per centre' },
+  )
+  .refine(
+    (h) =>
+      h.stream === 'volume' ||
+      !h.lod ||
+      levelShape(h.lod.extent, h.lod.level).join() === h.shape.join(),
+    { message: 'a reduced slice has the shape of its extent at its level' },
   );
 export type FrameHeader = z.infer<typeof FrameHeader>;
 export type FrameHeaderInput = z.input<typeof FrameHeader>;

@@ -1,5 +1,7 @@
 export * from './version';
 export * from './frame';
+export * from './levelOfDetail';
+export * from './viewerDisplay';
 export * from './messages';
 export * from './events';
 export * from './parameters';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { RunId } from './frame';
 import { StreamKey } from './messages';
 import { ProducerMetrics } from './producerMetrics';
+import { LinkReport } from './viewerDisplay';
 
 const Count = z.number().int().nonnegative();
 
@@ -24,6 +25,8 @@ export const FlowCounters = z
     acknowledged: Count,
     /** Bytes sent but not yet acknowledged plus bytes pending, for this viewer (all runs). */
     bufferedBytes: Count,
+    /** Delivered frames by level of detail: [full resolution, ½, ¼, ⅛]; they sum to `delivered`. */
+    deliveredByLevel: z.tuple([Count, Count, Count, Count]).optional(),
   })
   .strict();
 export type FlowCounters = z.infer<typeof FlowCounters>;
@@ -69,6 +72,8 @@ export const RunMetrics = z
       .strict(),
     /** Viewers following the run on this gateway. */
     viewers: Count,
+    /** This viewer's link and levels of detail, once it has reported its display. */
+    link: LinkReport.optional(),
   })
   .strict();
 export type RunMetrics = z.infer<typeof RunMetrics>;

@@ -161,6 +161,7 @@ const EVENT_NAMES: Record<EventName, true> = {
   'run:unsubscribe': true,
   'command:send': true,
   'control:send': true,
+  'view:display': true,
   'control:state': true,
   runs: true,
   'run:update': true,

@@ -54,7 +54,9 @@ export function authorizeViewerMessages(
         const decision = authorize(identity, { kind: 'run:read', run: request.data.run });
         return decision.allowed ? next() : refuse(decision.reason, request.data.run);
       }
+      // view:display applies only to runs this socket follows, authorised when it subscribed.
       case 'run:unsubscribe':
+      case 'view:display':
         return next();
       case 'control:send': {
         // Policy decides who may attempt which action; the control channel's handler, what the

@@ -1,5 +1,7 @@
 import { type FlowCounters, slotKey } from '@/lib/protocol';
 import type { StoredFrame } from './RunRegistry';
+import type { ViewerLink } from './ViewerLink';
+import { deriveLevel, isWhole, requestBytes } from './levels';
 
 /** Frames a viewer may have unacknowledged per slot: one drawing, one on the wire. */
 export const MAX_IN_FLIGHT = 2;
@@ -16,13 +18,25 @@ export interface ChannelCounters {
   acknowledged: number;
 }
 
-type RunCounters = Omit<FlowCounters, 'pending' | 'bufferedBytes'>;
+type RunCounters = Omit<FlowCounters, 'pending' | 'bufferedBytes'> & {
+  deliveredByLevel: [number, number, number, number];
+};
+
+interface InFlight {
+  at: number;
+  bytes: number;
+  /** The link estimator's state at sending. */
+  stamp: { delivered: number; deliveredAt: number };
+}
 
 interface Slot {
   run: string;
+  /** Slices go before bricks when the link's budget is short. */
+  slice: boolean;
   pending: StoredFrame | null;
   /** Frames sent and not yet acknowledged, oldest first: when sent (ms) and their size. */
-  inFlight: { at: number; bytes: number }[];
+  inFlight: InFlight[];
+  lastSentAt: number;
 }
 
 /** What a channel reports of every frame, for the gateway's metrics (hot path: counters only). */
@@ -49,12 +63,21 @@ export class ViewerChannel {
     private readonly send: SendFrame,
     private readonly now: () => number = Date.now,
     private readonly observer?: ChannelObserver,
+    /** Levels of detail and the link budget; without it every frame goes whole (flow control only). */
+    private readonly link?: ViewerLink,
   ) {}
 
   /** Starts counting a run's frames for this viewer (on subscribe); a repeated call starts over. */
   follow(run: string): void {
     this.forgetRun(run);
-    this.runs.set(run, { produced: 0, delivered: 0, replaced: 0, rejected: 0, acknowledged: 0 });
+    this.runs.set(run, {
+      produced: 0,
+      delivered: 0,
+      replaced: 0,
+      rejected: 0,
+      acknowledged: 0,
+      deliveredByLevel: [0, 0, 0, 0],
+    });
   }
 
   /** A frame of a followed run: sent now if its slot has room, else it waits, replacing an older one. */
@@ -66,15 +89,19 @@ export class ViewerChannel {
     const id = slotId(frame);
     let slot = this.slots.get(id);
     if (!slot) {
-      slot = { run, pending: null, inFlight: [] };
+      slot = {
+        run,
+        slice: frame.header.stream !== 'volume',
+        pending: null,
+        inFlight: [],
+        lastSentAt: -Infinity,
+      };
       this.slots.set(id, slot);
     }
-    if (slot.inFlight.length < MAX_IN_FLIGHT) {
-      this.transmit(slot, frame);
-    } else {
-      if (slot.pending) this.countReplaced(run, slot.pending);
-      slot.pending = frame;
-    }
+    if (slot.slice) this.link?.offered(frame.key, this.now());
+    if (slot.pending) this.countReplaced(run, slot.pending);
+    slot.pending = frame;
+    this.trySend(slot);
   }
 
   /** The producer sent a frame of `run` that the gateway refused: it counts as produced and rejected. */
@@ -91,7 +118,12 @@ export class ViewerChannel {
     if (!counts) return undefined;
     let pending = 0;
     for (const slot of this.slots.values()) if (slot.run === run && slot.pending) pending++;
-    return { ...counts, pending, bufferedBytes: this.bufferedBytes() };
+    return {
+      ...counts,
+      deliveredByLevel: [...counts.deliveredByLevel],
+      pending,
+      bufferedBytes: this.bufferedBytes(),
+    };
   }
 
   /** Milliseconds the oldest unacknowledged frame has waited, 0 when nothing is outstanding. */
@@ -151,28 +183,83 @@ export class ViewerChannel {
     if (counts) counts.replaced++;
   }
 
+  /** Sends the slot's pending frame if the slot has room and the link's budget allows it. */
+  private trySend(slot: Slot): boolean {
+    const frame = slot.pending;
+    if (!frame || slot.inFlight.length >= MAX_IN_FLIGHT) return false;
+    let out = frame;
+    if (this.link?.adapting) {
+      const request = this.link.request(frame, this.sliceSlots(), this.now());
+      const inFlight = this.inFlightBytes();
+      const bytes = requestBytes(frame.header.dtype, request);
+      // Always one frame in flight, so a frame larger than the budget still goes, alone.
+      if (inFlight > 0 && inFlight + bytes > this.link.budgetBytes()) return false;
+      out = deriveLevel(frame, request);
+      if (slot.slice)
+        this.link.sent(
+          frame.key,
+          request.level,
+          !isWhole(frame, { ...request, level: 0 }),
+          this.now(),
+        );
+    }
+    slot.pending = null;
+    this.transmit(slot, out);
+    return true;
+  }
+
+  /** After an acknowledgement: waiting frames go, slices first, the longest-waiting slot first. */
+  private pump(): void {
+    const waiting = [...this.slots.values()]
+      .filter((s) => s.pending && s.inFlight.length < MAX_IN_FLIGHT)
+      .sort((a, b) => Number(b.slice) - Number(a.slice) || a.lastSentAt - b.lastSentAt);
+    for (const slot of waiting) this.trySend(slot);
+  }
+
+  private sliceSlots(): number {
+    let n = 0;
+    for (const slot of this.slots.values()) if (slot.slice) n++;
+    return n;
+  }
+
+  private inFlightBytes(): number {
+    let sum = 0;
+    for (const slot of this.slots.values()) for (const f of slot.inFlight) sum += f.bytes;
+    return sum;
+  }
+
   private transmit(slot: Slot, frame: StoredFrame): void {
-    const sent = { at: this.now(), bytes: frame.payload.byteLength };
+    const now = this.now();
+    const idle = this.inFlightCount() === 0;
+    const sent: InFlight = {
+      at: now,
+      bytes: frame.payload.byteLength,
+      stamp: this.link?.estimator.stamp(now, idle) ?? { delivered: 0, deliveredAt: now },
+    };
     slot.inFlight.push(sent);
+    slot.lastSentAt = now;
     this.counters.delivered++;
     this.observer?.sent(frame);
     const counts = this.runs.get(slot.run);
-    if (counts) counts.delivered++;
+    if (counts) {
+      counts.delivered++;
+      const level = frame.header.lod?.level ?? 0;
+      counts.deliveredByLevel[level] = (counts.deliveredByLevel[level] ?? 0) + 1;
+    }
     let acknowledged = false;
     this.send(frame, () => {
       if (acknowledged || this.closed) return;
       acknowledged = true;
+      const at = this.now();
       this.counters.acknowledged++;
       this.observer?.acknowledged(frame, sent.at);
+      this.link?.estimator.acknowledged(sent.bytes, sent.at, sent.stamp, at);
       const c = this.runs.get(slot.run);
       if (c) c.acknowledged++;
       const i = slot.inFlight.indexOf(sent);
       if (i >= 0) slot.inFlight.splice(i, 1);
-      const next = slot.pending;
-      if (next) {
-        slot.pending = null;
-        this.transmit(slot, next);
-      }
+      if (this.link?.adapting) this.pump();
+      else this.trySend(slot);
     });
   }
 }

@@ -246,6 +246,60 @@ describe('fan-out with flow control', () => {
       'producer sample',
     );
   });
+
+  it('a viewer that reports a small view gets a reduced level, counted as delivered by level', async () => {
+    const gw = await gateway();
+    const p = await producer(gw);
+    const small = await viewer(gw);
+    const whole = await viewer(gw);
+    // 8×8 slices on a 2-device-pixel view: ¼ resolution (2×2) still covers it.
+    small.socket.emit('view:display', {
+      run: 'run-1',
+      mode: 'auto',
+      views: [{ key: 'full/xy', width: 2, height: 2 }],
+    });
+    // The report has no acknowledgement: publish until a frame shows it applied (bounded).
+    let seq = 0;
+    while (!small.frames.some((f) => f.header.lod) && seq < 50) {
+      expect(await p.emitWithAck('frame', ...args(frame({ seq: seq++ })))).toEqual({ ok: true });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await eventually(() => whole.frames.length === seq, 2000, 'every frame whole');
+    const reduced = small.frames.find((f) => f.header.lod)!;
+    expect(reduced).toBeDefined();
+    const k = reduced.header.seq;
+    expect(reduced.header.shape).toEqual([2, 2]);
+    expect(reduced.header.lod).toEqual({
+      level: 2,
+      fullShape: [8, 8],
+      origin: [0, 0],
+      extent: [8, 8],
+    });
+    // Pixel i is (i + 7k) % 65536 = row × 8 + col + 7k: the top-left 4×4 block averages to
+    // 13.5 + 7k, rounded half up.
+    expect(new Uint16Array(new Uint8Array(reduced.bytes).buffer)[0]).toBe(Math.floor(14 + 7 * k));
+    expect(whole.frames.every((f) => f.header.lod === undefined)).toBe(true);
+    expect(whole.frames[0]!.header.shape).toEqual([8, 8]);
+    await eventually(
+      () => small.metrics.at(-1)?.viewer.produced === seq && !!small.metrics.at(-1)?.link,
+      2000,
+      'link report',
+    );
+    const m = small.metrics.at(-1)!;
+    // Every frame after the report applied went at ¼; all are counted as delivered, by level.
+    const reducedCount = seq - k;
+    expect(m.viewer.deliveredByLevel).toEqual([k, 0, reducedCount, 0]);
+    expect(m.viewer.delivered).toBe(seq);
+    expect(m.link?.streams).toEqual([
+      { key: 'full/xy', level: 2, cropped: false, framesPerSecond: expect.any(Number) },
+    ]);
+    expect(whole.metrics.at(-1)?.link).toBeUndefined();
+    // A malformed report is refused, not applied.
+    const errors: unknown[] = [];
+    small.socket.on('protocol:error', (e) => errors.push(e));
+    small.socket.emit('view:display', { run: 'run-1', mode: 'turbo', views: [] } as never);
+    await eventually(() => errors.length === 1, 2000, 'refusal');
+  });
 });
 
 function args(f: ReturnType<typeof frame>): [FrameHeader, Uint8Array] {

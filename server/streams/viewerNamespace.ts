@@ -4,6 +4,7 @@ import {
   type GatewayToViewer,
   type RunSummary,
   VIEWER_TO_GATEWAY,
+  type ViewerDisplay,
   type ViewerToGateway,
 } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
@@ -11,6 +12,7 @@ import type { GatewayToGateway } from '../cluster/RunMirror';
 import type { RunRegistry, StoredFrame } from './RunRegistry';
 import { type ChannelObserver, ViewerChannel } from './ViewerChannel';
 import { MessageRefusal, messageRouter } from './onMessage';
+import { ViewerLink } from './ViewerLink';
 import { runRoom } from './rooms';
 
 export type ViewerNamespace = Namespace<
@@ -44,6 +46,9 @@ export interface FanOutOptions {
 }
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
+
+/** A viewer's display reports take effect at most this often (ms); the latest within one wins. */
+const DISPLAY_INTERVAL_MS = 100;
 
 /**
  * Fans frames out to viewers, each through its own ViewerChannel so a slow one never delays another.
@@ -86,7 +91,10 @@ export function attachViewerNamespace(
 
   const STALL_CHECK_MS = 1000;
   const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
-  const channels = new Map<string, { socket: ViewerSocket; channel: ViewerChannel }>();
+  const channels = new Map<
+    string,
+    { socket: ViewerSocket; channel: ViewerChannel; link: ViewerLink }
+  >();
   const stallTimer = setInterval(() => {
     for (const { socket, channel } of channels.values()) {
       const stalled = channel.stalledFor();
@@ -121,10 +129,16 @@ export function attachViewerNamespace(
       if (!shared) continue;
       for (const [id, channel] of set) {
         const viewer = channel.flow(run);
-        const socket = channels.get(id)?.socket;
+        const entry = channels.get(id);
+        const link = entry?.link.reported ? { link: entry.link.report(Date.now()) } : {};
         // Volatile: a stalled viewer's socket must not queue metrics either.
-        if (viewer && socket)
-          socket.volatile.emit('run:metrics', { ...shared, viewer, viewers: set.size });
+        if (viewer && entry)
+          entry.socket.volatile.emit('run:metrics', {
+            ...shared,
+            viewer,
+            viewers: set.size,
+            ...link,
+          });
       }
     }
   }, options.metricsIntervalMs ?? 1000);
@@ -133,6 +147,7 @@ export function attachViewerNamespace(
     // A credential that expires (a share link, an OIDC token) sends nothing from its expiry on,
     // even in the moment before the session guard's timer ends the session.
     const expiresAt = socket.data.identity?.expiresAt;
+    const link = new ViewerLink();
     const channel = new ViewerChannel(
       (frame, done) => {
         if (expiresAt !== undefined && Date.now() >= expiresAt) return;
@@ -140,12 +155,35 @@ export function attachViewerNamespace(
       },
       Date.now,
       options.observer,
+      link,
     );
-    channels.set(socket.id, { socket, channel });
+    channels.set(socket.id, { socket, channel, link });
     socket.emit('runs', options.listRuns?.() ?? registry.list());
 
     // Unknown events are refused (and audited) by the gateway's per-message authorisation.
     const router = messageRouter(socket, VIEWER_TO_GATEWAY, false);
+
+    // Display reports follow resizes, zooms and pans: at most one per interval, the latest kept.
+    let displayAppliedAt = -Infinity;
+    let displayLater: ViewerDisplay | null = null;
+    let displayTimer: NodeJS.Timeout | null = null;
+    const applyDisplay = (display: ViewerDisplay) => {
+      displayAppliedAt = Date.now();
+      link.display(display);
+    };
+    router.on('view:display', (display) => {
+      const wait = displayAppliedAt + DISPLAY_INTERVAL_MS - Date.now();
+      if (wait <= 0 && !displayTimer) return applyDisplay(display);
+      displayLater = display;
+      displayTimer ??= setTimeout(
+        () => {
+          displayTimer = null;
+          if (displayLater) applyDisplay(displayLater);
+          displayLater = null;
+        },
+        Math.max(0, wait),
+      );
+    });
     router.on(
       'run:subscribe',
       (request, { reply }) => {
@@ -174,6 +212,7 @@ export function attachViewerNamespace(
     );
 
     socket.on('disconnect', () => {
+      if (displayTimer) clearTimeout(displayTimer);
       for (const set of subscribers.values()) set.delete(socket.id);
       channels.delete(socket.id);
       channel.close();

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TcpProxy, type TcpProxyOptions } from './TcpProxy';
+import { mbit, TcpProxy, type TcpProxyOptions } from './TcpProxy';
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -85,6 +85,29 @@ describe('TcpProxy', () => {
     expect(rate).toBeGreaterThan(RATE * 0.4);
     // Bounded: the proxy holds at most its queue limit, the rest waits in the sender.
     expect(proxy.queuedBytes).toBeLessThanOrEqual(1024 * 1024 + 65_536);
+  });
+
+  it('periodic stalls forward nothing for their share of each period', async () => {
+    const RATE = 100_000;
+    const s = await server({ send: 2_000_000 });
+    // Stalled for the last 500 ms of every 1000 ms: at most half the rate on average.
+    const proxy = await proxyTo(s, {
+      down: { bytesPerSecond: RATE, stalls: { everyMs: 1000, forMs: 500 } },
+    });
+    const c = client(proxy.port);
+    await until(() => c.state.bytes > 0, 2000);
+    const t0 = Date.now();
+    const b0 = c.state.bytes;
+    await sleep(2000);
+    const rate = (c.state.bytes - b0) / ((Date.now() - t0) / 1000);
+    // Two whole periods: 2 × 500 ms at the rate, plus a pacing piece or two of slack.
+    expect(rate).toBeLessThanOrEqual(RATE * 0.5 * 1.15);
+    expect(rate).toBeGreaterThan(RATE * 0.15);
+  });
+
+  it('mbit() converts megabits per second to bytes per second', () => {
+    expect(mbit(20)).toBe(2_500_000);
+    expect(mbit(5)).toBe(625_000);
   });
 
   it('adds latency to every chunk', async () => {

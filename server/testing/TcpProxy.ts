@@ -9,6 +9,16 @@ export interface LinkShape {
   latencyMs?: number;
   /** Uniform extra delay in [0, jitterMs) per chunk, seeded; order is kept (ms). */
   jitterMs?: number;
+  /**
+   * Periodic stalls: nothing is forwarded during the last `forMs` of every `everyMs` (a Wi-Fi
+   * roam, a congested uplink), counted from the connection's start. The bytes wait, none are lost.
+   */
+  stalls?: { everyMs: number; forMs: number };
+}
+
+/** Megabits per second as the bytes per second a LinkShape takes. */
+export function mbit(megabitsPerSecond: number): number {
+  return (megabitsPerSecond * 1e6) / 8;
 }
 
 export interface TcpProxyOptions {
@@ -27,6 +37,8 @@ export interface TcpProxyOptions {
   maxQueuedBytes?: number;
   /** Seed of the jitter. */
   seed?: number;
+  /** Port to listen on; default 0 (ephemeral). The e2e slow-link spec needs a port the UI's origin list names. */
+  port?: number;
 }
 
 interface Chunk {
@@ -48,6 +60,7 @@ class Pipe {
   private waitingDrain = false;
   private ended = false;
   private flushed: (() => void) | null = null;
+  private readonly startedAt = Date.now();
   forwarded = 0;
 
   constructor(
@@ -92,7 +105,12 @@ class Pipe {
       const now = Date.now();
       const rate = this.shape().bytesPerSecond ?? 0;
       const limited = rate > 0 && Number.isFinite(rate);
-      const wait = Math.max(head.at, limited ? this.nextFreeAt : 0) - now;
+      let wait = Math.max(head.at, limited ? this.nextFreeAt : 0) - now;
+      const stalls = this.shape().stalls;
+      if (stalls && stalls.forMs > 0 && stalls.everyMs > stalls.forMs) {
+        const phase = (now - this.startedAt) % stalls.everyMs;
+        if (phase >= stalls.everyMs - stalls.forMs) wait = Math.max(wait, stalls.everyMs - phase);
+      }
       if (wait > 0) {
         this.timer = setTimeout(() => {
           this.timer = null;
@@ -191,7 +209,7 @@ export class TcpProxy {
     const proxy = new TcpProxy(options);
     await new Promise<void>((resolve, reject) => {
       proxy.server.once('error', reject);
-      proxy.server.listen(0, '127.0.0.1', () => resolve());
+      proxy.server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
     });
     return proxy;
   }

@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { encodeFrame, type Plane, streamKey, type ViewerDisplay } from '@/lib/protocol';
+import type { StoredFrame } from './RunRegistry';
+import { ViewerChannel } from './ViewerChannel';
+import { ViewerLink } from './ViewerLink';
+
+const sources = new Map<number, Uint16Array>();
+
+function slice(plane: Plane, seq: number, edge: number): StoredFrame {
+  let pixels = sources.get(edge);
+  if (!pixels)
+    sources.set(
+      edge,
+      (pixels = Uint16Array.from({ length: edge * edge }, (_, i) => (i * 7) % 65536)),
+    );
+  const { header, payload } = encodeFrame(
+    {
+      run: 'run-1',
+      stream: plane,
+      seq,
+      dtype: 'uint16',
+      shape: [edge, edge],
+      voxelSize: [1, 1, 1],
+      acquiredAt: 0,
+      reconstructedAt: 0,
+      publishedAt: 0,
+    },
+    pixels,
+  );
+  return { key: streamKey('full', plane), header, payload };
+}
+
+/**
+ * A viewer behind a link of `bytesPerSecond` with a one-way delay of `delayMs`, on a simulated
+ * clock: bytes leave one after another at the link's rate, and each frame's acknowledgement comes
+ * back `delayMs` after its last byte arrived.
+ */
+class SimulatedLink {
+  now = 0;
+  private events: { at: number; run: () => void }[] = [];
+  private wireFreeAt = 0;
+  readonly received: { frame: StoredFrame; at: number }[] = [];
+  readonly link = new ViewerLink();
+  readonly channel: ViewerChannel;
+
+  constructor(
+    private readonly bytesPerSecond: number,
+    private readonly delayMs: number,
+  ) {
+    this.channel = new ViewerChannel(
+      (frame, done) => {
+        const start = Math.max(this.now, this.wireFreeAt);
+        this.wireFreeAt = start + (frame.payload.byteLength * 1000) / this.bytesPerSecond;
+        const arrives = this.wireFreeAt + this.delayMs;
+        this.at(arrives, () => this.received.push({ frame, at: arrives }));
+        this.at(arrives + this.delayMs, done);
+      },
+      () => this.now,
+      undefined,
+      this.link,
+    );
+    this.channel.follow('run-1');
+  }
+
+  at(at: number, run: () => void): void {
+    this.events.push({ at, run });
+  }
+
+  /** Publishes three planes at `hz` for `seconds`, running the simulation. */
+  publish(edge: number, hz: number, seconds: number, first = 0): void {
+    const end = this.now + seconds * 1000;
+    for (let k = 0; this.now + (k * 1000) / hz < end; k++) {
+      const t = this.now + (k * 1000) / hz;
+      for (const plane of ['xy', 'xz', 'yz'] as const)
+        this.at(t, () => this.channel.offer(slice(plane, first + k, edge)));
+    }
+    while (this.events.length > 0) {
+      this.events.sort((a, b) => a.at - b.at);
+      const next = this.events[0]!;
+      if (next.at > end) break;
+      this.events.shift();
+      this.now = next.at;
+      next.run();
+    }
+    this.now = end;
+  }
+
+  /** Frames received per second per plane, and the oldest age at arrival, over the last `ms`. */
+  since(ms: number): {
+    perPlaneHz: number;
+    maxAgeMs: number;
+    levels: Set<number>;
+    coarse: number;
+  } {
+    const recent = this.received.filter((r) => r.at > this.now - ms);
+    return {
+      perPlaneHz: recent.length / 3 / (ms / 1000),
+      // Frame k was offered at k × 100 ms.
+      maxAgeMs: Math.max(0, ...recent.map((r) => r.at - r.frame.header.seq * 100)),
+      levels: new Set(recent.map((r) => r.frame.header.lod?.level ?? 0)),
+      coarse: recent.filter((r) => (r.frame.header.lod?.level ?? 0) >= 2).length / recent.length,
+    };
+  }
+}
+
+const display = (mode: ViewerDisplay['mode'], width: number, zoom?: [number, number]) =>
+  ({
+    run: 'run-1',
+    mode,
+    views: (['xy', 'xz', 'yz'] as const).map((p) => ({
+      key: streamKey('full', p),
+      width,
+      height: width,
+      ...(zoom && { rows: zoom, cols: zoom }),
+    })),
+  }) satisfies ViewerDisplay;
+
+describe('ViewerChannel with levels of detail', () => {
+  it('without a display report, every frame goes whole (as before levels of detail)', () => {
+    const sim = new SimulatedLink(1e9, 1);
+    sim.publish(64, 10, 1);
+    expect(sim.received.length).toBeGreaterThan(0);
+    expect(sim.received.every((r) => r.frame.header.lod === undefined)).toBe(true);
+  });
+
+  it('a fast link and a view no smaller than the frame get full resolution', () => {
+    const sim = new SimulatedLink(1e9, 1);
+    sim.link.display(display('auto', 128));
+    sim.publish(128, 10, 2);
+    expect(sim.received.every((r) => r.frame.header.lod === undefined)).toBe(true);
+    expect(sim.channel.flow('run-1')?.deliveredByLevel).toEqual([sim.received.length, 0, 0, 0]);
+  });
+
+  it('a view smaller than the frame gets the smallest level that still covers it', () => {
+    const sim = new SimulatedLink(1e9, 1);
+    sim.link.display(display('auto', 100)); // 512 px slices on 100 device px: ⅛ is 64 px, ¼ is 128
+    sim.publish(512, 10, 1);
+    const levels = new Set(sim.received.map((r) => r.frame.header.lod?.level));
+    expect(levels).toEqual(new Set([2]));
+    expect(sim.received[0]!.frame.header.shape).toEqual([128, 128]);
+    expect(sim.received[0]!.frame.header.lod?.fullShape).toEqual([512, 512]);
+  });
+
+  it('a slow link gets a coarser level at a rate that keeps frames under a second old', () => {
+    // 20 Mbit/s for 1024² scaled down 16×: 156 kB/s, 50 ms each way; 256² uint16 = 128 KiB a
+    // frame, 30 frames/s offered.
+    const sim = new SimulatedLink(156_250, 50);
+    sim.link.display(display('auto', 256));
+    sim.publish(256, 10, 10);
+    const last = sim.since(5000);
+    console.log(
+      sim.received.map((r) => `${r.at.toFixed(0)}:${r.frame.header.lod?.level ?? '-'}`).join(' '),
+      sim.link.report(sim.now),
+    );
+    // ¼ resolution fits the link at ≥ 4 Hz a plane; a probe one step finer now and then.
+    expect(last.levels.has(0)).toBe(false);
+    expect(last.coarse).toBeGreaterThan(0.9);
+    expect(last.perPlaneHz).toBeGreaterThanOrEqual(4);
+    expect(last.maxAgeMs).toBeLessThanOrEqual(1000);
+    const report = sim.link.report(sim.now);
+    expect(report.slow).toBe(true);
+    expect(report.bytesPerSecond).toBeGreaterThan(100_000);
+    expect(report.bytesPerSecond).toBeLessThanOrEqual(160_000);
+    // The accounting invariant holds with reduced frames counted as delivered, by level.
+    const flow = sim.channel.flow('run-1')!;
+    expect(flow.produced).toBe(flow.delivered + flow.replaced + flow.rejected + flow.pending);
+    expect(flow.deliveredByLevel!.reduce((a, b) => a + b, 0)).toBe(flow.delivered);
+  });
+
+  it('full quality keeps today\u2019s behaviour on the same slow link: whole frames, seconds old', () => {
+    const sim = new SimulatedLink(156_250, 50);
+    sim.link.display(display('full', 256));
+    sim.publish(256, 10, 10);
+    const last = sim.since(5000);
+    expect(last.levels).toEqual(new Set([0]));
+    expect(last.maxAgeMs).toBeGreaterThan(1000);
+  });
+
+  it('a zoomed view on a slow link gets the zoomed region at full resolution', () => {
+    const sim = new SimulatedLink(150_000, 50);
+    // 256² slices, the view shows rows and cols 112..144 (32² px) on 256 device px.
+    sim.link.display(display('auto', 256, [112, 144]));
+    sim.publish(256, 10, 6);
+    const newest = sim.received[sim.received.length - 1]!.frame.header;
+    expect(newest.lod?.level).toBe(0);
+    const [r0, c0] = newest.lod!.origin;
+    const [rows, cols] = newest.lod!.extent;
+    expect(r0).toBeLessThanOrEqual(112);
+    expect(c0).toBeLessThanOrEqual(112);
+    expect(r0 + rows).toBeGreaterThanOrEqual(144);
+    expect(c0 + cols).toBeGreaterThanOrEqual(144);
+    expect(rows * cols).toBeLessThanOrEqual(96 * 96);
+  });
+
+  it('data saver sends one level coarser than auto', () => {
+    const sim = new SimulatedLink(1e9, 1);
+    sim.link.display(display('saver', 256));
+    sim.publish(256, 10, 1);
+    expect(new Set(sim.received.map((r) => r.frame.header.lod?.level))).toEqual(new Set([1]));
+  });
+});

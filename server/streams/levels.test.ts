@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { decodeFrame, encodeFrame, streamKey } from '@/lib/protocol';
+import type { StoredFrame } from './RunRegistry';
+import { deriveLevel, reduceArea, requestBytes } from './levels';
+
+function stored(pixels: Uint8Array | Uint16Array | Float32Array, rows: number, cols: number) {
+  const dtype =
+    pixels instanceof Uint8Array ? 'uint8' : pixels instanceof Uint16Array ? 'uint16' : 'float32';
+  const { header, payload } = encodeFrame(
+    {
+      run: 'run-1',
+      stream: 'xy',
+      seq: 4,
+      dtype,
+      shape: [rows, cols],
+      voxelSize: [1, 1, 1],
+      acquiredAt: 1,
+      reconstructedAt: 2,
+      publishedAt: 3,
+    },
+    pixels,
+  );
+  const frame: StoredFrame = { key: streamKey('full', 'xy'), header, payload };
+  return frame;
+}
+
+describe('reduceArea', () => {
+  it('averages 2×2 blocks of a 3×5 uint16 slice, the odd edge over the pixels that exist', () => {
+    // 0  1  2  3  4
+    // 5  6  7  8  9
+    // 10 11 12 13 14
+    const src = Uint16Array.from({ length: 15 }, (_, i) => i);
+    const out = reduceArea(src, 5, 2, [0, 0], [3, 5]);
+    expect(out).toBeInstanceOf(Uint16Array);
+    // (0+1+5+6)/4 = 3; (2+3+7+8)/4 = 5; (4+9)/2 = 6.5 → 7; (10+11)/2 = 10.5 → 11; (12+13)/2 = 12.5 → 13; 14.
+    expect([...out]).toEqual([3, 5, 7, 11, 13, 14]);
+  });
+
+  it('averages 4×4 and 8×8 blocks of a 9×9 uint8 slice', () => {
+    const src = Uint8Array.from({ length: 81 }, (_, i) => i % 9); // each row is 0..8
+    // 4×4: column blocks 0..3 → 1.5 → 2, 4..7 → 5.5 → 6, 8 → 8; every row block the same.
+    expect([...reduceArea(src, 9, 4, [0, 0], [9, 9])]).toEqual([2, 6, 8, 2, 6, 8, 2, 6, 8]);
+    // 8×8: 0..7 → 3.5 → 4, 8 → 8.
+    expect([...reduceArea(src, 9, 8, [0, 0], [9, 9])]).toEqual([4, 8, 4, 8]);
+  });
+
+  it('keeps float32 means exact (no rounding) and never overflows large uint16 sums', () => {
+    const f = Float32Array.from([0.5, 0.25, 1, 2]);
+    expect([...reduceArea(f, 2, 2, [0, 0], [2, 2])]).toEqual([0.9375]);
+    const big = new Uint16Array(64).fill(65535);
+    expect([...reduceArea(big, 8, 8, [0, 0], [8, 8])]).toEqual([65535]);
+  });
+
+  it('reduces only the requested region', () => {
+    const src = Uint16Array.from({ length: 36 }, (_, i) => i); // 6×6, value = row*6 + col
+    // Region rows 2..4, cols 3..5 (3×3) at 2×: blocks {15,16,21,22}=18.5→19, {17,23}=20, {27,28}=27.5→28, 29.
+    expect([...reduceArea(src, 6, 2, [2, 3], [3, 3])]).toEqual([19, 20, 28, 29]);
+    // Level 0 of a region is an exact crop.
+    expect([...reduceArea(src, 6, 1, [4, 1], [2, 2])]).toEqual([25, 26, 31, 32]);
+  });
+});
+
+describe('deriveLevel', () => {
+  it('derives each level once per frame and states the level and the full shape', () => {
+    const frame = stored(
+      Uint16Array.from({ length: 15 }, (_, i) => i),
+      3,
+      5,
+    );
+    const request = {
+      level: 1,
+      origin: [0, 0] as [number, number],
+      extent: [3, 5] as [number, number],
+    };
+    const a = deriveLevel(frame, request);
+    const b = deriveLevel(frame, { ...request });
+    expect(b).toBe(a);
+    expect(a.header.shape).toEqual([2, 3]);
+    expect(a.header.lod).toEqual({ level: 1, fullShape: [3, 5], origin: [0, 0], extent: [3, 5] });
+    expect(a.header.seq).toBe(4);
+    // It decodes as any frame does: the header validates against its pixels.
+    const decoded = decodeFrame(a.header, a.payload);
+    expect([...decoded.pixels]).toEqual([3, 5, 7, 11, 13, 14]);
+    expect(a.payload.byteLength).toBe(requestBytes('uint16', request));
+  });
+
+  it('returns the frame itself for the whole slice at full resolution', () => {
+    const frame = stored(new Float32Array(12), 3, 4);
+    expect(deriveLevel(frame, { level: 0, origin: [0, 0], extent: [3, 4] })).toBe(frame);
+  });
+
+  it('a header whose shape does not match its level is refused by the codec', () => {
+    const frame = stored(new Uint8Array(16), 4, 4);
+    const reduced = deriveLevel(frame, { level: 1, origin: [0, 0], extent: [4, 4] });
+    expect(() =>
+      decodeFrame({ ...reduced.header, lod: { ...reduced.header.lod, level: 2 } }, reduced.payload),
+    ).toThrow(/shape of its extent/);
+    expect(() =>
+      decodeFrame(
+        { ...reduced.header, lod: { ...reduced.header.lod, origin: [2, 0] } },
+        reduced.payload,
+      ),
+    ).toThrow(/inside the full slice/);
+  });
+});

@@ -1,0 +1,115 @@
+import {
+  BYTES_PER_ELEMENT,
+  type Dtype,
+  encodeFrame,
+  type LevelOfDetail,
+  levelShape,
+  type Pixels,
+  toPixels,
+} from '@/lib/protocol';
+import type { StoredFrame } from './RunRegistry';
+
+/** What one viewer needs of a slice: a level, and the full-resolution region it covers. */
+export interface LevelRequest {
+  level: number;
+  /** [row, col] of the region's top-left, full-resolution pixels. */
+  origin: [number, number];
+  /** [rows, cols] of the region, full-resolution pixels. */
+  extent: [number, number];
+}
+
+/**
+ * Area average of a region of a row-major slice in blocks of `factor` × `factor`, keeping the dtype:
+ * integers are rounded half up, float32 is averaged in float64. Blocks on the region's last row and
+ * column average only the pixels that exist, so an odd edge is never padded with zeros.
+ */
+export function reduceArea(
+  pixels: Pixels,
+  cols: number,
+  factor: number,
+  origin: readonly [number, number],
+  extent: readonly [number, number],
+): Pixels {
+  const [outRows, outCols] = [Math.ceil(extent[0] / factor), Math.ceil(extent[1] / factor)];
+  const sums = new Float64Array(outCols);
+  const out = emptyLike(pixels, outRows * outCols);
+  const integer = !(pixels instanceof Float32Array);
+  const [r0, c0] = origin;
+  for (let or = 0; or < outRows; or++) {
+    sums.fill(0);
+    const rowStart = or * factor;
+    const rowEnd = Math.min(rowStart + factor, extent[0]);
+    for (let r = rowStart; r < rowEnd; r++) {
+      const base = (r0 + r) * cols + c0;
+      for (let c = 0; c < extent[1]; c++) {
+        const o = (c / factor) | 0;
+        sums[o] = sums[o]! + pixels[base + c]!;
+      }
+    }
+    const blockRows = rowEnd - rowStart;
+    for (let oc = 0; oc < outCols; oc++) {
+      const blockCols = Math.min(factor, extent[1] - oc * factor);
+      const mean = sums[oc]! / (blockRows * blockCols);
+      out[or * outCols + oc] = integer ? Math.floor(mean + 0.5) : mean;
+    }
+  }
+  return out;
+}
+
+function emptyLike(pixels: Pixels, length: number): Pixels {
+  if (pixels instanceof Uint8Array) return new Uint8Array(length);
+  if (pixels instanceof Uint16Array) return new Uint16Array(length);
+  return new Float32Array(length);
+}
+
+/** Most derived versions kept per frame: a few levels plus a few viewers' zoomed regions. */
+const MAX_DERIVED_PER_FRAME = 8;
+const derived = new WeakMap<StoredFrame, Map<string, StoredFrame>>();
+
+/** Whether a request is the whole frame at full resolution (sent as is). */
+export function isWhole(frame: StoredFrame, request: LevelRequest): boolean {
+  const [rows, cols] = frame.header.shape as [number, number];
+  return (
+    request.level === 0 &&
+    request.origin[0] === 0 &&
+    request.origin[1] === 0 &&
+    request.extent[0] === rows &&
+    request.extent[1] === cols
+  );
+}
+
+/**
+ * The version of a slice a viewer asked for, derived on first need and kept with the frame (a
+ * WeakMap: it goes when the frame goes), so every viewer that wants the same level or region of the
+ * same frame shares one computation. The whole frame at level 0 is the frame itself.
+ */
+export function deriveLevel(frame: StoredFrame, request: LevelRequest): StoredFrame {
+  if (frame.header.stream === 'volume' || isWhole(frame, request)) return frame;
+  const id = `${request.level}|${request.origin.join(',')}|${request.extent.join(',')}`;
+  let cache = derived.get(frame);
+  const hit = cache?.get(id);
+  if (hit) return hit;
+  const { header } = frame;
+  const [rows, cols] = header.shape as [number, number];
+  const source = toPixels(frame.payload, header.dtype);
+  const pixels = reduceArea(source, cols, 2 ** request.level, request.origin, request.extent);
+  const lod: LevelOfDetail = {
+    level: request.level,
+    fullShape: [rows, cols],
+    origin: request.origin,
+    extent: request.extent,
+  };
+  const shape = levelShape(request.extent, request.level);
+  const encoded = encodeFrame({ ...header, shape, lod }, pixels);
+  const made: StoredFrame = { key: frame.key, header: encoded.header, payload: encoded.payload };
+  if (!cache) derived.set(frame, (cache = new Map()));
+  if (cache.size >= MAX_DERIVED_PER_FRAME) cache.delete(cache.keys().next().value!);
+  cache.set(id, made);
+  return made;
+}
+
+/** Bytes of a request's frame, without deriving it. */
+export function requestBytes(dtype: Dtype, request: LevelRequest): number {
+  const [r, c] = levelShape(request.extent, request.level);
+  return r * c * BYTES_PER_ELEMENT[dtype];
+}
