@@ -182,6 +182,11 @@ export const FrameHeader = z
 export type FrameHeader = z.infer<typeof FrameHeader>;
 export type FrameHeaderInput = z.input<typeof FrameHeader>;
 
+/** A slice's level of detail when the gateway reduced or cropped it; bricks are never reduced. */
+export function lodOf(header: FrameHeader): LevelOfDetail | undefined {
+  return header.stream === 'volume' ? undefined : header.lod;
+}
+
 /** A decoded frame: its header and its pixels as a typed array of the header's dtype. */
 export interface Frame {
   header: FrameHeader;

@@ -4,6 +4,7 @@ import {
   type ParameterValues,
   parameterValues,
   JOB_ENDED,
+  lodOf,
   type ProducerMetrics,
   type RunJob,
   type RunParameters,
@@ -352,7 +353,8 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         unauthorized: true,
       };
     // Levels of detail are the gateway's, per viewer: a producer's frame is always the whole slice.
-    if (header.lod) return { ok: false, error: 'lod is set by the gateway, never by a producer' };
+    if (lodOf(header))
+      return { ok: false, error: 'lod is set by the gateway, never by a producer' };
     const key = streamKey(header.view, header.stream);
     const last = run.lastSeq.get(key) ?? -1;
     if (header.seq <= last) {

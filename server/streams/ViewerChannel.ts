@@ -1,4 +1,4 @@
-import { type FlowCounters, slotKey } from '@/lib/protocol';
+import { type FlowCounters, lodOf, slotKey } from '@/lib/protocol';
 import type { StoredFrame } from './RunRegistry';
 import type { ViewerLink } from './ViewerLink';
 import { deriveLevel, isWhole, requestBytes } from './levels';
@@ -243,7 +243,7 @@ export class ViewerChannel {
     const counts = this.runs.get(slot.run);
     if (counts) {
       counts.delivered++;
-      const level = frame.header.lod?.level ?? 0;
+      const level = lodOf(frame.header)?.level ?? 0;
       counts.deliveredByLevel[level] = (counts.deliveredByLevel[level] ?? 0) + 1;
     }
     let acknowledged = false;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, type Plane, streamKey, type ViewerDisplay } from '@/lib/protocol';
+import { encodeFrame, lodOf, type Plane, streamKey, type ViewerDisplay } from '@/lib/protocol';
 import type { StoredFrame } from './RunRegistry';
 import { ViewerChannel } from './ViewerChannel';
 import { ViewerLink } from './ViewerLink';
@@ -27,7 +27,7 @@ function slice(plane: Plane, seq: number, edge: number): StoredFrame {
     },
     pixels,
   );
-  return { key: streamKey('full', plane), header, payload };
+  return { key: streamKey('full', plane), header: { ...header, acceptedAt: 0 }, payload };
 }
 
 /**
@@ -97,8 +97,8 @@ class SimulatedLink {
       perPlaneHz: recent.length / 3 / (ms / 1000),
       // Frame k was offered at k × 100 ms.
       maxAgeMs: Math.max(0, ...recent.map((r) => r.at - r.frame.header.seq * 100)),
-      levels: new Set(recent.map((r) => r.frame.header.lod?.level ?? 0)),
-      coarse: recent.filter((r) => (r.frame.header.lod?.level ?? 0) >= 2).length / recent.length,
+      levels: new Set(recent.map((r) => lodOf(r.frame.header)?.level ?? 0)),
+      coarse: recent.filter((r) => (lodOf(r.frame.header)?.level ?? 0) >= 2).length / recent.length,
     };
   }
 }
@@ -120,14 +120,14 @@ describe('ViewerChannel with levels of detail', () => {
     const sim = new SimulatedLink(1e9, 1);
     sim.publish(64, 10, 1);
     expect(sim.received.length).toBeGreaterThan(0);
-    expect(sim.received.every((r) => r.frame.header.lod === undefined)).toBe(true);
+    expect(sim.received.every((r) => lodOf(r.frame.header) === undefined)).toBe(true);
   });
 
   it('a fast link and a view no smaller than the frame get full resolution', () => {
     const sim = new SimulatedLink(1e9, 1);
     sim.link.display(display('auto', 128));
     sim.publish(128, 10, 2);
-    expect(sim.received.every((r) => r.frame.header.lod === undefined)).toBe(true);
+    expect(sim.received.every((r) => lodOf(r.frame.header) === undefined)).toBe(true);
     expect(sim.channel.flow('run-1')?.deliveredByLevel).toEqual([sim.received.length, 0, 0, 0]);
   });
 
@@ -135,10 +135,10 @@ describe('ViewerChannel with levels of detail', () => {
     const sim = new SimulatedLink(1e9, 1);
     sim.link.display(display('auto', 100)); // 512 px slices on 100 device px: ⅛ is 64 px, ¼ is 128
     sim.publish(512, 10, 1);
-    const levels = new Set(sim.received.map((r) => r.frame.header.lod?.level));
+    const levels = new Set(sim.received.map((r) => lodOf(r.frame.header)?.level));
     expect(levels).toEqual(new Set([2]));
     expect(sim.received[0]!.frame.header.shape).toEqual([128, 128]);
-    expect(sim.received[0]!.frame.header.lod?.fullShape).toEqual([512, 512]);
+    expect(lodOf(sim.received[0]!.frame.header)?.fullShape).toEqual([512, 512]);
   });
 
   it('a slow link gets a coarser level at a rate that keeps frames under a second old', () => {
@@ -149,7 +149,9 @@ describe('ViewerChannel with levels of detail', () => {
     sim.publish(256, 10, 10);
     const last = sim.since(5000);
     console.log(
-      sim.received.map((r) => `${r.at.toFixed(0)}:${r.frame.header.lod?.level ?? '-'}`).join(' '),
+      sim.received
+        .map((r) => `${r.at.toFixed(0)}:${lodOf(r.frame.header)?.level ?? '-'}`)
+        .join(' '),
       sim.link.report(sim.now),
     );
     // ¼ resolution fits the link at ≥ 4 Hz a plane; a probe one step finer now and then.
@@ -182,9 +184,9 @@ describe('ViewerChannel with levels of detail', () => {
     sim.link.display(display('auto', 256, [112, 144]));
     sim.publish(256, 10, 6);
     const newest = sim.received[sim.received.length - 1]!.frame.header;
-    expect(newest.lod?.level).toBe(0);
-    const [r0, c0] = newest.lod!.origin;
-    const [rows, cols] = newest.lod!.extent;
+    expect(lodOf(newest)?.level).toBe(0);
+    const [r0, c0] = lodOf(newest)!.origin;
+    const [rows, cols] = lodOf(newest)!.extent;
     expect(r0).toBeLessThanOrEqual(112);
     expect(c0).toBeLessThanOrEqual(112);
     expect(r0 + rows).toBeGreaterThanOrEqual(144);
@@ -196,6 +198,6 @@ describe('ViewerChannel with levels of detail', () => {
     const sim = new SimulatedLink(1e9, 1);
     sim.link.display(display('saver', 256));
     sim.publish(256, 10, 1);
-    expect(new Set(sim.received.map((r) => r.frame.header.lod?.level))).toEqual(new Set([1]));
+    expect(new Set(sim.received.map((r) => lodOf(r.frame.header)?.level))).toEqual(new Set([1]));
   });
 });

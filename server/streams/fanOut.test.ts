@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  lodOf,
   type DisconnectNotice,
   encodeFrame,
   type FrameHeader,
@@ -260,16 +261,16 @@ describe('fan-out with flow control', () => {
     });
     // The report has no acknowledgement: publish until a frame shows it applied (bounded).
     let seq = 0;
-    while (!small.frames.some((f) => f.header.lod) && seq < 50) {
+    while (!small.frames.some((f) => lodOf(f.header)) && seq < 50) {
       expect(await p.emitWithAck('frame', ...args(frame({ seq: seq++ })))).toEqual({ ok: true });
       await new Promise((r) => setTimeout(r, 50));
     }
     await eventually(() => whole.frames.length === seq, 2000, 'every frame whole');
-    const reduced = small.frames.find((f) => f.header.lod)!;
+    const reduced = small.frames.find((f) => lodOf(f.header))!;
     expect(reduced).toBeDefined();
     const k = reduced.header.seq;
     expect(reduced.header.shape).toEqual([2, 2]);
-    expect(reduced.header.lod).toEqual({
+    expect(lodOf(reduced.header)).toEqual({
       level: 2,
       fullShape: [8, 8],
       origin: [0, 0],
@@ -278,7 +279,7 @@ describe('fan-out with flow control', () => {
     // Pixel i is (i + 7k) % 65536 = row × 8 + col + 7k: the top-left 4×4 block averages to
     // 13.5 + 7k, rounded half up.
     expect(new Uint16Array(new Uint8Array(reduced.bytes).buffer)[0]).toBe(Math.floor(14 + 7 * k));
-    expect(whole.frames.every((f) => f.header.lod === undefined)).toBe(true);
+    expect(whole.frames.every((f) => lodOf(f.header) === undefined)).toBe(true);
     expect(whole.frames[0]!.header.shape).toEqual([8, 8]);
     await eventually(
       () => small.metrics.at(-1)?.viewer.produced === seq && !!small.metrics.at(-1)?.link,

@@ -20,8 +20,17 @@ function stored(pixels: Uint8Array | Uint16Array | Float32Array, rows: number, c
     },
     pixels,
   );
-  const frame: StoredFrame = { key: streamKey('full', 'xy'), header, payload };
+  const frame: StoredFrame = {
+    key: streamKey('full', 'xy'),
+    header: { ...header, acceptedAt: 3 },
+    payload,
+  };
   return frame;
+}
+
+function sliceHeader(frame: StoredFrame) {
+  if (frame.header.stream === 'volume') throw new Error('a slice was expected');
+  return frame.header;
 }
 
 describe('reduceArea', () => {
@@ -76,7 +85,12 @@ describe('deriveLevel', () => {
     const b = deriveLevel(frame, { ...request });
     expect(b).toBe(a);
     expect(a.header.shape).toEqual([2, 3]);
-    expect(a.header.lod).toEqual({ level: 1, fullShape: [3, 5], origin: [0, 0], extent: [3, 5] });
+    expect(sliceHeader(a).lod).toEqual({
+      level: 1,
+      fullShape: [3, 5],
+      origin: [0, 0],
+      extent: [3, 5],
+    });
     expect(a.header.seq).toBe(4);
     // It decodes as any frame does: the header validates against its pixels.
     const decoded = decodeFrame(a.header, a.payload);
@@ -93,11 +107,14 @@ describe('deriveLevel', () => {
     const frame = stored(new Uint8Array(16), 4, 4);
     const reduced = deriveLevel(frame, { level: 1, origin: [0, 0], extent: [4, 4] });
     expect(() =>
-      decodeFrame({ ...reduced.header, lod: { ...reduced.header.lod, level: 2 } }, reduced.payload),
+      decodeFrame(
+        { ...sliceHeader(reduced), lod: { ...sliceHeader(reduced).lod, level: 2 } },
+        reduced.payload,
+      ),
     ).toThrow(/shape of its extent/);
     expect(() =>
       decodeFrame(
-        { ...reduced.header, lod: { ...reduced.header.lod, origin: [2, 0] } },
+        { ...sliceHeader(reduced), lod: { ...sliceHeader(reduced).lod, origin: [2, 0] } },
         reduced.payload,
       ),
     ).toThrow(/inside the full slice/);

@@ -90,7 +90,7 @@ export function deriveLevel(frame: StoredFrame, request: LevelRequest): StoredFr
   const hit = cache?.get(id);
   if (hit) return hit;
   const { header } = frame;
-  const [rows, cols] = header.shape as [number, number];
+  const [rows, cols] = header.shape;
   const source = toPixels(frame.payload, header.dtype);
   const pixels = reduceArea(source, cols, 2 ** request.level, request.origin, request.extent);
   const lod: LevelOfDetail = {
@@ -101,7 +101,11 @@ export function deriveLevel(frame: StoredFrame, request: LevelRequest): StoredFr
   };
   const shape = levelShape(request.extent, request.level);
   const encoded = encodeFrame({ ...header, shape, lod }, pixels);
-  const made: StoredFrame = { key: frame.key, header: encoded.header, payload: encoded.payload };
+  const made: StoredFrame = {
+    key: frame.key,
+    header: { ...encoded.header, acceptedAt: header.acceptedAt },
+    payload: encoded.payload,
+  };
   if (!cache) derived.set(frame, (cache = new Map()));
   if (cache.size >= MAX_DERIVED_PER_FRAME) cache.delete(cache.keys().next().value!);
   cache.set(id, made);
