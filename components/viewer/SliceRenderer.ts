@@ -28,16 +28,18 @@ uniform vec2 u_canvas;     // canvas size, device pixels
 uniform vec2 u_center;     // image pixel at the canvas centre
 uniform float u_scale;     // device pixels per image pixel
 uniform vec2 u_window;     // min, max in data units
-uniform ivec2 u_size;      // image cols, rows
+uniform ivec2 u_size;      // texture cols, rows
+uniform vec2 u_plane;      // plane cols, rows: the rectangle the texture is stretched over
 out vec4 outColor;
 void main() {
   vec2 screen = vec2(gl_FragCoord.x, u_canvas.y - gl_FragCoord.y);
   vec2 img = (screen - 0.5 * u_canvas) / u_scale + u_center;
-  ivec2 p = ivec2(floor(img));
-  if (img.x < 0.0 || img.y < 0.0 || p.x >= u_size.x || p.y >= u_size.y) {
+  if (img.x < 0.0 || img.y < 0.0 || img.x >= u_plane.x || img.y >= u_plane.y) {
     outColor = vec4(0.0, 0.0, 0.0, 1.0);
     return;
   }
+  // A reduced frame (fewer texels than the plane has pixels) covers the same rectangle.
+  ivec2 p = min(ivec2(floor(img * vec2(u_size) / u_plane)), u_size - 1);
   float v = float(texelFetch(u_image, p, 0).r);
   float t = clamp((v - u_window.x) / max(u_window.y - u_window.x, 1e-20), 0.0, 1.0);
   // Centre of the LUT texel so the first and last entries are exact.
@@ -63,36 +65,60 @@ function formatOf(
 interface Program {
   program: WebGLProgram;
   uniforms: Record<
-    'image' | 'lut' | 'canvas' | 'center' | 'scale' | 'window' | 'size',
+    'image' | 'lut' | 'canvas' | 'center' | 'scale' | 'window' | 'size' | 'plane',
     WebGLUniformLocation | null
   >;
+}
+
+/** Linked programs per context and dtype: views sharing a context compile each shader once. */
+const programCache = new WeakMap<WebGL2RenderingContext, Map<Dtype, Program>>();
+
+/** A drawing area in device pixels at the lower-left corner of the context's drawing buffer. */
+export interface DrawArea {
+  width: number;
+  height: number;
+}
+
+/** Opens the WebGL2 context a slice is drawn with (no antialiasing, alpha or depth: none is used). */
+export function sliceContext(
+  canvas: HTMLCanvasElement | OffscreenCanvas,
+  options: { preserveDrawingBuffer?: boolean } = {},
+): WebGL2RenderingContext {
+  const gl = canvas.getContext('webgl2', {
+    antialias: false,
+    alpha: false,
+    depth: false,
+    // Lets tests and screenshots read the drawn pixels back after compositing.
+    preserveDrawingBuffer: options.preserveDrawingBuffer ?? true,
+  }) as WebGL2RenderingContext | null;
+  if (!gl) throw new Error('WebGL2 is not available in this browser');
+  return gl;
 }
 
 /**
  * Draws one 2-D slice with WebGL2: the raw pixels live in a single-channel texture and the
  * window/level and colormap are applied per fragment, so changing them costs no upload at all
  * and a new frame costs one texSubImage2D.
+ *
+ * Given a canvas it opens its own context; given a context (SharedSliceCanvas) it draws into an
+ * area of that context's buffer, so several views share one context and its compiled programs.
  */
 export class SliceRenderer {
   readonly gl: WebGL2RenderingContext;
-  private readonly programs = new Map<Dtype, Program>();
+  private readonly ownsContext: boolean;
   private readonly image: WebGLTexture;
   private readonly lut: WebGLTexture;
   private readonly vao: WebGLVertexArrayObject;
   private imageShape: { dtype: Dtype; cols: number; rows: number } | null = null;
+  /** The plane's size in its own pixels: the rectangle the image covers, whatever its shape. */
+  private planeShape: { cols: number; rows: number } | null = null;
 
   constructor(
-    canvas: HTMLCanvasElement | OffscreenCanvas,
+    target: HTMLCanvasElement | OffscreenCanvas | WebGL2RenderingContext,
     options: { preserveDrawingBuffer?: boolean } = {},
   ) {
-    const gl = canvas.getContext('webgl2', {
-      antialias: false,
-      alpha: false,
-      depth: false,
-      // Lets tests and screenshots read the drawn pixels back after compositing.
-      preserveDrawingBuffer: options.preserveDrawingBuffer ?? true,
-    }) as WebGL2RenderingContext | null;
-    if (!gl) throw new Error('WebGL2 is not available in this browser');
+    this.ownsContext = !(target instanceof WebGL2RenderingContext);
+    const gl = target instanceof WebGL2RenderingContext ? target : sliceContext(target, options);
     this.gl = gl;
     this.image = this.texture();
     this.lut = this.texture();
@@ -104,8 +130,19 @@ export class SliceRenderer {
     return this.imageShape !== null;
   }
 
-  /** Uploads a frame: reallocates only when the dtype or shape changed, else replaces texels in place. */
-  setImage(pixels: Pixels, dtype: Dtype, cols: number, rows: number): void {
+  /**
+   * Uploads a frame: reallocates only when the dtype or shape changed, else replaces texels in
+   * place. `plane` is the plane's size in pixels when the frame is a reduced one (fewer pixels
+   * than the plane): it is drawn stretched over the plane's rectangle, and viewports, fitScale
+   * and pointer coordinates stay in plane pixels. Default: the frame's own shape.
+   */
+  setImage(
+    pixels: Pixels,
+    dtype: Dtype,
+    cols: number,
+    rows: number,
+    plane: { cols: number; rows: number } = { cols, rows },
+  ): void {
     const { gl } = this;
     const f = formatOf(gl, dtype);
     gl.bindTexture(gl.TEXTURE_2D, this.image);
@@ -117,6 +154,7 @@ export class SliceRenderer {
     } else {
       gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, cols, rows, f.format, f.type, pixels);
     }
+    this.planeShape = { cols: plane.cols, rows: plane.rows };
   }
 
   /** Sets the colormap: an RGBA lookup table of LUT_SIZE entries. */
@@ -127,21 +165,29 @@ export class SliceRenderer {
     gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, LUT_SIZE, 1, 0, gl.RGBA, gl.UNSIGNED_BYTE, lut);
   }
 
-  /** Device pixels per image pixel at zoom 1: the whole image fits the canvas. */
+  /** Device pixels per plane pixel at zoom 1: the whole plane fits the canvas. */
   fitScale(width: number, height: number): number {
-    const s = this.imageShape;
+    const s = this.planeShape;
     return s ? Math.min(width / s.cols, height / s.rows) : 1;
   }
 
-  draw(window: DisplayWindow, viewport: SliceViewport): void {
+  /**
+   * Draws the slice into `area` (default: the whole drawing buffer), whose lower-left corner is
+   * the buffer's; outside the area nothing is touched (scissor), so views can share a buffer.
+   */
+  draw(window: DisplayWindow, viewport: SliceViewport, area?: DrawArea): void {
     const { gl } = this;
-    const width = gl.drawingBufferWidth;
-    const height = gl.drawingBufferHeight;
+    const width = area?.width ?? gl.drawingBufferWidth;
+    const height = area?.height ?? gl.drawingBufferHeight;
     gl.viewport(0, 0, width, height);
+    gl.enable(gl.SCISSOR_TEST);
+    gl.scissor(0, 0, width, height);
     const s = this.imageShape;
-    if (!s) {
+    const plane = this.planeShape;
+    if (!s || !plane) {
       gl.clearColor(0, 0, 0, 1);
       gl.clear(gl.COLOR_BUFFER_BIT);
+      gl.disable(gl.SCISSOR_TEST);
       return;
     }
     const p = this.program(s.dtype);
@@ -157,17 +203,22 @@ export class SliceRenderer {
     gl.uniform1f(p.uniforms.scale, this.fitScale(width, height) * viewport.zoom);
     gl.uniform2f(p.uniforms.window, window.min, window.max);
     gl.uniform2i(p.uniforms.size, s.cols, s.rows);
+    gl.uniform2f(p.uniforms.plane, plane.cols, plane.rows);
     gl.bindVertexArray(this.vao);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
+    gl.disable(gl.SCISSOR_TEST);
   }
 
+  /** Frees this view's textures; the compiled programs stay with a shared context for the next view. */
   dispose(): void {
     const { gl } = this;
     gl.deleteTexture(this.image);
     gl.deleteTexture(this.lut);
     gl.deleteVertexArray(this.vao);
-    for (const p of this.programs.values()) gl.deleteProgram(p.program);
-    this.programs.clear();
+    if (!this.ownsContext) return;
+    const programs = programCache.get(gl);
+    for (const p of programs?.values() ?? []) gl.deleteProgram(p.program);
+    programCache.delete(gl);
   }
 
   private texture(): WebGLTexture {
@@ -183,9 +234,11 @@ export class SliceRenderer {
   }
 
   private program(dtype: Dtype): Program {
-    const hit = this.programs.get(dtype);
-    if (hit) return hit;
     const { gl } = this;
+    let programs = programCache.get(gl);
+    if (!programs) programCache.set(gl, (programs = new Map()));
+    const hit = programs.get(dtype);
+    if (hit) return hit;
     const compile = (type: number, source: string) => {
       const shader = gl.createShader(type)!;
       gl.shaderSource(shader, source);
@@ -213,9 +266,10 @@ export class SliceRenderer {
         scale: u('u_scale'),
         window: u('u_window'),
         size: u('u_size'),
+        plane: u('u_plane'),
       },
     };
-    this.programs.set(dtype, made);
+    programs.set(dtype, made);
     return made;
   }
 }
