@@ -147,6 +147,10 @@ export class LiveClient {
       auth: { protocolVersion: PROTOCOL_VERSION, ...(token && { token }) },
       // The scheduler below retries, for as long as the tab is open, and says when it will.
       reconnection: false,
+      // WebSocket first (frames arrive binary, with no polling round-trips before the upgrade);
+      // long-polling only where a proxy refuses the upgrade.
+      transports: ['websocket', 'polling'],
+      tryAllTransports: true,
       // On a run's page the run goes in the handshake URL, so a cluster's load balancer routes this
       // tab to the gateway that owns the run (docs/cluster.md).
       ...(pageRun() && { query: { [RUN_QUERY_KEY]: pageRun() } }),
