@@ -187,7 +187,7 @@ test('a typed window value is kept, and a copied link opens the same view, pixel
   context,
 }) => {
   // Two pages, each waiting for its first slices and its preview volume on a loaded machine.
-  test.setTimeout(240_000);
+  test.setTimeout(420_000);
   await openRun(page);
   const min = page.getByTestId(testIds.windowMin);
   await min.fill('0.125');

@@ -116,7 +116,9 @@ export function encodeViewState(
   if (state.panZoom) {
     const z = Object.entries(state.panZoom)
       .filter((e): e is [string, PanZoom] => e[1] !== undefined)
-      .map(([plane, v]) => `${plane}:${num(v.zoom)}:${num(v.centerCol)}:${num(v.centerRow)}`);
+      // Exact (shortest round-trip) numbers: a rounded centre can move a screen pixel's sample
+      // across a texel edge, and a copied link is to draw the same pixels.
+      .map(([plane, v]) => `${plane}:${v.zoom}:${v.centerCol}:${v.centerRow}`);
     if (z.length > 0) q.set('z', z.join(','));
   }
   for (const [key, value] of Object.entries(extras)) {
