@@ -17,10 +17,11 @@ const nextConfig = {
   async headers() {
     const dev = process.env.NODE_ENV !== 'production';
     // Next's App Router inlines its bootstrap scripts, hence 'unsafe-inline' for scripts; the dev
-    // server also evaluates code. Workers and textures come from blob: URLs.
+    // server also evaluates code. Workers and textures come from blob: URLs. 'wasm-unsafe-eval'
+    // lets the HDF5 export compile h5wasm's WebAssembly (it allows no JavaScript eval).
     const csp = [
       "default-src 'self'",
-      `script-src 'self' 'unsafe-inline'${dev ? " 'unsafe-eval'" : ''}`,
+      `script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'${dev ? " 'unsafe-eval'" : ''}`,
       "style-src 'self' 'unsafe-inline'",
       "img-src 'self' data: blob:",
       "connect-src 'self' ws: wss:",

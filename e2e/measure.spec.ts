@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { expect, type Page, test } from '@playwright/test';
 import { fromArrayBuffer } from 'geotiff';
+import h5wasm from 'h5wasm/node';
+import { PNG } from 'pngjs';
 import { io, type Socket } from 'socket.io-client';
 import {
   encodeFrame,
@@ -22,6 +24,9 @@ const N = 96;
 // Each plane spans the whole range [0, 1) (a visible gradient) and differs from the others.
 const slice = (plane: number) =>
   Float32Array.from({ length: N * N }, (_, i) => (i + plane / 4) / (N * N));
+/** The preview volume: one brick of V³ voxels, each value from its index, in [0, 1). */
+const V = 16;
+const volume = Float32Array.from({ length: V ** 3 }, (_, i) => ((i * 37) % V ** 3) / V ** 3);
 
 let producer: Socket<GatewayToProducer, ProducerToGateway>;
 
@@ -66,6 +71,31 @@ test.beforeAll(async () => {
     expect(await producer.emitWithAck('frame', header, payload)).toEqual({ ok: true });
   }
 });
+
+/** Publishes the preview volume (one brick) while a page is open: a page gets bricks live. */
+async function publishVolume() {
+  const now = Date.now();
+  const seq = Math.floor(now / 1000);
+  const { header, payload } = encodeFrame(
+    {
+      run: RUN,
+      stream: 'volume',
+      seq,
+      dtype: 'float32',
+      shape: [V, V, V],
+      voxelSize: [9, 9, 9],
+      range: [0, 1],
+      unit: '1/mm',
+      volumeShape: [V, V, V],
+      brickOffset: [0, 0, 0],
+      acquiredAt: now,
+      reconstructedAt: now,
+      publishedAt: now,
+    },
+    volume,
+  );
+  expect(await producer.emitWithAck('frame', header, payload)).toEqual({ ok: true });
+}
 
 test.afterAll(() => {
   producer?.close();
@@ -153,4 +183,91 @@ test('the raw slice exported as TIFF holds the frame’s pixels exactly', async 
   expect([image.getWidth(), image.getHeight(), image.getBitsPerSample()]).toEqual([N, N, 32]);
   const [raster] = (await image.readRasters()) as unknown as [Float32Array];
   expect(Array.from(raster)).toEqual(Array.from(slice(1)));
+});
+
+test('the slice exported as PNG is the slice as shown, above a caption, a scale bar and a legend', async ({
+  page,
+}) => {
+  await openRun(page, 'xy');
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export slice as PNG' }).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toMatch(/^e2e-measure-full-xy-48-seq\d+\.png$/);
+  const png = PNG.sync.read(readFileSync(await file.path()));
+  // 96 pixels enlarged by whole pixels to at least 512 (×6), above a 72-pixel band.
+  const factor = Math.ceil(512 / N);
+  expect([png.width, png.height]).toEqual([N * factor, N * factor + 72]);
+  const rgb = (x: number, y: number): [number, number, number] => {
+    const i = (y * png.width + x) * 4;
+    return [png.data[i]!, png.data[i + 1]!, png.data[i + 2]!];
+  };
+  // The image: grey colormap over the producer's window [0, 1], one block of 6×6 per pixel.
+  const frame = slice(0);
+  for (const [col, row] of [
+    [0, 0],
+    [10, 20],
+    [50, 70],
+    [N - 1, N - 1],
+  ] as const) {
+    const expected = Math.round(frame[row * N + col]! * 255);
+    for (const [dx, dy] of [
+      [0, 0],
+      [factor - 1, factor - 1],
+    ] as const) {
+      const [r, g, b] = rgb(col * factor + dx, row * factor + dy);
+      expect(Math.abs(r - expected), `pixel ${col},${row}`).toBeLessThanOrEqual(1);
+      expect([g, b]).toEqual([r, r]);
+    }
+  }
+  // The band: background #0d1117, with caption text, the scale bar and the legend drawn on it.
+  const band = N * factor;
+  const lit = (x0: number, x1: number, y0: number, y1: number) => {
+    let n = 0;
+    for (let y = y0; y < y1; y++)
+      for (let x = x0; x < x1; x++) {
+        const [r, g, b] = rgb(x, y);
+        if (Math.abs(r - 0x0d) + Math.abs(g - 0x11) + Math.abs(b - 0x17) > 60) n++;
+      }
+    return n;
+  };
+  expect(lit(8, png.width - 8, band + 6, band + 22), 'caption').toBeGreaterThan(100);
+  expect(lit(8, png.width / 2 - 8, band + 44, band + 48), 'scale bar').toBeGreaterThan(40);
+  // The legend runs from window min (black) to max (white) across the right half.
+  const legendY = band + 47;
+  const left = rgb(Math.ceil(png.width / 2) + 1, legendY);
+  const right = rgb(png.width - 10, legendY);
+  expect(left[0]).toBeLessThan(20);
+  expect(right[0]).toBeGreaterThan(235);
+});
+
+test('the preview volume exported as HDF5 reads back with its values, unit and voxel size', async ({
+  page,
+}) => {
+  await openRun(page, 'xy');
+  await publishVolume();
+  await expect(page.getByTestId(testIds.volumeFill)).toContainText('100 % filled', {
+    timeout: 30_000,
+  });
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export preview volume as HDF5' }).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toBe(`e2e-measure-full-preview-${V}x${V}x${V}.h5`);
+  await h5wasm.ready;
+  const h5 = new h5wasm.File(await file.path(), 'r');
+  try {
+    const data = h5.get('volume') as InstanceType<typeof h5wasm.Dataset>;
+    expect(data.shape).toEqual([V, V, V]);
+    expect(data.attrs['units']?.value).toBe('1/mm');
+    // The preview keeps 256 levels of the producer's range [0, 1]: each voxel within half a level.
+    const read = data.value as Float32Array;
+    expect(read.length).toBe(volume.length);
+    let worst = 0;
+    for (let i = 0; i < volume.length; i++)
+      worst = Math.max(worst, Math.abs(read[i]! - volume[i]!));
+    expect(worst).toBeLessThanOrEqual(0.5 / 255 + 1e-6);
+    const size = h5.get('voxel_size') as InstanceType<typeof h5wasm.Dataset>;
+    expect(Array.from(size.value as Float64Array)).toEqual([9, 9, 9]);
+  } finally {
+    h5.close();
+  }
 });

@@ -130,15 +130,15 @@ test.afterAll(() => {
   producer?.close();
 });
 
+/** Opens the run; on a loaded two-core machine the first slice can take tens of seconds. */
 async function openRun(page: Page) {
+  test.setTimeout(120_000);
   await page.goto(`/runs/${RUN}`);
   for (const plane of PLANES) {
     await expect
       .poll(
         async () => spread((await greyPixels(page.getByTestId(testIds.sliceCanvas(plane)))).grey),
-        {
-          message: `${plane} draws the phantom`,
-        },
+        { message: `${plane} draws the phantom`, timeout: 60_000 },
       )
       .toBeGreaterThan(20);
   }

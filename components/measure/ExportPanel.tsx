@@ -48,7 +48,7 @@ function fileStem(run: string, frame: SliceFrame, plane: Plane): string {
 /**
  * Exports of what is on screen and of the numbers behind it: the slice as a PNG figure (scale bar,
  * colormap legend, caption), the raw slice as TIFF (uint16 or float32, the frame's own values) or
- * .npy, and the preview volume as .npy.
+ * .npy, and the preview volume as .npy or HDF5.
  */
 export function ExportPanel({ run, frames, viewer }: ExportPanelProps) {
   const [plane, setPlane] = useState<Plane>('xy');
@@ -101,17 +101,48 @@ export function ExportPanel({ run, frames, viewer }: ExportPanelProps) {
     const bytes = encodeNpy(frame.pixels, frame.header.shape);
     downloadBlob(new Blob([bytes]), `${fileStem(run, frame, plane)}.npy`);
   });
-  const volume = guard(() => {
+  /** The preview in the value unit: it keeps 256 levels of the producer's range, back as float32. */
+  const previewValues = () => {
     const v = frames.volume(run, view);
-    if (!v || v.version === 0) return setError('no preview volume yet');
+    if (!v || v.version === 0) {
+      setError('no preview volume yet');
+      return null;
+    }
     setError(null);
-    // The preview keeps 256 levels of the producer's range; back in the value unit as float32.
     const [lo, hi] = v.range;
-    const values = Float32Array.from(v.data, (q) => lo + (q / 255) * (hi - lo));
-    const [x, y, z] = v.shape;
+    return { v, values: Float32Array.from(v.data, (q) => lo + (q / 255) * (hi - lo)) };
+  };
+  const volume = guard(() => {
+    const preview = previewValues();
+    if (!preview) return;
+    const [x, y, z] = preview.v.shape;
     downloadBlob(
-      new Blob([encodeNpy(values, [z, y, x])]),
+      new Blob([encodeNpy(preview.values, [z, y, x])]),
       `${run}-${view}-preview-${x}x${y}x${z}.npy`,
+    );
+  });
+  const volumeHdf5 = guard(async () => {
+    const preview = previewValues();
+    if (!preview) return;
+    const { v, values } = preview;
+    // h5wasm (4 MB with its WebAssembly) loads on the first HDF5 export, never with the page.
+    const [{ default: h5 }, { encodeVolumeHdf5 }] = await Promise.all([
+      import('h5wasm'),
+      import('@/lib/export/volumeHdf5'),
+    ]);
+    const slice = frames.get(run, streamKey(view, 'xy'))?.frame.header;
+    const [x, y, z] = v.shape;
+    const bytes = await encodeVolumeHdf5(h5, `/loupe-preview-${Date.now()}.h5`, {
+      values,
+      shape: v.shape,
+      voxelSizeUm: v.voxelSize,
+      unit: slice ? valueUnitOf(slice) : '',
+      description: slice?.description ?? '',
+      caption: `run ${run} · ${view} preview volume ${x}×${y}×${z} · ${new Date().toISOString()}`,
+    });
+    downloadBlob(
+      new Blob([bytes.slice().buffer], { type: 'application/x-hdf5' }),
+      `${run}-${view}-preview-${x}x${y}x${z}.h5`,
     );
   });
 
@@ -144,6 +175,9 @@ export function ExportPanel({ run, frames, viewer }: ExportPanelProps) {
         </button>
         <button type="button" className={button} onClick={volume}>
           Export preview volume as .npy
+        </button>
+        <button type="button" className={button} onClick={volumeHdf5}>
+          Export preview volume as HDF5
         </button>
       </div>
       {error ? (

@@ -1,4 +1,5 @@
-import type { Plane } from '@/lib/protocol';
+import type { Plane, View } from '@/lib/protocol';
+import type { PanZoom } from '@/lib/viewState/viewStateCodec';
 
 /** Where a slice view draws its image: enough to map image pixels to CSS pixels of its canvas. */
 export interface SliceViewport {
@@ -10,6 +11,12 @@ export interface SliceViewport {
   /** Canvas size, CSS pixels. */
   width: number;
   height: number;
+  /** Zoom relative to the plane fitting the view; with the centre, the view's pan and zoom. */
+  zoom: number;
+  /** Whether the view shows the plane as fitted (no pan or zoom of the user's). */
+  fitted: boolean;
+  /** The reconstruction drawn (full or zoomed region). */
+  view: View;
   /** Increments on every change, so overlays redraw only then. */
   version: number;
 }
@@ -20,6 +27,8 @@ export interface SliceViewport {
  */
 export class SliceViewports {
   private readonly views = new Map<Plane, SliceViewport>();
+  private readonly requested = new Map<Plane, PanZoom & { view: View }>();
+  private readonly listeners = new Set<() => void>();
 
   publish(plane: Plane, v: Omit<SliceViewport, 'version'>): void {
     const old = this.views.get(plane);
@@ -29,10 +38,41 @@ export class SliceViewports {
       old.centerRow === v.centerRow &&
       old.scale === v.scale &&
       old.width === v.width &&
-      old.height === v.height
+      old.height === v.height &&
+      old.zoom === v.zoom &&
+      old.fitted === v.fitted &&
+      old.view === v.view
     )
       return;
     this.views.set(plane, { ...v, version: (old?.version ?? 0) + 1 });
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Called after every published change (the URL state writer listens). */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  /**
+   * Asks a plane's view to show `panZoom` (from a link) when it fits a `view` frame, instead of
+   * fitting the plane; it stands until the user pans, zooms or resets the view.
+   */
+  request(plane: Plane, panZoom: PanZoom, view: View): void {
+    this.requested.set(plane, { ...panZoom, view });
+  }
+
+  /** The pan and zoom a link asked for, if it is for `view`. */
+  requestedFor(plane: Plane, view: View): PanZoom | undefined {
+    const r = this.requested.get(plane);
+    return r && r.view === view
+      ? { zoom: r.zoom, centerCol: r.centerCol, centerRow: r.centerRow }
+      : undefined;
+  }
+
+  /** The user moved the view: the link's request is spent. */
+  dropRequest(plane: Plane): void {
+    this.requested.delete(plane);
   }
 
   get(plane: Plane): SliceViewport | undefined {

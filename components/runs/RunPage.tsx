@@ -7,7 +7,7 @@ import { testIds } from '@/lib/testIds';
 import { useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
 import { canSteer } from '@/stores/sessionStore';
 import { createViewerStore, useViewerStore } from '@/stores/viewerStore';
-import { RunMetricsPanel } from '@/components/charts/RunMetricsPanel';
+import { LazyRunMetricsPanel } from '@/components/charts/LazyRunMetricsPanel';
 import { LinkStatus } from '@/components/live/LinkStatus';
 import { DrawStats } from '@/components/viewer/DrawStats';
 import { HistogramPanel } from '@/components/viewer/HistogramPanel';
@@ -16,7 +16,7 @@ import { useDisplayWindow } from '@/components/viewer/useDisplayWindow';
 import { useViewerShortcuts } from '@/components/viewer/useViewerShortcuts';
 import { ViewerToolbar } from '@/components/viewer/ViewerToolbar';
 import { VolumePanel } from '@/components/viewer/VolumePanel';
-import { VolumeView } from '@/components/viewer/VolumeView';
+import { LazyVolumeView } from '@/components/viewer/LazyVolumeView';
 import { ExportPanel } from '@/components/measure/ExportPanel';
 import { MeasureOverlay } from '@/components/measure/MeasureOverlay';
 import { MeasurePanel } from '@/components/measure/MeasurePanel';
@@ -68,13 +68,14 @@ export function RunPage({ runId }: { runId: string }) {
   const frames = timeline.frames;
   useDisplayWindow(runId, frames, store);
   useViewerShortcuts(store);
-  const { measures, viewports } = useMeasureTools();
+  const measureTools = useMeasureTools();
+  const { measures, viewports } = measureTools;
   const sendSlices = useCallback(
     (request: CommandRequestInput) => live.sendCommand(runId, request),
     [live, runId],
   );
   const planes = usePlanePositions(store, steer, sendSlices, initialViewState().positions);
-  useViewStateUrl(store, planes);
+  useViewStateUrl(store, planes, measureTools);
   const meta = useValueMeta(runId, frames);
 
   useEffect(() => {
@@ -234,7 +235,13 @@ export function RunPage({ runId }: { runId: string }) {
             </div>
           ))}
           <div className="rounded-lg border border-edge bg-panel p-2">
-            <VolumeView run={runId} frames={frames} store={store} stats={stats} planes={planes} />
+            <LazyVolumeView
+              run={runId}
+              frames={frames}
+              store={store}
+              stats={stats}
+              planes={planes}
+            />
           </div>
           <div className="md:col-span-2">
             <Timeline controller={timeline} />
@@ -269,7 +276,7 @@ export function RunPage({ runId }: { runId: string }) {
           </section>
           <section className="rounded-lg border border-edge bg-panel p-3">
             <h2 className="mb-2 text-sm font-semibold">Run metrics</h2>
-            <RunMetricsPanel run={runId} metrics={live.metrics} stats={stats} />
+            <LazyRunMetricsPanel run={runId} metrics={live.metrics} stats={stats} />
           </section>
         </aside>
       </div>

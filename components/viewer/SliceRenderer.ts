@@ -83,6 +83,31 @@ interface Program {
   >;
 }
 
+/** Linked programs per context and dtype: views sharing a context compile each shader once. */
+const programCache = new WeakMap<WebGL2RenderingContext, Map<Dtype, Program>>();
+
+/** A drawing area in device pixels at the lower-left corner of the context's drawing buffer. */
+export interface DrawArea {
+  width: number;
+  height: number;
+}
+
+/** Opens the WebGL2 context a slice is drawn with (no antialiasing, alpha or depth: none is used). */
+export function sliceContext(
+  canvas: HTMLCanvasElement | OffscreenCanvas,
+  options: { preserveDrawingBuffer?: boolean } = {},
+): WebGL2RenderingContext {
+  const gl = canvas.getContext('webgl2', {
+    antialias: false,
+    alpha: false,
+    depth: false,
+    // Lets tests and screenshots read the drawn pixels back after compositing.
+    preserveDrawingBuffer: options.preserveDrawingBuffer ?? true,
+  }) as WebGL2RenderingContext | null;
+  if (!gl) throw new Error('WebGL2 is not available in this browser');
+  return gl;
+}
+
 /**
  * Where a texture lies on the plane it shows: a reduced level (`step` plane pixels per texel) or a
  * crop (`origin`, `extent`) of a plane of `cols` × `rows` pixels. Absent: the texture is the plane.
@@ -99,10 +124,13 @@ export interface PlaneCover {
  * Draws one 2-D slice with WebGL2: the raw pixels live in a single-channel texture and the
  * window/level and colormap are applied per fragment, so changing them costs no upload at all
  * and a new frame costs one texSubImage2D.
+ *
+ * Given a canvas it opens its own context; given a context (SharedSliceCanvas) it draws into an
+ * area of that context's buffer, so several views share one context and its compiled programs.
  */
 export class SliceRenderer {
   readonly gl: WebGL2RenderingContext;
-  private readonly programs = new Map<Dtype, Program>();
+  private readonly ownsContext: boolean;
   private readonly image: WebGLTexture;
   private readonly lut: WebGLTexture;
   private readonly vao: WebGLVertexArrayObject;
@@ -110,17 +138,11 @@ export class SliceRenderer {
   private cover: PlaneCover | null = null;
 
   constructor(
-    canvas: HTMLCanvasElement | OffscreenCanvas,
+    target: HTMLCanvasElement | OffscreenCanvas | WebGL2RenderingContext,
     options: { preserveDrawingBuffer?: boolean } = {},
   ) {
-    const gl = canvas.getContext('webgl2', {
-      antialias: false,
-      alpha: false,
-      depth: false,
-      // Lets tests and screenshots read the drawn pixels back after compositing.
-      preserveDrawingBuffer: options.preserveDrawingBuffer ?? true,
-    }) as WebGL2RenderingContext | null;
-    if (!gl) throw new Error('WebGL2 is not available in this browser');
+    this.ownsContext = !(target instanceof WebGL2RenderingContext);
+    const gl = target instanceof WebGL2RenderingContext ? target : sliceContext(target, options);
     this.gl = gl;
     this.image = this.texture();
     this.lut = this.texture();
@@ -166,21 +188,28 @@ export class SliceRenderer {
     gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, LUT_SIZE, 1, 0, gl.RGBA, gl.UNSIGNED_BYTE, lut);
   }
 
-  /** Device pixels per image pixel at zoom 1: the whole image fits the canvas. */
+  /** Device pixels per plane pixel at zoom 1: the whole plane fits the canvas. */
   fitScale(width: number, height: number): number {
     const s = this.cover ?? this.imageShape;
     return s ? Math.min(width / s.cols, height / s.rows) : 1;
   }
 
-  draw(window: DisplayWindow, viewport: SliceViewport): void {
+  /**
+   * Draws the slice into `area` (default: the whole drawing buffer), whose lower-left corner is
+   * the buffer's; outside the area nothing is touched (scissor), so views can share a buffer.
+   */
+  draw(window: DisplayWindow, viewport: SliceViewport, area?: DrawArea): void {
     const { gl } = this;
-    const width = gl.drawingBufferWidth;
-    const height = gl.drawingBufferHeight;
+    const width = area?.width ?? gl.drawingBufferWidth;
+    const height = area?.height ?? gl.drawingBufferHeight;
     gl.viewport(0, 0, width, height);
+    gl.enable(gl.SCISSOR_TEST);
+    gl.scissor(0, 0, width, height);
     const s = this.imageShape;
     if (!s) {
       gl.clearColor(0, 0, 0, 1);
       gl.clear(gl.COLOR_BUFFER_BIT);
+      gl.disable(gl.SCISSOR_TEST);
       return;
     }
     const p = this.program(s.dtype);
@@ -202,15 +231,19 @@ export class SliceRenderer {
     gl.uniform1f(p.uniforms.step, c?.step ?? 1);
     gl.bindVertexArray(this.vao);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
+    gl.disable(gl.SCISSOR_TEST);
   }
 
+  /** Frees this view's textures; the compiled programs stay with a shared context for the next view. */
   dispose(): void {
     const { gl } = this;
     gl.deleteTexture(this.image);
     gl.deleteTexture(this.lut);
     gl.deleteVertexArray(this.vao);
-    for (const p of this.programs.values()) gl.deleteProgram(p.program);
-    this.programs.clear();
+    if (!this.ownsContext) return;
+    const programs = programCache.get(gl);
+    for (const p of programs?.values() ?? []) gl.deleteProgram(p.program);
+    programCache.delete(gl);
   }
 
   private texture(): WebGLTexture {
@@ -226,9 +259,11 @@ export class SliceRenderer {
   }
 
   private program(dtype: Dtype): Program {
-    const hit = this.programs.get(dtype);
-    if (hit) return hit;
     const { gl } = this;
+    let programs = programCache.get(gl);
+    if (!programs) programCache.set(gl, (programs = new Map()));
+    const hit = programs.get(dtype);
+    if (hit) return hit;
     const compile = (type: number, source: string) => {
       const shader = gl.createShader(type)!;
       gl.shaderSource(shader, source);
@@ -261,7 +296,7 @@ export class SliceRenderer {
         step: u('u_step'),
       },
     };
-    this.programs.set(dtype, made);
+    programs.set(dtype, made);
     return made;
   }
 }

@@ -26,8 +26,10 @@ import type { FrameStore, LatestFrame } from '@/components/live/FrameStore';
 import type { PlaneStore } from '@/stores/planeStore';
 import type { DrawStats } from './DrawStats';
 import { localSlice } from './localSlice';
-import { type PlaneCover, SliceRenderer, type SliceViewport } from './SliceRenderer';
+import { SharedSliceCanvas } from './SharedSliceCanvas';
+import type { PlaneCover, SliceRenderer, SliceViewport } from './SliceRenderer';
 import type { SliceViewports } from '@/components/measure/SliceViewports';
+import { ZOOM_LIMITS } from '@/lib/viewState/viewStateCodec';
 
 export interface SliceViewProps {
   run: string;
@@ -51,7 +53,6 @@ export interface SliceViewProps {
 const CLICK_SLOP_PX = 4;
 /** Zoom factor per wheel delta unit: one notch (~100) zooms by ~16 %. */
 const WHEEL_ZOOM_PER_UNIT = 0.0015;
-const ZOOM_LIMITS = [0.25, 64] as const;
 /** Crosshair colour per plane normal axis (x, y, z), the convention of most 3-D viewers. */
 const AXIS_COLOURS = ['#ff6b6b', '#5ee07a', '#5aa9ff'] as const;
 
@@ -86,10 +87,13 @@ export function SliceView({
     const canvas = canvasRef.current;
     const overlay = overlayRef.current;
     const ctx = overlay?.getContext('2d');
-    if (!wrap || !canvas || !overlay || !ctx) return;
+    const screen = canvas?.getContext('2d', { alpha: false });
+    if (!wrap || !canvas || !overlay || !ctx || !screen) return;
+    let shared: SharedSliceCanvas;
     let renderer: SliceRenderer;
     try {
-      renderer = new SliceRenderer(canvas);
+      shared = SharedSliceCanvas.get();
+      renderer = shared.renderer();
     } catch (error) {
       if (errorRef.current) errorRef.current.textContent = (error as Error).message;
       return;
@@ -110,6 +114,8 @@ export function SliceView({
     let drawnColormap: string | null = null;
     let viewEpoch = -1;
     let viewDirty = true;
+    /** Whether the view shows the plane as fitted, not panned or zoomed by the user or a link. */
+    let fitted = true;
     let raf = 0;
     /** The preview-volume plane drawn for a local position, and what it was built from. */
     let local: { from: string; latest: LatestFrame & { frame: SliceFrame } } | null = null;
@@ -122,9 +128,18 @@ export function SliceView({
     const fit = () => {
       if (!header) return;
       const [rows, cols] = header.shape;
-      viewport.centerCol = cols / 2;
-      viewport.centerRow = rows / 2;
-      viewport.zoom = 1;
+      // A link's pan and zoom stand in for "fit" until the user moves the view.
+      const asked = viewports?.requestedFor(plane, header.view);
+      viewport.centerCol = asked?.centerCol ?? cols / 2;
+      viewport.centerRow = asked?.centerRow ?? rows / 2;
+      viewport.zoom = asked?.zoom ?? 1;
+      fitted = !asked;
+      viewDirty = true;
+    };
+    /** The user panned or zoomed: no longer fitted, and a link's request is spent. */
+    const moved = () => {
+      fitted = false;
+      viewports?.dropRequest(plane);
       viewDirty = true;
     };
     /** Device pixels per image pixel. */
@@ -218,6 +233,13 @@ export function SliceView({
 
     const frame = () => {
       raf = requestAnimationFrame(frame);
+      if (renderer.gl.isContextLost()) {
+        // The GPU process restarted: every view moves to a fresh shared context and re-uploads.
+        shared = SharedSliceCanvas.get();
+        renderer = shared.renderer();
+        drawnVersion = -1;
+        drawnColormap = null;
+      }
       const width = Math.max(1, Math.round(canvas.clientWidth * dpr()));
       const height = Math.max(1, Math.round(canvas.clientHeight * dpr()));
       if (canvas.width !== width || canvas.height !== height) {
@@ -279,6 +301,8 @@ export function SliceView({
         changed = true;
       }
       if (state.viewEpoch !== viewEpoch) {
+        // A reset or a view toggle after the first one seen: back to fit, whatever a link said.
+        if (viewEpoch !== -1) viewports?.dropRequest(plane);
         viewEpoch = state.viewEpoch;
         fit();
         changed = true;
@@ -318,7 +342,7 @@ export function SliceView({
         }
       }
       if (!changed || !state.window || !renderer.hasImage) return;
-      renderer.draw(state.window, viewport);
+      shared.present(renderer, state.window, viewport, screen);
       drawOverlay();
       viewports?.publish(plane, {
         centerCol: viewport.centerCol,
@@ -326,6 +350,9 @@ export function SliceView({
         scale: scale() / dpr(),
         width: canvas.clientWidth,
         height: canvas.clientHeight,
+        zoom: viewport.zoom,
+        fitted,
+        view: header?.view ?? state.view,
       });
       // Time to first drawn slice, read by e2e traces (performance.getEntriesByName).
       if (!firstMarked && latest) {
@@ -427,7 +454,7 @@ export function SliceView({
       // Keep the image point grabbed at press time under the cursor.
       viewport.centerCol += press.col - col;
       viewport.centerRow += press.row - row;
-      viewDirty = true;
+      moved();
     };
     const onUp = (e: PointerEvent) => {
       if (!press) return;
@@ -484,7 +511,7 @@ export function SliceView({
       // Keep the image point under the cursor fixed while zooming.
       viewport.centerCol = before.col - (before.sx - canvas.width / 2) / scale();
       viewport.centerRow = before.row - (before.sy - canvas.height / 2) / scale();
-      viewDirty = true;
+      moved();
     };
     const onLeave = () => readout(null);
     const onKey = (e: KeyboardEvent) => {

@@ -30,6 +30,12 @@ export interface VolumeViewProps {
 const AXIS_COLOURS = [0xff6b6b, 0x5ee07a, 0x5aa9ff] as const;
 /** How often the fill figure under the canvas is refreshed, ms. */
 const FILL_REFRESH_MS = 250;
+/**
+ * Least time between redraws caused by arriving bricks, ms. A ray-marched frame costs tens of ms
+ * on a software GPU, and bricks stream continuously: redrawn per brick, the volume took the
+ * main thread from the slices. The user's own changes (orbit, planes, mode) redraw at once.
+ */
+const BRICK_REDRAW_MS = 500;
 
 /**
  * The preview volume in 3-D: one persistent R3F canvas that renders on demand. Bricks go into the
@@ -63,7 +69,7 @@ export function VolumeView({ run, frames, store, stats, planes }: VolumeViewProp
       <div className="relative aspect-square w-full overflow-hidden rounded border border-edge bg-black">
         <Canvas
           frameloop="demand"
-          dpr={[1, 2]}
+          dpr={1}
           camera={{ position: [1.3, 0.9, 1.5], fov: 40, near: 0.01, far: 20 }}
           gl={{ preserveDrawingBuffer: true, antialias: true, alpha: false }}
           onCreated={({ gl }) => {
@@ -106,14 +112,19 @@ function Scene({ run, frames, store, stats, planes }: VolumeViewProps) {
   useEffect(() => {
     let raf = 0;
     let seen = '';
-    const tick = () => {
+    let seenVersion: number | undefined;
+    let redrawnAt = -Infinity;
+    const tick = (now: number) => {
       raf = requestAnimationFrame(tick);
       const v = frames.volume(run);
       const slices = planeFractions(frames, run, planes).join();
       const roi = frames.get(run, streamKey('roi', 'xy'))?.frame.header.region;
-      const key = `${v?.shape.join()}|${v?.version}|${slices}|${JSON.stringify(roi)}`;
-      if (key !== seen) {
+      const key = `${v?.shape.join()}|${slices}|${JSON.stringify(roi)}`;
+      const bricks = v?.version !== seenVersion && now - redrawnAt >= BRICK_REDRAW_MS;
+      if (key !== seen || bricks) {
         seen = key;
+        seenVersion = v?.version;
+        redrawnAt = now;
         invalidate();
       }
     };

@@ -8,6 +8,7 @@ import { MAX_EDGE } from '@/lib/protocol';
  * fields that are still valid and defaults for the rest (never an error page).
  *
  *   v=roi  p=xy:40,xz:12,yz:70  w=0.01,0.125  c=viridis  vm=dvr  tf=0:0,0.2:0,1:0.9
+ *   z=xy:2:40.5:61.25  (per plane: zoom relative to fit, then the image pixel at the view's centre)
  *
  * Other parts of the viewer add their own parameters with `defineViewStateParam` (e.g. `m` for
  * measurements): the codec carries them and validates them with the schema given there.
@@ -15,6 +16,29 @@ import { MAX_EDGE } from '@/lib/protocol';
 
 const Position = z.number().int().nonnegative().max(MAX_EDGE);
 const Finite = z.number().finite();
+
+/** Zoom limits of a slice view (relative to "fit"): the range its wheel allows. */
+export const ZOOM_LIMITS = [0.25, 64] as const;
+
+/**
+ * Pan and zoom of one slice view: `zoom` relative to the whole plane fitting the view, and the
+ * plane pixel (fractional, in the plane's own pixels) at the view's centre. The same numbers give
+ * the same picture in a view of the same size, and the same region in a view of another size.
+ */
+export const PanZoom = z
+  .object({
+    zoom: z.number().min(ZOOM_LIMITS[0]).max(ZOOM_LIMITS[1]),
+    centerCol: z
+      .number()
+      .min(-MAX_EDGE)
+      .max(2 * MAX_EDGE),
+    centerRow: z
+      .number()
+      .min(-MAX_EDGE)
+      .max(2 * MAX_EDGE),
+  })
+  .strict();
+export type PanZoom = z.infer<typeof PanZoom>;
 
 export const ViewStateSchema = z
   .object({
@@ -32,6 +56,9 @@ export const ViewStateSchema = z
       .array(z.object({ x: z.number().min(0).max(1), opacity: z.number().min(0).max(1) }).strict())
       .min(2)
       .max(16),
+    panZoom: z
+      .object({ xy: PanZoom.optional(), xz: PanZoom.optional(), yz: PanZoom.optional() })
+      .strict(),
   })
   .partial();
 export type ViewState = z.infer<typeof ViewStateSchema>;
@@ -45,8 +72,14 @@ export interface ViewStateParam<T> {
   parse(text: string): unknown;
 }
 
-const BUILT_IN = ['v', 'p', 'w', 'c', 'vm', 'tf'] as const;
+/** The parameters this codec writes itself; a page rewriting its URL replaces exactly these and the extensions. */
+export const BUILT_IN = ['v', 'p', 'w', 'c', 'vm', 'tf', 'z'] as const;
 const extensions = new Map<string, ViewStateParam<unknown>>();
+
+/** The keys of the registered extensions. */
+export function viewStateExtensionKeys(): string[] {
+  return [...extensions.keys()];
+}
 
 /** Registers a parameter (once per key; the built-in keys are taken). */
 export function defineViewStateParam<T>(param: ViewStateParam<T>): ViewStateParam<T> {
@@ -80,6 +113,14 @@ export function encodeViewState(
   if (state.volumeMode) q.set('vm', state.volumeMode);
   if (state.transfer)
     q.set('tf', state.transfer.map((t) => `${num(t.x)}:${num(t.opacity)}`).join(','));
+  if (state.panZoom) {
+    const z = Object.entries(state.panZoom)
+      .filter((e): e is [string, PanZoom] => e[1] !== undefined)
+      // Exact (shortest round-trip) numbers: a rounded centre can move a screen pixel's sample
+      // across a texel edge, and a copied link is to draw the same pixels.
+      .map(([plane, v]) => `${plane}:${v.zoom}:${v.centerCol}:${v.centerRow}`);
+    if (z.length > 0) q.set('z', z.join(','));
+  }
   for (const [key, value] of Object.entries(extras)) {
     const param = extensions.get(key);
     if (param && value !== undefined) q.set(key, param.format(value));
@@ -122,6 +163,16 @@ export function decodeViewState(query: URLSearchParams | string): {
       const [x, opacity] = pair.split(':').map(Number);
       return { x, opacity };
     });
+  const zq = q.get('z');
+  if (zq !== null) {
+    const panZoom: Record<string, unknown> = {};
+    for (const part of zq.split(',')) {
+      const [plane, ...rest] = part.split(':');
+      const [zoom, centerCol, centerRow] = rest.map((t) => (t.trim() === '' ? NaN : Number(t)));
+      if (plane) panZoom[plane] = { zoom, centerCol, centerRow };
+    }
+    raw.panZoom = panZoom;
+  }
   // Field by field, so one bad field costs only itself.
   const state: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(raw)) {
