@@ -55,28 +55,29 @@ test('zoom in, drag the timeline back before the zoom and see the full view as i
   // Start from the full view, whatever an earlier spec left.
   expect((await forgeCommand(page, 'demo', { kind: 'reset-zoom' })).status).toBeLessThan(300);
   const timeline = page.getByTestId(testIds.timeline);
-  await page.getByLabel('Timeline span').selectOption({ label: '1 min' });
+  await page.getByLabel('Timeline span').selectOption({ label: '10 min' });
   await expect(timeline).toHaveAttribute('data-to', /\d/, { timeout: 30_000 });
   await expect(page.getByTestId(testIds.viewToggle('full'))).toHaveAttribute(
     'aria-pressed',
     'true',
   );
   await page.waitForTimeout(2000);
+
+  // Space freezes: the picture holds (one known frame) while the stream keeps arriving underneath.
+  await page.locator('body').press('Space');
+  await expect(timeline).toHaveAttribute('data-mode', 'past');
+  await expect(timeline).toHaveAttribute('data-frame-at', /\d/, { timeout: 90_000 });
+  const frozenAt = await timelineNumber(timeline, 'shown-at');
+  const beforeAt = await timelineNumber(timeline, 'frame-at');
   await expect
     .poll(async () => spread((await greyPixels(xy)).grey), { timeout: 90_000 })
     .toBeGreaterThan(20);
   const before = await greyPixels(xy);
-  const beforeAt = await timelineNumber(timeline, 'live-edge');
-
-  // Space freezes: the picture holds while the stream keeps arriving underneath.
-  await page.locator('body').press('Space');
-  await expect(timeline).toHaveAttribute('data-mode', 'past');
-  const frozenAt = await timelineNumber(timeline, 'shown-at');
   await expect
     .poll(async () => timelineNumber(timeline, 'live-edge'), { timeout: 30_000 })
     .toBeGreaterThan(frozenAt + 500);
   await expect(page.getByTestId(testIds.liveIndicator)).toContainText('behind live');
-  expect(await timelineNumber(timeline, 'shown-at')).toBe(frozenAt);
+  expect(await timelineNumber(timeline, 'frame-at')).toBe(beforeAt);
   await page.locator('body').press('Space');
   await expect(timeline).toHaveAttribute('data-mode', 'live');
   await page.waitForTimeout(2000);
@@ -101,19 +102,26 @@ test('zoom in, drag the timeline back before the zoom and see the full view as i
     .toBeGreaterThan(0.2);
   await page.waitForTimeout(3000);
 
-  // Back to the moment of the first picture: the full view as it was then.
+  // Drag back to about the frozen moment, then frame by frame to exactly its frame.
   await dragTo(page, timeline, beforeAt);
   await expect(timeline).toHaveAttribute('data-mode', 'past');
-  await expect
-    .poll(async () => timelineNumber(timeline, 'frame-at'), { timeout: 90_000 })
-    .toBeLessThan(zoomAt);
+  await expect(timeline).toHaveAttribute('data-frame-at', /\d/, { timeout: 90_000 });
+  for (let i = 0; i < 60; i++) {
+    const at = await timelineNumber(timeline, 'frame-at');
+    if (at === beforeAt) break;
+    await page.locator('body').press(at > beforeAt ? ',' : '.');
+    await expect(timeline).not.toHaveAttribute('data-frame-at', String(at), { timeout: 30_000 });
+  }
+  expect(await timelineNumber(timeline, 'frame-at')).toBe(beforeAt);
+  expect(beforeAt).toBeLessThan(zoomAt);
+  // The full view as it was: the same frame drawn as when it was live.
   await expect(page.getByTestId(testIds.viewToggle('full'))).toHaveAttribute(
     'aria-pressed',
     'true',
   );
   await expect
     .poll(async () => changedShare(before.grey, (await greyPixels(xy)).grey), { timeout: 90_000 })
-    .toBeLessThan(0.1);
+    .toBeLessThan(0.02);
   const indicator = page.getByTestId(testIds.liveIndicator);
   await expect(indicator).toHaveAttribute('data-live', 'false');
   expect(Number(await indicator.getAttribute('data-behind-ms'))).toBeGreaterThan(3000);

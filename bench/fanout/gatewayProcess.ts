@@ -3,7 +3,9 @@ import { startTestGateway } from '@/server/testing/testGateway';
 import type { ChildMessage } from './messages';
 
 const RSS_EVERY_MS = 500;
-const send = (m: ChildMessage) => process.connected && process.send?.(m);
+// With a callback, a send racing the parent's disconnect (EPIPE) is passed to it, not thrown.
+const send = (m: ChildMessage) =>
+  process.connected && process.send?.(m, undefined, {}, () => undefined);
 
 // BENCH_RECORDING_DIR=dir: the gateway records every frame there (bench:record), as it does by default.
 const recordingDir = process.env.BENCH_RECORDING_DIR;

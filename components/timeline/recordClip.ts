@@ -67,8 +67,10 @@ export async function recordClip(input: ClipInput): Promise<Blob> {
   });
   const started = new Promise((resolve) => (recorder.onstart = resolve));
   recorder.start();
-  // Frames asked for before the recorder has started are lost.
-  await started;
+  // Frames asked for before the recorder has started are lost; Chromium may hold 'start' back
+  // until a first frame comes, so wait for it a bounded time, then two paints.
+  await Promise.race([started, new Promise((resolve) => setTimeout(resolve, 500))]);
+  await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
   const t0 = first.header.acquiredAt;
   const umPerPx = pixelPitch(plane, first.header).colUm / factor;
   const bar = niceScaleBar((width / 4) * umPerPx);
