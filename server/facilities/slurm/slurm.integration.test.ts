@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CommandRecord, FrameHeader } from '@/lib/protocol';
-import { openDatabase } from '../../db/openDatabase';
 import {
   connected,
   eventually,
@@ -10,6 +9,7 @@ import {
   startTestGateway,
   TOKENS,
   viewerClient,
+  openTestStore,
 } from '../../testing/testGateway';
 import type { IriJob } from '../adapters/IriAdapter';
 import { FacilityService } from '../FacilityService';
@@ -170,7 +170,7 @@ describe.skipIf(why !== null)(`a real Slurm through slurmrestd ${VERSION}`, () =
   }, 120_000);
 
   it('turns a resubmitted run into a Slurm job whose consumer dials in and streams again', async () => {
-    const db = openDatabase(':memory:');
+    const db = await openTestStore();
     const profile = reconConsumerProfile({
       repoDir: REPO,
       gatewayUrl: 'http://127.0.0.1:0',

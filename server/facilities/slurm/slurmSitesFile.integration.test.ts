@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CommandRecord } from '@/lib/protocol';
-import { openDatabase } from '../../db/openDatabase';
 import {
   connected,
   eventually,
@@ -11,6 +10,7 @@ import {
   producerClient,
   startTestGateway,
   TOKENS,
+  openTestStore,
 } from '../../testing/testGateway';
 import { facilityAdapters } from '../facilityAdapters';
 import { FacilityService } from '../FacilityService';
@@ -87,7 +87,7 @@ sites:
 }
 
 async function setup(executable: string) {
-  const db = openDatabase(':memory:');
+  const db = await openTestStore();
   const built = facilityAdapters(loadSitesFile(sitesFile(executable)));
   const service = new FacilityService({
     sources: built.sources,
