@@ -194,7 +194,12 @@ export class ViewerChannel {
       const bytes = requestBytes(frame.header.dtype, request);
       // Always one frame in flight, so a frame larger than the budget still goes, alone.
       if (inFlight > 0 && inFlight + bytes > this.link.budgetBytes()) return false;
-      out = deriveLevel(frame, request);
+      try {
+        out = deriveLevel(frame, request);
+      } catch {
+        // A frame the gateway cannot reduce goes whole: a level of detail is never worth a crash.
+        out = frame;
+      }
       if (slot.slice)
         this.link.sent(
           frame.key,

@@ -98,6 +98,38 @@ describe('deriveLevel', () => {
     expect(a.payload.byteLength).toBe(requestBytes('uint16', request));
   });
 
+  it('sends a sweep montage whole: the geometry of its tiles is in its header', () => {
+    // Two 4×4 tiles side by side; a reduced montage would no longer match its `sweep.tile`.
+    const { header, payload } = encodeFrame(
+      {
+        run: 'run-1',
+        stream: 'xy',
+        view: 'sweep',
+        seq: 0,
+        dtype: 'uint8',
+        shape: [4, 8],
+        voxelSize: [1, 1, 1],
+        sweep: {
+          centres: [10, 11],
+          scores: [1, 2],
+          suggested: 10,
+          tile: [4, 4],
+          metric: 'entropy',
+        },
+        acquiredAt: 1,
+        reconstructedAt: 2,
+        publishedAt: 3,
+      },
+      new Uint8Array(32),
+    );
+    const frame: StoredFrame = {
+      key: streamKey('sweep', 'xy'),
+      header: { ...header, acceptedAt: 3 },
+      payload,
+    };
+    expect(deriveLevel(frame, { level: 1, origin: [0, 0], extent: [4, 8] })).toBe(frame);
+  });
+
   it('returns the frame itself for the whole slice at full resolution', () => {
     const frame = stored(new Float32Array(12), 3, 4);
     expect(deriveLevel(frame, { level: 0, origin: [0, 0], extent: [3, 4] })).toBe(frame);

@@ -84,7 +84,9 @@ export function isWhole(frame: StoredFrame, request: LevelRequest): boolean {
  * same frame shares one computation. The whole frame at level 0 is the frame itself.
  */
 export function deriveLevel(frame: StoredFrame, request: LevelRequest): StoredFrame {
-  if (frame.header.stream === 'volume' || isWhole(frame, request)) return frame;
+  // A sweep is a montage of tiles whose geometry its header states: it is sent whole.
+  if (frame.header.stream === 'volume' || frame.header.view === 'sweep' || isWhole(frame, request))
+    return frame;
   const id = `${request.level}|${request.origin.join(',')}|${request.extent.join(',')}`;
   let cache = derived.get(frame);
   const hit = cache?.get(id);
