@@ -2,8 +2,8 @@
  * What the tests need from Debian, not npm: Chromium for the browser tests (Playwright never
  * downloads a browser here) and python-socketio + numpy + websocket-client + jsonschema for the
  * Python SDK's tests, with venv and setuptools for its install test; PostgreSQL for the store's
- * and the cluster's tests and HAProxy for the cluster's (each test starts its own loopback
- * instance; Debian's services are not used). When something is missing: as root with apt, install
+ * and the cluster's tests, HAProxy for the cluster's (each test starts its own loopback
+ * instance; Debian's services are not used) and promtool (prometheus) for the metrics' lint. When something is missing: as root with apt, install
  * it; otherwise print the one command that does, and fail.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,6 +19,8 @@ const postgres = spawnSync('sh', ['-c', 'ls /usr/lib/postgresql/*/bin/initdb'], 
 });
 if (postgres.status !== 0) missing.push('postgresql');
 if (!existsSync('/usr/sbin/haproxy')) missing.push('haproxy');
+// promtool lints /metrics (server/metrics/GatewayMetrics.test.ts, the facility scrapes).
+if (!existsSync('/usr/bin/promtool')) missing.push('prometheus');
 const python = spawnSync(
   PYTHON,
   ['-c', 'import socketio, numpy, websocket, jsonschema, ensurepip, setuptools, pip'],

@@ -1,7 +1,7 @@
 'use client';
 
 import Link from 'next/link';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { PLANES } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
 import { useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
@@ -57,10 +57,14 @@ export function RunPage({ runId }: { runId: string }) {
     notice: DisconnectNotice | null;
   }>({ fps: {}, latency: null, notice: null });
 
-  // The region's job ended (or another took over): nothing of it is left to show.
+  // The region's job ended (or another took over): nothing of it is left to show. Only a region
+  // that was there and went: a zoom just asked for has no stream yet and must stay selected.
+  const hadRoi = useRef(hasRoi);
   useEffect(() => {
-    if (!hasRoi && view === 'roi') store.getState().setView('full');
-  }, [hasRoi, view, store]);
+    if (hadRoi.current && !hasRoi && store.getState().view === 'roi')
+      store.getState().setView('full');
+    hadRoi.current = hasRoi;
+  }, [hasRoi, store]);
 
   useEffect(() => live.watch(runId), [live, runId]);
   // What the viewers draw: the live stream, or a recorded moment of it (components/timeline).

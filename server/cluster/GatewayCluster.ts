@@ -114,7 +114,20 @@ export class GatewayCluster {
       if (!match) return;
       const run = decodeURIComponent(match[1]!);
       if (registry.producerOf(run) !== null) return;
-      const owner = await this.remoteOwner(run);
+      let owner: RunOwner | null;
+      try {
+        owner = await this.remoteOwnerOrThrow(run);
+      } catch (error) {
+        // Without the store this gateway cannot tell who delivers the command: accepting it here
+        // could leave it with no consumer, so it is refused, and the client retries with its key.
+        this.onError(error as Error, `looking up the owner of ${run} for a command`);
+        return reply
+          .code(503)
+          .header('retry-after', '2')
+          .send({
+            error: `the run ownership store is unreachable; retry with the same Idempotency-Key`,
+          });
+      }
       if (!owner) return;
       const headers: Record<string, string> = {
         'content-type': 'application/json',
@@ -304,10 +317,14 @@ export class GatewayCluster {
   }
 
   /** The run's live owner when it is another gateway; null when it is this one, nobody, or unknown. */
+  private async remoteOwnerOrThrow(run: string): Promise<RunOwner | null> {
+    const owner = await this.store.ownerOf(run);
+    return owner && owner.gateway !== this.self.id ? owner : null;
+  }
+
   private async remoteOwner(run: string): Promise<RunOwner | null> {
     try {
-      const owner = await this.store.ownerOf(run);
-      return owner && owner.gateway !== this.self.id ? owner : null;
+      return await this.remoteOwnerOrThrow(run);
     } catch (error) {
       // The store unreachable: serve what this gateway has rather than refuse everyone.
       this.onError(error as Error, `looking up the owner of ${run}`);

@@ -246,6 +246,15 @@ suite('a cluster of three gateways behind HAProxy', () => {
       'frames while PostgreSQL is down',
     );
     const duringOutage = watcher.frames.length - before;
+    // A command posted to a non-owner meanwhile is refused (503), not kept where no consumer is.
+    const refused = await postCommand(
+      other.url,
+      RUN,
+      TOKENS.staff,
+      { kind: 'capture' },
+      'pg-outage-1',
+    );
+    expect(refused.status, await refused.clone().text()).toBe(503);
     expect(ownerGw.child.exitCode).toBeNull();
     expect((await fetch(`${ownerGw.url}/api/health/live`)).status).toBe(200);
     await postgres.startServer();
