@@ -121,12 +121,9 @@ export class GatewayCluster {
         // Without the store this gateway cannot tell who delivers the command: accepting it here
         // could leave it with no consumer, so it is refused, and the client retries with its key.
         this.onError(error as Error, `looking up the owner of ${run} for a command`);
-        return reply
-          .code(503)
-          .header('retry-after', '2')
-          .send({
-            error: `the run ownership store is unreachable; retry with the same Idempotency-Key`,
-          });
+        return reply.code(503).header('retry-after', '2').send({
+          error: `the run ownership store is unreachable; retry with the same Idempotency-Key`,
+        });
       }
       if (!owner) return;
       const headers: Record<string, string> = {
