@@ -91,10 +91,16 @@ describe('the gateway’s structured logs (spawned process, JSON lines on stdout
     expect(at('command delivered')).toBeLessThanOrEqual(at('command applied'));
     expect(ofCommand.every((l) => l.event === 'command')).toBe(true);
     expect(ofCommand.find((l) => l.msg === 'command posted')?.reqId).toBe('proxy-req-0001');
-    // Fastify's request line for the list carries the id the answer named.
-    expect(
-      lines.some((l) => l.reqId === listId && l.req?.method === 'GET' && l.req.url === '/api/runs'),
-    ).toBe(true);
+    // Fastify's request line for the list carries the id the answer named (the child's lines
+    // reach this process through a pipe, so it is waited for rather than assumed there).
+    await eventually(
+      () =>
+        linesOf(gw).some(
+          (l) => l.reqId === listId && l.req?.method === 'GET' && l.req.url === '/api/runs',
+        ),
+      15_000,
+      'the list request’s line with its id',
+    );
     // Credentials are never written: the bearer tokens appear on no line.
     expect(gw.output()).not.toContain(TOKENS.staff);
     expect(gw.output()).not.toContain(TOKENS.producer);
