@@ -196,7 +196,8 @@ suite('a cluster of three gateways behind HAProxy', () => {
 
   // Skipped (issue 11, open): after the PostgreSQL store was merged, the clean-clone run got the
   // run as 'streaming' (its stale state) where 'paused' was expected; it passed before the merge.
-  // To find: whether the non-owner's registry now reads the shared store's row and wins the merge.
+  // The mirrored summary itself was stale (not the merge): the paused change had not reached the
+  // non-owner through the adapter when the late viewer connected.
   it.skip('a viewer on a non-owner gets the remote run with its current state in the list at connect', async () => {
     const owner = (await ownerId())!;
     const [otherId, other] = [...gateways.entries()].find(([id]) => id !== owner)!;
