@@ -8,8 +8,13 @@ const SYSTEMS = ['aurora', 'frontier', 'perlmutter', 'polaris'];
 const UI_PORT = Number(process.env.LOUPE_E2E_PORT ?? 3210);
 /** The embedded facility simulator's control API (playwright.config.ts sets LOUPE_SIM_PORT). */
 const SIM_URL = process.env.LOUPE_SIM_URL ?? `http://127.0.0.1:${UI_PORT + 2000}`;
-/** The controls' token, fresh on every start, written by the gateway next to the users file. */
+/**
+ * The controls' token, fresh on every start, written by the gateway next to the users file. Each
+ * call has a connection of its own: the test waits up to a minute between calls, and a kept-alive
+ * socket the simulator closes as idle just as the next call reuses it fails with ECONNRESET.
+ */
 const simControl = () => ({
+  connection: 'close',
   authorization: `Bearer ${readFileSync(
     process.env.LOUPE_SIM_CONTROL_TOKEN_FILE ?? '.e2e-data/sim-control-token',
     'utf8',

@@ -238,6 +238,18 @@ describe('ReconstructionConsumer', () => {
   });
 
   it('sweeps the rotation centre: a montage of candidates with a score each and a suggestion among them', async () => {
+    // The Fourier metric needs a half turn in the window (the earlier tests' parameter changes may
+    // have refilled it): wait for the consumer's own report of its coverage, not for a time.
+    // Only reports made from now on count: one sent before the last refill may still arrive.
+    const since = Date.now();
+    let coverageDeg = 0;
+    const onMetrics = (m: { producer: { sample?: { at: number; coverageDeg: number } } }) => {
+      const sample = m.producer.sample;
+      if (sample && sample.at > since) coverageDeg = sample.coverageDeg;
+    };
+    viewer.on('run:metrics', onMetrics);
+    await eventually(() => coverageDeg >= 180, 30_000, 'a half turn in the window');
+    viewer.off('run:metrics', onMetrics);
     const reply = await command({
       id: 'sweep-1',
       kind: 'centre-sweep',
