@@ -18,7 +18,7 @@ const CLIP_FPS = 10;
 
 /**
  * A time range of one plane out of the recording: a WebM movie of the slices as shown (window,
- * colormap, scale bar, time stamp; MediaRecorder in this tab) or the raw frames as a TIFF stack.
+ * colormap, scale bar, time stamp; encoded in this tab with WebCodecs) or the raw frames as a TIFF stack.
  * The range is in seconds from the start of the recording.
  */
 export function ClipExport({

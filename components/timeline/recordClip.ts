@@ -22,14 +22,15 @@ export interface ClipInput {
   onProgress?: (done: number) => void;
 }
 
-/** The WebM types Chromium's MediaRecorder writes, best first. */
-const TYPES = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm'];
+/** The codecs a WebM can carry that browsers encode, best first. */
+const CODECS = ['vp9', 'vp8'] as const;
 
 /**
- * Encodes frames of one plane as a WebM movie with the browser's MediaRecorder: each frame is
- * drawn as the viewer shows it (window, colormap), with a scale bar and its acquisition time, on
- * a canvas whose stream only produces a frame when asked (captureStream(0) + requestFrame), so the
- * movie has one frame per recorded frame, however long drawing takes.
+ * Encodes frames of one plane as a WebM movie: each frame is drawn as the viewer shows it (window,
+ * colormap), with a scale bar and its acquisition time, and handed to the browser's WebCodecs
+ * encoder with its own time stamp (i / fps), through mediabunny's WebM writer. The movie has
+ * exactly one frame per recorded frame, and encoding runs as fast as the machine allows: nothing
+ * depends on real-time capture (MediaRecorder dropped a frame now and then on a busy machine).
  */
 export async function recordClip(input: ClipInput): Promise<Blob> {
   const { frames, plane, window, colormap, fps, title } = input;
@@ -51,65 +52,62 @@ export async function recordClip(input: ClipInput): Promise<Blob> {
   out.width = width + (width & 1);
   out.height = height + BAND + ((height + BAND) & 1);
   const ctx = out.getContext('2d')!;
-  const type = TYPES.find((t) => MediaRecorder.isTypeSupported(t));
-  if (!type) throw new Error('this browser cannot record WebM');
-  const stream = out.captureStream(0);
-  const track = stream.getVideoTracks()[0] as CanvasCaptureMediaStreamTrack | undefined;
-  if (!track) throw new Error('canvas capture gave no video track');
-  const recorder = new MediaRecorder(stream, { mimeType: type, videoBitsPerSecond: 4_000_000 });
-  const chunks: Blob[] = [];
-  recorder.ondataavailable = (e) => {
-    if (e.data.size > 0) chunks.push(e.data);
-  };
-  const stopped = new Promise<void>((resolve, reject) => {
-    recorder.onstop = () => resolve();
-    recorder.onerror = () => reject(new Error('the recorder failed'));
+  // Loaded on the first export only: the viewer's own script stays as it was.
+  const {
+    BufferTarget,
+    CanvasSource,
+    Output,
+    QUALITY_HIGH,
+    WebMOutputFormat,
+    getFirstEncodableVideoCodec,
+  } = await import('mediabunny');
+  const codec = await getFirstEncodableVideoCodec([...CODECS], {
+    width: out.width,
+    height: out.height,
   });
-  const started = new Promise((resolve) => (recorder.onstart = resolve));
-  recorder.start();
-  // Frames asked for before the recorder has started are lost; Chromium may hold 'start' back
-  // until a first frame comes, so wait for it a bounded time, then two paints.
-  await Promise.race([started, new Promise((resolve) => setTimeout(resolve, 500))]);
-  await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  if (!codec) throw new Error('this browser cannot encode VP9 or VP8 video (WebCodecs)');
+  const target = new BufferTarget();
+  const output = new Output({ format: new WebMOutputFormat(), target });
+  const video = new CanvasSource(out, { codec, quality: QUALITY_HIGH });
+  output.addVideoTrack(video, { frameRate: fps });
+  await output.start();
   const t0 = first.header.acquiredAt;
   const umPerPx = pixelPitch(plane, first.header).colUm / factor;
   const bar = niceScaleBar((width / 4) * umPerPx);
-  for (const [i, frame] of frames.entries()) {
-    if (frame.header.shape.join() !== first.header.shape.join())
-      throw new Error('the slice changed size within the range: export a shorter one');
-    colorizeSlice(frame.pixels, window, lut, image.data);
-    sctx.putImageData(image, 0, 0);
-    ctx.imageSmoothingEnabled = false;
-    ctx.fillStyle = '#0d1117';
-    ctx.fillRect(0, 0, out.width, out.height);
-    ctx.drawImage(source, 0, 0, width, height);
-    ctx.fillStyle = '#e6edf3';
-    ctx.font = '13px ui-sans-serif, system-ui, sans-serif';
-    ctx.textBaseline = 'top';
-    const at = frame.header.acquiredAt;
-    ctx.fillText(
-      `${title} · ${new Date(at).toISOString()} · +${((at - t0) / 1000).toFixed(2)} s · seq ${frame.header.seq}`,
-      8,
-      height + 4,
-      width - 16,
-    );
-    if (bar.um > 0) {
-      ctx.fillRect(8, height + 30, bar.um / umPerPx, 4);
-      ctx.textAlign = 'right';
-      ctx.fillText(bar.label, width - 8, height + 22);
-      ctx.textAlign = 'left';
+  try {
+    for (const [i, frame] of frames.entries()) {
+      if (frame.header.shape.join() !== first.header.shape.join())
+        throw new Error('the slice changed size within the range: export a shorter one');
+      colorizeSlice(frame.pixels, window, lut, image.data);
+      sctx.putImageData(image, 0, 0);
+      ctx.imageSmoothingEnabled = false;
+      ctx.fillStyle = '#0d1117';
+      ctx.fillRect(0, 0, out.width, out.height);
+      ctx.drawImage(source, 0, 0, width, height);
+      ctx.fillStyle = '#e6edf3';
+      ctx.font = '13px ui-sans-serif, system-ui, sans-serif';
+      ctx.textBaseline = 'top';
+      const at = frame.header.acquiredAt;
+      ctx.fillText(
+        `${title} · ${new Date(at).toISOString()} · +${((at - t0) / 1000).toFixed(2)} s · seq ${frame.header.seq}`,
+        8,
+        height + 4,
+        width - 16,
+      );
+      if (bar.um > 0) {
+        ctx.fillRect(8, height + 30, bar.um / umPerPx, 4);
+        ctx.textAlign = 'right';
+        ctx.fillText(bar.label, width - 8, height + 22);
+        ctx.textAlign = 'left';
+      }
+      // Waits for the encoder's back-pressure, so a long clip never queues every frame at once.
+      await video.add(i / fps, 1 / fps);
+      input.onProgress?.(i + 1);
     }
-    track.requestFrame();
-    input.onProgress?.(i + 1);
-    // The capture takes the canvas when it is next painted: two paints before drawing the next
-    // frame, so a busy tab never merges two frames into one; then the movie's own pace.
-    await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
-    await new Promise((resolve) => setTimeout(resolve, 1000 / fps));
+    await output.finalize();
+  } catch (error) {
+    await output.cancel();
+    throw error;
   }
-  // Time for the encoder to take the last frame before the file is closed.
-  await new Promise((resolve) => setTimeout(resolve, 250));
-  recorder.stop();
-  await stopped;
-  track.stop();
-  return new Blob(chunks, { type: 'video/webm' });
+  return new Blob([target.buffer!], { type: 'video/webm' });
 }

@@ -28,8 +28,8 @@ function vint(
 }
 
 /**
- * Frames (SimpleBlocks and Blocks) per track number of a WebM file, as MediaRecorder writes it
- * (live: Segment and Clusters of unknown size). Reads element headers only; a truncated file
+ * Frames (SimpleBlocks and Blocks) per track number of a WebM file, with Segment and Clusters of
+ * known size or of unknown size (a live writer's, MediaRecorder's). Reads element headers only; a truncated file
  * counts the frames before the cut.
  */
 export function webmFrameCounts(bytes: Uint8Array): Map<number, number> {
