@@ -1,4 +1,4 @@
-import { colorizeSlice } from '@/lib/export/colorizeSlice';
+import { EnlargedSlice } from '@/lib/export/enlargedSlice';
 import { type Colormap, colormapLut, LUT_SIZE } from '@/lib/imaging/colormaps';
 import { niceScaleBar } from '@/lib/imaging/planeGeometry';
 import type { DisplayWindow } from '@/lib/imaging/windowLevel';
@@ -6,8 +6,7 @@ import type { Plane, SliceFrame } from '@/lib/protocol';
 import { pixelPitch } from '@/lib/measure/pixelPitch';
 import { formatValue } from './MeasurePanel';
 
-/** An exported image is at least this wide (px): small slices are enlarged by whole pixels. */
-const MIN_WIDTH = 512;
+/** Band under the image for the caption, the scale bar and the legend, px. */
 const BAND = 72;
 
 export interface SlicePngInput {
@@ -27,29 +26,14 @@ export interface SlicePngInput {
 export async function exportSlicePng(input: SlicePngInput): Promise<Blob> {
   const { frame, plane, window, colormap, unit, caption } = input;
   const [rows, cols] = frame.header.shape;
-  const factor = Math.max(1, Math.ceil(MIN_WIDTH / cols));
-  const width = cols * factor;
-  const height = rows * factor;
   const lut = colormapLut(colormap);
-  const image = new ImageData(cols, rows);
-  colorizeSlice(frame.pixels, window, lut, image.data);
-  const source = document.createElement('canvas');
-  source.width = cols;
-  source.height = rows;
-  source.getContext('2d')!.putImageData(image, 0, 0);
-
+  const slice = new EnlargedSlice(rows, cols, lut);
+  const { factor, width, height } = slice;
   const out = document.createElement('canvas');
   out.width = width;
   out.height = height + BAND;
   const ctx = out.getContext('2d')!;
-  ctx.imageSmoothingEnabled = false;
-  ctx.fillStyle = '#0d1117';
-  ctx.fillRect(0, 0, out.width, out.height);
-  ctx.drawImage(source, 0, 0, width, height);
-
-  ctx.fillStyle = '#e6edf3';
-  ctx.font = '13px ui-sans-serif, system-ui, sans-serif';
-  ctx.textBaseline = 'top';
+  slice.paint(ctx, frame.pixels, window);
   ctx.fillText(caption, 8, height + 6, width - 16);
 
   // Scale bar: at most a quarter of the width, in µm from the pixel pitch.

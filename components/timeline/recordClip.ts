@@ -1,12 +1,10 @@
-import { colorizeSlice } from '@/lib/export/colorizeSlice';
+import { EnlargedSlice } from '@/lib/export/enlargedSlice';
 import { type Colormap, colormapLut } from '@/lib/imaging/colormaps';
 import { niceScaleBar } from '@/lib/imaging/planeGeometry';
 import type { DisplayWindow } from '@/lib/imaging/windowLevel';
 import { pixelPitch } from '@/lib/measure/pixelPitch';
 import { type Frame, type Plane, isSliceFrame } from '@/lib/protocol';
 
-/** A clip is at least this wide (px): small slices are enlarged by whole pixels, like the PNG export. */
-const MIN_WIDTH = 512;
 /** Band under the image for the time stamp and the scale bar, px. */
 const BAND = 40;
 
@@ -38,15 +36,8 @@ export async function recordClip(input: ClipInput): Promise<Blob> {
   if (!first) throw new Error('no frames in that range');
   if (!isSliceFrame(first)) throw new Error('a clip is made of slices, not volume bricks');
   const [rows, cols] = first.header.shape;
-  const factor = Math.max(1, Math.ceil(MIN_WIDTH / cols));
-  const width = cols * factor;
-  const height = rows * factor;
-  const lut = colormapLut(colormap);
-  const source = document.createElement('canvas');
-  source.width = cols;
-  source.height = rows;
-  const sctx = source.getContext('2d')!;
-  const image = new ImageData(cols, rows);
+  const slice = new EnlargedSlice(rows, cols, colormapLut(colormap));
+  const { factor, width, height } = slice;
   const out = document.createElement('canvas');
   // Even sizes: VP8/VP9 encoders work on 2×2 chroma blocks.
   out.width = width + (width & 1);
@@ -78,15 +69,7 @@ export async function recordClip(input: ClipInput): Promise<Blob> {
     for (const [i, frame] of frames.entries()) {
       if (frame.header.shape.join() !== first.header.shape.join())
         throw new Error('the slice changed size within the range: export a shorter one');
-      colorizeSlice(frame.pixels, window, lut, image.data);
-      sctx.putImageData(image, 0, 0);
-      ctx.imageSmoothingEnabled = false;
-      ctx.fillStyle = '#0d1117';
-      ctx.fillRect(0, 0, out.width, out.height);
-      ctx.drawImage(source, 0, 0, width, height);
-      ctx.fillStyle = '#e6edf3';
-      ctx.font = '13px ui-sans-serif, system-ui, sans-serif';
-      ctx.textBaseline = 'top';
+      slice.paint(ctx, frame.pixels, window);
       const at = frame.header.acquiredAt;
       ctx.fillText(
         `${title} · ${new Date(at).toISOString()} · +${((at - t0) / 1000).toFixed(2)} s · seq ${frame.header.seq}`,
