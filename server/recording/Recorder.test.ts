@@ -1,7 +1,7 @@
 import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseHeader, streamKey } from '@/lib/protocol';
 import type { StoredFrame } from '../streams/RunRegistry';
 import { Recorder, type RecorderOptions } from './Recorder';
@@ -96,6 +96,29 @@ describe('Recorder', () => {
     await r.drain();
     const bricks = await r.frameAt('run-1', 'full/volume', 450);
     expect(bricks.map((b) => b.header.seq).sort()).toEqual([2, 3]);
+  });
+
+  it('stops walking back once the bricks found cover the whole volume', async () => {
+    const r = await recorder({ dir: tempDir() });
+    // A 4×4×4 volume in four bricks of 1×4×4, sent whole 50 times over.
+    let seq = 0;
+    for (let pass = 0; pass < 50; pass++)
+      for (let z = 0; z < 4; z++)
+        r.record(
+          'run-1',
+          slice(seq, 100 + seq, seq++, {
+            stream: 'volume',
+            shape: [1, 4, 4],
+            brickOffset: [0, 0, z],
+            volumeShape: [4, 4, 4],
+          }),
+        );
+    await r.drain();
+    const reads = vi.spyOn(r as unknown as { readFrame: () => unknown }, 'readFrame');
+    const bricks = await r.frameAt('run-1', 'full/volume', 100 + 199.5);
+    expect(bricks.map((b) => b.header.seq)).toEqual([196, 197, 198, 199]);
+    // The newest four, not the 200 recorded.
+    expect(reads).toHaveBeenCalledTimes(4);
   });
 
   it('truncates a torn segment at start-up and keeps every intact record before it', async () => {

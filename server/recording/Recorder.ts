@@ -105,6 +105,11 @@ interface QueueItem {
 const MAX_MARKERS = 2000;
 /** How many bricks back a volume "at t" may look for the bricks in force. */
 const MAX_BRICKS_BACK = 512;
+/**
+ * How many brick records a volume "at t" reads at most: a volume never sent whole (a consumer
+ * that refreshes only some bricks) would otherwise be walked back to the start of the recording.
+ */
+const MAX_BRICK_READS = 4 * MAX_BRICKS_BACK;
 /** Records per writev: well under IOV_MAX (1024), three buffers each. */
 const BATCH_RECORDS = 256;
 
@@ -588,6 +593,12 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     const found: RecordedFrame[] = [];
     const seen = new Set<string>();
     let shape: string | null = null;
+    // Voxels of the volume the bricks found so far cover, and of the whole volume: once every
+    // voxel has its newest brick, older bricks are all replaced ones (a 20-minute run holds
+    // tens of thousands of them; reading them all made one seek take minutes).
+    let covered = 0;
+    let whole = Infinity;
+    let reads = 0;
     for (let s = state.segments.length - 1; s >= 0; s--) {
       const segment = state.segments[s]!;
       if (segment.firstT > t) continue;
@@ -596,15 +607,21 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       for (let i = upperBound(list, t) - 1; i >= 0; i--) {
         const frame = await this.readFrame(segment, list[i]!);
         if (!volume) return [frame];
-        const thisShape = (frame.header.volumeShape ?? []).join();
+        const volumeShape = frame.header.volumeShape ?? [];
+        const thisShape = volumeShape.join();
         if (shape !== null && thisShape !== shape) return found.reverse();
-        shape = thisShape;
+        if (shape === null) {
+          shape = thisShape;
+          whole = volumeShape.length > 0 ? product(volumeShape) : Infinity;
+        }
         const at = slotKey(frame.header);
         if (!seen.has(at)) {
           seen.add(at);
           found.push(frame);
+          covered += product(frame.header.shape);
         }
-        if (seen.size >= MAX_BRICKS_BACK) return found.reverse();
+        if (covered >= whole || seen.size >= MAX_BRICKS_BACK || ++reads >= MAX_BRICK_READS)
+          return found.reverse();
       }
     }
     return found.reverse();
@@ -636,6 +653,10 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     }
     return { frames, truncated: false };
   }
+}
+
+function product(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
 }
 
 function addEntry(segment: Segment, entry: IndexEntry): void {
