@@ -32,3 +32,22 @@ export function changedShare(a: Uint8Array, b: Uint8Array, tolerance = 8): numbe
   for (let i = 0; i < a.length; i++) if (Math.abs(a[i]! - b[i]!) > tolerance) changed++;
   return changed / a.length;
 }
+
+/**
+ * How grainy an image is, whatever its brightness and contrast: the mean absolute difference
+ * between horizontal and vertical neighbours, over the spread of the grey levels. A low-pass
+ * filter (Paganin phase retrieval) lowers it; noise raises it; near 0 for a smooth gradient.
+ */
+export function roughness(image: { width: number; height: number; grey: Uint8Array }): number {
+  const { width, height, grey } = image;
+  let sum = 0;
+  let n = 0;
+  for (let y = 0; y + 1 < height; y++)
+    for (let x = 0; x + 1 < width; x++) {
+      const v = grey[y * width + x]!;
+      sum += Math.abs(v - grey[y * width + x + 1]!) + Math.abs(v - grey[(y + 1) * width + x]!);
+      n += 2;
+    }
+  const s = spread(grey);
+  return s > 0 ? sum / n / s : 0;
+}

@@ -22,9 +22,14 @@ test('staff resubmit the run: the job is queued at the chosen site and streaming
     new RegExp(`job \\S+ (queued|running) at ${SITE}|streaming again from ${SITE} \\(job `),
     { timeout: 30_000 },
   );
-  await expect(latest.locator('[data-state]')).toHaveAttribute('data-state', 'applied', {
-    timeout: 90_000,
-  });
+  // Polled with its text, so a failure shows why the command failed, not only that it did.
+  await expect
+    .poll(
+      async () =>
+        `${await latest.locator('[data-state]').getAttribute('data-state')}: ${await latest.textContent()}`,
+      { timeout: 90_000 },
+    )
+    .toMatch(/^applied: /);
   await expect(latest).toContainText(/streaming again from [\w-]+ \(job /);
   const canvas = page.getByTestId(testIds.sliceCanvas('xy'));
   await expect
