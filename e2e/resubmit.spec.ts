@@ -12,6 +12,10 @@ test('staff resubmit the run: the job is queued at the chosen site and streaming
   await signInAs(page, 'sam');
   await page.goto('/runs/demo');
   await expect(page.getByTestId(testIds.sliceFps('xy'))).not.toHaveText(/^0\.0 fps$/);
+  // Its own walltime: a staff decision stands for the next job with the job shape it was made
+  // for, and jobEnd.spec's leaves one minute (a second of real time at the simulator's 60×, too
+  // short for a consumer to start: "ended failed before streaming: walltime reached").
+  await page.getByLabel('walltime in min (empty: as decided)').fill('120');
   await page.getByTestId(testIds.command('resubmit')).click();
   const latest = page.getByTestId(testIds.commandList).locator('li').first();
   await expect(latest).toContainText('resubmit');
