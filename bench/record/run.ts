@@ -4,10 +4,11 @@
  * 1. The fan-out benchmark (bench/fanout, Loupe gateway only) twice in one run, recording off and
  *    on: throughput and p99 of the on run as a ratio of the off run (goal ≥ 0.95×), and the disk
  *    bytes per second the recording took.
- * 2. One hour of a run synthesised with the recorder's own writer (3 planes at 10 Hz, timestamps
- *    an hour apart, written as fast as the disk takes it), then a gateway started on that
- *    directory and the time to seek a random moment: GET /api/runs/:id/frames?at=… to the decoded
- *    frame, per plane (goal ≤ 200 ms to the first frame).
+ * 2. One hour of a run synthesised with the recorder's own writer (3 planes at 10 Hz and a preview
+ *    volume of 8 bricks every 2 s, timestamps an hour apart, written as fast as the disk takes
+ *    it), then a gateway started on that directory and the time to seek a random moment:
+ *    GET /api/runs/:id/frames?at=… to the decoded frame, per plane (goal ≤ 200 ms to the first
+ *    frame), and to the volume's bricks in force then.
  *
  *   --size 512 --viewers 10 --stalled 2 --stall 10 --after 10  (fan-out arguments, passed on)
  *   --hour-size 64 (edge of the synthesised slices) --seeks 40
@@ -83,7 +84,7 @@ async function fanOut(recording: boolean): Promise<PhaseFigures & { diskBytes: n
 async function synthesiseHour(
   dir: string,
   run: string,
-): Promise<{ from: number; to: number; frames: number; ms: number }> {
+): Promise<{ from: number; to: number; frames: number; bricks: number; ms: number }> {
   const edge = Number(values['hour-size']);
   const hz = 10;
   const frames = Math.round(Number(values.hours) * 3600 * hz);
@@ -100,6 +101,8 @@ async function synthesiseHour(
   const pixels = PLANES.map((_, p) =>
     Uint16Array.from({ length: edge * edge }, (_, i) => (i * 7 + p) & 0xffff),
   );
+  const brickPixels = Uint16Array.from({ length: (edge / 4) ** 3 }, (_, i) => i & 0xffff);
+  let bricks = 0;
   const started = performance.now();
   for (let i = 0; i < frames; i++) {
     clock = from + (i * 1000) / hz;
@@ -126,12 +129,52 @@ async function synthesiseHour(
         payload,
       });
     }
+    // A preview volume of half the edge in 2×2×2 bricks, sent whole every 2 s, as the demo does.
+    if (i % (2 * hz) === 0) {
+      const half = edge / 2;
+      const brick = half / 2;
+      for (let b = 0; b < 8; b++) {
+        const offset: [number, number, number] = [
+          (b & 1) * brick,
+          ((b >> 1) & 1) * brick,
+          ((b >> 2) & 1) * brick,
+        ];
+        const { header, payload } = encodeFrame(
+          {
+            run,
+            stream: 'volume',
+            seq: (i / (2 * hz)) * 8 + b,
+            dtype: 'uint16',
+            shape: [brick, brick, brick],
+            voxelSize: [2, 2, 2],
+            brickOffset: offset,
+            volumeShape: [half, half, half],
+            acquiredAt: clock,
+            reconstructedAt: clock,
+            publishedAt: clock,
+          },
+          brickPixels,
+        );
+        recorder.record(run, {
+          key: 'full/volume',
+          header: { ...header, acceptedAt: clock },
+          payload,
+        });
+        bricks++;
+      }
+    }
     // The queue is bounded (64 MiB); drain well before it, so nothing is dropped.
     if (i % 500 === 499) await recorder.drain();
   }
   await recorder.close();
   if (recorder.figures.dropped > 0) throw new Error(`${recorder.figures.dropped} frames dropped`);
-  return { from, to: clock, frames: frames * PLANES.length, ms: performance.now() - started };
+  return {
+    from,
+    to: clock,
+    frames: frames * PLANES.length,
+    bricks,
+    ms: performance.now() - started,
+  };
 }
 
 async function seekHour(dir: string, run: string, from: number, to: number) {
@@ -151,6 +194,7 @@ async function seekHour(dir: string, run: string, from: number, to: number) {
   const random = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const first: number[] = [];
   const all: number[] = [];
+  const volume: number[] = [];
   const seeks = Number(values.seeks);
   // Unmeasured first: the route's JIT and the HTTP connection, as a page that already shows the run.
   for (const plane of PLANES)
@@ -171,9 +215,19 @@ async function seekHour(dir: string, run: string, from: number, to: number) {
     );
     first.push(Math.min(...times));
     all.push(Math.max(...times));
+    // The volume as it was: the newest of each of its 8 bricks (the recorder stops walking back
+    // once they cover the volume; before, it read every brick recorded up to the moment).
+    const volumeStarted = performance.now();
+    const res = await fetch(`${base}?stream=full/volume&at=${at}`);
+    if (!res.ok) throw new Error(`seek full/volume at ${at}: HTTP ${res.status}`);
+    const bricks = decodeFrameStream(new Uint8Array(await res.arrayBuffer()));
+    if (bricks.length !== 8 || bricks.some((b) => b.header.publishedAt > t))
+      throw new Error(`not the volume in force: ${bricks.length} bricks`);
+    volume.push(performance.now() - volumeStarted);
   }
   await gateway.close();
-  return { openMs, first: first.sort((a, b) => a - b), all: all.sort((a, b) => a - b) };
+  const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
+  return { openMs, first: sorted(first), all: sorted(all), volume: sorted(volume) };
 }
 
 console.log(`bench:record — scratch directory ${work}`);
@@ -185,12 +239,12 @@ const on = await fanOut(true);
 const run = 'bench-hour';
 const hourDir = join(work, 'hour');
 console.log(
-  `\n### synthesising ${values.hours} h of 3 planes at 10 Hz, ${values['hour-size']}² uint16`,
+  `\n### synthesising ${values.hours} h of 3 planes at 10 Hz, ${values['hour-size']}² uint16, and a preview volume`,
 );
 const hour = await synthesiseHour(hourDir, run);
 const hourBytes = dirBytes(hourDir);
 console.log(
-  `${hour.frames} frames, ${(hourBytes / 2 ** 20).toFixed(0)} MiB on disk, written in ${(hour.ms / 1000).toFixed(1)} s`,
+  `${hour.frames} slices and ${hour.bricks} bricks, ${(hourBytes / 2 ** 20).toFixed(0)} MiB on disk, written in ${(hour.ms / 1000).toFixed(1)} s`,
 );
 const seek = await seekHour(hourDir, run, hour.from, hour.to);
 
@@ -217,6 +271,9 @@ console.log(
 );
 console.log(
   `all three planes: p50 ${ms(percentile(seek.all, 50))}, p95 ${ms(percentile(seek.all, 95))}, max ${ms(seek.all.at(-1)!)}`,
+);
+console.log(
+  `volume bricks in force (8 of 8): p50 ${ms(percentile(seek.volume, 50))}, p95 ${ms(percentile(seek.volume, 95))}, max ${ms(seek.volume.at(-1)!)}`,
 );
 if (!values.keep) rmSync(work, { recursive: true, force: true });
 process.exit(0);
