@@ -18,6 +18,7 @@ import {
   RunId,
   type RecordingMarker,
   type RecordingSummary,
+  elementCount,
   slotKey,
   type StreamKey,
 } from '@/lib/protocol';
@@ -612,13 +613,13 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         if (shape !== null && thisShape !== shape) return found.reverse();
         if (shape === null) {
           shape = thisShape;
-          whole = volumeShape.length > 0 ? product(volumeShape) : Infinity;
+          whole = volumeShape.length > 0 ? elementCount(volumeShape) : Infinity;
         }
         const at = slotKey(frame.header);
         if (!seen.has(at)) {
           seen.add(at);
           found.push(frame);
-          covered += product(frame.header.shape);
+          covered += elementCount(frame.header.shape);
         }
         if (covered >= whole || seen.size >= MAX_BRICKS_BACK || ++reads >= MAX_BRICK_READS)
           return found.reverse();
@@ -653,10 +654,6 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     }
     return { frames, truncated: false };
   }
-}
-
-function product(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
 
 function addEntry(segment: Segment, entry: IndexEntry): void {
