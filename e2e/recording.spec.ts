@@ -44,11 +44,9 @@ async function dragTo(page: Page, timeline: Locator, t: number) {
 // Issue 14's first "done when". Red in CI once with frame-at empty for 90 s after the drag: each
 // seek asked the gateway for the volume in force, and the recorder read every brick recorded
 // since the run began (3.4 s at 11 minutes of the demo, growing with the run); it now stops once
-// the bricks it found cover the volume. With that, this test passed in the full clean-clone
-// suite of 2026-12-03 (1.8 min), but the demo it leaves made steering.spec's first test red in
-// both attempts (the demo page's xy at 0.0 fps for 15 s, minutes later), though this test ends
-// with a reset-zoom. Off again until that interplay is understood.
-test.fixme('zoom in, drag the timeline back before the zoom and see the full view as it was, L is live again', async ({
+// the bricks it found cover the volume. Green since in the full clean-clone suite (1.8 min) and
+// before steering.spec (1.7 min), which now allows the demo's slices 60 s to come back.
+test('zoom in, drag the timeline back before the zoom and see the full view as it was, L is live again', async ({
   page,
 }) => {
   test.setTimeout(600_000);
