@@ -148,6 +148,8 @@ test('zoom in, drag the timeline back before the zoom and see the full view as i
 const RUN = 'e2e-recording';
 const N = 64;
 const FRAMES = 30;
+/** Projections per second the producer reports with frame k: this plus k. */
+const PROJECTIONS_PER_S = 500;
 // Consecutive frames differ by about a third of the range at every pixel (steps are visible).
 const slice = (k: number, p: number) =>
   Float32Array.from({ length: N * N }, (_, i) => ((i + k * 1237 + p * 31) % (N * N)) / (N * N));
@@ -181,6 +183,19 @@ test.describe('a finished run', () => {
     if (!reply.ok) throw new Error(reply.error);
     const start = Date.now();
     for (let k = 0; k < FRAMES; k++) {
+      // The consumer's own health report, recorded with the frames: a replay shows it.
+      producer.emit('run:metrics', {
+        run: RUN,
+        at: Date.now(),
+        projectionsPerSecond: PROJECTIONS_PER_S + k,
+        slicesPerSecond: 30,
+        bricksPerSecond: 0,
+        voxelAngleUpdatesPerSecond: 1e6,
+        coverageDeg: 180,
+        cycleMs: 33,
+        lagMs: 12,
+        paused: false,
+      });
       for (const [p, plane] of PLANES.entries()) {
         const now = Date.now();
         const { header, payload } = encodeFrame(
@@ -235,6 +250,13 @@ test.describe('a finished run', () => {
       .poll(async () => timelineNumber(timeline, 'frame-at'), { timeout: 60_000 })
       .toBe(sent.last);
     await expect(indicator).toHaveText('replay');
+    // The producer's health as it reported it then, from the recording.
+    const recorded = page.getByTestId(testIds.recordedProducer);
+    await expect(recorded).toHaveAttribute('data-state', 'found', { timeout: 30_000 });
+    const projections = async () =>
+      Number(await recorded.locator('dt:text-is("projections / s") + dd').innerText());
+    expect(await projections()).toBeGreaterThanOrEqual(PROJECTIONS_PER_S);
+    expect(await projections()).toBeLessThan(PROJECTIONS_PER_S + FRAMES);
     const xy = page.getByTestId(testIds.sliceCanvas('xy'));
     await expect
       .poll(async () => spread((await greyPixels(xy)).grey), { timeout: 90_000 })

@@ -30,6 +30,7 @@ export const testIds = {
   volumeFill: 'volume-fill',
   runMetrics: 'run-metrics',
   flowCounters: 'flow-counters',
+  recordedProducer: 'recorded-producer',
   disconnectNotice: 'disconnect-notice',
   identity: 'identity',
   viewToggle: (view: string) => `view-toggle-${view}`,

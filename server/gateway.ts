@@ -255,6 +255,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await app.register(runRoutes, { runs });
   const recorder = options.recording ? await Recorder.open(options.recording) : null;
   recorder?.on('error', (error) => app.log.error({ err: error }, 'recorder error'));
+  for (const u of recorder?.unreadable ?? [])
+    app.log.warn(u, `recording segment left unread: ${u.reason}`);
   if (recorder) await app.register(recordingRoutes, { recorder });
   metricsRoute(app, metrics, options.metricsToken ?? null);
   const audit = new AuditLog(store);

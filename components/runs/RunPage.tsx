@@ -27,6 +27,7 @@ import { usePlanePositions } from '@/components/viewer/usePlanePositions';
 import { initialViewState, useViewStateUrl } from '@/components/viewer/useViewStateUrl';
 import type { CommandRequestInput, DisconnectNotice, Region } from '@/lib/protocol';
 import { ClipExport } from '@/components/timeline/ClipExport';
+import { RecordedProducerHealth } from '@/components/timeline/RecordedProducerHealth';
 import { Timeline } from '@/components/timeline/Timeline';
 import { useTimeline } from '@/components/timeline/useTimeline';
 import { jobEndedMessage } from '@/lib/runs/describeJob';
@@ -280,6 +281,7 @@ export function RunPage({ runId }: { runId: string }) {
           </section>
           <section className="rounded-lg border border-edge bg-panel p-3">
             <h2 className="mb-2 text-sm font-semibold">Run metrics</h2>
+            <RecordedProducerHealth controller={timeline} />
             <LazyRunMetricsPanel run={runId} metrics={live.metrics} stats={stats} />
           </section>
         </aside>

@@ -1,4 +1,11 @@
-import { decodeFrameStream, type Frame, RecordingSummary, type StreamKey } from '@/lib/protocol';
+import {
+  decodeFrameStream,
+  type Frame,
+  ProducerMetricsAnswer,
+  type RecordedProducerMetrics,
+  RecordingSummary,
+  type StreamKey,
+} from '@/lib/protocol';
 
 /** fetch() with the tab's credentials (LiveClient.api). */
 export type ApiFetch = (path: string, init?: RequestInit) => Promise<Response>;
@@ -30,6 +37,15 @@ export class RecordingApi {
     if (res.status === 404) return [];
     if (!res.ok) throw new Error(`frames at: HTTP ${res.status}`);
     return decodeFrameStream(new Uint8Array(await res.arrayBuffer()));
+  }
+
+  /** The producer's own metrics sample in force at `t`, if it had reported shortly before. */
+  async producerMetricsAt(t: number): Promise<RecordedProducerMetrics | null> {
+    const q = new URLSearchParams({ at: iso(Math.ceil(t)) });
+    const res = await this.api(`${this.path('producer-metrics')}?${q}`);
+    if (res.status === 404) return null;
+    if (!res.ok) throw new Error(`producer metrics: HTTP ${res.status}`);
+    return ProducerMetricsAnswer.parse(await res.json()).samples[0] ?? null;
   }
 
   /** Frames of `key` published in [from, to], oldest first; `truncated`: page on from the last. */

@@ -4,7 +4,8 @@
         --run demo --stream full/xy [--dir data/recordings/demo]
 
 Prints one JSON line: the recorded span, the frames read over REST as one array (shape, dtype,
-sum), the frame in force at the middle of the span, and the same read from the segment files.
+sum), the frame in force at the middle of the span, the producer's recorded projections per second,
+and the frames read from the segment files.
 """
 
 import argparse
@@ -41,6 +42,9 @@ def main() -> None:
             "seqs": [h["seq"] for h, _ in frames],
         },
         "at": {"seq": at_header["seq"], "publishedAt": at_header["publishedAt"], "first": float(at_pixels.flat[0])},
+        "producerMetrics": [
+            s["sample"]["projectionsPerSecond"] for s in client.producer_metrics(args.run, summary["from"], summary["to"])
+        ],
     }
     if args.dir:
         disk = stack(read_segments(args.dir, args.stream))

@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 describe('Python recording reader (consumers/python/loupe_producer/recording.py)', () => {
-  it('reads a recording into numpy over REST and from the segment files, pixel for pixel', async () => {
+  it('reads a recording into numpy over REST and from the segment files, pixel for pixel, with the producer metrics between the frames', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'loupe-py-rec-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const gw = await startTestGateway({
@@ -54,6 +54,20 @@ describe('Python recording reader (consumers/python/loupe_producer/recording.py)
         },
         pixels,
       );
+      // The producer's own metrics, recorded between the frames (segment version 2's new kind);
+      // sent before the frame, so the frame's acknowledgement comes after it was taken.
+      producer.emit('run:metrics', {
+        run: 'pyrec',
+        at: Date.now(),
+        projectionsPerSecond: 100 + k,
+        slicesPerSecond: 3,
+        bricksPerSecond: 0,
+        voxelAngleUpdatesPerSecond: 1e6,
+        coverageDeg: 180,
+        cycleMs: 40,
+        lagMs: 25,
+        paused: false,
+      });
       expect(await producer.emitWithAck('frame', header, payload)).toEqual({ ok: true });
       // Distinct publication instants, so the frame in force mid-span is one of them.
       await new Promise((r) => setTimeout(r, 5));
@@ -87,6 +101,7 @@ describe('Python recording reader (consumers/python/loupe_producer/recording.py)
       rest: { shape: number[]; dtype: string; sum: number; seqs: number[] };
       at: { seq: number };
       segments: { shape: number[]; equal: boolean };
+      producerMetrics: number[];
     };
     expect(out.rest).toEqual({
       shape: [FRAMES, N, N + 1],
@@ -97,5 +112,6 @@ describe('Python recording reader (consumers/python/loupe_producer/recording.py)
     expect(out.at.seq).toBeGreaterThanOrEqual(0);
     expect(out.at.seq).toBeLessThan(FRAMES);
     expect(out.segments).toEqual({ shape: [FRAMES, N, N + 1], equal: true });
+    expect(out.producerMetrics).toEqual(Array.from({ length: FRAMES }, (_, k) => 100 + k));
   });
 });

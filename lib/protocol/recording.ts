@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type Frame, FrameError, frameByteLength, parseHeader, toPixels } from './frame';
 import { StreamKey } from './messages';
+import { ProducerMetrics } from './producerMetrics';
 
 /**
  * A moment on a run's timeline worth a marker: a steering command (a zoom, a parameter change, a
@@ -53,6 +54,28 @@ export const RecordingSummary = z
   })
   .strict();
 export type RecordingSummary = z.infer<typeof RecordingSummary>;
+
+/** One of the producer's metrics samples as recorded: when the gateway got it (epoch ms), and it. */
+export const RecordedProducerMetrics = z
+  .object({
+    receivedAt: z.number().nonnegative().finite(),
+    sample: ProducerMetrics,
+  })
+  .strict();
+export type RecordedProducerMetrics = z.infer<typeof RecordedProducerMetrics>;
+
+/**
+ * Gateway → viewer (`GET /api/runs/:id/producer-metrics`): the sample in force at an instant
+ * (`at=`, none when the producer had not reported for a while), or those of a span (`from=&to=`).
+ */
+export const ProducerMetricsAnswer = z
+  .object({
+    samples: z.array(RecordedProducerMetrics),
+    /** More samples in the span than one answer carries: page on from the last one. */
+    truncated: z.boolean(),
+  })
+  .strict();
+export type ProducerMetricsAnswer = z.infer<typeof ProducerMetricsAnswer>;
 
 /** Media type of `GET /api/runs/:id/frames`: frames one after the other, see encodeFrameStream. */
 export const FRAME_STREAM_TYPE = 'application/vnd.loupe.frames';

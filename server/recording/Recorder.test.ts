@@ -1,8 +1,16 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseHeader, streamKey } from '@/lib/protocol';
+import { type ProducerMetrics, parseHeader, streamKey } from '@/lib/protocol';
 import type { StoredFrame } from '../streams/RunRegistry';
 import { Recorder, type RecorderOptions } from './Recorder';
 
@@ -55,6 +63,22 @@ function slice(
     key: streamKey(header.view, header.stream),
     header: { ...header, acceptedAt: t },
     payload: new Uint8Array(pixels.buffer),
+  };
+}
+
+/** A producer metrics sample of run-1 whose projections per second are `rate`. */
+function sample(rate: number, at: number): ProducerMetrics {
+  return {
+    run: 'run-1',
+    at,
+    projectionsPerSecond: rate,
+    slicesPerSecond: 3,
+    bricksPerSecond: 4,
+    voxelAngleUpdatesPerSecond: 1e7,
+    coverageDeg: 180,
+    cycleMs: 50,
+    lagMs: 20,
+    paused: false,
   };
 }
 
@@ -197,6 +221,64 @@ describe('Recorder', () => {
     expect(gap.frames).toBe(r.figures.dropped);
     expect(s.frames + gap.frames).toBe(51);
     expect(gap.to).toBe(5049);
+  });
+
+  it('records the producer metrics by the gateway clock, in force at an instant while fresh, after a restart too', async () => {
+    const dir = tempDir();
+    const r = await recorder({ dir });
+    for (let i = 0; i < 10; i++) {
+      r.record('run-1', slice(i, 1000 + i * 1000, i));
+      // The producer's own clock is off by an hour: the record goes by when the gateway got it.
+      r.recordMetrics('run-1', sample(100 + i, 1000 + i * 1000 + 3_600_000), 1500 + i * 1000);
+    }
+    await r.drain();
+    const at = await r.metricsAt('run-1', 4_200, 10_000);
+    expect(at).toEqual({ receivedAt: 3500, sample: sample(102, 3000 + 3_600_000) });
+    // Before the first sample, or long after the last one: no figures of the time.
+    expect(await r.metricsAt('run-1', 1_400, 10_000)).toBeNull();
+    expect(await r.metricsAt('run-1', 10_500 + 10_001, 10_000)).toBeNull();
+    const span = await r.metricsRange('run-1', 2_000, 6_000, 100);
+    expect(span.samples.map((m) => m.sample.projectionsPerSecond)).toEqual([101, 102, 103, 104]);
+    expect(span.truncated).toBe(false);
+    expect((await r.metricsRange('run-1', 0, 20_000, 3)).truncated).toBe(true);
+    // Frames are unchanged by the records between them.
+    expect(r.summary('run-1')!.frames).toBe(10);
+    expect((await r.frameAt('run-1', 'full/xy', 4_200))[0]!.header.seq).toBe(3);
+
+    // A restart reads them back from the segment (recovered from its open state).
+    open.splice(open.indexOf(r), 1);
+    await r.close();
+    const again = await recorder({ dir });
+    const all = await again.metricsRange('run-1', 0, 20_000, 100);
+    expect(all.samples.map((m) => m.receivedAt)).toEqual(
+      Array.from({ length: 10 }, (_, i) => 1500 + i * 1000),
+    );
+    expect((await again.metricsAt('run-1', 10_600, 10_000))!.sample.projectionsPerSecond).toBe(109);
+  });
+
+  it('still reads a version 1 segment, and rejects a version it does not know', async () => {
+    const dir = tempDir();
+    const r = await recorder({ dir });
+    for (let i = 0; i < 3; i++) r.record('run-1', slice(i, 1000 + i, i));
+    await r.close();
+    open.splice(open.indexOf(r), 1);
+    const runDir = join(dir, 'run-1');
+    const file = join(runDir, readdirSync(runDir).find((f) => f.endsWith('.lseg'))!);
+    const data = readFileSync(file);
+    expect(data.readUInt32LE(8)).toBe(2);
+    data.writeUInt32LE(1, 8); // as a gateway before the metrics records wrote it
+    writeFileSync(file, data);
+    const v1 = await recorder({ dir });
+    expect(v1.summary('run-1')).toMatchObject({ frames: 3 });
+    expect(valueOf((await v1.frameAt('run-1', 'full/xy', 5000))[0]!.payload)).toBe(2);
+    await v1.close();
+    open.splice(open.indexOf(v1), 1);
+    data.writeUInt32LE(3, 8);
+    writeFileSync(file, data);
+    // A newer gateway's segment is left on disk untouched, not read and not deleted.
+    const future = await recorder({ dir });
+    expect(future.summary('run-1')?.frames ?? 0).toBe(0);
+    expect(readFileSync(file).equals(data)).toBe(true);
   });
 
   it('refuses run ids that are not safe as directory names', async () => {

@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import {
   type DroppedSpan,
   type FrameHeader,
+  ProducerMetrics,
+  type RecordedProducerMetrics,
   RunId,
   type RecordingMarker,
   type RecordingSummary,
@@ -69,6 +71,8 @@ interface Segment {
   bytes: number;
   frames: number;
   byKey: Map<StreamKey, IndexEntry[]>;
+  /** The producer's metrics samples, in time order. */
+  metrics: IndexEntry[];
 }
 
 interface Writer {
@@ -114,6 +118,21 @@ const MAX_BRICK_READS = 4 * MAX_BRICKS_BACK;
 /** Records per writev: well under IOV_MAX (1024), three buffers each. */
 const BATCH_RECORDS = 256;
 
+/** Bytes read to check a segment's header before loading it (its JSON is a run id and a time). */
+const SEGMENT_HEAD_BYTES = 4096;
+
+/** The first `bytes` bytes of a file (fewer if it is shorter). */
+async function readHead(path: string, bytes: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await fh.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
 interface RecorderEvents {
   error: [error: Error];
   /** A torn segment was truncated at start-up. */
@@ -128,6 +147,8 @@ interface RecorderEvents {
  * When the queue is full a frame is dropped, not waited for, and the dropped span is recorded.
  */
 export class Recorder extends EventEmitter<RecorderEvents> {
+  /** Segments found at start-up that this version cannot read (left on disk as they are). */
+  readonly unreadable: { run: string; segment: string; reason: string }[] = [];
   private readonly runs = new Map<string, RunState>();
   private readonly queue: QueueItem[] = [];
   private queuedBytes = 0;
@@ -174,6 +195,24 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       seq: frame.header.seq,
       view: VIEW_CODES.indexOf(frame.header.view),
       stream: STREAM_CODES.indexOf(frame.header.stream),
+    });
+  }
+
+  /**
+   * Queues the producer's own metrics sample (ProducerMetrics, validated where it entered), so a
+   * replay shows the consumer's speed of the time; returns at once. Filed under `receivedAt`, the
+   * gateway's clock like every record's time, not the producer's own `at`.
+   */
+  recordMetrics(run: string, sample: ProducerMetrics, receivedAt: number): void {
+    this.enqueue({
+      run,
+      kind: 'metrics',
+      t: receivedAt,
+      json: Buffer.from(JSON.stringify(sample)),
+      payload: null,
+      seq: 0,
+      view: 0,
+      stream: 0,
     });
   }
 
@@ -338,6 +377,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       bytes: header.length,
       frames: 0,
       byKey: new Map(),
+      metrics: [],
     };
     state.segments.push(segment);
     state.writer = { segment, data, index, position: header.length, dirty: true };
@@ -465,6 +505,14 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     const dataPath = `${base}${open ? '.open' : ''}.lseg`;
     const indexPath = `${base}${open ? '.open' : ''}.lidx`;
     const size = (await stat(dataPath)).size;
+    // A segment of a version this gateway does not know (written by a newer one) is left on disk
+    // as it is: neither read, nor truncated, nor deleted by retention.
+    const head = await readHead(dataPath, SEGMENT_HEAD_BYTES);
+    const version = readSegmentHeader(head);
+    if ('unsupported' in version) {
+      this.unreadable.push({ run, segment: dataPath, reason: version.error });
+      return null;
+    }
     let entries: IndexEntry[] | null = null;
     if (!open) {
       entries = decodeIndex(await readFile(indexPath).catch(() => Buffer.alloc(0)));
@@ -480,6 +528,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       bytes: 0,
       frames: 0,
       byKey: new Map(),
+      metrics: [],
     };
     if (!entries) {
       const data = await readFile(dataPath);
@@ -512,7 +561,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     const state = this.runs.get(run)!;
     for (const entry of entries) {
       addEntry(segment, entry);
-      if (entry.kind === 'frame') continue;
+      if (entry.kind === 'frame' || entry.kind === 'metrics') continue;
       const record = await this.readRecord(segment, entry);
       if (entry.kind === 'marker')
         state.markers.push(JSON.parse(record.json.toString('utf8')) as RecordingMarker);
@@ -628,6 +677,65 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     return found.reverse();
   }
 
+  /**
+   * The producer's metrics sample in force at `t`: the newest taken at or before it, if it is at
+   * most `maxAgeMs` older (a consumer that stopped reporting has no figures "of the time").
+   */
+  async metricsAt(
+    run: string,
+    t: number,
+    maxAgeMs: number,
+  ): Promise<RecordedProducerMetrics | null> {
+    const state = this.runs.get(run);
+    if (!state) return null;
+    for (let s = state.segments.length - 1; s >= 0; s--) {
+      const segment = state.segments[s]!;
+      if (segment.firstT > t) continue;
+      const i = upperBound(segment.metrics, t) - 1;
+      if (i < 0) continue;
+      const entry = segment.metrics[i]!;
+      if (t - entry.t > maxAgeMs) return null;
+      return await this.readMetrics(segment, entry);
+    }
+    return null;
+  }
+
+  /** The producer's metrics samples taken in [from, to], oldest first, at most `limit`. */
+  async metricsRange(
+    run: string,
+    from: number,
+    to: number,
+    limit: number,
+  ): Promise<{ samples: RecordedProducerMetrics[]; truncated: boolean }> {
+    const state = this.runs.get(run);
+    const samples: RecordedProducerMetrics[] = [];
+    if (!state) return { samples, truncated: false };
+    for (const segment of state.segments) {
+      if (segment.lastT < from || segment.firstT > to) continue;
+      const list = segment.metrics;
+      for (let i = upperBound(list, from - 1e-9); i < list.length && list[i]!.t <= to; i++) {
+        if (samples.length >= limit) return { samples, truncated: true };
+        const sample = await this.readMetrics(segment, list[i]!);
+        if (sample) samples.push(sample);
+      }
+    }
+    return { samples, truncated: false };
+  }
+
+  /** A recorded sample, validated again as it leaves the disk; null if it no longer parses. */
+  private async readMetrics(
+    segment: Segment,
+    entry: IndexEntry,
+  ): Promise<RecordedProducerMetrics | null> {
+    const record = await this.readRecord(segment, entry);
+    try {
+      const parsed = ProducerMetrics.safeParse(JSON.parse(record.json.toString('utf8')));
+      return parsed.success ? { receivedAt: entry.t, sample: parsed.data } : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Frames of `key` published in [from, to], oldest first, at most `limit` frames and `maxBytes`. */
   async range(
     run: string,
@@ -659,6 +767,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 function addEntry(segment: Segment, entry: IndexEntry): void {
   if (entry.t < segment.firstT) segment.firstT = entry.t;
   if (entry.t > segment.lastT) segment.lastT = entry.t;
+  if (entry.kind === 'metrics') segment.metrics.push(entry);
   if (entry.kind !== 'frame') return;
   segment.frames++;
   const key =

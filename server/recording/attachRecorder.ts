@@ -15,7 +15,8 @@ const MARKER_KIND: Partial<Record<CommandRecord['kind'], RecordingMarker['kind']
 
 /**
  * Feeds the recorder: every frame the registry accepts (one listener on its `frame` event, which
- * only queues), a marker per command that reached a final state, and one per run state change.
+ * only queues), the producer's own metrics samples, a marker per command that reached a final
+ * state, and one per run state change.
  */
 export function attachRecorder(
   recorder: Recorder,
@@ -23,6 +24,7 @@ export function attachRecorder(
   commands: CommandEvents,
 ): void {
   registry.on('frame', (run, frame) => recorder.record(run, frame));
+  registry.on('producer-metrics', (run, sample) => recorder.recordMetrics(run, sample, Date.now()));
   commands.on('state', (command) => {
     if (command.state !== 'applied' && command.state !== 'rejected' && command.state !== 'failed')
       return;

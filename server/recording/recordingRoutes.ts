@@ -1,12 +1,22 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { encodeFrameStream, FRAME_STREAM_TYPE, RunId, StreamKey } from '@/lib/protocol';
+import {
+  encodeFrameStream,
+  FRAME_STREAM_TYPE,
+  type ProducerMetricsAnswer,
+  RunId,
+  StreamKey,
+} from '@/lib/protocol';
 import { authorize } from '../steering/policy';
 import type { Recorder } from './Recorder';
 
 /** Most frames and bytes one range answer carries: a client pages through longer spans. */
 export const MAX_RANGE_FRAMES = 1000;
 export const MAX_RANGE_BYTES = 256 * 2 ** 20;
+/** Most producer metrics samples one answer carries (about 17 minutes at one a second). */
+export const MAX_METRICS_SAMPLES = 1000;
+/** A sample older than this at the instant asked for is not "the figures of the time" (ms). */
+export const METRICS_IN_FORCE_MS = 10_000;
 
 const Instant = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
 const FramesQuery = z
@@ -24,6 +34,27 @@ const FramesQuery = z
   .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, {
     message: 'from must not be after to',
   });
+
+const MetricsQuery = z
+  .object({
+    at: Instant.optional(),
+    from: Instant.optional(),
+    to: Instant.optional(),
+    limit: z.coerce.number().int().positive().max(MAX_METRICS_SAMPLES).optional(),
+  })
+  .strict()
+  .refine((q) => (q.at !== undefined) !== (q.from !== undefined && q.to !== undefined), {
+    message: 'give either at=ISO-8601 or both from= and to=',
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, {
+    message: 'from must not be after to',
+  });
+
+/** The first issue of a refused query, as the 400 answer's text. */
+function queryError(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `${issue?.path.join('.') || 'query'}: ${issue?.message}`;
+}
 
 /** Reads of a run's recording, authorised exactly like reading the run. */
 export async function recordingRoutes(
@@ -56,12 +87,7 @@ export async function recordingRoutes(
     const run = runOf(request, reply);
     if (run === null) return reply;
     const query = FramesQuery.safeParse(request.query);
-    if (!query.success) {
-      const issue = query.error.issues[0];
-      return reply
-        .code(400)
-        .send({ error: `${issue?.path.join('.') || 'query'}: ${issue?.message}` });
-    }
+    if (!query.success) return reply.code(400).send({ error: queryError(query.error) });
     const q = query.data;
     let frames;
     let truncated = false;
@@ -87,4 +113,22 @@ export async function recordingRoutes(
       .header('x-loupe-truncated', String(truncated))
       .send(Buffer.from(encodeFrameStream(frames).buffer));
   });
+
+  app.get<{ Params: { id: string } }>(
+    '/api/runs/:id/producer-metrics',
+    async (request, reply): Promise<ProducerMetricsAnswer | FastifyReply> => {
+      const run = runOf(request, reply);
+      if (run === null) return reply;
+      const query = MetricsQuery.safeParse(request.query);
+      if (!query.success) return reply.code(400).send({ error: queryError(query.error) });
+      const q = query.data;
+      if (!opts.recorder.summary(run))
+        return reply.code(404).send({ error: `nothing recorded of run ${run}` });
+      if (q.at !== undefined) {
+        const sample = await opts.recorder.metricsAt(run, q.at, METRICS_IN_FORCE_MS);
+        return { samples: sample ? [sample] : [], truncated: false };
+      }
+      return opts.recorder.metricsRange(run, q.from!, q.to!, q.limit ?? MAX_METRICS_SAMPLES);
+    },
+  );
 }

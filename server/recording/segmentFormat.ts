@@ -1,7 +1,8 @@
 import { crc32 } from 'node:zlib';
 
 /**
- * On-disk layout of a recording segment, version 1 (docs/recording.md is the reference).
+ * On-disk layout of a recording segment, version 2 (docs/recording.md is the reference). Version 2
+ * added the `metrics` record kind; version 1 segments (frames, markers, gaps) read unchanged.
  *
  * Segment file `<run>/<first-ms>-<n>.lseg` (`.open.lseg` while it is written):
  *   "LOUPESEG" (8 bytes ASCII) · u32 version · u32 n · n bytes of JSON `{run, createdAt}`
@@ -10,18 +11,22 @@ import { crc32 } from 'node:zlib';
  *   · u32 crc32(json ‖ payload) · json (UTF-8) · payload
  * All integers little-endian. A frame record's JSON is the frame's header as fanned out (with
  * `publishedAt`), its payload the raw little-endian pixels; a marker's JSON is the marker, a gap's
- * the dropped span; neither has a payload.
+ * the dropped span, a metrics record's the producer's own sample (ProducerMetrics); none of these
+ * has a payload.
  *
  * Index file beside it (`.lidx`): one INDEX_ENTRY_BYTES entry per record, in order:
  *   f64 t · u32 offset · u32 length · u32 seq · u8 kind · u8 view · u8 stream · u8 zero
  */
 export const SEGMENT_MAGIC = 'LOUPESEG';
-export const SEGMENT_VERSION = 1;
+export const SEGMENT_VERSION = 2;
+/** Versions this reader understands: every one so far. */
+export const READABLE_SEGMENT_VERSIONS: readonly number[] = [1, 2];
 export const RECORD_MAGIC = 0x4c524543; // "CERL" little-endian: 'LREC' read as a number
 export const RECORD_HEADER_BYTES = 28;
 export const INDEX_ENTRY_BYTES = 24;
 
-export const RECORD_KINDS = ['frame', 'marker', 'gap'] as const;
+/** Record kinds by code; new kinds are appended (and bump SEGMENT_VERSION), never reordered. */
+export const RECORD_KINDS = ['frame', 'marker', 'gap', 'metrics'] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 export const VIEW_CODES = ['full', 'roi', 'sweep'] as const;
 export const STREAM_CODES = ['xy', 'xz', 'yz', 'volume'] as const;
@@ -33,7 +38,7 @@ export interface IndexEntry {
   length: number;
   seq: number;
   kind: RecordKind;
-  /** Index in VIEW_CODES / STREAM_CODES (0 for markers and gaps). */
+  /** Index in VIEW_CODES / STREAM_CODES (0 for markers, gaps and metrics). */
   view: number;
   stream: number;
 }
@@ -47,12 +52,18 @@ export function segmentHeader(run: string, createdAt: number): Buffer {
   return Buffer.concat([head, json]);
 }
 
-/** Length of a segment's header, or an error saying why the file is no segment of ours. */
-export function readSegmentHeader(data: Buffer): { length: number } | { error: string } {
+/**
+ * Length of a segment's header, or an error saying why the file is no segment this reader can
+ * use; `unsupported` marks a whole header of a version it does not know (a newer gateway's).
+ */
+export function readSegmentHeader(
+  data: Buffer,
+): { length: number } | { error: string; unsupported?: true } {
   if (data.length < 16 || data.toString('latin1', 0, 8) !== SEGMENT_MAGIC)
     return { error: 'not a Loupe segment (magic)' };
   const version = data.readUInt32LE(8);
-  if (version !== SEGMENT_VERSION) return { error: `segment version ${version} is not supported` };
+  if (!READABLE_SEGMENT_VERSIONS.includes(version))
+    return { error: `segment version ${version} is not supported`, unsupported: true };
   const length = 16 + data.readUInt32LE(12);
   if (length > data.length) return { error: 'segment header is torn' };
   return { length };

@@ -78,6 +78,8 @@ interface RegistryEvents {
   run: [summary: RunSummary];
   /** A producer (socket id) registered or resumed `run`. */
   registered: [run: string, producer: string];
+  /** The run's own producer reported its speed (a validated sample). */
+  'producer-metrics': [run: string, sample: ProducerMetrics];
   error: [error: Error];
 }
 
@@ -411,6 +413,7 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
     if (!run) return `unknown run ${sample.run}`;
     if (run.producer !== producer) return `run ${sample.run} is not registered by this producer`;
     run.producerSample = sample;
+    this.emit('producer-metrics', run.id, sample);
     return null;
   }
 

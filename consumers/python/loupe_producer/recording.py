@@ -2,8 +2,8 @@
 
 Two ways in, the same frames out:
 
-* ``RecordingClient`` asks a gateway over REST (``GET /api/runs/:id/recording`` and
-  ``GET /api/runs/:id/frames``, docs/recording.md), authorised like reading the run (a viewer's,
+* ``RecordingClient`` asks a gateway over REST (``GET /api/runs/:id/recording``,
+  ``GET /api/runs/:id/frames`` and ``GET /api/runs/:id/producer-metrics``, docs/recording.md), authorised like reading the run (a viewer's,
   scientist's or staff token; producers do not read).
 * ``read_segments`` reads the segment files of a recording directory directly (a copy of
   ``data/recordings/<run>``), without a gateway: records whose CRC fails are skipped and reported.
@@ -130,6 +130,25 @@ class RecordingClient:
         )
         return decode_frame_stream(body)
 
+    def producer_metrics(self, run: str, start: Instant, end: Instant) -> List[Dict[str, Any]]:
+        """The producer's own metrics samples received in [start, end], oldest first, each
+        ``{"receivedAt": epoch ms, "sample": {...}}`` (ProducerMetrics), reading page by page."""
+        out: List[Dict[str, Any]] = []
+        begin = _iso(start)
+        while True:
+            body, _ = self._get(
+                f"/api/runs/{urllib.parse.quote(run)}/producer-metrics",
+                {"from": begin, "to": _iso(end)},
+            )
+            answer = json.loads(body)
+            why = problem("ProducerMetricsAnswer", answer)
+            if why:
+                raise RecordingError(f"invalid producer metrics answer: {why}")
+            out.extend(answer["samples"])
+            if not answer["truncated"] or not answer["samples"]:
+                return out
+            begin = _iso(int(answer["samples"][-1]["receivedAt"]) + 1)
+
     def frames(self, run: str, stream: str, start: Instant, end: Instant, limit: Optional[int] = None) -> List[Frame]:
         """Every frame of ``stream`` published in [start, end], oldest first, reading page by page."""
         out: List[Frame] = []
@@ -151,7 +170,9 @@ class RecordingClient:
 _SEGMENT_MAGIC = b"LOUPESEG"
 _RECORD_MAGIC = 0x4C524543
 _RECORD = struct.Struct("<IB3xIIdI")  # magic, kind, jsonLength, payloadLength, t, crc32
-_KINDS = ("frame", "marker", "gap")
+_KINDS = ("frame", "marker", "gap", "metrics")
+#: Segment versions this reader understands (2 added the producer's metrics records).
+_VERSIONS = (1, 2)
 
 
 def _records(path: Path) -> Iterator[Tuple[str, float, bytes, bytes]]:
@@ -159,7 +180,7 @@ def _records(path: Path) -> Iterator[Tuple[str, float, bytes, bytes]]:
     if len(data) < 16 or data[:8] != _SEGMENT_MAGIC:
         raise RecordingError(f"{path}: not a Loupe segment")
     version, n = struct.unpack_from("<II", data, 8)
-    if version != 1:
+    if version not in _VERSIONS:
         raise RecordingError(f"{path}: segment version {version} is not supported")
     o = 16 + n
     while o + _RECORD.size <= len(data):
