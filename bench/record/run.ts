@@ -1,9 +1,10 @@
 /**
  * `npm run bench:record` — what recording costs and what it buys, figures only (never pass/fail):
  *
- * 1. The fan-out benchmark (bench/fanout, Loupe gateway only) twice in one run, recording off and
- *    on: throughput and p99 of the on run as a ratio of the off run (goal ≥ 0.95×), and the disk
- *    bytes per second the recording took.
+ * 1. The fan-out benchmark (bench/fanout, Loupe gateway only) in one run with recording off and on,
+ *    alternating, --rounds times each (off, on, off, on, …: drift of a noisy machine hits both):
+ *    the median throughput and p99 of the on runs as a ratio of the off runs' (goal ≥ 0.95×), each
+ *    round's own ratio beside it, and the disk bytes per second the recording took.
  * 2. One hour of a run synthesised with the recorder's own writer (3 planes at 10 Hz and a preview
  *    volume of 8 bricks every 2 s, timestamps an hour apart, written as fast as the disk takes
  *    it), then a gateway started on that directory and the time to seek a random moment:
@@ -11,6 +12,7 @@
  *    frame), and to the volume's bricks in force then.
  *
  *   --size 512 --viewers 10 --stalled 2 --stall 10 --after 10  (fan-out arguments, passed on)
+ *   --rounds 3 (fan-out runs per setting)
  *   --hour-size 64 (edge of the synthesised slices) --seeks 40
  */
 import { spawn } from 'node:child_process';
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     'hour-size': { type: 'string', default: '64' },
     hours: { type: 'string', default: '1' },
     seeks: { type: 'string', default: '40' },
+    rounds: { type: 'string', default: '3' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -231,10 +234,33 @@ async function seekHour(dir: string, run: string, from: number, to: number) {
 }
 
 console.log(`bench:record — scratch directory ${work}`);
-console.log('\n### fan-out, recording off');
-const off = await fanOut(false);
-console.log('\n### fan-out, recording on');
-const on = await fanOut(true);
+const rounds = Math.max(1, Number(values.rounds));
+const offs: Awaited<ReturnType<typeof fanOut>>[] = [];
+const ons: Awaited<ReturnType<typeof fanOut>>[] = [];
+for (let r = 1; r <= rounds; r++) {
+  console.log(`\n### fan-out, recording off (round ${r} of ${rounds})`);
+  offs.push(await fanOut(false));
+  console.log(`\n### fan-out, recording on (round ${r} of ${rounds})`);
+  ons.push(await fanOut(true));
+}
+/** The median of a figure over rounds. */
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const medianOf = (list: typeof offs) => ({
+  mbps: median(list.map((x) => x.mbps)),
+  fps: median(list.map((x) => x.fps)),
+  p50: median(list.map((x) => x.p50)),
+  p99: median(list.map((x) => x.p99)),
+  published: median(list.map((x) => x.published)),
+  producerSkipped: median(list.map((x) => x.producerSkipped)),
+  diskBytes: median(list.map((x) => x.diskBytes)),
+  seconds: median(list.map((x) => x.seconds)),
+});
+const off = medianOf(offs);
+const on = medianOf(ons);
 
 const run = 'bench-hour';
 const hourDir = join(work, 'hour');
@@ -250,8 +276,12 @@ const seek = await seekHour(hourDir, run, hour.from, hour.to);
 
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 console.log(
-  '\n== recording on vs off (goal: throughput on/off ≥ 0.95×, p99 off/on ≥ 0.95×, i.e. p99 on ≤ 1.05× off) ==',
+  `\n== recording on vs off, medians of ${rounds} alternating rounds each (goal: throughput on/off ≥ 0.95×, p99 off/on ≥ 0.95×, i.e. p99 on ≤ 1.05× off) ==`,
 );
+for (let r = 0; r < rounds; r++)
+  console.log(
+    `round ${r + 1}: off ${offs[r]!.mbps.toFixed(1)} MB/s p99 ${offs[r]!.p99.toFixed(1)} ms, on ${ons[r]!.mbps.toFixed(1)} MB/s p99 ${ons[r]!.p99.toFixed(1)} ms: throughput ${(ons[r]!.mbps / offs[r]!.mbps).toFixed(3)}×, p99 off/on ${(offs[r]!.p99 / ons[r]!.p99).toFixed(2)}×`,
+  );
 console.log(
   `throughput to live viewers: off ${off.mbps.toFixed(1)} MB/s (${off.fps.toFixed(1)} frames/s), on ${on.mbps.toFixed(1)} MB/s (${on.fps.toFixed(1)} frames/s): ${(on.mbps / off.mbps).toFixed(3)}×`,
 );

@@ -116,7 +116,19 @@ export class GatewayCluster {
       if (registry.producerOf(run) !== null) return;
       let owner: RunOwner | null;
       try {
-        owner = await this.remoteOwnerOrThrow(run);
+        const lease = await this.store.ownerOf(run);
+        // Nobody serves the run right now, between its owner's drain or death and its consumer's
+        // registration elsewhere (a rolling restart, a failover: seconds). Accepted here, the
+        // command would wait where its consumer may never come, and a gateway that started before
+        // the run would not even know it (404); refused, the client retries with its key.
+        if (!lease && (await this.store.knows(run)))
+          return reply
+            .code(503)
+            .header('retry-after', '1')
+            .send({
+              error: `no gateway serves run ${run} right now (its consumer is moving to another); retry with the same Idempotency-Key`,
+            });
+        owner = lease && lease.gateway !== this.self.id ? lease : null;
       } catch (error) {
         // Without the store this gateway cannot tell who delivers the command: accepting it here
         // could leave it with no consumer, so it is refused, and the client retries with its key.

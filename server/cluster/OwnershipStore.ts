@@ -33,5 +33,7 @@ export interface OwnershipStore {
   release(run: string, gatewayId: string): Promise<void>;
   /** The run's live owner, or null when nobody holds an unexpired lease. */
   ownerOf(run: string): Promise<RunOwner | null>;
+  /** Whether a gateway of the cluster ever registered `run` (it is in the shared store). */
+  knows(run: string): Promise<boolean>;
   close(): Promise<void>;
 }

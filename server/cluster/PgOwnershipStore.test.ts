@@ -49,6 +49,9 @@ describe.skipIf(postgres.skip !== null)('PgOwnershipStore on the store’s migra
     expect((await owners.ownerOf('run-1'))?.gateway).toBe(winner.id);
     await owners.release('run-1', winner.id);
     expect(await owners.ownerOf('run-1')).toBeNull();
+    // Released, the run is still one the cluster knows (a command for it waits for its consumer).
+    expect(await owners.knows('run-1')).toBe(true);
+    expect(await owners.knows('never-registered')).toBe(false);
     expect((await owners.claim('run-1', loser, 60_000)).gateway).toBe(loser.id);
   });
 });

@@ -73,10 +73,13 @@ export class PgOwnershipStore implements OwnershipStore {
   }
 
   async release(run: string, gatewayId: string): Promise<void> {
-    await this.pool.query('DELETE FROM loupe_run_owners WHERE run_id = $1 AND gateway_id = $2', [
-      run,
-      gatewayId,
-    ]);
+    // Expired rather than deleted: the row says the cluster knows the run (knows()), and the next
+    // claim takes it at once as it takes any expired lease.
+    await this.pool.query(
+      `UPDATE loupe_run_owners SET expires_at = now() - interval '1 millisecond'
+       WHERE run_id = $1 AND gateway_id = $2`,
+      [run, gatewayId],
+    );
   }
 
   async ownerOf(run: string): Promise<RunOwner | null> {
@@ -86,6 +89,15 @@ export class PgOwnershipStore implements OwnershipStore {
       [run],
     );
     return result.rows[0] ? toOwner(result.rows[0]) : null;
+  }
+
+  async knows(run: string): Promise<boolean> {
+    const result = await this.pool.query(
+      `SELECT 1 FROM runs WHERE id = $1 UNION ALL SELECT 1 FROM loupe_run_owners WHERE run_id = $1
+       LIMIT 1`,
+      [run],
+    );
+    return result.rows.length > 0;
   }
 
   async close(): Promise<void> {
