@@ -119,14 +119,16 @@ test('zoom in, drag the timeline back before the zoom and see the full view as i
   }
   expect(await timelineNumber(timeline, 'frame-at')).toBe(beforeAt);
   expect(beforeAt).toBeLessThan(zoomAt);
-  // The full view as it was: the same frame drawn as when it was live.
+  // The full view as it was: the same frame drawn as when it was live. Not bit-identical on
+  // screen: 0.024 of the pixels moved by more than 8 grey levels in one run (under 0.02 in two
+  // others), while the zoomed view differs in more than 0.2 of them.
   await expect(page.getByTestId(testIds.viewToggle('full'))).toHaveAttribute(
     'aria-pressed',
     'true',
   );
   await expect
     .poll(async () => changedShare(before.grey, (await greyPixels(xy)).grey), { timeout: 90_000 })
-    .toBeLessThan(0.02);
+    .toBeLessThan(0.06);
   const indicator = page.getByTestId(testIds.liveIndicator);
   await expect(indicator).toHaveAttribute('data-live', 'false');
   expect(Number(await indicator.getAttribute('data-behind-ms'))).toBeGreaterThan(3000);
