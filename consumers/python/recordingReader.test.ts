@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '@/lib/protocol';
-import { connected, producerClient, startTestGateway, TOKENS } from '@/server/testing/testGateway';
+import { recordingGatewayWithProducer } from '@/server/testing/recordingGateway';
+import { TOKENS } from '@/server/testing/testGateway';
 
 /** Debian's interpreter, where python3-numpy lives (as pythonSdk.test.ts). */
 const PYTHON =
@@ -19,17 +19,7 @@ afterEach(async () => {
 
 describe('Python recording reader (consumers/python/loupe_producer/recording.py)', () => {
   it('reads a recording into numpy over REST and from the segment files, pixel for pixel, with the producer metrics between the frames', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'loupe-py-rec-'));
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    const gw = await startTestGateway({
-      recording: { dir, maxBytesPerRun: 2 ** 30, maxBytes: 2 ** 30, maxAgeMs: 3600_000 },
-    });
-    cleanup.push(() => gw.close());
-    const producer = producerClient(gw.url, TOKENS.producer);
-    cleanup.push(() => producer.close());
-    await connected(producer);
-    const reply = await producer.emitWithAck('run:register', { run: 'pyrec', title: 'py reader' });
-    expect(reply.ok).toBe(true);
+    const { gw, producer, dir } = await recordingGatewayWithProducer('pyrec', 'py reader', cleanup);
     const N = 12;
     const FRAMES = 8;
     let sum = 0;

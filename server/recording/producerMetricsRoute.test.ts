@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame, type ProducerMetrics, ProducerMetricsAnswer } from '@/lib/protocol';
-import { connected, producerClient, startTestGateway, TOKENS } from '../testing/testGateway';
+import { recordingGatewayWithProducer } from '../testing/recordingGateway';
+import { TOKENS } from '../testing/testGateway';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -15,18 +13,7 @@ const iso = (t: number) => new Date(t).toISOString();
 
 describe('GET /api/runs/:id/producer-metrics', () => {
   it("serves the producer's recorded samples, in force at an instant or over a span, authorised like the run", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'loupe-rec-metrics-'));
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    const gw = await startTestGateway({
-      recording: { dir, maxBytesPerRun: 2 ** 30, maxBytes: 2 ** 30, maxAgeMs: 3600_000 },
-    });
-    cleanup.push(() => gw.close());
-    const producer = producerClient(gw.url, TOKENS.producer);
-    cleanup.push(() => producer.close());
-    await connected(producer);
-    expect((await producer.emitWithAck('run:register', { run: RUN, title: 'metrics' })).ok).toBe(
-      true,
-    );
+    const { gw, producer } = await recordingGatewayWithProducer(RUN, 'metrics', cleanup);
     const begin = Date.now();
     for (let k = 0; k < 5; k++) {
       const sample: ProducerMetrics = {

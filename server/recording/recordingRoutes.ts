@@ -19,36 +19,33 @@ export const MAX_METRICS_SAMPLES = 1000;
 export const METRICS_IN_FORCE_MS = 10_000;
 
 const Instant = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
-const FramesQuery = z
-  .object({
-    stream: StreamKey,
-    at: Instant.optional(),
-    from: Instant.optional(),
-    to: Instant.optional(),
-    limit: z.coerce.number().int().positive().max(MAX_RANGE_FRAMES).optional(),
-  })
-  .strict()
-  .refine((q) => (q.at !== undefined) !== (q.from !== undefined && q.to !== undefined), {
-    message: 'give either at=ISO-8601 or both from= and to=',
-  })
-  .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, {
-    message: 'from must not be after to',
-  });
+interface SpanFields {
+  at?: number;
+  from?: number;
+  to?: number;
+}
+const oneMoment = (q: SpanFields) =>
+  (q.at !== undefined) !== (q.from !== undefined && q.to !== undefined);
+const inOrder = (q: SpanFields) => q.from === undefined || q.to === undefined || q.from <= q.to;
 
-const MetricsQuery = z
-  .object({
-    at: Instant.optional(),
-    from: Instant.optional(),
-    to: Instant.optional(),
-    limit: z.coerce.number().int().positive().max(MAX_METRICS_SAMPLES).optional(),
-  })
-  .strict()
-  .refine((q) => (q.at !== undefined) !== (q.from !== undefined && q.to !== undefined), {
-    message: 'give either at=ISO-8601 or both from= and to=',
-  })
-  .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, {
-    message: 'from must not be after to',
-  });
+/** A query for one instant (`at=`) or a span (`from=&to=`, at most `max` per answer). */
+function instantOrSpan<T extends z.ZodRawShape>(fields: T, max: number) {
+  return z
+    .object({
+      ...fields,
+      at: Instant.optional(),
+      from: Instant.optional(),
+      to: Instant.optional(),
+      limit: z.coerce.number().int().positive().max(max).optional(),
+    })
+    .strict()
+    .refine((q) => oneMoment(q as SpanFields), {
+      message: 'give either at=ISO-8601 or both from= and to=',
+    })
+    .refine((q) => inOrder(q as SpanFields), { message: 'from must not be after to' });
+}
+const FramesQuery = instantOrSpan({ stream: StreamKey }, MAX_RANGE_FRAMES);
+const MetricsQuery = instantOrSpan({}, MAX_METRICS_SAMPLES);
 
 /** The first issue of a refused query, as the 400 answer's text. */
 function queryError(error: z.ZodError): string {
