@@ -263,7 +263,10 @@ describe('Recorder', () => {
     await r.close();
     open.splice(open.indexOf(r), 1);
     const runDir = join(dir, 'run-1');
-    const file = join(runDir, readdirSync(runDir).find((f) => f.endsWith('.lseg'))!);
+    const file = join(
+      runDir,
+      readdirSync(runDir).find((f) => f.endsWith('.lseg'))!,
+    );
     const data = readFileSync(file);
     expect(data.readUInt32LE(8)).toBe(2);
     data.writeUInt32LE(1, 8); // as a gateway before the metrics records wrote it
