@@ -29,7 +29,10 @@ async function applied(page: Page, kind: string) {
 // control:state broadcasts while the other page gets them. It passed in the two CI runs before.
 // Suspects: ada's socket not in runRoom('demo') after an unsubscribe/subscribe pair of the page,
 // or a control:state overwritten by an older reply. Unit and integration tests of the control
-// channel stay green; this spec is off until the cause is found.
+// channel stay green; this spec is off until the cause is found. (Until 2026-12-03 the request
+// button and the pending request's line shared one test id, control-request; a retry that found
+// the first attempt's request still pending clicked the line, not a button. Green in three local
+// runs on 2026-12-03, one under a concurrent CI's load, the last with the ids apart.)
 test.fixme('a second scientist must ask for control; the holder grants; the sweep montage applies a centre', async ({
   browser,
 }) => {
@@ -41,7 +44,7 @@ test.fixme('a second scientist must ask for control; the holder grants; the swee
   });
   const kai = await scientist(browser, 'kai');
 
-  await ada.getByTestId(testIds.controlRequest).click(); // the controls are free: ada takes them
+  await ada.getByTestId(testIds.control('request')).click(); // the controls are free: ada takes them
   await expect(ada.getByTestId(testIds.controlHolder)).toHaveText(/You hold control/);
   await expect(kai.getByTestId(testIds.controlHolder)).toHaveText('ada (scientist) holds control');
 
@@ -50,7 +53,7 @@ test.fixme('a second scientist must ask for control; the holder grants; the swee
   await expect(kai.getByTestId(testIds.commandError)).toContainText(
     'not_in_control: ada (scientist) holds control of run demo: request it first',
   );
-  await kai.getByTestId(testIds.controlRequest).click();
+  await kai.getByTestId(testIds.control('request')).click();
   await expect(ada.getByTestId(testIds.controlRequest)).toContainText(
     'kai (scientist) asks for control',
   );

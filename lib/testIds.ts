@@ -50,7 +50,8 @@ export const testIds = {
   commandError: 'command-error',
   controlBar: 'control-bar',
   controlHolder: 'control-holder',
-  controlRequest: 'control-request',
+  /** The pending request's line (the request button is control('request')). */
+  controlRequest: 'control-request-status',
   control: (action: string) => `control-${action}`,
   controlHandoff: 'control-handoff',
   sweepMontage: 'sweep-montage',
