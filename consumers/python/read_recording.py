@@ -4,7 +4,7 @@
         --run demo --stream full/xy [--dir data/recordings/demo]
 
 Prints one JSON line: the recorded span, the frames read over REST as one array (shape, dtype,
-sum), the frame in force at the middle of the span, the producer's recorded projections per second,
+sum), the frame in force at the middle of the stream's span, the producer's recorded projections per second,
 and the frames read from the segment files.
 """
 
@@ -31,7 +31,10 @@ def main() -> None:
     summary = client.summary(args.run)
     frames = client.frames(args.run, args.stream, summary["from"], summary["to"])
     movie = stack(frames)
-    middle = (summary["from"] + summary["to"]) / 2
+    # The middle of the stream's own span: the recording's span also covers markers and the
+    # producer's reports, which can come well before the stream's first frame.
+    [span] = [s for s in summary["streams"] if s["key"] == args.stream]
+    middle = (span["from"] + span["to"]) / 2
     [(at_header, at_pixels)] = client.frame_at(args.run, args.stream, middle)
     out = {
         "span": [summary["from"], summary["to"]],

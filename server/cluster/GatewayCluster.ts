@@ -2,7 +2,13 @@ import { createAdapter } from '@socket.io/postgres-adapter';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { type RunElsewhere, type RunSummary, SubscribeRequest } from '@/lib/protocol';
+import {
+  CommandRequest,
+  type RunElsewhere,
+  type RunSummary,
+  SubscribeRequest,
+} from '@/lib/protocol';
+import { authorize } from '../steering/policy';
 import type { RunRegistry } from '../streams/RunRegistry';
 import type { ViewerNamespace } from '../streams/viewerNamespace';
 import type { GatewayAddress, OwnershipStore, RunOwner } from './OwnershipStore';
@@ -121,7 +127,13 @@ export class GatewayCluster {
         // registration elsewhere (a rolling restart, a failover: seconds). Accepted here, the
         // command would wait where its consumer may never come, and a gateway that started before
         // the run would not even know it (404); refused, the client retries with its key.
-        if (!lease && (await this.store.knows(run)))
+        // Only to a caller who may send this command at all: the others get the gateway's own
+        // answer (400, 403) from the route, as they would from any gateway.
+        const parsed = CommandRequest.safeParse(request.body);
+        const mayCommand =
+          parsed.success &&
+          authorize(request.identity, { kind: 'command', command: parsed.data.kind, run }).allowed;
+        if (!lease && mayCommand && (await this.store.knows(run)))
           return reply
             .code(503)
             .header('retry-after', '1')
