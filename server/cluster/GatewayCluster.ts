@@ -8,6 +8,7 @@ import {
   type RunSummary,
   SubscribeRequest,
 } from '@/lib/protocol';
+import type { Identity } from '../auth/Identity';
 import { authorize } from '../steering/policy';
 import type { RunRegistry } from '../streams/RunRegistry';
 import type { ViewerNamespace } from '../streams/viewerNamespace';
@@ -129,11 +130,11 @@ export class GatewayCluster {
         // the run would not even know it (404); refused, the client retries with its key.
         // Only to a caller who may send this command at all: the others get the gateway's own
         // answer (400, 403) from the route, as they would from any gateway.
-        const parsed = CommandRequest.safeParse(request.body);
-        const mayCommand =
-          parsed.success &&
-          authorize(request.identity, { kind: 'command', command: parsed.data.kind, run }).allowed;
-        if (!lease && mayCommand && (await this.store.knows(run)))
+        if (
+          !lease &&
+          mayCommand(request.identity, request.body, run) &&
+          (await this.store.knows(run))
+        )
           return reply
             .code(503)
             .header('retry-after', '1')
@@ -361,4 +362,13 @@ export class GatewayCluster {
       message: `run ${run} is served by gateway ${owner.gateway} (${owner.url}), not by ${this.self.id}: connect there, or through the load balancer with ?run=${run}`,
     };
   }
+}
+
+/** Whether `identity` may send the command `body` asks for on `run` (false if it is no command). */
+function mayCommand(identity: Identity, body: unknown, run: string): boolean {
+  const parsed = CommandRequest.safeParse(body);
+  return (
+    parsed.success &&
+    authorize(identity, { kind: 'command', command: parsed.data.kind, run }).allowed
+  );
 }

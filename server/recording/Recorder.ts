@@ -707,17 +707,12 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     to: number,
     limit: number,
   ): Promise<{ samples: RecordedProducerMetrics[]; truncated: boolean }> {
-    const state = this.runs.get(run);
     const samples: RecordedProducerMetrics[] = [];
-    if (!state) return { samples, truncated: false };
-    for (const segment of state.segments) {
-      if (segment.lastT < from || segment.firstT > to) continue;
-      const list = segment.metrics;
-      for (let i = upperBound(list, from - 1e-9); i < list.length && list[i]!.t <= to; i++) {
-        if (samples.length >= limit) return { samples, truncated: true };
-        const sample = await this.readMetrics(segment, list[i]!);
-        if (sample) samples.push(sample);
-      }
+    const segments = this.runs.get(run)?.segments ?? [];
+    for (const { segment, entry } of entriesIn(segments, (s) => s.metrics, from, to)) {
+      if (samples.length >= limit) return { samples, truncated: true };
+      const sample = await this.readMetrics(segment, entry);
+      if (sample) samples.push(sample);
     }
     return { samples, truncated: false };
   }
@@ -745,20 +740,14 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     limit: number,
     maxBytes: number,
   ): Promise<{ frames: RecordedFrame[]; truncated: boolean }> {
-    const state = this.runs.get(run);
     const frames: RecordedFrame[] = [];
-    if (!state) return { frames, truncated: false };
     let bytes = 0;
-    for (const segment of state.segments) {
-      if (segment.lastT < from || segment.firstT > to) continue;
-      const list = segment.byKey.get(key);
-      if (!list) continue;
-      for (let i = upperBound(list, from - 1e-9); i < list.length && list[i]!.t <= to; i++) {
-        if (frames.length >= limit || bytes + list[i]!.length > maxBytes)
-          return { frames, truncated: true };
-        bytes += list[i]!.length;
-        frames.push(await this.readFrame(segment, list[i]!));
-      }
+    const segments = this.runs.get(run)?.segments ?? [];
+    for (const { segment, entry } of entriesIn(segments, (s) => s.byKey.get(key), from, to)) {
+      if (frames.length >= limit || bytes + entry.length > maxBytes)
+        return { frames, truncated: true };
+      bytes += entry.length;
+      frames.push(await this.readFrame(segment, entry));
     }
     return { frames, truncated: false };
   }
@@ -775,6 +764,22 @@ function addEntry(segment: Segment, entry: IndexEntry): void {
   let list = segment.byKey.get(key);
   if (!list) segment.byKey.set(key, (list = []));
   list.push(entry);
+}
+
+/** The entries of one list per segment (`pick`) stamped in [from, to], oldest first. */
+function* entriesIn(
+  segments: readonly Segment[],
+  pick: (segment: Segment) => readonly IndexEntry[] | undefined,
+  from: number,
+  to: number,
+): Generator<{ segment: Segment; entry: IndexEntry }> {
+  for (const segment of segments) {
+    if (segment.lastT < from || segment.firstT > to) continue;
+    const list = pick(segment);
+    if (!list) continue;
+    for (let i = upperBound(list, from - 1e-9); i < list.length && list[i]!.t <= to; i++)
+      yield { segment, entry: list[i]! };
+  }
 }
 
 /** First index whose time is after `t` (entries are in time order: the gateway's clock stamps them). */
