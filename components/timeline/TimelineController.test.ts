@@ -122,6 +122,31 @@ describe('TimelineController', () => {
     expect(shownValue(controller, 'roi/xy')).toBe(105);
   });
 
+  it('a frame step the gateway fails says so and leaves the moment shown as it was', async () => {
+    let failNext = false;
+    const flaky = (path: string) =>
+      failNext ? Promise.resolve(new Response('{"error":"boom"}', { status: 500 })) : gateway(path);
+    const viewer = createViewerStore();
+    const controller = new TimelineController(
+      new RecordingApi(flaky, RUN),
+      new FrameStore(),
+      viewer,
+    );
+    await controller.refresh();
+    await controller.seek(1350);
+    failNext = true;
+    await controller.step(-1);
+    expect(controller.store.getState()).toMatchObject({
+      mode: 'past',
+      frameAt: 1300,
+      error: 'frame step: frames at: HTTP 500',
+    });
+    expect(shownValue(controller, 'full/xy')).toBe(3);
+    failNext = false;
+    await controller.step(-1);
+    expect(controller.store.getState()).toMatchObject({ frameAt: 1200, error: null });
+  });
+
   it('hands out a new version for every frame whichever store it comes from', async () => {
     const { controller } = await setUp();
     const live = controller.frames.get(RUN, 'full/xy')!.version;

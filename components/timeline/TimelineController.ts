@@ -173,6 +173,15 @@ export class TimelineController {
 
   /** One frame back (−1) or forward (+1) along the xy stream of the view shown. */
   async step(direction: -1 | 1): Promise<void> {
+    try {
+      await this.stepOnce(direction);
+    } catch (error) {
+      // A key press that did nothing says why (it was silent: an unhandled rejection).
+      this.store.getState().set({ error: `frame step: ${(error as Error).message}` });
+    }
+  }
+
+  private async stepOnce(direction: -1 | 1): Promise<void> {
     this.stopPlaying();
     const key = this.stepKey();
     const s = this.store.getState();

@@ -3,6 +3,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -101,6 +102,21 @@ describe('Recorder', () => {
     expect(s).toMatchObject({ from: 1000, to: 1900, frames: 10 });
     expect(s.streams).toEqual([{ key: 'full/xy', frames: 10, from: 1000, to: 1900 }]);
     expect(s.markers).toEqual([{ t: 1450, kind: 'zoom', label: 'zoom applied' }]);
+  });
+
+  it('reads a segment that is being sealed: renamed on disk, still open in memory', async () => {
+    const dir = tempDir();
+    const r = await recorder({ dir });
+    for (let i = 0; i < 4; i++) r.record('run-1', slice(i, 1000 + i * 100, i));
+    await r.drain();
+    const runDir = join(dir, 'run-1');
+    const openFile = readdirSync(runDir).find((f) => f.endsWith('.open.lseg'))!;
+    const sealed = join(runDir, openFile.replace('.open.lseg', '.lseg'));
+    // seal() renames the data file before it marks the segment sealed; a read between saw ENOENT.
+    renameSync(join(runDir, openFile), sealed);
+    const at = await r.frameAt('run-1', 'full/xy', 1250);
+    expect(at.map((f) => [f.header.seq, valueOf(f.payload)])).toEqual([[2, 2]]);
+    renameSync(sealed, join(runDir, openFile));
   });
 
   it('gives the bricks of the volume in force, not those of a volume of another shape', async () => {

@@ -573,8 +573,16 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 
   private async readRecord(segment: Segment, entry: IndexEntry) {
-    const path = `${segment.base}${segment.open ? '.open' : ''}.lseg`;
-    const fh = await open(path, 'r');
+    let path = `${segment.base}${segment.open ? '.open' : ''}.lseg`;
+    let fh;
+    try {
+      fh = await open(path, 'r');
+    } catch (error) {
+      // Sealed while this read began: seal() renames the file before it clears `open`.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !segment.open) throw error;
+      path = `${segment.base}.lseg`;
+      fh = await open(path, 'r');
+    }
     try {
       const buffer = Buffer.allocUnsafe(entry.length);
       await fh.read(buffer, 0, entry.length, entry.offset);
