@@ -16,6 +16,7 @@ import { ensureDefaultUsersFile } from '@/server/auth/LocalUsers';
 import {
   missingClusterServices,
   type Service,
+  leaseRouting,
   startHaproxy,
   startPostgres,
 } from '@/server/testing/clusterServices';
@@ -114,6 +115,8 @@ ensureDefaultUsersFile(join('data', 'users.json'));
 const postgres = await startPostgres();
 services.push(postgres);
 log(`PostgreSQL (throwaway) at ${postgres.url}`);
+// Route by lease: the gateways keep HAProxy's owners map (docs/cluster.md).
+const routing = leaseRouting();
 ids.forEach((id, i) => {
   const port = base + 1 + i;
   run(
@@ -131,6 +134,7 @@ ids.forEach((id, i) => {
       // gateway's viewers through the adapter. A lease will choose it once the store has one.
       LOUPE_FACILITIES: i === 0 ? 'simulator' : 'off',
       PORT: String(uiPort),
+      ...routing.env,
     },
     false,
   );
@@ -143,6 +147,7 @@ for (const [i, id] of ids.entries())
 const haproxy = await startHaproxy(
   ids.map((id, i) => ({ name: id, address: `127.0.0.1:${base + 1 + i}` })),
   base,
+  routing,
 );
 services.push(haproxy);
 haproxy.child.on('exit', () => !stopping && void shutdown(1));

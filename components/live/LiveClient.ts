@@ -56,6 +56,10 @@ export type CommandResult =
  * The tab's one connection to the gateway: keeps the session store's connection state true,
  * the runs store current, and the frame store fed with decoded frames of the runs being watched.
  */
+/** A tab told `run:elsewhere` connects again through the balancer after this, doubling, ms. */
+const ELSEWHERE_FIRST_DELAY_MS = 1000;
+const ELSEWHERE_MAX_DELAY_MS = 30_000;
+
 export class LiveClient {
   readonly frames = new FrameStore();
   readonly metrics = new RunMetricsStore();
@@ -65,6 +69,10 @@ export class LiveClient {
   });
   private socket: Socket<GatewayToViewer, ViewerToGateway> | null = null;
   private reconnects: ReconnectScheduler | null = null;
+  /** `run:elsewhere` notices since a subscription last succeeded, and the pending move. */
+  private elsewhereAttempts = 0;
+  private moveTimer: ReturnType<typeof setTimeout> | null = null;
+  private moving = false;
   private readonly watched = new Map<string, number>();
   private readonly onOffline = () =>
     this.session.getState().setConnection('offline', 'the browser is offline');
@@ -177,6 +185,10 @@ export class LiveClient {
       }
     });
     socket.on('disconnect', (reason) => {
+      if (this.moving) {
+        this.moving = false;
+        return setConnection('reconnecting', 'connecting to the gateway that serves this run');
+      }
       setConnection(reason === 'io client disconnect' ? 'offline' : 'reconnecting', reason);
     });
     socket.on('connect_error', (err) => {
@@ -217,8 +229,23 @@ export class LiveClient {
     });
     socket.on('run:elsewhere', (notice) => {
       const parsed = RunElsewhere.safeParse(notice);
-      // A cluster routed this tab to a gateway that does not serve the run: say so, never a blank view.
-      if (parsed.success) setConnection('reconnecting', parsed.data.message);
+      if (!parsed.success) return;
+      // A cluster routed this tab to a gateway that does not serve the run: say so, never a blank
+      // view, and connect again through the balancer, which routes a run by its lease
+      // (docs/cluster.md). Backing off: a balancer that only hashes sends the tab back here.
+      const delayMs = Math.min(
+        ELSEWHERE_MAX_DELAY_MS,
+        ELSEWHERE_FIRST_DELAY_MS * 2 ** this.elsewhereAttempts++,
+      );
+      setConnection('reconnecting', parsed.data.message, Date.now() + delayMs);
+      if (this.moveTimer) clearTimeout(this.moveTimer);
+      this.moveTimer = setTimeout(() => {
+        this.moveTimer = null;
+        if (this.socket !== socket) return;
+        this.moving = socket.connected;
+        socket.disconnect();
+        this.reconnects?.retryNow();
+      }, delayMs);
     });
     socket.on('viewer:disconnect', (notice) => {
       const parsed = DisconnectNotice.safeParse(notice);
@@ -270,6 +297,8 @@ export class LiveClient {
     window.removeEventListener('online', this.onOnline);
     this.reconnects?.stop();
     this.reconnects = null;
+    if (this.moveTimer) clearTimeout(this.moveTimer);
+    this.moveTimer = null;
     this.socket?.disconnect();
     this.socket = null;
   }
@@ -310,6 +339,7 @@ export class LiveClient {
   private subscribe(run: string): void {
     this.socket?.emit('run:subscribe', { run }, (answer) => {
       if (answer.ok) {
+        this.elsewhereAttempts = 0;
         this.forgetDroppedRoi(answer.run);
         this.runs.getState().upsertRun(answer.run);
       } else console.warn(`cannot follow run ${run}: ${answer.error}`);

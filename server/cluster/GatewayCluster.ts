@@ -13,6 +13,7 @@ import { authorize } from '../steering/policy';
 import type { RunRegistry } from '../streams/RunRegistry';
 import type { ViewerNamespace } from '../streams/viewerNamespace';
 import type { GatewayAddress, OwnershipStore, RunOwner } from './OwnershipStore';
+import type { RunRouter } from './HaproxyRuntime';
 import { runOfRoom } from '../streams/rooms';
 import { OwnedRuns, RunMirror } from './RunMirror';
 import { REQUEST_ID_HEADER } from '../http/requestId';
@@ -29,7 +30,15 @@ export interface GatewayClusterOptions {
   onError?: (error: Error, what: string) => void;
   /** Called by `close()` once the gateway no longer needs the pool (e.g. `pool.end()`). */
   onClosed?: () => Promise<void>;
+  /**
+   * Route by lease: told of every run this gateway takes or gives up, so the load balancer sends
+   * the run's viewers here (HaproxyRuntime). Without it they follow the balancer's hash.
+   */
+  router?: RunRouter;
 }
+
+/** Every this many lease rounds the routes of all held runs are written again (a restarted balancer). */
+const ROUTE_RESYNC_ROUNDS = 5;
 
 /** The owner's answer's command id, for the forwarding gateway's log line (none if it has none). */
 function commandIdOf(text: string): { commandId?: string } {
@@ -75,6 +84,11 @@ export class GatewayCluster {
   private ticking: Promise<void> | null = null;
   /** The runs the other gateways own, as they last said (for the run lists served here). */
   private readonly mirror: RunMirror;
+  private readonly router: RunRouter | null;
+  /** The balancer updates, one after another and off the lease round (a slow balancer must not cost a lease). */
+  private routing: Promise<void> = Promise.resolve();
+  private routingQueued = 0;
+  private rounds = 0;
 
   constructor(options: GatewayClusterOptions) {
     this.self = options.self;
@@ -84,6 +98,7 @@ export class GatewayCluster {
     this.onClosed = options.onClosed ?? (() => Promise.resolve());
     this.onError = options.onError ?? ((error, what) => console.error(`cluster: ${what}`, error));
     this.mirror = new RunMirror(this.self.id);
+    this.router = options.router ?? null;
   }
 
   /**
@@ -252,6 +267,9 @@ export class GatewayCluster {
     await Promise.all(
       [...this.held].map((run) => this.store.release(run, this.self.id).catch(() => undefined)),
     );
+    // The balancer forgets the routes here, so the run's next connections are hashed at once.
+    for (const run of this.held) this.routeLater(run, 'unroute');
+    await this.routing;
     this.publish({ complete: true, released: [...this.held], runs: [] });
     this.held.clear();
   }
@@ -281,6 +299,7 @@ export class GatewayCluster {
       .list()
       .filter((r) => r.producerConnected)
       .map((r) => r.id);
+    const before = new Set(this.held);
     const renewed = new Set(await this.store.renew([...this.held], this.self, this.ttlMs));
     for (const run of local) {
       if (renewed.has(run)) continue;
@@ -299,9 +318,28 @@ export class GatewayCluster {
     }
     this.held.clear();
     for (const run of renewed) if (local.includes(run)) this.held.add(run);
+    const resync = ++this.rounds % ROUTE_RESYNC_ROUNDS === 0 && this.routingQueued === 0;
+    for (const run of this.held) if (resync || !before.has(run)) this.routeLater(run, 'route');
+    for (const run of released) this.routeLater(run, 'unroute');
     const runs = [...this.held].map((id) => registry.get(id)).filter((r) => r !== undefined);
     this.publish({ complete: true, released, runs });
     await this.redirectViewers(registry);
+  }
+
+  /** Queues a balancer update; a failure is reported and healed by the next resync. */
+  private routeLater(run: string, op: 'route' | 'unroute'): void {
+    const router = this.router;
+    if (!router) return;
+    this.routingQueued++;
+    this.routing = this.routing
+      .then(() => router[op](run, this.self.id))
+      .catch((error: Error) =>
+        this.onError(
+          error,
+          `${op === 'route' ? 'routing' : 'unrouting'} ${run} at the load balancer`,
+        ),
+      )
+      .finally(() => this.routingQueued--);
   }
 
   /** Tells the other gateways which runs this one owns (through the adapter; lost while it is down). */

@@ -2,11 +2,14 @@ import pg from 'pg';
 import { ConfigError } from '../config';
 import { GatewayCluster } from './GatewayCluster';
 import { PgOwnershipStore } from './PgOwnershipStore';
+import { HaproxyRuntime, parseRuntimeAddress } from './HaproxyRuntime';
 
 /**
  * The cluster settings (docs/cluster.md): LOUPE_GATEWAY_ID makes this gateway one of several; it
  * then needs LOUPE_DATABASE_URL (the shared PostgreSQL) and LOUPE_ADVERTISE_URL (where the other
  * gateways reach it, for forwarded commands and `run:elsewhere`). LOUPE_LEASE_TTL_MS sets the lease.
+ * LOUPE_HAPROXY_RUNTIME (HAProxy runtime API addresses, comma-separated) with
+ * LOUPE_HAPROXY_OWNERS_MAP (the map file HAProxy's frontend reads) turn on route by lease.
  * Null without LOUPE_GATEWAY_ID: a single gateway needs none of it.
  */
 export async function clusterFromEnv(
@@ -25,6 +28,8 @@ export async function clusterFromEnv(
     throw new ConfigError(
       'LOUPE_GATEWAY_ID is set: LOUPE_ADVERTISE_URL must be the URL the other gateways reach this one at',
     );
+  // Every setting is checked before anything connects.
+  const router = routerFromEnv(env);
   const ttl = Number(env.LOUPE_LEASE_TTL_MS ?? 3000);
   if (!Number.isInteger(ttl) || ttl < 300 || ttl > 60_000)
     throw new ConfigError('LOUPE_LEASE_TTL_MS must be an integer between 300 and 60000 (ms)');
@@ -48,5 +53,26 @@ export async function clusterFromEnv(
     leaseTtlMs: ttl,
     onError: report,
     onClosed: () => pool.end(),
+    ...(router && { router }),
   });
+}
+
+function routerFromEnv(env: NodeJS.ProcessEnv): HaproxyRuntime | null {
+  const runtime = env.LOUPE_HAPROXY_RUNTIME?.trim();
+  const map = env.LOUPE_HAPROXY_OWNERS_MAP?.trim();
+  if (!runtime && !map) return null;
+  if (!runtime || !map)
+    throw new ConfigError(
+      'route by lease needs both LOUPE_HAPROXY_RUNTIME (the runtime API addresses) and LOUPE_HAPROXY_OWNERS_MAP (the map file the frontend reads)',
+    );
+  try {
+    return new HaproxyRuntime({
+      balancers: runtime.split(',').map((a) => parseRuntimeAddress(a)),
+      map,
+    });
+  } catch (error) {
+    throw new ConfigError(
+      `LOUPE_HAPROXY_RUNTIME / LOUPE_HAPROXY_OWNERS_MAP: ${(error as Error).message}`,
+    );
+  }
 }

@@ -5,6 +5,11 @@
  * reach the same gateway; when that gateway goes down, both are rehashed to the same next one.
  * Requests without a run (the overview page, REST) go round robin; a command reaching a non-owner
  * is forwarded by the gateway (server/cluster/GatewayCluster.ts).
+ *
+ * Route by lease (`ownersMap`): the gateways keep a map `run → gateway` through the runtime API
+ * (server/cluster/HaproxyRuntime.ts) and the frontend sends a run to the gateway that holds its
+ * lease while that gateway is up, to the hash otherwise. Without it, after a failover the owner
+ * need not be the run's hash target (docs/cluster.md).
  */
 export interface HaproxyConfigOptions {
   /** `host:port` to listen on. */
@@ -14,12 +19,38 @@ export interface HaproxyConfigOptions {
   checkIntervalMs?: number;
   /** Host header of health checks: one the gateways serve (LOUPE_ALLOWED_HOSTS). */
   checkHost?: string;
-  /** Where HAProxy's runtime socket goes, if any. */
+  /** Where HAProxy's runtime socket goes, if any (needed for `ownersMap`: the gateways write it). */
   statsSocket?: string;
+  /** The owners map file (must exist, may be empty): route by lease. */
+  ownersMap?: string;
 }
 
 export function haproxyConfig(options: HaproxyConfigOptions): string {
   const inter = options.checkIntervalMs ?? 1000;
+  const map = options.ownersMap;
+  if (map && !options.statsSocket)
+    throw new Error(
+      'route by lease needs the runtime socket: the gateways keep the map through it',
+    );
+  // One backend per gateway, tracking the hashed backend's health check: used while it is up.
+  const byLease = map
+    ? `  # Route by lease: the gateway holding the run's lease (the map the gateways keep), while up.
+${options.gateways
+  .map(
+    (g) =>
+      `  use_backend owner_${g.name} if { url_param(run),map(${map}) -m str ${g.name} } { nbsrv(owner_${g.name}) gt 0 }`,
+  )
+  .join('\n')}
+`
+    : '';
+  const owners = map
+    ? options.gateways
+        .map(
+          (g) =>
+            `\nbackend owner_${g.name}\n  server ${g.name} ${g.address} track gateways/${g.name}\n`,
+        )
+        .join('')
+    : '';
   return `global
   # Each connection costs two descriptors (client and gateway); stay under a default ulimit.
   maxconn 4000
@@ -39,7 +70,7 @@ defaults
 
 frontend loupe
   bind ${options.bind}
-  default_backend gateways
+${byLease}  default_backend gateways
 
 backend gateways
   # Owner routing: the run in the handshake query picks the gateway; no run, round robin.
@@ -53,5 +84,5 @@ backend gateways
   timeout check 2s
   default-server inter ${inter} fastinter ${inter} downinter ${inter} fall 2 rise 2
 ${options.gateways.map((g) => `  server ${g.name} ${g.address} check`).join('\n')}
-`;
+${owners}`;
 }

@@ -3,11 +3,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoupeProducer } from '@/consumers/sdk/LoupeProducer';
 import type { Command, Plane } from '@/lib/protocol';
+import { HaproxyRuntime } from '../cluster/HaproxyRuntime';
 import { PgOwnershipStore } from '../cluster/PgOwnershipStore';
 import {
   missingClusterServices,
   type PostgresService,
   type Service,
+  type LeaseRouting,
+  leaseRouting,
   startHaproxy,
   startPostgres,
 } from '../testing/clusterServices';
@@ -45,10 +48,15 @@ suite('a cluster of three gateways behind HAProxy', () => {
   let publisher: NodeJS.Timeout | null = null;
   let frame = 0;
   const viewers: ClusterViewer[] = [];
+  // Route by lease: the gateways keep HAProxy's owners map (docs/cluster.md).
+  let routing: LeaseRouting;
+  let router: HaproxyRuntime;
 
   const ownerId = async () => (await store.ownerOf(RUN))?.gateway ?? null;
 
   beforeAll(async () => {
+    routing = leaseRouting();
+    router = new HaproxyRuntime({ balancers: [{ path: routing.socket }], map: routing.map });
     postgres = await startPostgres();
     pool = new pg.Pool({ connectionString: postgres.url, max: 2 });
     pool.on('error', () => undefined);
@@ -63,6 +71,7 @@ suite('a cluster of three gateways behind HAProxy', () => {
             LOUPE_LEASE_TTL_MS: String(LEASE_TTL_MS),
             // The command lifecycle lines (docs/operations.md) are info-level.
             LOUPE_LOG_LEVEL: 'info',
+            ...routing.env,
           },
         }).then((gw) => [id, gw] as const),
       ),
@@ -70,6 +79,8 @@ suite('a cluster of three gateways behind HAProxy', () => {
     for (const [id, gw] of started) gateways.set(id, gw);
     haproxy = await startHaproxy(
       started.map(([id, gw]) => ({ name: id, address: `127.0.0.1:${gw.port}` })),
+      undefined,
+      routing,
     );
     await waitForHealthy(haproxy.url);
 
@@ -401,11 +412,17 @@ suite('a cluster of three gateways behind HAProxy', () => {
         );
       }
     await new Promise((r) => setTimeout(r, 2500));
-    // Following run:elsewhere to the owner's URL: after a failover the run's owner need not be
-    // the gateway HAProxy's hash picks for it (see docs/cluster.md, "Known gap").
+    // After the failover the owner need not be the gateway HAProxy's hash picks for the run (the
+    // killed owner is back): the balancer routes by the lease, so viewers entering through it, as
+    // a browser does, reach the owner at once, not a gateway that answers run:elsewhere.
+    await eventuallyAsync(
+      async () => (await router.lookup(RUN)) === (await ownerId()),
+      10_000,
+      'the owners map naming the lease holder',
+    );
     const watchers = [
-      new ClusterViewer({ url: haproxy.url, run: RUN, followOwnerUrl: true }).start(),
-      new ClusterViewer({ url: haproxy.url, run: RUN, followOwnerUrl: true }).start(),
+      new ClusterViewer({ url: haproxy.url, run: RUN }).start(),
+      new ClusterViewer({ url: haproxy.url, run: RUN }).start(),
     ];
     viewers.push(...watchers);
     await eventually(
@@ -413,6 +430,7 @@ suite('a cluster of three gateways behind HAProxy', () => {
       15_000,
       'viewers streaming',
     );
+    expect(watchers.map((v) => v.elsewhere.length)).toEqual([0, 0]);
     const startedAt = Date.now();
     const before = watchers.map((v) => Object.fromEntries(PLANES.map((p) => [p, v.lastSeq(p)])));
     const seenBefore = commandsSeen.length;

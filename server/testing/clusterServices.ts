@@ -172,17 +172,51 @@ export async function startPostgres(): Promise<PostgresService> {
   };
 }
 
-/** HAProxy in front of `gateways` with owner routing (server/cluster/haproxyConfig.ts). */
+/** Where a route-by-lease HAProxy's runtime socket and owners map are, known before it starts. */
+export interface LeaseRouting {
+  dir: string;
+  socket: string;
+  map: string;
+  /** The gateways' environment for it (LOUPE_HAPROXY_RUNTIME, LOUPE_HAPROXY_OWNERS_MAP). */
+  env: Record<string, string>;
+}
+
+/** A directory for a route-by-lease HAProxy: the gateways are given its paths before it starts. */
+export function leaseRouting(): LeaseRouting {
+  const dir = mkdtempSync(join(tmpdir(), 'loupe-haproxy-'));
+  const socket = join(dir, 'admin.sock');
+  const map = join(dir, 'owners.map');
+  writeFileSync(map, '');
+  return {
+    dir,
+    socket,
+    map,
+    env: { LOUPE_HAPROXY_RUNTIME: `unix:${socket}`, LOUPE_HAPROXY_OWNERS_MAP: map },
+  };
+}
+
+/**
+ * HAProxy in front of `gateways` with owner routing (server/cluster/haproxyConfig.ts): by the
+ * consistent hash, and by lease when `routing` (from `leaseRouting()`) is given.
+ */
 export async function startHaproxy(
   gateways: { name: string; address: string }[],
   port?: number,
+  routing?: LeaseRouting,
 ): Promise<Service> {
   const bin = haproxyBin();
   if (!bin) throw new Error('haproxy not found: apt-get install haproxy');
-  const dir = mkdtempSync(join(tmpdir(), 'loupe-haproxy-'));
+  const dir = routing?.dir ?? mkdtempSync(join(tmpdir(), 'loupe-haproxy-'));
   const listen = port ?? (await freePort());
   const cfg = join(dir, 'haproxy.cfg');
-  writeFileSync(cfg, haproxyConfig({ bind: `127.0.0.1:${listen}`, gateways }));
+  writeFileSync(
+    cfg,
+    haproxyConfig({
+      bind: `127.0.0.1:${listen}`,
+      gateways,
+      ...(routing && { statsSocket: routing.socket, ownersMap: routing.map }),
+    }),
+  );
   execFileSync(bin, ['-c', '-q', '-f', cfg], { stdio: 'pipe' });
   // -db: foreground, logs to stderr; -W master-worker off.
   const child = spawn(bin, ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
