@@ -9,9 +9,12 @@ const member = {
   LOUPE_ADVERTISE_URL: 'http://127.0.0.1:4001',
 };
 
+/** An environment of only these variables (NodeJS.ProcessEnv types NODE_ENV as always present). */
+const env = (vars: Record<string, string>) => vars as NodeJS.ProcessEnv;
+
 describe('clusterFromEnv', () => {
   it('is no cluster without a gateway id', async () => {
-    expect(await clusterFromEnv({})).toBeNull();
+    expect(await clusterFromEnv(env({}))).toBeNull();
   });
 
   it.each([
@@ -27,7 +30,7 @@ describe('clusterFromEnv', () => {
     ],
     [{ LOUPE_LEASE_TTL_MS: '10' }, /LOUPE_LEASE_TTL_MS must be an integer/],
   ])('refuses route-by-lease and lease settings that cannot work: %j', async (extra, message) => {
-    const attempt = clusterFromEnv({ ...member, ...extra });
+    const attempt = clusterFromEnv(env({ ...member, ...extra }));
     await expect(attempt).rejects.toThrow(ConfigError);
     await expect(attempt).rejects.toThrow(message);
   });

@@ -192,6 +192,8 @@ describe("a resubmitted job's life at its site", () => {
     expect(gw.registry.get('run-1')!.stateMessage).toBe(
       'Job 1234 on beamline-cluster ended: TIMEOUT after 10 min — walltime reached (TimeLimit)',
     );
+    // The viewer's copy arrives over its socket after the registry changed (red once under load).
+    await eventually(() => updates.at(-1)?.state === 'ended', 5000, 'the viewer told');
     expect(updates.at(-1)).toMatchObject({
       state: 'ended',
       job: { state: 'failed', facilityState: 'TIMEOUT', jobId: '1234' },
