@@ -1,16 +1,12 @@
 import { createStore } from 'zustand/vanilla';
+import { type Decision, steeringDecision } from '@/lib/policy';
+import type { SessionAnswer } from '@/lib/protocol';
 
 /** State of the one Socket.IO connection to the gateway, as the header badge shows it. */
 export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 
-/** Who the gateway says this tab is (GET /api/session). */
-export interface SessionIdentity {
-  subject: string;
-  role: 'viewer' | 'scientist' | 'staff' | 'producer';
-  runs: string[];
-  anonymous: boolean;
-  source: 'local' | 'oidc' | 'share' | 'anonymous';
-}
+/** Who the gateway says this tab is (GET /api/session, validated with the protocol's schema). */
+export type SessionIdentity = SessionAnswer;
 
 export interface SessionState {
   connection: ConnectionStatus;
@@ -36,10 +32,15 @@ export function createSessionStore() {
 }
 export type SessionStore = ReturnType<typeof createSessionStore>;
 
-/** Mirrors the gateway's policy so the UI hides what a role cannot do (the gateway still decides). */
+/**
+ * The gateway's own policy (lib/policy.ts) on this tab's identity: the UI offers steering only where
+ * the gateway would accept it, and says why not. The gateway still decides every command.
+ */
+export function steering(identity: SessionIdentity | null, run: string): Decision {
+  if (!identity) return { allowed: false, reason: 'who you are is not known yet' };
+  return steeringDecision(identity, run);
+}
+
 export function canSteer(identity: SessionIdentity | null, run: string): boolean {
-  if (!identity) return false;
-  return (
-    identity.role === 'staff' || (identity.role === 'scientist' && identity.runs.includes(run))
-  );
+  return steering(identity, run).allowed;
 }

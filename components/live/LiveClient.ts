@@ -16,6 +16,7 @@ import {
   type RunSummary,
   SystemSnapshot,
   VIEWER_NAMESPACE,
+  SessionAnswer,
   VIEWER_SOCKET_PATH,
   type ViewerToGateway,
 } from '@/lib/protocol';
@@ -24,7 +25,7 @@ import type { CommandsStore } from '@/stores/commandsStore';
 import type { ControlStore } from '@/stores/controlStore';
 import type { FacilitiesStore } from '@/stores/facilitiesStore';
 import type { RunsStore } from '@/stores/runsStore';
-import type { SessionIdentity, SessionStore } from '@/stores/sessionStore';
+import type { SessionStore } from '@/stores/sessionStore';
 import { DisplayReporter } from './DisplayReporter';
 import { FrameStore } from './FrameStore';
 import { RunMetricsStore } from './RunMetricsStore';
@@ -144,7 +145,14 @@ export class LiveClient {
   private async loadIdentity(): Promise<void> {
     try {
       const res = await this.api('/api/session');
-      this.session.getState().setIdentity(res.ok ? ((await res.json()) as SessionIdentity) : null);
+      const answer = res.ok ? SessionAnswer.safeParse(await res.json()) : null;
+      if (answer && !answer.success)
+        console.warn(
+          'the gateway answered GET /api/session with something else',
+          answer.error.issues,
+        );
+      // Without a valid answer the tab is nobody: it offers no steering (the gateway decides anyway).
+      this.session.getState().setIdentity(answer?.success ? answer.data : null);
       if (res.status === 401)
         this.session.getState().setConnection('offline', 'your token was refused: sign in again');
     } catch {

@@ -1,6 +1,7 @@
 'use client';
 
 import { useState } from 'react';
+import { authorize } from '@/lib/policy';
 import type { ControlAction } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
 import { useNow } from '@/components/runs/useNow';
@@ -33,6 +34,8 @@ export function ControlBar({ runId }: { runId: string }) {
   const holder = state?.holder ?? null;
   const request = state?.request ?? null;
   const mine = holder?.subject === me.subject;
+  // Taking control from its holder is the gateway's policy's to allow (staff), not a role test here.
+  const mayTake = authorize(me, { kind: 'control', action: 'take', run: runId }).allowed;
   const lapses = request ? Math.max(0, Math.ceil((request.expiresAt - now) / 1000)) : 0;
   const actionButton = (action: ControlAction, label: string) => (
     <button
@@ -65,9 +68,7 @@ export function ControlBar({ runId }: { runId: string }) {
           {holder && !mine && request?.subject !== me.subject
             ? actionButton('request', 'Request control')
             : null}
-          {holder && !mine && me.role === 'staff'
-            ? actionButton('take', 'Take control (staff)')
-            : null}
+          {holder && !mine && mayTake ? actionButton('take', 'Take control (staff)') : null}
           {mine ? actionButton('release', 'Release') : null}
         </span>
       </div>

@@ -4,7 +4,7 @@ import { type ReactNode, useEffect, useRef, useState } from 'react';
 import type { CommandRequestInput } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
 import { useControl, useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
-import { canSteer } from '@/stores/sessionStore';
+import { steering } from '@/stores/sessionStore';
 import { CommandList } from './CommandList';
 import { ControlBar } from './ControlBar';
 import { ParameterControls } from './ParameterControls';
@@ -45,7 +45,8 @@ export function SteeringPanel({ runId }: { runId: string }) {
   const live = useLiveClient();
   const identity = useSession((s) => s.identity);
   const run = useRuns((s) => s.runs[runId]);
-  const allowed = canSteer(identity, runId);
+  const decision = steering(identity, runId);
+  const allowed = decision.allowed;
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [region, setRegion] = useState({ x0: 0, x1: 0, y0: 0, y1: 0, z0: 0, z1: 0 });
@@ -98,11 +99,7 @@ export function SteeringPanel({ runId }: { runId: string }) {
         data-readonly="true"
         className="rounded-lg border border-edge bg-panel p-3 text-sm text-muted"
       >
-        Read-only:{' '}
-        {identity.anonymous
-          ? 'sign in'
-          : `a ${identity.role}${identity.role === 'scientist' ? ' of another run' : ''}`}{' '}
-        to steer.
+        Read-only: {identity.anonymous ? 'sign in to steer' : `${decision.reason}`}.
         <ControlStatus runId={runId} />
         <div className="mt-3">
           <CommandList runId={runId} />

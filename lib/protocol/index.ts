@@ -16,3 +16,4 @@ export * from './limits';
 export * from './control';
 export * from './recording';
 export * from './cluster';
+export * from './session';

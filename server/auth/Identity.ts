@@ -1,14 +1,7 @@
-import { z } from 'zod';
+import { IdentitySource, Role } from '@/lib/protocol';
 
-/** What a caller may do: producers publish; viewers read; scientists steer their runs; staff all. */
-export const Role = z.enum(['producer', 'viewer', 'scientist', 'staff']);
-export type Role = z.infer<typeof Role>;
-
-/**
- * Where an identity came from; a share link reads only the runs it names, and a job token (minted
- * by the gateway for a resubmitted job) publishes only the run it was minted for.
- */
-export type IdentitySource = 'local' | 'oidc' | 'share' | 'job' | 'anonymous';
+// The roles and sources are the protocol's (GET /api/session answers them to the browser).
+export { IdentitySource, Role };
 
 /** The authenticated caller of one request or socket. Never carries the token itself. */
 export interface Identity {

@@ -9,7 +9,7 @@ import {
   SubscribeRequest,
 } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
-import { authorize } from '../steering/policy';
+import { authorize } from '@/lib/policy';
 import type { RunRegistry } from '../streams/RunRegistry';
 import type { ViewerNamespace } from '../streams/viewerNamespace';
 import type { GatewayAddress, OwnershipStore, RunOwner } from './OwnershipStore';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { EstimateRequest, SiteDecisionRequest, SystemId } from '@/lib/protocol';
 import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
 import { summarizeSiteDecision } from '../audit/auditSummary';
-import { authorize } from '../steering/policy';
+import { authorize } from '@/lib/policy';
 import type { FacilityService } from './FacilityService';
 
 // The gateway's auth hook (server/auth/httpAuth.ts) declares and sets `request.identity`.

@@ -5,7 +5,7 @@ import { LocalUsers } from '../auth/LocalUsers';
 import { openDatabase } from '../db/openDatabase';
 import { startEmbeddedFacilities } from '../facilities/startEmbeddedFacilities';
 import type { Gateway } from '../gateway';
-import { type Action, authorize } from '../steering/policy';
+import { type Action, authorize } from '@/lib/policy';
 import {
   connected,
   producerClient,

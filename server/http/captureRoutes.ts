@@ -4,7 +4,7 @@ import { join, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { RunId } from '@/lib/protocol';
 import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
-import { authorize } from '../steering/policy';
+import { authorize } from '@/lib/policy';
 
 /**
  * A capture's file name as the reference consumer writes it: `<run>-<ISO stamp>.h5`. Only a bare

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { RunId, type RunSummary } from '@/lib/protocol';
-import { authorize } from '../steering/policy';
+import { authorize } from '@/lib/policy';
 
 /** REST reads of runs: the list and one run's summary. */
 export async function runRoutes(

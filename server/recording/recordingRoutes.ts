@@ -7,7 +7,7 @@ import {
   RunId,
   StreamKey,
 } from '@/lib/protocol';
-import { authorize } from '../steering/policy';
+import { authorize } from '@/lib/policy';
 import type { Recorder } from './Recorder';
 
 /** Most frames and bytes one range answer carries: a client pages through longer spans. */

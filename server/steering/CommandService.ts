@@ -17,7 +17,7 @@ import type { RunRegistry } from '../streams/RunRegistry';
 import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
 import { summarizeCommand, summarizeProgress } from '../audit/auditSummary';
 import { type CommandStore, CommandTransaction } from './CommandStore';
-import { authorize } from './policy';
+import { authorize } from '@/lib/policy';
 
 /** Answer to a submission, as REST sends it (the socket path wraps the same). */
 export interface SubmitResult {

@@ -4,7 +4,7 @@ import type { Identity } from '../auth/Identity';
 import type { AuditLog } from '../audit/AuditLog';
 import { socketAction } from '../audit/auditSummary';
 import type { RunRegistry } from '../streams/RunRegistry';
-import { authorize } from './policy';
+import { authorize } from '@/lib/policy';
 
 type Packet = [event: string, ...args: unknown[]];
 

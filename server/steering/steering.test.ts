@@ -8,8 +8,10 @@ import {
   type CommandSendReply,
   type ParameterDeclaration,
   STEERING_KINDS,
+  SessionAnswer,
   type SteeringKind,
 } from '@/lib/protocol';
+import { steeringDecision } from '@/lib/policy';
 import type { Database } from '../db/Database';
 import type { Gateway, GatewayOptions } from '../gateway';
 import {
@@ -209,6 +211,26 @@ describe('steering policy, every role × every command', () => {
     }
     await eventually(() => c.applied.size === expectedAtConsumer, 5000, 'socket commands applied');
     expect(c.received).toHaveLength(expectedAtConsumer);
+  });
+
+  it('GET /api/session answers the protocol’s SessionAnswer, and the browser’s policy on it is the gateway’s decision', async () => {
+    const gw = await gateway({ commands: { ratePoints: 1000 } });
+    await consumer(gw);
+    for (const caller of CALLERS) {
+      const res = await fetch(`${gw.url}/api/session`, {
+        headers: caller.token ? { authorization: `Bearer ${caller.token}` } : {},
+      });
+      expect(res.status, caller.name).toBe(200);
+      const session = SessionAnswer.parse(await res.json());
+      // What the run page offers (stores/sessionStore steering → lib/policy.ts) …
+      const offered = steeringDecision(session, 'run-1');
+      expect(offered.allowed, `${caller.name}: ${offered.reason}`).toBe(caller.steers);
+      // … is what the gateway then does with a command from the same caller.
+      const posted = await post(gw, caller.token, BODIES.capture);
+      expect(posted.status === 202, caller.name).toBe(offered.allowed);
+      if (!offered.allowed)
+        expect(((await posted.json()) as { error: string }).error).toContain(offered.reason);
+    }
   });
 
   it('refuses a scientist on another scientist’s run', async () => {

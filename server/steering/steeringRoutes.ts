@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { AuditQuery, RunId, type ShareLinkList } from '@/lib/protocol';
+import { AuditQuery, RunId, type SessionAnswer, type ShareLinkList } from '@/lib/protocol';
 import type { SessionGuard } from '../auth/SessionGuard';
 import type { ShareLinks } from '../auth/ShareLinks';
 import type { RunRegistry } from '../streams/RunRegistry';
 import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
 import { summarizeShare, summarizeShareRevocation } from '../audit/auditSummary';
 import type { CommandService } from './CommandService';
-import { authorize } from './policy';
+import { authorize } from '@/lib/policy';
 
 export interface SteeringRoutesOptions {
   commands: CommandService;
@@ -35,9 +35,9 @@ export async function steeringRoutes(
 ): Promise<void> {
   const runParam = (raw: string) => RunId.safeParse(raw);
 
-  app.get('/api/session', async (request) => {
+  app.get('/api/session', async (request): Promise<SessionAnswer> => {
     const { subject, role, runs, anonymous, source } = request.identity;
-    return { subject, role, runs, anonymous, source };
+    return { subject, role, runs: [...runs], anonymous, source };
   });
 
   app.post<{ Params: { id: string } }>('/api/runs/:id/commands', async (request, reply) => {
