@@ -1,7 +1,8 @@
 'use client';
 
 import { useCallback, useEffect, useState } from 'react';
-import { AuditCategory, AuditEntry } from '@/lib/protocol';
+import { AuditAnswer, AuditCategory, AuditEntry } from '@/lib/protocol';
+import { readAnswer } from '@/lib/rest/readAnswer';
 import { testIds } from '@/lib/testIds';
 import { useLiveClient, useSession } from '@/stores/StoreProvider';
 
@@ -33,12 +34,11 @@ export function AuditTable() {
 
   const load = useCallback(async () => {
     const query = new URLSearchParams(Object.entries(filters).filter(([, v]) => v !== ''));
-    const res = await live.api(`/api/audit?${query}`);
-    const body = (await res.json()) as { entries?: AuditEntry[]; error?: string };
-    if (body.entries) {
-      setEntries(body.entries);
+    const answer = await readAnswer(await live.api(`/api/audit?${query}`), AuditAnswer);
+    if (answer.ok) {
+      setEntries(answer.data.entries);
       setError(null);
-    } else setError(body.error ?? res.statusText);
+    } else setError(answer.error);
   }, [live, filters]);
 
   useEffect(() => {

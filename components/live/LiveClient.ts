@@ -16,11 +16,14 @@ import {
   type RunSummary,
   SystemSnapshot,
   VIEWER_NAMESPACE,
+  CommandAnswer,
+  CommandListAnswer,
   SessionAnswer,
   VIEWER_SOCKET_PATH,
   type ViewerToGateway,
 } from '@/lib/protocol';
 import { ReconnectScheduler } from '@/lib/reconnect/ReconnectScheduler';
+import { readAnswer } from '@/lib/rest/readAnswer';
 import type { CommandsStore } from '@/stores/commandsStore';
 import type { ControlStore } from '@/stores/controlStore';
 import type { FacilitiesStore } from '@/stores/facilitiesStore';
@@ -119,12 +122,10 @@ export class LiveClient {
         headers: { 'idempotency-key': crypto.randomUUID() },
         body: JSON.stringify(request),
       });
-      const body = (await res.json()) as { command?: CommandRecord; error?: string };
-      if (body.command) {
-        this.commands.getState().upsert(body.command);
-        return { ok: true, command: body.command };
-      }
-      return { ok: false, status: res.status, error: body.error ?? res.statusText };
+      const answer = await readAnswer(res, CommandAnswer);
+      if (!answer.ok) return answer;
+      this.commands.getState().upsert(answer.data.command);
+      return { ok: true, command: answer.data.command };
     } catch (error) {
       return {
         ok: false,
@@ -135,11 +136,12 @@ export class LiveClient {
   }
 
   async loadCommands(run: string): Promise<void> {
-    const res = await this.api(`/api/runs/${encodeURIComponent(run)}/commands`);
-    if (res.ok)
-      this.commands
-        .getState()
-        .replaceRun(run, ((await res.json()) as { commands: CommandRecord[] }).commands);
+    const answer = await readAnswer(
+      await this.api(`/api/runs/${encodeURIComponent(run)}/commands`),
+      CommandListAnswer,
+    );
+    if (answer.ok) this.commands.getState().replaceRun(run, answer.data.commands);
+    else console.warn(`commands of run ${run}: ${answer.error}`);
   }
 
   private async loadIdentity(): Promise<void> {

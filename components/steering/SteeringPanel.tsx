@@ -1,7 +1,8 @@
 'use client';
 
 import { type ReactNode, useEffect, useRef, useState } from 'react';
-import type { CommandRequestInput } from '@/lib/protocol';
+import { type CommandRequestInput, ShareCreatedAnswer } from '@/lib/protocol';
+import { readAnswer } from '@/lib/rest/readAnswer';
 import { testIds } from '@/lib/testIds';
 import { useControl, useLiveClient, useRuns, useSession } from '@/stores/StoreProvider';
 import { steering } from '@/stores/sessionStore';
@@ -329,13 +330,13 @@ export function SteeringPanel({ runId }: { runId: string }) {
               method: 'POST',
               body: '{}',
             });
-            const body = (await res.json()) as { path?: string; error?: string };
-            if (body.path) {
+            const answer = await readAnswer(res, ShareCreatedAnswer);
+            if (answer.ok) {
               setShare(
-                `${window.location.origin}${withViewState(body.path, window.location.search)}`,
+                `${window.location.origin}${withViewState(answer.data.path, window.location.search)}`,
               );
               setShares((n) => n + 1);
-            } else setError(body.error ?? 'could not create a link');
+            } else setError(`could not create a link: ${answer.error}`);
           }}
         >
           Create link

@@ -17,3 +17,4 @@ export * from './control';
 export * from './recording';
 export * from './cluster';
 export * from './session';
+export * from './rest';

@@ -3,10 +3,12 @@ import { EventEmitter } from 'node:events';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import {
   Command,
+  type CommandAnswer,
   CommandReply,
   type CommandRecord,
   CommandRequest,
   type CommandState,
+  type ErrorAnswer,
   FINAL_COMMAND_STATES,
   parameterChangeProblem,
   ParameterValues,
@@ -22,7 +24,8 @@ import { authorize } from '@/lib/policy';
 /** Answer to a submission, as REST sends it (the socket path wraps the same). */
 export interface SubmitResult {
   status: number;
-  body: { command: CommandRecord } | { error: string } | { error: string; code: 'not_in_control' };
+  /** The route's answer (lib/protocol/rest.ts): the command, or a refusal. */
+  body: CommandAnswer | (ErrorAnswer & { code?: 'not_in_control' });
   replayed: boolean;
 }
 

@@ -8,7 +8,12 @@ import {
   type CommandSendReply,
   type ParameterDeclaration,
   STEERING_KINDS,
+  AuditAnswer,
+  CommandAnswer,
+  CommandListAnswer,
+  ErrorAnswer,
   SessionAnswer,
+  ShareCreatedAnswer,
   type SteeringKind,
 } from '@/lib/protocol';
 import { steeringDecision } from '@/lib/policy';
@@ -231,6 +236,32 @@ describe('steering policy, every role × every command', () => {
       if (!offered.allowed)
         expect(((await posted.json()) as { error: string }).error).toContain(offered.reason);
     }
+  });
+
+  it('answers the REST calls the browser makes with what lib/protocol/rest.ts declares', async () => {
+    const gw = await gateway({ commands: { ratePoints: 1000 } });
+    await consumer(gw);
+    const staff = { authorization: `Bearer ${TOKENS.staff}` };
+    const posted = await post(gw, TOKENS.staff, BODIES.capture);
+    expect(posted.status).toBe(202);
+    const { command } = CommandAnswer.parse(await posted.json());
+    const list = CommandListAnswer.parse(
+      await (await fetch(`${gw.url}/api/runs/run-1/commands`, { headers: staff })).json(),
+    );
+    expect(list.commands.map((c) => c.id)).toContain(command.id);
+    const share = await fetch(`${gw.url}/api/runs/run-1/share`, {
+      method: 'POST',
+      headers: { ...staff, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(ShareCreatedAnswer.parse(await share.json()).path).toMatch(/^\/runs\/run-1#share=/);
+    const audit = AuditAnswer.parse(
+      await (await fetch(`${gw.url}/api/audit?run=run-1`, { headers: staff })).json(),
+    );
+    expect(audit.entries.some((e) => e.action === 'command:capture')).toBe(true);
+    // A refusal is an ErrorAnswer whatever the route.
+    const refused = await post(gw, TOKENS.viewer, BODIES.capture);
+    expect(ErrorAnswer.parse(await refused.json()).error).toMatch(/^forbidden: /);
   });
 
   it('refuses a scientist on another scientist’s run', async () => {

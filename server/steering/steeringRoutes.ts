@@ -1,6 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { AuditQuery, RunId, type SessionAnswer, type ShareLinkList } from '@/lib/protocol';
+import {
+  type AuditAnswer,
+  AuditQuery,
+  type CommandListAnswer,
+  RunId,
+  type SessionAnswer,
+  type ShareCreatedAnswer,
+  type ShareLinkList,
+} from '@/lib/protocol';
 import type { SessionGuard } from '../auth/SessionGuard';
 import type { ShareLinks } from '../auth/ShareLinks';
 import type { RunRegistry } from '../streams/RunRegistry';
@@ -69,7 +77,7 @@ export async function steeringRoutes(
     if (!run.success) return reply.code(400).send({ error: 'invalid run id' });
     const decision = authorize(request.identity, { kind: 'run:read', run: run.data });
     if (!decision.allowed) return reply.code(403).send({ error: `forbidden: ${decision.reason}` });
-    return { commands: await opts.commands.list(run.data) };
+    return { commands: await opts.commands.list(run.data) } satisfies CommandListAnswer;
   });
 
   app.post<{ Params: { id: string } }>('/api/runs/:id/share', async (request, reply) => {
@@ -122,7 +130,7 @@ export async function steeringRoutes(
       path: `/runs/${encodeURIComponent(run.data)}#share=${link.token}`,
       id: link.id,
       expiresAt: link.expiresAt,
-    };
+    } satisfies ShareCreatedAnswer;
   });
 
   // The run's links that still open it, for staff and the run's scientists (never the tokens).
@@ -179,6 +187,6 @@ export async function steeringRoutes(
       return reply.code(400).send({ error: `invalid filter: ${query.error.issues[0]?.message}` });
     const restrict =
       identity.role === 'staff' ? undefined : { subject: identity.subject, runs: identity.runs };
-    return { entries: await opts.audit.query(query.data, restrict) };
+    return { entries: await opts.audit.query(query.data, restrict) } satisfies AuditAnswer;
   });
 }
