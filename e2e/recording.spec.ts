@@ -57,11 +57,25 @@ test('zoom in, drag the timeline back before the zoom and see the full view as i
   await expect
     .poll(async () => spread((await greyPixels(xy)).grey), { timeout: 120_000 })
     .toBeGreaterThan(20);
-  // Start from the full view, whatever an earlier spec left.
+  // Start from the full view, whatever an earlier spec (or a first attempt) left.
+  const resetSentAt = Date.now();
   expect((await forgeCommand(page, 'demo', { kind: 'reset-zoom' })).status).toBeLessThan(300);
   const timeline = page.getByTestId(testIds.timeline);
   await page.getByLabel('Timeline span').selectOption({ label: '10 min' });
   await expect(timeline).toHaveAttribute('data-to', /\d/, { timeout: 30_000 });
+  // … and applied before the moment frozen below: until the consumer applies it, the recording
+  // says the earlier zoom is in force (red once in CI: a busy consumer applied it after the freeze,
+  // and the frozen moment was shown zoomed from an older zoom's frames).
+  const newestMarker = (name: RegExp) => async () =>
+    Math.max(
+      -Infinity,
+      ...(await page
+        .getByRole('listitem', { name })
+        .evaluateAll((items) => items.map((i) => Number(i.dataset.t)))),
+    );
+  await expect
+    .poll(newestMarker(/^reset-zoom applied/), { timeout: 90_000 })
+    .toBeGreaterThanOrEqual(resetSentAt);
   await expect(page.getByTestId(testIds.viewToggle('full'))).toHaveAttribute(
     'aria-pressed',
     'true',
@@ -99,12 +113,7 @@ test('zoom in, drag the timeline back before the zoom and see the full view as i
   await expect(page.getByTestId(testIds.viewToggle('roi'))).toHaveAttribute('aria-pressed', 'true');
   // This zoom's marker: the newest one after the frozen frame. A retry's timeline also holds the
   // first attempt's zoom (red once in CI: the retry read that one before its own had arrived).
-  const zoomMarkers = page.getByRole('listitem', { name: /^zoom applied/ });
-  const newestZoom = async () =>
-    Math.max(
-      -Infinity,
-      ...(await zoomMarkers.evaluateAll((items) => items.map((i) => Number(i.dataset.t)))),
-    );
+  const newestZoom = newestMarker(/^zoom applied/);
   await expect.poll(newestZoom, { timeout: 30_000 }).toBeGreaterThan(beforeAt);
   const zoomAt = await newestZoom();
   // The zoomed reconstruction differs from the full view on screen.

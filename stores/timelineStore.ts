@@ -8,15 +8,15 @@ export type Speed = (typeof SPEEDS)[number];
 
 /**
  * What the run page's viewers show: the live stream, or a recorded moment — scrubbed to, frozen
- * (Space), or playing at a speed. Times are epoch ms on the gateway's clock (frames' publishedAt).
+ * (Space), or playing at a speed. Times are epoch ms on the gateway's clock (frames' acceptedAt, lib/protocol recordedAt).
  */
 export interface TimelineState {
   mode: 'live' | 'past' | 'playing';
   /** The instant shown while not live. */
   shownAt: number | null;
-  /** publishedAt of the xy frame shown while not live (the frame in force at `shownAt`). */
+  /** When the recording filed the xy frame shown while not live (the frame in force at `shownAt`). */
   frameAt: number | null;
-  /** Newest live frame's publishedAt: the live edge the indicator counts back from. */
+  /** When the newest live frame was accepted: the live edge the indicator counts back from. */
   liveEdge: number | null;
   speed: Speed;
   /** The recorded span; null until the gateway has recorded something. */

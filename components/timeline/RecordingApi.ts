@@ -3,6 +3,7 @@ import {
   type Frame,
   ProducerMetricsAnswer,
   type RecordedProducerMetrics,
+  recordedAt,
   RecordingSummary,
   type StreamKey,
 } from '@/lib/protocol';
@@ -83,8 +84,8 @@ export class RecordingApi {
       out.push(...frames);
       const last = frames.at(-1);
       if (!truncated || !last || out.length >= max) return out;
-      // Frames are stamped in whole ms; the next page begins after the last one read.
-      start = Math.floor(last.header.publishedAt) + 1;
+      // Filed in whole ms (acceptedAt); the next page begins after the last one read.
+      start = Math.floor(recordedAt(last.header)) + 1;
     }
   }
 }

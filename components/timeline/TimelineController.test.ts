@@ -12,6 +12,8 @@ import { RecordingApi } from './RecordingApi';
 import { TimelineController } from './TimelineController';
 
 const RUN = 'tl';
+/** Published → accepted, ms: more than the 1 ms a step adds, as on a busy machine. */
+const LAG = 40;
 
 function frame(view: 'full' | 'roi', stream: 'xy' | 'xz', seq: number, t: number, value: number) {
   return encodeFrame(
@@ -26,7 +28,9 @@ function frame(view: 'full' | 'roi', stream: 'xy' | 'xz', seq: number, t: number
       ...(view === 'roi' && { region: { x: [0, 2], y: [0, 2], z: [0, 2] } }),
       acquiredAt: t,
       reconstructedAt: t,
-      publishedAt: t,
+      publishedAt: t - LAG,
+      // The gateway files a frame by when it accepted it: LAG ms after its producer published it.
+      acceptedAt: t,
     },
     new Uint16Array(4).fill(value),
   );
@@ -66,14 +70,14 @@ async function gateway(path: string): Promise<Response> {
   let frames;
   if (at) {
     const t = Date.parse(at);
-    frames = of.filter((f) => f.header.publishedAt <= t).slice(-1);
+    frames = of.filter((f) => f.header.acceptedAt! <= t).slice(-1);
     if (frames.length === 0) return new Response('{}', { status: 404 });
   } else {
     const from = Date.parse(url.searchParams.get('from')!);
     const to = Date.parse(url.searchParams.get('to')!);
     const limit = Number(url.searchParams.get('limit') ?? 1000);
     frames = of
-      .filter((f) => f.header.publishedAt >= from && f.header.publishedAt <= to)
+      .filter((f) => f.header.acceptedAt! >= from && f.header.acceptedAt! <= to)
       .slice(0, limit);
   }
   return new Response(new Blob([encodeFrameStream(frames).slice()]), {
@@ -87,7 +91,7 @@ async function setUp() {
   const controller = new TimelineController(new RecordingApi(gateway, RUN), live, viewer);
   await controller.refresh();
   // Live now: the newest frames of both views, then zoomed in.
-  const newest = recorded.filter((f) => f.header.publishedAt === 2000);
+  const newest = recorded.filter((f) => f.header.acceptedAt === 2000);
   for (const f of newest) live.put(decodeFrame(f.header, f.payload), 0);
   viewer.getState().setView('roi');
   controller.noteLive();

@@ -2,6 +2,7 @@ import {
   type Frame,
   PLANES,
   type RecordingMarker,
+  recordedAt,
   type StreamKey,
   streamKey,
   type View,
@@ -11,6 +12,11 @@ import { createTimelineStore, type Speed, type TimelineStore } from '@/stores/ti
 import type { FrameStore } from '@/components/live/FrameStore';
 import { FrameSwitch, RecordedFrames } from './FrameSwitch';
 import type { RecordingApi } from './RecordingApi';
+
+/** When the recording filed a held frame (gateway clock), if one is held. */
+function recordedAtOf(held: { frame: Frame } | undefined): number | undefined {
+  return held && recordedAt(held.frame.header);
+}
 
 /** Every stream a run may record; the summary narrows it to those that have frames. */
 const ALL_KEYS: readonly StreamKey[] = (['full', 'roi'] as const).flatMap((v) =>
@@ -78,7 +84,7 @@ export class TimelineController {
   noteLive(): void {
     let edge: number | null = null;
     for (const key of this.keys) {
-      const t = this.frames.live.get(this.run, key)?.frame.header.publishedAt;
+      const t = recordedAtOf(this.frames.live.get(this.run, key));
       if (t !== undefined && (edge === null || t > edge)) edge = t;
     }
     if (edge !== null && edge !== this.store.getState().liveEdge)
@@ -160,7 +166,7 @@ export class TimelineController {
     }
     this.store.getState().set({
       shownAt: t,
-      frameAt: recorded.get(this.run, 'full/xy')?.frame.header.publishedAt ?? null,
+      frameAt: recordedAtOf(recorded.get(this.run, 'full/xy')) ?? null,
       error: null,
     });
   }
@@ -186,19 +192,20 @@ export class TimelineController {
     const key = this.stepKey();
     const s = this.store.getState();
     const current =
-      (s.mode === 'live' ? this.frames.live : this.frames.current).get(this.run, key)?.frame.header
-        .publishedAt ??
+      recordedAtOf(
+        (s.mode === 'live' ? this.frames.live : this.frames.current).get(this.run, key),
+      ) ??
       s.shownAt ??
       s.liveEdge;
     if (current === null) return;
     if (direction < 0) {
       const [frame] = await this.api.at(key, current - 1);
-      if (frame) await this.seek(frame.header.publishedAt);
+      if (frame) await this.seek(recordedAt(frame.header));
       return;
     }
     if (s.mode === 'live') return;
     const { frames } = await this.api.range(key, current + 1, current + 3_600_000, 1);
-    if (frames[0]) await this.seek(frames[0].header.publishedAt);
+    if (frames[0]) await this.seek(recordedAt(frames[0].header));
     // Past the newest recorded frame of a run still streaming: that is live.
     else if (s.liveEdge !== null && !this.finished) this.goLive();
   }
@@ -286,7 +293,7 @@ export class TimelineController {
       if (end !== null && newest !== null && target - newest > GAP_MS) {
         const { frames } = await this.api.range(this.stepKey(), target, end, 1);
         if (token !== this.playToken) return;
-        const next = frames[0]?.header.publishedAt;
+        const next = frames[0] && recordedAt(frames[0].header);
         if (next !== undefined && next - target > GAP_MS) {
           origin = { t: next - TICK_MS * speed, wall: performance.now() };
           previous = origin.t;
@@ -299,7 +306,7 @@ export class TimelineController {
   private newestShown(recorded: FrameStore): number | null {
     let newest: number | null = null;
     for (const key of this.keys) {
-      const t = recorded.get(this.run, key)?.frame.header.publishedAt;
+      const t = recordedAtOf(recorded.get(this.run, key));
       if (t !== undefined && (newest === null || t > newest)) newest = t;
     }
     return newest;

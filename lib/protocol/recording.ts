@@ -4,6 +4,19 @@ import { StreamKey } from './messages';
 import { ProducerMetrics } from './producerMetrics';
 
 /**
+ * The instant a recording files a frame under, and that `at=` / `from=` / `to=` of the frames API
+ * compare with: the gateway's `acceptedAt` (its clock, like the markers'), not the producer's
+ * `publishedAt`. Stepping by `publishedAt` mixed the two clocks: under load a frame accepted more
+ * than 1 ms after it was published was found again by "the first frame after this one".
+ */
+export function recordedAt(header: {
+  acceptedAt?: number | undefined;
+  publishedAt: number;
+}): number {
+  return header.acceptedAt ?? header.publishedAt;
+}
+
+/**
  * A moment on a run's timeline worth a marker: a steering command (a zoom, a parameter change, a
  * capture, …) as it was decided, or a change of the run's state. `t`: Unix epoch ms, gateway clock.
  */
