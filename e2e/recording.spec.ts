@@ -11,6 +11,7 @@ import {
   PRODUCER_SOCKET_PATH,
   PROTOCOL_VERSION,
   type ProducerToGateway,
+  recordedAt,
 } from '../lib/protocol';
 import { webmFrameCounts } from '../lib/export/webmFrames';
 import { testIds } from '../lib/testIds';
@@ -172,7 +173,7 @@ const slice = (k: number, p: number) =>
   Float32Array.from({ length: N * N }, (_, i) => ((i + k * 1237 + p * 31) % (N * N)) / (N * N));
 
 let producer: Socket<GatewayToProducer, ProducerToGateway>;
-/** publishedAt of the xy frames we sent (the gateway stamps publication). */
+/** When the recording filed the xy frames we sent (acceptedAt: the gateway stamps it). */
 let sent: { first: number; last: number };
 
 test.describe('a finished run', () => {
@@ -246,7 +247,9 @@ test.describe('a finished run', () => {
     expect(res.headers.get('x-loupe-frames')).toBe(String(FRAMES));
     const body = new Uint8Array(await res.arrayBuffer());
     const frames = decodeFrameStream(body);
-    sent = { first: frames[0]!.header.publishedAt, last: frames.at(-1)!.header.publishedAt };
+    // By the recording's clock (acceptedAt), as the timeline and the clip's span count: a clip
+    // ending 50 ms after the last frame's publishedAt missed it once in CI (accepted later).
+    sent = { first: recordedAt(frames[0]!.header), last: recordedAt(frames.at(-1)!.header) };
   });
 
   test.afterAll(() => {
