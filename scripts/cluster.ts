@@ -129,6 +129,8 @@ ids.forEach((id, i) => {
       LOUPE_ADVERTISE_URL: `http://127.0.0.1:${port}`,
       LOUPE_DATABASE_URL: postgres.url,
       LOUPE_DB: join(dataDir, `${id}.db`),
+      // Each gateway records the runs it owns into its own directory (one recorder per directory).
+      LOUPE_RECORDING_DIR: join(dataDir, `${id}-recordings`),
       LOUPE_ALLOWED_HOSTS: allowedHosts,
       // One facility poller (and simulator) for the whole cluster: its snapshots reach every
       // gateway's viewers through the adapter. A lease will choose it once the store has one.

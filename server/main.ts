@@ -16,6 +16,7 @@ import { SimulatedJobRunner } from './facilities/simulator/SimulatedJobRunner';
 import { slurmSiteFromEnv } from './facilities/slurm/slurmSite';
 import { startEmbeddedFacilities } from './facilities/startEmbeddedFacilities';
 import { startGateway } from './gateway';
+import { DirectoryInUseError } from './recording/directoryLock';
 import { clusterFromEnv } from './cluster/clusterFromEnv';
 
 let config: LoupeConfig;
@@ -118,29 +119,37 @@ try {
   console.error(`Loupe gateway: ${(error as Error).message}`);
   process.exit(1);
 }
-const gateway = await startGateway({
-  host: config.gatewayHost,
-  port: config.gatewayPort,
-  db: store,
-  users,
-  allowAnonymousViewers: config.allowAnonymousViewers,
-  allowedOrigins: config.allowedOrigins,
-  allowedHosts: config.allowedHosts,
-  trustedProxies: config.trustedProxies,
-  logger: true,
-  shareSecret: ShareLinks.secretFromFile(config.shareSecretFile),
-  metricsToken: metricsTokenFromFile(config.metricsTokenFile),
-  devSignIn: config.devSignIn,
-  capturesDir: config.capturesDir,
-  control: {
-    requestTimeoutMs: config.controlRequestTimeoutS * 1000,
-    releaseGraceMs: config.controlReleaseGraceS * 1000,
-  },
-  ...(config.oidc && { oidc: config.oidc }),
-  ...(facilities && { facilities }),
-  ...(config.recording && { recording: config.recording }),
-  ...(cluster && { cluster }),
-});
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+try {
+  gateway = await startGateway({
+    host: config.gatewayHost,
+    port: config.gatewayPort,
+    db: store,
+    users,
+    allowAnonymousViewers: config.allowAnonymousViewers,
+    allowedOrigins: config.allowedOrigins,
+    allowedHosts: config.allowedHosts,
+    trustedProxies: config.trustedProxies,
+    logger: true,
+    shareSecret: ShareLinks.secretFromFile(config.shareSecretFile),
+    metricsToken: metricsTokenFromFile(config.metricsTokenFile),
+    devSignIn: config.devSignIn,
+    capturesDir: config.capturesDir,
+    control: {
+      requestTimeoutMs: config.controlRequestTimeoutS * 1000,
+      releaseGraceMs: config.controlReleaseGraceS * 1000,
+    },
+    ...(config.oidc && { oidc: config.oidc }),
+    ...(facilities && { facilities }),
+    ...(config.recording && { recording: config.recording }),
+    ...(cluster && { cluster }),
+  });
+} catch (error) {
+  // A recordings directory another gateway records into: say so and stop, never share it.
+  if (!(error instanceof DirectoryInUseError)) throw error;
+  console.error(`Loupe gateway: ${error.message}`);
+  process.exit(1);
+}
 logger = gateway.app.log;
 // A plain line, not JSON: npm start, the fault tests and people read the URL from it.
 console.log(`Loupe gateway listening on ${gateway.url}`);

@@ -8,7 +8,8 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ProducerMetrics, parseHeader, streamKey } from '@/lib/protocol';
@@ -117,6 +118,38 @@ describe('Recorder', () => {
     const at = await r.frameAt('run-1', 'full/xy', 1250);
     expect(at.map((f) => [f.header.seq, valueOf(f.payload)])).toEqual([[2, 2]]);
     renameSync(sealed, join(runDir, openFile));
+  });
+
+  it('records alone in its directory: a live holder elsewhere is refused, a dead one’s lock is taken over', async () => {
+    const dir = tempDir();
+    const lock = join(dir, '.loupe-recorder.lock');
+    const holder = (host: string, pid: number) =>
+      writeFileSync(lock, JSON.stringify({ host, pid, since: '2026-12-03T10:00:00.000Z' }));
+    // Another process of this host that still runs.
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], {
+      stdio: 'ignore',
+    });
+    try {
+      holder(hostname(), other.pid!);
+      await expect(recorder({ dir })).rejects.toThrow(
+        new RegExp(
+          `in use by process ${other.pid} on .*: give each gateway its own LOUPE_RECORDING_DIR$`,
+        ),
+      );
+    } finally {
+      other.kill('SIGKILL');
+      await new Promise((r) => other.once('exit', r));
+    }
+    // That process gone (a SIGKILL): its lock is stale and taken over.
+    const r = await recorder({ dir });
+    expect(JSON.parse(readFileSync(lock, 'utf8'))).toMatchObject({ pid: process.pid });
+    await r.close();
+    expect(readdirSync(dir)).not.toContain('.loupe-recorder.lock');
+    // Another host's lock cannot be judged from here: refused, with what to do.
+    holder('another-host.example.org', 4242);
+    await expect(recorder({ dir })).rejects.toThrow(
+      /remove .*\.loupe-recorder\.lock if that process is gone/,
+    );
   });
 
   it('gives the bricks of the volume in force, not those of a volume of another shape', async () => {

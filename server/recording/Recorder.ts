@@ -25,6 +25,7 @@ import {
   type StreamKey,
 } from '@/lib/protocol';
 import type { StoredFrame } from '../streams/RunRegistry';
+import { lockDirectory } from './directoryLock';
 import {
   decodeIndex,
   decodeRecord,
@@ -155,6 +156,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   private pumping: Promise<void> | null = null;
   private closed = false;
   private readonly timers: NodeJS.Timeout[] = [];
+  private lock: { release(): void } | null = null;
   private readonly now: () => number;
   private readonly segmentBytes: number;
   private readonly queueBytes: number;
@@ -174,7 +176,14 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   /** Opens the recordings directory, truncating torn segments and sealing those left open. */
   static async open(options: RecorderOptions): Promise<Recorder> {
     const recorder = new Recorder(options);
-    await recorder.recover();
+    mkdirSync(options.dir, { recursive: true });
+    recorder.lock = lockDirectory(options.dir);
+    try {
+      await recorder.recover();
+    } catch (error) {
+      recorder.lock.release();
+      throw error;
+    }
     const flush = setInterval(() => void recorder.sync(), options.flushIntervalMs ?? 500);
     const retain = setInterval(() => void recorder.enforceRetention(), 10_000);
     flush.unref();
@@ -424,6 +433,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     for (const t of this.timers) clearInterval(t);
     for (const state of this.runs.values())
       await this.seal(state).catch((e: Error) => this.emit('error', e));
+    this.lock?.release();
+    this.lock = null;
   }
 
   /** Deletes the oldest sealed segments past the age and byte limits, and records what went. */
