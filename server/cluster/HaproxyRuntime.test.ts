@@ -39,6 +39,9 @@ describe.skipIf(haproxyBin() === null)('route by lease through a real HAProxy', 
   let run = '';
 
   const servedBy = async (id: string) => (await fetch(`${haproxy.url}/x?run=${id}`)).text();
+  /** A run's REST call (the timeline's), which names the run in its path, not in its query. */
+  const restServedBy = async (id: string) =>
+    (await fetch(`${haproxy.url}/api/runs/${id}/frames?stream=full%2Fxy`)).text();
 
   beforeAll(async () => {
     for (const name of ['g1', 'g2']) servers.set(name, await nameServer(name));
@@ -65,10 +68,20 @@ describe.skipIf(haproxyBin() === null)('route by lease through a real HAProxy', 
     for (const s of servers.values()) s.close();
   });
 
+  it('sends a run’s REST calls where its sockets go, by the hash alone too', async () => {
+    for (let i = 0; i < 20; i++)
+      expect(await restServedBy(`run-${i}`), `run-${i}`).toBe(await servedBy(`run-${i}`));
+    // Requests for no run are spread, not all sent to one gateway.
+    const spread = new Set<string>();
+    for (let i = 0; i < 20; i++) spread.add(await (await fetch(`${haproxy.url}/api/runs`)).text());
+    expect(spread.size).toBe(2);
+  });
+
   it('sends a run to the gateway its route names, and back to the hash when that gateway forgets it', async () => {
     await runtime.route(run, 'g2');
     expect(await runtime.lookup(run)).toBe('g2');
     expect(await servedBy(run)).toBe('g2');
+    expect(await restServedBy(run)).toBe('g2');
     // Routing again leaves one entry (del, then add): forgetting it once forgets it.
     await runtime.route(run, 'g2');
     // g1 gave the run up long ago: its unroute must not remove g2's route.

@@ -1,9 +1,10 @@
 /**
  * HAProxy configuration for a cluster of gateways (the example in deploy/haproxy.cfg is the same,
  * annotated). Owner routing: the viewer and producer engines carry the run in the handshake query
- * (`?run=`), and HAProxy hashes on it with a consistent hash, so a run's producer and its viewers
- * reach the same gateway; when that gateway goes down, both are rehashed to the same next one.
- * Requests without a run (the overview page, REST) go round robin; a command reaching a non-owner
+ * (`?run=`), REST calls for a run name it in their path (`/api/runs/<id>/…`), and HAProxy hashes on
+ * it with a consistent hash, so a run's producer, its viewers and the readers of its recording
+ * reach the same gateway; when that gateway goes down, all are rehashed to the same next one.
+ * Requests for no run (the overview page, the run list) are spread; a command reaching a non-owner
  * is forwarded by the gateway (server/cluster/GatewayCluster.ts).
  *
  * Route by lease (`ownersMap`): the gateways keep a map `run → gateway` through the runtime API
@@ -38,7 +39,7 @@ export function haproxyConfig(options: HaproxyConfigOptions): string {
 ${options.gateways
   .map(
     (g) =>
-      `  use_backend owner_${g.name} if { url_param(run),map(${map}) -m str ${g.name} } { nbsrv(owner_${g.name}) gt 0 }`,
+      `  use_backend owner_${g.name} if { var(txn.run),map(${map}) -m str ${g.name} } { nbsrv(owner_${g.name}) gt 0 }`,
   )
   .join('\n')}
 `
@@ -70,11 +71,15 @@ defaults
 
 frontend loupe
   bind ${options.bind}
+  # The run a request is for: the Socket.IO handshake's ?run=, else a /api/runs/<id>/… path (the
+  # timeline's recording, commands), so a run's REST calls reach the gateway its sockets do.
+  http-request set-var(txn.run) url_param(run)
+  http-request set-var(txn.run) path,field(4,/) if { path_beg /api/runs/ } !{ var(txn.run) -m found }
 ${byLease}  default_backend gateways
 
 backend gateways
-  # Owner routing: the run in the handshake query picks the gateway; no run, round robin.
-  balance url_param run
+  # Owner routing: the run picks the gateway; requests for no run are spread.
+  balance hash var(txn.run)
   hash-type consistent
   # The gateways check the Host header of every request, health checks included.
   option httpchk
