@@ -75,18 +75,18 @@ export class HaproxyRuntime implements RunRouter {
   async unroute(run: string, gateway: string): Promise<void> {
     const m = this.options.map;
     await this.each(async (address) => {
-      const answer = await this.send(address, `get map ${m} ${id(run)}`);
-      const value = /found=yes.*\bvalue="([^"]*)"/.exec(answer)?.[1];
-      if (value === gateway) await this.send(address, `del map ${m} ${id(run)}`);
+      if ((await this.valueAt(address, run)) === gateway)
+        await this.send(address, `del map ${m} ${id(run)}`);
     });
   }
 
   /** The gateway the first balancer routes `run` to, or null when it has no entry. */
-  async lookup(run: string): Promise<string | null> {
-    const answer = await this.send(
-      this.options.balancers[0]!,
-      `get map ${this.options.map} ${id(run)}`,
-    );
+  lookup(run: string): Promise<string | null> {
+    return this.valueAt(this.options.balancers[0]!, run);
+  }
+
+  private async valueAt(address: RuntimeAddress, run: string): Promise<string | null> {
+    const answer = await this.send(address, `get map ${this.options.map} ${id(run)}`);
     return /found=yes.*\bvalue="([^"]*)"/.exec(answer)?.[1] ?? null;
   }
 

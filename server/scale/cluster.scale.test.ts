@@ -54,6 +54,14 @@ suite('a cluster of three gateways behind HAProxy', () => {
 
   const ownerId = async () => (await store.ownerOf(RUN))?.gateway ?? null;
 
+  /** Two viewers of the run entering through HAProxy, as browsers do, once both stream. */
+  async function balancedViewers(): Promise<ClusterViewer[]> {
+    const started = [0, 1].map(() => new ClusterViewer({ url: haproxy.url, run: RUN }).start());
+    viewers.push(...started);
+    await eventually(() => started.every((v) => v.frames.length >= 6), 15_000, 'viewers streaming');
+    return started;
+  }
+
   beforeAll(async () => {
     routing = leaseRouting();
     router = new HaproxyRuntime({ balancers: [{ path: routing.socket }], map: routing.map });
@@ -360,17 +368,8 @@ suite('a cluster of three gateways behind HAProxy', () => {
 
   it('SIGKILL of the owner: the producer moves, the run resumes, its viewers follow within 10 s, never an older frame', async () => {
     const owner = (await ownerId())!;
-    const following = [
-      new ClusterViewer({ url: haproxy.url, run: RUN }).start(),
-      new ClusterViewer({ url: haproxy.url, run: RUN }).start(),
-    ];
-    viewers.push(...following);
-    await eventually(
-      () => following.every((v) => v.frames.length >= 6),
-      15_000,
-      'viewers streaming',
-    );
-    const last = following.map((v) => Object.fromEntries(PLANES.map((p) => [p, v.lastSeq(p)])));
+    const following = await balancedViewers();
+    const last = following.map(lastSeqs);
     await gateways.get(owner)!.kill('SIGKILL');
     const killedAt = Date.now();
     await eventually(
@@ -420,19 +419,10 @@ suite('a cluster of three gateways behind HAProxy', () => {
       10_000,
       'the owners map naming the lease holder',
     );
-    const watchers = [
-      new ClusterViewer({ url: haproxy.url, run: RUN }).start(),
-      new ClusterViewer({ url: haproxy.url, run: RUN }).start(),
-    ];
-    viewers.push(...watchers);
-    await eventually(
-      () => watchers.every((v) => v.frames.length >= 6),
-      15_000,
-      'viewers streaming',
-    );
+    const watchers = await balancedViewers();
     expect(watchers.map((v) => v.elsewhere.length)).toEqual([0, 0]);
     const startedAt = Date.now();
-    const before = watchers.map((v) => Object.fromEntries(PLANES.map((p) => [p, v.lastSeq(p)])));
+    const before = watchers.map(lastSeqs);
     const seenBefore = commandsSeen.length;
 
     // A client posting through the load balancer all along, as the UI does: each command with its
@@ -539,6 +529,11 @@ async function runState(base: string): Promise<string | null> {
   const res = await restGet(base, `/api/runs/${RUN}`);
   if (res.status !== 200) return null;
   return ((await res.json()) as { run: { state: string } }).run.state;
+}
+
+/** A viewer's newest sequence number per plane. */
+function lastSeqs(viewer: ClusterViewer): Record<string, number> {
+  return Object.fromEntries(PLANES.map((p) => [p, viewer.lastSeq(p)]));
 }
 
 function expectIncreasing(viewer: ClusterViewer, plane: string): void {
