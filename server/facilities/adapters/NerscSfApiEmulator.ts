@@ -1,19 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FacilityId } from '@/lib/protocol';
 import type { SchedulerModel, SimJob } from '../simulator/SchedulerModel';
-import { hms, iso, json, slurmTime } from '../simulator/simulatorHttp';
-import type { SimSystem } from '../simulator/systems';
+import { hms, iso, json, slurmTime, type EmulatorContext } from '../simulator/simulatorHttp';
 
 /** What the NERSC Superfacility API emulator reads of the facility simulator. */
-export interface NerscEmulatorContext {
-  models: ReadonlyMap<string, SchedulerModel>;
-  systems: Record<string, SimSystem>;
-  bySystem(facility: FacilityId): [string, SchedulerModel][];
-  /** Whether the request carries a token the simulator issued. */
-  bearer(req: IncomingMessage): boolean;
-  /** The simulation's start, epoch seconds. */
-  startS: number;
-}
+export type NerscEmulatorContext = Pick<
+  EmulatorContext,
+  'models' | 'systems' | 'bySystem' | 'bearer' | 'startS'
+>;
 
 /**
  * The NERSC Superfacility API v1.2 as NerscSfApiAdapter reads it (status, planned outages, the

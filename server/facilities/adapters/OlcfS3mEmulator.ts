@@ -1,14 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import type { FacilityId } from '@/lib/protocol';
 import type { SchedulerModel, SimWindow } from '../simulator/SchedulerModel';
-import { iso, json } from '../simulator/simulatorHttp';
-import type { SimSystem } from '../simulator/systems';
+import { iso, json, type EmulatorContext } from '../simulator/simulatorHttp';
 
 /** What the OLCF S3M emulator reads of the facility simulator. */
-export interface S3mEmulatorContext {
-  systems: Record<string, SimSystem>;
-  bySystem(facility: FacilityId): [string, SchedulerModel][];
-}
+export type S3mEmulatorContext = Pick<EmulatorContext, 'systems' | 'bySystem'>;
 
 /**
  * OLCF's S3M status API (v1alpha) as OlcfS3mAdapter reads it: resources and their downtimes,
