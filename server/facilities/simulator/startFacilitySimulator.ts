@@ -7,7 +7,8 @@ import type { FacilityId } from '@/lib/protocol';
 import { SchedulerModel, type SimJob, type SimWindow } from './SchedulerModel';
 import { slurmJobId, slurmrestdSimulator } from './slurmrestdSimulator';
 import { defaultSystems, type SimSystem } from './systems';
-import { hms, iso, json, readBody, type EmulatorContext } from './simulatorHttp';
+import { json, readBody, type EmulatorContext } from './simulatorHttp';
+import { alcfActivityEmulator } from '../adapters/AlcfActivityEmulator';
 import { iriEmulator } from '../adapters/IriEmulator';
 import { nerscSfApiEmulator } from '../adapters/NerscSfApiEmulator';
 import { olcfS3mEmulator } from '../adapters/OlcfS3mEmulator';
@@ -177,6 +178,7 @@ export async function startFacilitySimulator(
   const emulated: EmulatorContext = { models, systems, bySystem, bearer, startS, baseUrl };
   const nersc = nerscSfApiEmulator(emulated);
   const iri = iriEmulator(emulated);
+  const alcf = alcfActivityEmulator(emulated);
   const s3m = olcfS3mEmulator(emulated);
   const controlOrigins = new Set(options.controlOrigins ?? []);
   /**
@@ -218,14 +220,7 @@ export async function startFacilitySimulator(
 
     if (nersc(req, res, path, method)) return;
     if (await iri(req, res, path, method)) return;
-
-    // ALCF activity feed
-    if ((m = /^\/alcf\/status\/([^/]+)\/activity\.json$/.exec(path))) {
-      const model = models.get(m[1]!);
-      if (!model || systems[m[1]!]!.facility !== 'ALCF')
-        return json(res, 404, { error: 'not found' });
-      return json(res, 200, alcfActivity(model));
-    }
+    if (alcf(res, path)) return;
 
     // slurmrestd of a Slurm-served system: /{system}/slurmrestd/slurm/v0.0.38/...
     if ((m = /^\/([a-z0-9-]+)\/slurmrestd\/slurm\/v0\.0\.38(\/.*)$/.exec(path))) {
@@ -274,69 +269,6 @@ export async function startFacilitySimulator(
     }
     if (path === '/_sim/clock') return json(res, 200, { now: sim.now(), speed, seed });
     return json(res, 404, { error: 'not found' });
-  }
-
-  function alcfActivity(model: SchedulerModel) {
-    const now = model.now;
-    const next = model.upcomingPlanned()[0] ?? null;
-    const inMaint = model.activeWindows().some((w) => w.kind === 'planned');
-    let nodeCursor = 0;
-    const total = model.config.totalNodes;
-    return {
-      updated: Math.floor(now),
-      maint: inMaint,
-      start: next ? Math.floor(next.start) : null,
-      end: next ? Math.floor(next.end) : null,
-      motd_info: next
-        ? [
-            {
-              type: 'MAINT',
-              message: `${next.description}: ${iso(next.start)} – ${iso(next.end)}`,
-              start: Math.floor(next.start),
-              end: Math.floor(next.end),
-            },
-          ]
-        : [],
-      running: model.running.map((j) => {
-        const location = [`x${1000 + nodeCursor}`];
-        nodeCursor += j.nodes;
-        return {
-          jobid: j.id,
-          project: j.project,
-          queue: j.queue,
-          nodes: j.nodes,
-          location,
-          starttime: Math.floor(j.start!),
-          submittime: Math.floor(j.submit),
-          walltime: Math.round(j.walltimeS / 60),
-          walltimef: hms(j.walltimeS),
-          runtimef: hms(now - j.start!),
-          state: 'running',
-        };
-      }),
-      queued: model.queue.map((j) => ({
-        jobid: j.id,
-        project: j.project,
-        queue: j.queue,
-        nodes: j.nodes,
-        score: Math.round(((now - j.submit) / 3600 + (j.nodes / total) * 24) * 10) / 10,
-        submittime: Math.floor(j.submit),
-        walltime: Math.round(j.walltimeS / 60),
-        walltimef: hms(j.walltimeS),
-        queuedtimef: hms(now - j.submit),
-        state: 'queued',
-      })),
-      starting: [],
-      reservation: model.upcomingPlanned().map((w) => ({
-        name: 'maintenance',
-        queue: 'maint',
-        start: Math.floor(w.start),
-        duration: Math.round((w.end - w.start) / 60),
-        nodes: total,
-      })),
-      nodeinfo: { total, free: model.freeNodes() },
-      dimensions: { nodes: total },
-    };
   }
 
   const server = createServer((req, res) => {
