@@ -255,6 +255,8 @@ test('the volume canvas is not blank and fills in as bricks arrive', async ({ pa
 
 test('the run metrics show this viewer’s flow counters adding up', async ({ page }) => {
   await openRun(page);
+  // The charts render while they are on screen only: scroll to them, as a person would.
+  await page.getByTestId(testIds.runMetrics).scrollIntoViewIfNeeded();
   await expect(page.getByTestId(testIds.flowCounters)).toContainText(
     /produced \d+ = delivered \d+ \+ replaced \d+ \+ rejected \d+ \+ pending \d+ ✓/,
   );

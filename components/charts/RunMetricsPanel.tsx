@@ -1,6 +1,6 @@
 'use client';
 
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import {
   Area,
   AreaChart,
@@ -62,12 +62,27 @@ export interface RunMetricsPanelProps {
  * viewer missed, and the producer's health. Samples the buffers a few times a second.
  */
 export function RunMetricsPanel({ run, metrics, stats }: RunMetricsPanelProps) {
-  const [points, setPoints] = useState<Point[]>([]);
-  const [latest, setLatest] = useState<RunMetrics | undefined>(undefined);
+  // Sampled always (the history must be there when the panel scrolls into view), rendered only
+  // while it can be seen: recharts lays out three charts per render, which on a software-rendered
+  // page cost the slices their frames.
+  const [shown, setShown] = useState<{ points: Point[]; latest: RunMetrics | undefined }>({
+    points: [],
+    latest: undefined,
+  });
+  const root = useRef<HTMLDivElement>(null);
   const start = useMemo(() => performance.now(), []);
 
   useEffect(() => {
     let previous: { at: number; replaced: number } | null = null;
+    let points: Point[] = [];
+    let visible = true;
+    const observer =
+      typeof IntersectionObserver === 'undefined' || !root.current
+        ? null
+        : new IntersectionObserver((entries) => {
+            visible = entries.some((e) => e.isIntersecting);
+          });
+    if (observer && root.current) observer.observe(root.current);
     const timer = setInterval(() => {
       const now = performance.now();
       const m = metrics.latest(run);
@@ -90,15 +105,19 @@ export function RunMetricsPanel({ run, metrics, stats }: RunMetricsPanelProps) {
         drawing: split?.drawing ?? null,
         dropped,
       };
-      setPoints((p) => [...p.slice(-(POINTS - 1)), point]);
-      setLatest(m);
+      points = [...points.slice(-(POINTS - 1)), point];
+      if (visible && document.visibilityState === 'visible') setShown({ points, latest: m });
     }, SAMPLE_MS);
-    return () => clearInterval(timer);
+    return () => {
+      clearInterval(timer);
+      observer?.disconnect();
+    };
   }, [run, metrics, stats, start]);
 
+  const { points, latest } = shown;
   const last = points.at(-1);
   return (
-    <div className="flex flex-col gap-3 text-xs" data-testid={testIds.runMetrics}>
+    <div ref={root} className="flex flex-col gap-3 text-xs" data-testid={testIds.runMetrics}>
       <Chart title="Frames drawn per second">
         <LineChart data={points} margin={{ top: 4, right: 8, bottom: 0, left: -20 }}>
           <CartesianGrid stroke="#30363d" strokeDasharray="3 3" />

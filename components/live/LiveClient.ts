@@ -187,7 +187,7 @@ export class LiveClient {
 
     socket.on('connect', () => {
       setConnection('connected');
-      this.metrics.notice = null;
+      this.metrics.setNotice(null);
       // A reconnect starts from a fresh snapshot of every run being watched.
       for (const run of this.watched.keys()) {
         this.display.resend(run);
@@ -261,7 +261,7 @@ export class LiveClient {
       const parsed = DisconnectNotice.safeParse(notice);
       if (!parsed.success) return;
       // The gateway will not take this tab back by itself: say why, and let the user reconnect.
-      this.metrics.notice = parsed.data;
+      this.metrics.setNotice(parsed.data);
       setConnection('offline', parsed.data.message);
     });
     socket.on('frame', (header, payload, received) => {

@@ -9,8 +9,26 @@ const KEPT = 120;
  */
 export class RunMetricsStore {
   private readonly history = new Map<string, RunMetrics[]>();
+  private currentNotice: DisconnectNotice | null = null;
+  private readonly noticeListeners = new Set<() => void>();
+
   /** Why the gateway disconnected this tab, until it reconnects. */
-  notice: DisconnectNotice | null = null;
+  get notice(): DisconnectNotice | null {
+    return this.currentNotice;
+  }
+
+  /** Sets (or, with null, clears) the notice and tells whoever shows it. */
+  setNotice(notice: DisconnectNotice | null): void {
+    if (notice === this.currentNotice) return;
+    this.currentNotice = notice;
+    for (const listener of this.noticeListeners) listener();
+  }
+
+  /** For React's useSyncExternalStore: called whenever the notice changes. */
+  subscribeNotice(listener: () => void): () => void {
+    this.noticeListeners.add(listener);
+    return () => this.noticeListeners.delete(listener);
+  }
 
   put(metrics: RunMetrics): void {
     let list = this.history.get(metrics.run);

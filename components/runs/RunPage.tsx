@@ -25,16 +25,16 @@ import { CopyViewLink } from '@/components/viewer/CopyViewLink';
 import { useValueMeta } from '@/components/viewer/useValueMeta';
 import { usePlanePositions } from '@/components/viewer/usePlanePositions';
 import { initialViewState, useViewStateUrl } from '@/components/viewer/useViewStateUrl';
-import type { CommandRequestInput, DisconnectNotice, Region } from '@/lib/protocol';
+import type { CommandRequestInput, Region } from '@/lib/protocol';
 import { ClipExport } from '@/components/timeline/ClipExport';
 import { RecordedProducerHealth } from '@/components/timeline/RecordedProducerHealth';
 import { Timeline } from '@/components/timeline/Timeline';
 import { useTimeline } from '@/components/timeline/useTimeline';
 import { jobEndedMessage } from '@/lib/runs/describeJob';
 import { openResubmit } from '@/components/steering/openResubmit';
+import { DisconnectBanner } from './DisconnectBanner';
+import { DrawLatency, SliceFps } from './DrawFigures';
 import { RunStateChip } from './RunStateChip';
-
-const STATS_REFRESH_MS = 500;
 
 /** The live run: three linked orthogonal slices, the display controls, and the run's figures. */
 export function RunPage({ runId }: { runId: string }) {
@@ -52,12 +52,6 @@ export function RunPage({ runId }: { runId: string }) {
     setZoomError(result.ok ? null : result.error);
     if (result.ok) store.getState().setView('roi');
   };
-  const [figures, setFigures] = useState<{
-    fps: Record<string, number>;
-    latency: number | null;
-    notice: DisconnectNotice | null;
-  }>({ fps: {}, latency: null, notice: null });
-
   // The region's job ended (or another took over): nothing of it is left to show. Only a region
   // that was there and went: a zoom just asked for has no stream yet and must stay selected.
   const hadRoi = useRef(hasRoi);
@@ -82,18 +76,6 @@ export function RunPage({ runId }: { runId: string }) {
   const planes = usePlanePositions(store, steer, sendSlices, initialViewState().positions);
   useViewStateUrl(store, planes, measureTools);
   const meta = useValueMeta(runId, frames);
-
-  useEffect(() => {
-    const timer = setInterval(() => {
-      const now = performance.now();
-      setFigures({
-        fps: Object.fromEntries(PLANES.map((p) => [p, stats.fps(p, now)])),
-        latency: stats.medianLatency(now),
-        notice: live.metrics.notice,
-      });
-    }, STATS_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [stats, live]);
 
   if (loaded && !run) {
     return (
@@ -125,12 +107,7 @@ export function RunPage({ runId }: { runId: string }) {
         <span className="ml-auto">
           <LinkStatus run={runId} metrics={live.metrics} display={live.display} />
         </span>
-        <span className="text-sm text-muted" data-testid={testIds.latency}>
-          latency publish → draw:{' '}
-          <span className="font-mono text-white">
-            {figures.latency === null ? '—' : `${Math.round(figures.latency)} ms`}
-          </span>
-        </span>
+        <DrawLatency stats={stats} />
       </div>
 
       {run?.state === 'ended' && run.job ? (
@@ -159,22 +136,7 @@ export function RunPage({ runId }: { runId: string }) {
         </div>
       ) : null}
 
-      {figures.notice ? (
-        <div
-          role="alert"
-          data-testid={testIds.disconnectNotice}
-          className="flex items-center gap-3 rounded-lg border border-bad bg-bad/10 px-4 py-2 text-sm"
-        >
-          <span>{figures.notice.message}</span>
-          <button
-            type="button"
-            onClick={() => live.reconnect()}
-            className="ml-auto rounded border border-edge px-3 py-1 hover:bg-white/10"
-          >
-            Reconnect
-          </button>
-        </div>
-      ) : null}
+      <DisconnectBanner metrics={live.metrics} onReconnect={() => live.reconnect()} />
 
       <div className="flex flex-wrap items-center gap-3 text-sm">
         <div
@@ -234,9 +196,7 @@ export function RunPage({ runId }: { runId: string }) {
                   viewports={viewports}
                 />
               </SliceView>
-              <div className="text-right text-xs text-muted" data-testid={testIds.sliceFps(plane)}>
-                {(figures.fps[plane] ?? 0).toFixed(1)} fps
-              </div>
+              <SliceFps stats={stats} plane={plane} />
             </div>
           ))}
           <div className="rounded-lg border border-edge bg-panel p-2">
