@@ -1,10 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
 import type { FacilityId } from '@/lib/protocol';
 import { SchedulerModel, type SimJob, type SimWindow } from './SchedulerModel';
+import { simControls } from './simControls';
 import { slurmJobId, slurmrestdSimulator } from './slurmrestdSimulator';
 import { defaultSystems, type SimSystem } from './systems';
 import { json, readBody, type EmulatorContext } from './simulatorHttp';
@@ -87,20 +86,6 @@ export interface FacilitySimulator {
   close(): Promise<void>;
 }
 
-/** Constant-time token comparison (by digest, so lengths need not match). */
-function tokenEquals(a: string, b: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(a), digest(b));
-}
-
-const WindowBody = z.object({
-  system: z.string(),
-  startInS: z.number().min(0),
-  durationS: z.number().positive(),
-  kind: z.enum(['planned', 'unplanned', 'degraded']).optional(),
-  description: z.string().optional(),
-});
-
 /** Starts the facility simulator on loopback; every API it serves has the real service's shape. */
 export async function startFacilitySimulator(
   options: FacilitySimulatorOptions = {},
@@ -180,36 +165,16 @@ export async function startFacilitySimulator(
   const iri = iriEmulator(emulated);
   const alcf = alcfActivityEmulator(emulated);
   const s3m = olcfS3mEmulator(emulated);
-  const controlOrigins = new Set(options.controlOrigins ?? []);
-  /**
-   * The controls change what every gateway polling this simulator believes, so: their token, a
-   * JSON body (a cross-site form or `text/plain` "simple" POST cannot send one without a CORS
-   * preflight, which is never granted), and no browser Origin but an allowed one.
-   */
-  const controlRefusal = (req: IncomingMessage): { status: number; error: string } | null => {
-    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    if (options.controlToken === undefined)
-      return { status: 403, error: 'the simulator controls are disabled (no control token)' };
-    if (m?.[1] === undefined || !tokenEquals(m[1], options.controlToken))
-      return { status: 401, error: 'the simulator controls need their bearer token' };
-    const origin = req.headers.origin;
-    if (origin !== undefined && !controlOrigins.has(origin))
-      return { status: 403, error: `origin ${origin} may not drive the simulator` };
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json')
-        return { status: 415, error: 'the simulator controls take application/json bodies' };
-    }
-    return null;
-  };
-  const readJson = async (req: IncomingMessage): Promise<unknown> => {
-    const text = await readBody(req);
-    try {
-      return JSON.parse(text || '{}') as unknown;
-    } catch {
-      return undefined;
-    }
-  };
+  const controls = simControls({
+    controlToken: options.controlToken,
+    controlOrigins: options.controlOrigins ?? [],
+    hasSystem: (system) => models.has(system),
+    addWindow: (system, w) => sim.addWindow(system, w),
+    advance: (seconds) => sim.advance(seconds),
+    now: () => sim.now(),
+    speed,
+    seed,
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     sync();
@@ -242,32 +207,7 @@ export async function startFacilitySimulator(
     }
 
     if (s3m(res, path)) return;
-
-    // Simulator controls (demos and e2e tests drive maintenance from another process).
-    if (path.startsWith('/_sim/')) {
-      const refusal = controlRefusal(req);
-      if (refusal) return json(res, refusal.status, { error: refusal.error });
-    }
-    if (path === '/_sim/windows' && method === 'POST') {
-      const body = WindowBody.safeParse(await readJson(req));
-      if (!body.success || !models.has(body.data.system))
-        return json(res, 400, { error: body.success ? 'unknown system' : body.error.message });
-      return json(res, 200, sim.addWindow(body.data.system, body.data));
-    }
-    if (path === '/_sim/advance' && method === 'POST') {
-      const body = z
-        .object({
-          seconds: z
-            .number()
-            .min(0)
-            .max(90 * 86_400),
-        })
-        .safeParse(await readJson(req));
-      if (!body.success) return json(res, 400, { error: body.error.message });
-      sim.advance(body.data.seconds);
-      return json(res, 200, { now: sim.now() });
-    }
-    if (path === '/_sim/clock') return json(res, 200, { now: sim.now(), speed, seed });
+    if (await controls(req, res, path, method)) return;
     return json(res, 404, { error: 'not found' });
   }
 
