@@ -8,6 +8,7 @@ import {
   type SiteDecisionRequest,
   SystemSnapshot,
 } from '@/lib/protocol';
+import { readAnswer } from '@/lib/rest/readAnswer';
 import type { LiveClient } from '@/components/live/LiveClient';
 import type { FacilitiesStore } from '@/stores/facilitiesStore';
 
@@ -36,24 +37,10 @@ export class FacilityApi {
 
   private async call<T>(schema: z.ZodType<T>, path: string, init?: RequestInit) {
     try {
-      const res = await this.live.api(path, init);
-      const body: unknown = await res.json().catch(() => null);
-      if (!res.ok) {
-        const error = (body as { error?: unknown } | null)?.error;
-        return {
-          ok: false,
-          status: res.status,
-          error: typeof error === 'string' ? error : res.statusText,
-        } as const;
-      }
-      const parsed = schema.safeParse(body);
-      if (!parsed.success)
-        return {
-          ok: false,
-          status: res.status,
-          error: 'the gateway answered an unexpected shape',
-        } as const;
-      return { ok: true, value: parsed.data } as const;
+      const answer = await readAnswer(await this.live.api(path, init), schema);
+      return answer.ok
+        ? ({ ok: true, value: answer.data } as const)
+        : ({ ok: false, status: answer.status, error: answer.error } as const);
     } catch (error) {
       return {
         ok: false,

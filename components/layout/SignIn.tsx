@@ -2,14 +2,9 @@
 
 import { useEffect, useState } from 'react';
 import { SHARE_STORAGE_KEY, TOKEN_STORAGE_KEY } from '@/components/live/LiveClient';
+import { DevUsersAnswer } from '@/lib/protocol';
+import { readAnswer } from '@/lib/rest/readAnswer';
 import { testIds } from '@/lib/testIds';
-
-interface DevUser {
-  name: string;
-  role: string;
-  runs: string[];
-  token: string;
-}
 
 function signInWith(token: string | null) {
   window.sessionStorage.removeItem(SHARE_STORAGE_KEY);
@@ -24,15 +19,16 @@ function signInWith(token: string | null) {
  * gateway does not list users; a token from the identity provider can be pasted instead.
  */
 export function SignIn() {
-  const [users, setUsers] = useState<DevUser[] | null>(null);
+  const [users, setUsers] = useState<DevUsersAnswer['users'] | null>(null);
   const [listed, setListed] = useState(true);
   const [pasted, setPasted] = useState('');
 
   useEffect(() => {
     fetch('/api/dev/users')
       .then(async (res) => {
-        if (!res.ok) return setListed(false);
-        setUsers(((await res.json()) as { users: DevUser[] }).users);
+        const answer = await readAnswer(res, DevUsersAnswer);
+        if (!answer.ok) return setListed(false);
+        setUsers(answer.data.users);
       })
       .catch(() => setListed(false));
   }, []);

@@ -1,6 +1,7 @@
 'use client';
 
 import { useState } from 'react';
+import { readRefusal } from '@/lib/rest/readAnswer';
 import { useLiveClient } from '@/stores/StoreProvider';
 import { downloadBlob } from './downloadBlob';
 
@@ -30,10 +31,8 @@ export function CaptureDownloadButton({ run, artifact }: { run: string; artifact
       const res = await live.api(
         `/api/runs/${encodeURIComponent(run)}/captures/${encodeURIComponent(name)}`,
       );
-      if (!res.ok || !res.body) {
-        const body = (await res.json().catch(() => ({}))) as { error?: string };
-        return setState(body.error ?? `download failed (${res.status})`);
-      }
+      if (!res.ok) return setState(`download failed: ${await readRefusal(res)}`);
+      if (!res.body) return setState('download failed: the answer has no body');
       const picker = (window as unknown as SaveFilePicker).showSaveFilePicker;
       if (picker) {
         const file = await picker({ suggestedName: name });

@@ -2,6 +2,7 @@
 
 import { useCallback, useEffect, useState } from 'react';
 import { ShareLinkList as ShareLinkListReply, type ShareLinkInfo } from '@/lib/protocol';
+import { readRefusal } from '@/lib/rest/readAnswer';
 import { testIds } from '@/lib/testIds';
 import { useLiveClient } from '@/stores/StoreProvider';
 
@@ -43,10 +44,7 @@ export function ShareLinkList({ runId, version }: { runId: string; version: numb
       { method: 'DELETE' },
     );
     setBusy(null);
-    if (!res.ok) {
-      const body = (await res.json().catch(() => ({}))) as { error?: string };
-      setError(body.error ?? `could not revoke (HTTP ${res.status})`);
-    }
+    if (!res.ok) setError(`could not revoke: ${await readRefusal(res)}`);
     await load();
   };
 

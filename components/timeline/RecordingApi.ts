@@ -4,7 +4,8 @@ import {
   ProducerMetricsAnswer,
   type RecordedProducerMetrics,
   recordedAt,
-  RecordingSummary,
+  RecordingAnswer,
+  type RecordingSummary,
   type StreamKey,
 } from '@/lib/protocol';
 
@@ -27,8 +28,7 @@ export class RecordingApi {
     const res = await this.api(this.path('recording'));
     if (res.status === 404) return null;
     if (!res.ok) throw new Error(`recording summary: HTTP ${res.status}`);
-    const body = (await res.json()) as { recording?: unknown };
-    return RecordingSummary.parse(body.recording);
+    return RecordingAnswer.parse(await res.json()).recording;
   }
 
   /** The frame of `key` in force at `t` (epoch ms); for a volume, the bricks in force. */

@@ -81,6 +81,10 @@ export type RecordedProducerMetrics = z.infer<typeof RecordedProducerMetrics>;
  * Gateway → viewer (`GET /api/runs/:id/producer-metrics`): the sample in force at an instant
  * (`at=`, none when the producer had not reported for a while), or those of a span (`from=&to=`).
  */
+/** Gateway → viewer (`GET /api/runs/:id/recording`): what is recorded of the run (404: nothing). */
+export const RecordingAnswer = z.object({ recording: RecordingSummary }).strict();
+export type RecordingAnswer = z.infer<typeof RecordingAnswer>;
+
 export const ProducerMetricsAnswer = z
   .object({
     samples: z.array(RecordedProducerMetrics),

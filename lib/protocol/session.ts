@@ -24,3 +24,21 @@ export const SessionAnswer = z.strictObject({
   source: IdentitySource,
 });
 export type SessionAnswer = z.infer<typeof SessionAnswer>;
+
+/**
+ * `GET /api/dev/users` (embedded default only, loopback only): the local users file's people with
+ * their tokens, for the one-click sign-in page. Producers are never listed.
+ */
+export const DevUsersAnswer = z.strictObject({
+  users: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1).max(200),
+        role: Role.exclude(['producer']),
+        token: z.string().min(1).max(4096),
+        runs: z.array(z.string().max(200)).max(10_000),
+      }),
+    )
+    .max(10_000),
+});
+export type DevUsersAnswer = z.infer<typeof DevUsersAnswer>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CommandAnswer } from '@/lib/protocol';
-import { readAnswer } from './readAnswer';
+import { readAnswer, readRefusal } from './readAnswer';
 
 const command = {
   id: 'c1',
@@ -51,5 +51,19 @@ describe('readAnswer', () => {
     });
     const notJson = await readAnswer(answer('', 200), CommandAnswer);
     expect(notJson.ok).toBe(false);
+  });
+});
+
+describe('readRefusal', () => {
+  it("gives the gateway's own error, else the status of a body that is not one", async () => {
+    expect(await readRefusal(answer(JSON.stringify({ error: 'no such capture' }), 404))).toBe(
+      'no such capture',
+    );
+    expect(
+      await readRefusal(
+        new Response('<html>bad gateway</html>', { status: 502, statusText: 'Bad Gateway' }),
+      ),
+    ).toBe('HTTP 502 Bad Gateway');
+    expect(await readRefusal(answer(JSON.stringify({ error: 42 }), 500))).toBe('HTTP 500');
   });
 });

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { DevUsersAnswer } from '@/lib/protocol';
 import type { LocalUsers } from '../auth/LocalUsers';
 import { isLoopbackHost } from '../config';
 import type { RequestGuards } from './requestGuards';
@@ -28,8 +29,11 @@ export async function devSignInRoutes(
     return {
       users: opts.users
         .list()
-        .filter((u) => u.role !== 'producer')
-        .map((u) => ({ name: u.name, role: u.role, token: u.token, runs: u.runs })),
-    };
+        .flatMap((u) =>
+          u.role === 'producer'
+            ? []
+            : [{ name: u.name, role: u.role, token: u.token, runs: u.runs }],
+        ),
+    } satisfies DevUsersAnswer;
   });
 }

@@ -4,6 +4,7 @@ import {
   encodeFrameStream,
   FRAME_STREAM_TYPE,
   type ProducerMetricsAnswer,
+  type RecordingAnswer,
   RunId,
   StreamKey,
 } from '@/lib/protocol';
@@ -77,7 +78,7 @@ export async function recordingRoutes(
     if (run === null) return reply;
     const summary = opts.recorder.summary(run);
     if (!summary) return reply.code(404).send({ error: `nothing recorded of run ${run}` });
-    return { recording: summary };
+    return { recording: summary } satisfies RecordingAnswer;
   });
 
   app.get<{ Params: { id: string } }>('/api/runs/:id/frames', async (request, reply) => {
