@@ -1,52 +1,26 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import {
   Command,
-  type CommandAnswer,
   CommandReply,
   type CommandRecord,
   CommandRequest,
-  type CommandState,
-  type ErrorAnswer,
-  FINAL_COMMAND_STATES,
   parameterChangeProblem,
-  ParameterValues,
 } from '@/lib/protocol';
 import type { Identity } from '../auth/Identity';
 import type { CommandTransport } from '../streams/ProducerSockets';
 import type { RunRegistry } from '../streams/RunRegistry';
 import { type AuditLog, AuditUnavailableError } from '../audit/AuditLog';
-import { summarizeCommand, summarizeProgress } from '../audit/auditSummary';
-import { type CommandStore, CommandTransaction } from './CommandStore';
+import { summarizeCommand } from '../audit/auditSummary';
+import { CommandLifecycle, type CommandEvents } from './CommandLifecycle';
+import type { CommandStore } from './CommandStore';
+import { type AuditAttempt, IdempotencyKeys, refusal, type SubmitResult } from './IdempotencyKeys';
+import { type ResubmitHandler, runResubmit } from './runResubmit';
 import { authorize } from '@/lib/policy';
 
-/** Answer to a submission, as REST sends it (the socket path wraps the same). */
-export interface SubmitResult {
-  status: number;
-  /** The route's answer (lib/protocol/rest.ts): the command, or a refusal. */
-  body: CommandAnswer | (ErrorAnswer & { code?: 'not_in_control' });
-  replayed: boolean;
-}
-
-export type ResubmitRequest = Extract<CommandRequest, { kind: 'resubmit' }>;
-
-/** How a resubmission reports progress: submitted (job queued), running (streaming again), or not. */
-export interface ResubmitProgress {
-  delivered(detail: string): void;
-  applied(detail: string): void;
-  failed(reason: string): void;
-}
-
-/** Sends a run's job to a compute site (site selection + the facility's job API). */
-export interface ResubmitHandler {
-  resubmit(
-    command: CommandRecord,
-    request: ResubmitRequest,
-    identity: Identity,
-    progress: ResubmitProgress,
-  ): Promise<void>;
-}
+export type { SubmitResult } from './IdempotencyKeys';
+export type { ResubmitHandler, ResubmitProgress, ResubmitRequest } from './runResubmit';
 
 export interface CommandServiceOptions {
   /** Where commands and idempotency keys are kept (the store's tables, SQLite or PostgreSQL). */
@@ -78,31 +52,27 @@ export interface CommandServiceOptions {
   now?: () => number;
 }
 
-interface CommandEvents {
-  state: [command: CommandRecord];
-  error: [error: Error];
+/** A submission that passed the budget, validation and authorisation, with a usable key. */
+interface Admitted {
+  request: CommandRequest;
+  key: string;
+  /** Why it is allowed (the policy's reason, for the audit). */
+  reason: string;
+  attempt: AuditAttempt;
 }
-
-const FINAL = new Set<CommandState>(FINAL_COMMAND_STATES);
 
 /**
  * Steering commands from request to outcome: validates, authorises (default deny), deduplicates by
- * idempotency key, rate-limits per user, records, delivers to the run's consumer (waiting while it
- * is offline), and follows accepted → delivered → applied | rejected | failed. Every attempt and
- * every transition goes to the audit log.
+ * idempotency key (IdempotencyKeys), rate-limits per user, records, delivers to the run's consumer
+ * (waiting while it is offline), and follows accepted → delivered → applied | rejected | failed
+ * (CommandLifecycle; a resubmission through runResubmit). Every attempt and every transition goes
+ * to the audit log.
  */
 export class CommandService extends EventEmitter<CommandEvents> {
-  private readonly open = new Map<string, CommandRecord>();
   private readonly delivering = new Set<string>();
-  /** Idempotency keys (subject NUL key) this process is answering now. */
-  private readonly answering = new Set<string>();
   private readonly limiter: RateLimiterMemory;
-  private readonly sweepTimer: NodeJS.Timeout;
-  /**
-   * State changes being written to the store, in order (one at a time, so the stored state and the
-   * audit rows follow the order they happened in). Nothing waits for them but reads of the store.
-   */
-  private writes: Promise<void> = Promise.resolve();
+  private readonly keys: IdempotencyKeys;
+  private readonly lifecycle: CommandLifecycle;
   private readonly now: () => number;
   private readonly o: Required<Omit<CommandServiceOptions, 'resubmit' | 'control' | 'now'>> &
     Pick<CommandServiceOptions, 'resubmit' | 'control'>;
@@ -123,16 +93,26 @@ export class CommandService extends EventEmitter<CommandEvents> {
       points: this.o.ratePoints,
       duration: this.o.rateWindowS,
     });
+    this.keys = new IdempotencyKeys(this.o.store);
+    this.lifecycle = new CommandLifecycle({
+      store: this.o.store,
+      audit: this.o.audit,
+      registry: this.o.registry,
+      events: this,
+      offlineTimeoutMs: this.o.offlineTimeoutMs,
+      outcomeTimeoutMs: this.o.outcomeTimeoutMs,
+      now: this.now,
+      redeliver: (command) => this.deliver(command),
+    });
     this.o.registry.on('run', (run) => {
-      if (run.producerConnected)
-        for (const c of this.open.values()) if (c.run === run.id) this.deliver(c);
+      if (run.producerConnected) for (const c of this.lifecycle.openOn(run.id)) this.deliver(c);
     });
     this.o.transport.onUpdate((update, from) => {
-      const command = this.open.get(update.reply.id);
+      const command = this.lifecycle.get(update.reply.id);
       if (!command || command.run !== update.run) return 'no open command with that id on that run';
       if (this.o.registry.producerOf(command.run) !== from) return 'that run is not yours';
       const r = update.reply;
-      this.transition(
+      this.lifecycle.transition(
         command,
         r.status,
         { reason: r.reason, detail: r.detail, artifact: r.artifact },
@@ -140,9 +120,6 @@ export class CommandService extends EventEmitter<CommandEvents> {
       );
       return null;
     });
-    const SWEEP_MS = 1000;
-    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
-    this.sweepTimer.unref();
   }
 
   /**
@@ -150,8 +127,7 @@ export class CommandService extends EventEmitter<CommandEvents> {
    * dials in, or timed out by the sweep. Call once, before the gateway listens.
    */
   async restore(): Promise<void> {
-    for (const command of await this.o.store.unfinished())
-      if (!this.open.has(command.id)) this.open.set(command.id, command);
+    this.lifecycle.restore(await this.o.store.unfinished());
   }
 
   /** The run's commands, newest first, as stored (after this gateway's pending writes). */
@@ -162,7 +138,7 @@ export class CommandService extends EventEmitter<CommandEvents> {
 
   /** Resolves once every state change made so far is in the store. */
   flushed(): Promise<void> {
-    return this.writes;
+    return this.lifecycle.flushed();
   }
 
   /**
@@ -177,18 +153,82 @@ export class CommandService extends EventEmitter<CommandEvents> {
     idempotencyKey: string | undefined,
     body: unknown,
   ): Promise<SubmitResult> {
-    const who = { subject: identity.subject, role: identity.role };
-    const answer = (status: number, error: string): SubmitResult => ({
-      status,
-      body: { error },
-      replayed: false,
-    });
-    const unavailable = (error: unknown): SubmitResult => {
-      if (!(error instanceof AuditUnavailableError)) throw error;
-      this.emit('error', error);
-      return answer(503, `steering refused: ${error.message}`);
-    };
+    const admitted = await this.admit(identity, run, idempotencyKey, body);
+    if ('status' in admitted) return admitted;
+    const { request, key, attempt } = admitted;
 
+    const { kind, ...payload } = request;
+    const t = this.now();
+    const command: CommandRecord = {
+      id: randomUUID(),
+      run,
+      kind,
+      payload,
+      state: 'accepted',
+      subject: identity.subject,
+      role: identity.role,
+      createdAt: t,
+      updatedAt: t,
+    };
+    let early: SubmitResult | null;
+    try {
+      early = await this.keys.reserve(
+        identity.subject,
+        key,
+        { run, request },
+        command,
+        attempt,
+        async (tx) => {
+          await tx.insert(command);
+          // Last, so the audit chain's head is locked for as short a time as possible.
+          await attempt('accepted', 202, admitted.reason, tx);
+        },
+      );
+    } catch (error) {
+      return this.unavailable(error);
+    }
+    if (early) return early;
+
+    return this.keys.answer(identity.subject, key, async () => {
+      this.lifecycle.track(command);
+      if (request.kind === 'resubmit')
+        runResubmit(this.o.resubmit, command, request, identity, this.lifecycle);
+      else this.deliver(command);
+      await this.lifecycle.settled(command.id, this.o.answerWaitMs);
+      return {
+        status: 202,
+        body: {
+          command: {
+            ...(this.lifecycle.get(command.id) ?? (await this.get(command.id)) ?? command),
+          },
+        },
+        replayed: false,
+      };
+    });
+  }
+
+  /** One command as stored (after this gateway's pending writes). */
+  async get(id: string): Promise<CommandRecord | undefined> {
+    await this.flushed();
+    return this.o.store.get(id);
+  }
+
+  /** Stops the sweep; resolves once every state change is stored. */
+  async close(): Promise<void> {
+    await this.lifecycle.close();
+  }
+
+  /**
+   * The checks before a key is looked at: the rate budget, the body, the policy, the run, its
+   * control, its parameters, and that a key was given. A refusal is answered (and audited) here.
+   */
+  private async admit(
+    identity: Identity,
+    run: string,
+    idempotencyKey: string | undefined,
+    body: unknown,
+  ): Promise<Admitted | SubmitResult> {
+    const who = { subject: identity.subject, role: identity.role };
     // The budget comes first, so a flood of anything costs one counted refusal per minute.
     try {
       // Per user per run: a scientist hammering one run never locks them out of another.
@@ -196,7 +236,7 @@ export class CommandService extends EventEmitter<CommandEvents> {
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
       this.o.audit.refused({ who, action: 'command', run, reason: 'rate limited', status: 429 });
-      return answer(
+      return refusal(
         429,
         `rate_limited: too many commands on run ${run}: try again in ${Math.ceil(error.msBeforeNext / 1000)} s`,
       );
@@ -213,7 +253,7 @@ export class CommandService extends EventEmitter<CommandEvents> {
         reason: `invalid command body (${issue?.code ?? 'malformed'})`,
         status: 400,
       });
-      return answer(
+      return refusal(
         400,
         `invalid command: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'malformed'}`,
       );
@@ -224,12 +264,7 @@ export class CommandService extends EventEmitter<CommandEvents> {
         ? idempotencyKey
         : null;
     const args = summarizeCommand(request);
-    const attempt = (
-      outcome: 'denied' | 'accepted' | 'replayed',
-      status: number,
-      reason: string,
-      tx?: CommandTransaction,
-    ) =>
+    const attempt: AuditAttempt = (outcome, status, reason, tx) =>
       this.o.audit.attempt(
         {
           who,
@@ -248,9 +283,9 @@ export class CommandService extends EventEmitter<CommandEvents> {
       try {
         await attempt('denied', status, error);
       } catch (e) {
-        return unavailable(e);
+        return this.unavailable(e);
       }
-      return answer(status, error);
+      return refusal(status, error);
     };
 
     const decision = authorize(identity, { kind: 'command', command: request.kind, run });
@@ -270,140 +305,14 @@ export class CommandService extends EventEmitter<CommandEvents> {
     }
     if (validKey === null)
       return deny(400, 'an Idempotency-Key header (1-200 characters) is required');
-
-    // The key is checked and reserved, the command and its audit row written, in one transaction,
-    // so a concurrent duplicate (on this gateway or another sharing the database) sees the
-    // reservation and a failed audit write leaves no trace.
-    const hash = createHash('sha256').update(JSON.stringify({ run, request })).digest('hex');
-    const { kind, ...payload } = request;
-    const t = this.now();
-    const command: CommandRecord = {
-      id: randomUUID(),
-      run,
-      kind,
-      payload,
-      state: 'accepted',
-      subject: identity.subject,
-      role: identity.role,
-      createdAt: t,
-      updatedAt: t,
-    };
-    const answeringKey = `${identity.subject}\u0000${validKey}`;
-    let early: SubmitResult | null;
-    try {
-      early = await this.o.store.transaction(async (tx): Promise<SubmitResult | null> => {
-        const existing = await tx.reserve(identity.subject, validKey, hash, t, command.id);
-        if (existing) {
-          if (existing.bodyHash !== hash) {
-            const error = 'this Idempotency-Key was used with another request';
-            await attempt('denied', 422, error, tx);
-            return answer(422, error);
-          }
-          if (!existing.done && this.answering.has(answeringKey)) {
-            const error = 'a request with this Idempotency-Key is still in progress';
-            await attempt('denied', 409, error, tx);
-            return answer(409, error);
-          }
-          // A reservation no request of this process holds was made by another gateway (which may
-          // still be answering, or have stopped before it did); its command was recorded with it,
-          // so that command, as it stands, is the answer: never a second one.
-          const orphan =
-            !existing.done && existing.command !== null
-              ? await tx.get(existing.command)
-              : undefined;
-          if (orphan) {
-            await tx.answered(identity.subject, validKey, 202, JSON.stringify({ command: orphan }));
-            await attempt(
-              'replayed',
-              202,
-              'idempotent replay of a request its gateway never answered',
-              tx,
-            );
-            return { status: 202, body: { command: orphan }, replayed: true };
-          }
-          if (!existing.done || existing.status === null || existing.response === null) {
-            const error = 'a request with this Idempotency-Key is still in progress';
-            await attempt('denied', 409, error, tx);
-            return answer(409, error);
-          }
-          await attempt(
-            'replayed',
-            existing.status,
-            'idempotent replay: answered as the first time',
-            tx,
-          );
-          return {
-            status: existing.status,
-            body: JSON.parse(existing.response) as SubmitResult['body'],
-            replayed: true,
-          };
-        }
-        this.answering.add(answeringKey);
-        await tx.insert(command);
-        // Last, so the audit chain's head is locked for as short a time as possible.
-        await attempt('accepted', 202, decision.reason, tx);
-        return null;
-      });
-    } catch (error) {
-      this.answering.delete(answeringKey);
-      return unavailable(error);
-    }
-    if (early) return early;
-
-    try {
-      this.open.set(command.id, command);
-      this.emit('state', { ...command });
-
-      if (request.kind === 'resubmit') this.startResubmit(command, request, identity);
-      else this.deliver(command);
-      await this.settled(command.id, this.o.answerWaitMs);
-
-      const result: SubmitResult = {
-        status: 202,
-        body: {
-          command: { ...(this.open.get(command.id) ?? (await this.get(command.id)) ?? command) },
-        },
-        replayed: false,
-      };
-      await this.o.store.answered(
-        identity.subject,
-        validKey,
-        result.status,
-        JSON.stringify(result.body),
-      );
-      return result;
-    } finally {
-      this.answering.delete(answeringKey);
-    }
+    return { request, key: validKey, reason: decision.reason, attempt };
   }
 
-  /** One command as stored (after this gateway's pending writes). */
-  async get(id: string): Promise<CommandRecord | undefined> {
-    await this.flushed();
-    return this.o.store.get(id);
-  }
-
-  /** Stops the sweep; resolves once every state change is stored. */
-  async close(): Promise<void> {
-    clearInterval(this.sweepTimer);
-    await this.flushed();
-  }
-
-  /** Resolves once the command left `accepted` (or after `ms`). */
-  private settled(id: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.off('state', onState);
-        resolve();
-      };
-      const onState = (c: CommandRecord) => {
-        if (c.id === id && c.state !== 'accepted') done();
-      };
-      const timer = setTimeout(done, ms);
-      if (this.open.get(id)?.state !== 'accepted') return done();
-      this.on('state', onState);
-    });
+  /** A failed audit write refuses the command (503); anything else is thrown on. */
+  private unavailable(error: unknown): SubmitResult {
+    if (!(error instanceof AuditUnavailableError)) throw error;
+    this.emit('error', error);
+    return refusal(503, `steering refused: ${error.message}`);
   }
 
   private deliver(command: CommandRecord): void {
@@ -421,7 +330,7 @@ export class CommandService extends EventEmitter<CommandEvents> {
       ...command.payload,
     });
     if (!wire.success) {
-      this.transition(command, 'failed', {
+      this.lifecycle.transition(command, 'failed', {
         reason: `cannot encode command: ${wire.error.issues[0]?.message}`,
       });
       return;
@@ -432,7 +341,7 @@ export class CommandService extends EventEmitter<CommandEvents> {
       if (answer === undefined) return; // not acknowledged: stays accepted, offered again on reconnect
       const reply = CommandReply.safeParse(answer);
       if (!reply.success || reply.data.id !== command.id) {
-        this.transition(command, 'failed', {
+        this.lifecycle.transition(command, 'failed', {
           reason: 'the consumer answered with a malformed reply',
         });
         return;
@@ -440,107 +349,11 @@ export class CommandService extends EventEmitter<CommandEvents> {
       const r = reply.data;
       const extra = { reason: r.reason, detail: r.detail, artifact: r.artifact };
       const by = { subject: 'consumer', role: 'producer' };
-      if (r.status === 'accepted') this.transition(command, 'delivered', extra, by);
+      if (r.status === 'accepted') this.lifecycle.transition(command, 'delivered', extra, by);
       else if (r.status === 'applied') {
-        this.transition(command, 'delivered', {}, by);
-        this.transition(command, 'applied', extra, by);
-      } else this.transition(command, r.status, extra, by);
+        this.lifecycle.transition(command, 'delivered', {}, by);
+        this.lifecycle.transition(command, 'applied', extra, by);
+      } else this.lifecycle.transition(command, r.status, extra, by);
     });
-  }
-
-  private startResubmit(
-    command: CommandRecord,
-    request: ResubmitRequest,
-    identity: Identity,
-  ): void {
-    const handler = this.o.resubmit;
-    if (!handler) {
-      this.transition(command, 'failed', {
-        reason: 'this gateway has no facility job API configured',
-      });
-      return;
-    }
-    const progress: ResubmitProgress = {
-      delivered: (detail) => this.transition(command, 'delivered', { detail }),
-      applied: (detail) => {
-        if (command.state === 'accepted') this.transition(command, 'delivered', {});
-        this.transition(command, 'applied', { detail });
-      },
-      failed: (reason) => this.transition(command, 'failed', { reason }),
-    };
-    handler.resubmit({ ...command }, request, identity, progress).catch((error: unknown) => {
-      progress.failed(error instanceof Error ? error.message : String(error));
-    });
-  }
-
-  private transition(
-    command: CommandRecord,
-    state: CommandState,
-    extra: {
-      reason?: string | undefined;
-      detail?: string | undefined;
-      artifact?: string | undefined;
-    },
-    by: { subject: string; role: string } = { subject: 'gateway', role: 'system' },
-  ): void {
-    if (FINAL.has(command.state) || command.state === state) return; // never applied twice
-    if (state === 'accepted') return;
-    command.state = state;
-    command.updatedAt = this.now();
-    if (extra.reason !== undefined) command.reason = extra.reason;
-    if (extra.detail !== undefined) command.detail = extra.detail;
-    if (extra.artifact !== undefined) command.artifact = extra.artifact;
-    const stored = { ...command };
-    if (FINAL.has(state)) this.open.delete(command.id);
-    if (state === 'applied' && command.kind === 'set-parameters') {
-      const values = ParameterValues.safeParse(command.payload.values);
-      if (values.success) this.o.registry.parametersApplied(command.run, values.data);
-    }
-    const progress = {
-      who: by,
-      action: `command:${command.kind}`,
-      run: command.run,
-      kind: command.kind,
-      args: summarizeProgress({
-        command: command.id,
-        requestedBy: command.subject,
-        artifact: command.artifact,
-      }),
-      outcome: state,
-      reason: command.reason ?? command.detail ?? null,
-    };
-    // Written behind the change, never awaited here: the consumer has already acted, so the state
-    // stands whatever the store says, and a failed write is reported on 'error'.
-    this.writes = this.writes.then(async () => {
-      try {
-        await this.o.store.saveState(stored);
-      } catch (error) {
-        this.emit('error', error as Error);
-      }
-      try {
-        await this.o.audit.progress(progress);
-      } catch (error) {
-        this.emit('error', error as Error);
-      }
-    });
-    this.emit('state', { ...command });
-  }
-
-  private sweep(): void {
-    const t = this.now();
-    for (const command of [...this.open.values()]) {
-      if (command.kind === 'resubmit') continue; // the facility's job states drive it
-      if (command.state === 'accepted' && t - command.createdAt > this.o.offlineTimeoutMs) {
-        this.transition(command, 'failed', {
-          reason: `not delivered within ${Math.round(this.o.offlineTimeoutMs / 1000)} s: the run's consumer stayed offline or did not answer`,
-        });
-      } else if (command.state === 'delivered' && t - command.updatedAt > this.o.outcomeTimeoutMs) {
-        this.transition(command, 'failed', {
-          reason: `the consumer reported no outcome within ${Math.round(this.o.outcomeTimeoutMs / 1000)} s`,
-        });
-      } else if (command.state === 'accepted') {
-        this.deliver(command);
-      }
-    }
   }
 }
