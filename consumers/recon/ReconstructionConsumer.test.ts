@@ -17,7 +17,8 @@ import h5wasm from 'h5wasm/node';
 import { readDxchange } from '../detector/dxchangeFile';
 import { phantomSlice } from '../phantom/sheppLogan3d';
 import { LoupeProducer } from '../sdk/LoupeProducer';
-import { ReconstructionConsumer, referenceParameters } from './ReconstructionConsumer';
+import { ReconstructionConsumer } from './ReconstructionConsumer';
+import { referenceParameters } from './referenceParameters';
 
 /**
  * The reference consumer end to end: simulator → reconstruction on a worker → SDK → real gateway →

@@ -4,11 +4,9 @@ import { join, resolve } from 'node:path';
 import {
   type Command,
   MAX_EDGE,
-  type ParameterDeclaration,
   type ParameterValues,
   PLANES,
   type Plane,
-  RECON_FILTERS,
   ReconFilter,
   type Region,
   type View,
@@ -27,6 +25,9 @@ import { removeOutliers } from './corrections/removeOutliers';
 import { StripeEstimator } from './corrections/removeStripes';
 import { fullGrid, regionProblem, roiGrid } from './reconGrids';
 import { type CaptureLimits, CaptureQuota } from './CaptureQuota';
+import { type ReferenceParameters, referenceParameters } from './referenceParameters';
+import { brickOrder, brickSize } from './volumeBricks';
+import { evenSinogram, montageRow } from './centreSweep';
 
 /** What the consumer needs from the SDK (a LoupeProducer, or a fake in tests). */
 export type Publisher = Pick<
@@ -91,156 +92,6 @@ interface ViewState {
 }
 
 /** The reference consumer's steerable parameters and their values (names as declared). */
-export interface ReferenceParameters {
-  rotationCentre: number;
-  filter: ReconFilter;
-  /** Counts above the 3×3 median that make a zinger; 0: off. */
-  dezinger: number;
-  ringRemoval: boolean;
-  /** Columns the ring removal's median spans (odd). */
-  ringWidth: number;
-  paganin: boolean;
-  energy: number;
-  distance: number;
-  deltaOverBeta: number;
-  pixelSize: number;
-}
-
-const FILTER_LABELS: Record<ReconFilter, string> = {
-  ramp: 'Ramp',
-  'shepp-logan': 'Shepp–Logan',
-  hann: 'Hann',
-  parzen: 'Parzen',
-  none: 'None (back-projection)',
-};
-
-/** What the reference consumer declares at registration, for a detector and its starting values. */
-export function referenceParameters(
-  detector: { width: number; pixelSizeUm: number },
-  start: { filter?: ReconFilter; rotationCentre?: number } = {},
-): ParameterDeclaration[] {
-  const restarts = true;
-  return [
-    {
-      name: 'rotationCentre',
-      label: 'Rotation centre',
-      description: 'Detector column of the rotation axis, from the left edge (sub-pixel).',
-      type: 'number',
-      unit: 'px',
-      min: 0,
-      max: detector.width,
-      step: 0.1,
-      default: start.rotationCentre ?? detector.width / 2,
-      group: 'Reconstruction',
-    },
-    {
-      name: 'filter',
-      label: 'Filter',
-      description: 'Ramp filter window of the filtered back-projection.',
-      type: 'enum',
-      choices: RECON_FILTERS.map((value) => ({ value, label: FILTER_LABELS[value] })),
-      default: start.filter ?? 'shepp-logan',
-      group: 'Reconstruction',
-      restarts,
-    },
-    {
-      name: 'dezinger',
-      label: 'Dezinger threshold',
-      description:
-        'A pixel this far above its 3×3 median is a zinger and takes the median; 0 is off.',
-      type: 'number',
-      unit: 'counts',
-      min: 0,
-      max: 65535,
-      step: 50,
-      default: 0,
-      group: 'Corrections',
-      restarts,
-    },
-    {
-      name: 'ringRemoval',
-      label: 'Ring removal',
-      description: 'Removes rings from miscalibrated detector pixels (column-mean smoothing).',
-      type: 'boolean',
-      default: false,
-      group: 'Corrections',
-      restarts,
-    },
-    {
-      name: 'ringWidth',
-      label: 'Ring filter width',
-      description: 'Columns the median across the detector spans; wider removes wider rings.',
-      type: 'integer',
-      unit: 'px',
-      min: 3,
-      max: 101,
-      step: 2,
-      default: 21,
-      group: 'Corrections',
-      restarts,
-    },
-    {
-      name: 'paganin',
-      label: 'Paganin phase retrieval',
-      description: 'Single-distance phase retrieval for a homogeneous sample (Paganin 2002).',
-      type: 'boolean',
-      default: false,
-      group: 'Phase retrieval',
-      restarts,
-    },
-    {
-      name: 'energy',
-      label: 'Energy',
-      type: 'number',
-      unit: 'keV',
-      min: 1,
-      max: 200,
-      step: 0.5,
-      default: 25,
-      group: 'Phase retrieval',
-      restarts,
-    },
-    {
-      name: 'distance',
-      label: 'Propagation distance',
-      description: 'Sample to detector.',
-      type: 'number',
-      unit: 'mm',
-      min: 0.1,
-      max: 10_000,
-      step: 10,
-      default: 100,
-      group: 'Phase retrieval',
-      restarts,
-    },
-    {
-      name: 'deltaOverBeta',
-      label: 'δ/β',
-      description: 'Ratio of the refractive index decrement to the absorption index.',
-      type: 'number',
-      min: 1,
-      max: 100_000,
-      step: 50,
-      default: 500,
-      group: 'Phase retrieval',
-      restarts,
-    },
-    {
-      name: 'pixelSize',
-      label: 'Pixel size',
-      description: 'Detector pixel at the sample.',
-      type: 'number',
-      unit: 'µm',
-      min: 0.01,
-      max: 1000,
-      step: 0.1,
-      default: detector.pixelSizeUm,
-      group: 'Phase retrieval',
-      restarts,
-    },
-  ];
-}
-
 /** What every published value is, for the viewer's readout, histogram axis and exports. */
 const VALUE_META = { unit: '1/mm', description: 'linear attenuation coefficient' } as const;
 
@@ -456,18 +307,19 @@ export class ReconstructionConsumer {
       tasks.map((t) => this.pool.reconstruct(state.store, angles, t)),
     );
     // Vo's Fourier metric needs a half turn at even angles; until one is in, slice entropy.
-    const sinogram = this.evenSinogram(win, Math.floor(this.height / 2));
+    const sinogram = evenSinogram(
+      win,
+      this.ring,
+      this.source,
+      this.width,
+      Math.floor(this.height / 2),
+    );
     const scores = sinogram
       ? fourierCentreScores(sinogram, this.width, sinogram.length / this.width, centres)
       : entropyScores(images);
     const suggested = refineMinimum(scores.map((score, k) => ({ centre: centres[k]!, score })));
     const scale = this.toPublished;
-    const montage = new Float32Array(rows * cols * count);
-    images.forEach((img, k) => {
-      for (let r = 0; r < rows; r++)
-        for (let c = 0; c < cols; c++)
-          montage[r * cols * count + k * cols + c] = img[r * cols + c]! * scale;
-    });
+    const montage = montageRow(images, rows, cols, scale);
     await this.publisher.writable('xy', 'sweep');
     this.publisher.publishSlice({
       view: 'sweep',
@@ -492,39 +344,6 @@ export class ReconstructionConsumer {
       status: 'applied',
       detail: `suggested centre ${suggested.toFixed(2)} px from ${count} candidates ${step} px apart`,
     };
-  }
-
-  /**
-   * Detector row `row` of the window's projections (flat/dark corrected, −log) resampled to
-   * `slots` evenly spaced angles over the half turn ending at the newest, each from the nearest
-   * projection; null when the window covers less than 95 % of a half turn.
-   */
-  private evenSinogram(win: ProjectionWindow, row: number): Float32Array | null {
-    const n = win.slots.length;
-    if (n < 8 || win.coverage < 0.95 * Math.PI) return null;
-    const byAngle = win.slots
-      .map((slot, k) => ({ slot, angle: win.angles[k]! }))
-      .sort((a, b) => a.angle - b.angle);
-    const newest = byAngle[n - 1]!.angle;
-    const { flat, dark } = this.source;
-    const w = this.width;
-    const out = new Float32Array(n * w);
-    let k = 0;
-    for (let j = 0; j < n; j++) {
-      const target = newest - Math.PI + ((j + 1) * Math.PI) / n;
-      while (
-        k + 1 < n &&
-        Math.abs(byAngle[k + 1]!.angle - target) <= Math.abs(byAngle[k]!.angle - target)
-      )
-        k++;
-      const counts = this.ring.get(byAngle[k]!.slot)!.counts;
-      for (let i = 0; i < w; i++) {
-        const at = row * w + i;
-        const t = (counts[at]! - dark[at]!) / Math.max(1e-6, flat[at]! - dark[at]!);
-        out[j * w + i] = -Math.log(Math.max(1e-4, t));
-      }
-    }
-    return out;
   }
 
   /**
@@ -1031,27 +850,4 @@ export class ReconstructionConsumer {
         ` | cycle ${this.lastCycleMs} ms, lag ${this.lastLagMs} ms${this.paused ? ' | paused' : ''}${zoom}`,
     );
   }
-}
-
-/** Brick offsets covering `shape`, nearest the centre first, so the volume fills in from the middle. */
-export function brickOrder(
-  shape: readonly [number, number, number],
-  edge: number,
-): [number, number, number][] {
-  const offsets: [number, number, number][] = [];
-  for (let z = 0; z < shape[2]; z += edge)
-    for (let y = 0; y < shape[1]; y += edge)
-      for (let x = 0; x < shape[0]; x += edge) offsets.push([x, y, z]);
-  const centre = shape.map((n) => n / 2);
-  const dist = (o: readonly number[]) =>
-    o.reduce((s, v, i) => s + (v + Math.min(edge, shape[i]! - v) / 2 - centre[i]!) ** 2, 0);
-  return offsets.sort((a, b) => dist(a) - dist(b));
-}
-
-function brickSize(
-  shape: readonly [number, number, number],
-  offset: readonly [number, number, number],
-  edge: number,
-): [number, number, number] {
-  return [0, 1, 2].map((i) => Math.min(edge, shape[i]! - offset[i]!)) as [number, number, number];
 }

@@ -17,7 +17,8 @@ import { FileReplaySource } from '../detector/FileReplaySource';
 import type { ProjectionSource } from '../detector/ProjectionSource';
 import { readNpyScan } from '../detector/npyScan';
 import { LoupeProducer } from '../sdk/LoupeProducer';
-import { ReconstructionConsumer, referenceParameters } from './ReconstructionConsumer';
+import { ReconstructionConsumer } from './ReconstructionConsumer';
+import { referenceParameters } from './referenceParameters';
 
 const HELP = `Loupe reference reconstruction consumer
 
