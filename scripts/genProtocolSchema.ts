@@ -28,7 +28,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const check = process.argv.includes('--check');
   const document = buildSchemaDocument();
   const version = String(document['x-loupe-version']);
-  const fingerprint = protocolFingerprint(document);
+  const fingerprint = await protocolFingerprint(document);
   const recorded = JSON.parse(readFileSync(FINGERPRINT_FILE, 'utf8')) as Fingerprints;
   if (recorded[version] !== undefined && recorded[version] !== fingerprint) {
     console.error(

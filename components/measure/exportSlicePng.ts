@@ -1,4 +1,4 @@
-import { EnlargedSlice } from '@/lib/export/enlargedSlice';
+import { EnlargedSlice } from './enlargedSlice';
 import { type Colormap, colormapLut, LUT_SIZE } from '@/lib/imaging/colormaps';
 import { niceScaleBar } from '@/lib/imaging/planeGeometry';
 import type { DisplayWindow } from '@/lib/imaging/windowLevel';

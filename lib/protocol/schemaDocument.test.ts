@@ -21,12 +21,14 @@ describe('the protocol JSON Schema document', () => {
     expect(committed).toEqual(JSON.parse(JSON.stringify(document)));
   });
 
-  it('records one fingerprint per version: a changed protocol needs a new PROTOCOL_VERSION', () => {
-    expect(fingerprints[String(protocol.PROTOCOL_VERSION)]).toBe(protocolFingerprint(document));
+  it('records one fingerprint per version: a changed protocol needs a new PROTOCOL_VERSION', async () => {
+    expect(fingerprints[String(protocol.PROTOCOL_VERSION)]).toBe(
+      await protocolFingerprint(document),
+    );
     // A changed schema under the same version would get another fingerprint and fail above.
     const drifted = structuredClone(document);
     (drifted.$defs.RunId as { pattern: string }).pattern = '^.*$';
-    expect(protocolFingerprint(drifted)).not.toBe(protocolFingerprint(document));
+    expect(await protocolFingerprint(drifted)).not.toBe(await protocolFingerprint(document));
   });
 
   it('names a schema of $defs for every event payload and reply', () => {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import * as protocol from './index';
 import { EVENT_TABLES, type EventSpec } from './eventTables';
@@ -119,11 +118,14 @@ export function buildSchemaDocument(): SchemaDocument {
   };
 }
 
-/** SHA-256 of what the protocol is (schemas, events, constants, rules), not of its examples. */
-export function protocolFingerprint(document: SchemaDocument): string {
+/**
+ * SHA-256 of what the protocol is (schemas, events, constants, rules), not of its examples, in hex.
+ * Web Crypto, so lib/ stays free of Node modules.
+ */
+export async function protocolFingerprint(document: SchemaDocument): Promise<string> {
   const { 'x-loupe-examples': _examples, 'x-loupe-version': _version, ...rest } = document;
   const { PROTOCOL_VERSION: _v, ...constants } = rest['x-loupe-constants'];
-  return createHash('sha256')
-    .update(JSON.stringify({ ...rest, 'x-loupe-constants': constants }))
-    .digest('hex');
+  const text = JSON.stringify({ ...rest, 'x-loupe-constants': constants });
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -1,5 +1,5 @@
 import type { DisplayWindow } from '@/lib/imaging/windowLevel';
-import { colorizeSlice } from './colorizeSlice';
+import { colorizeSlice } from '@/lib/export/colorizeSlice';
 
 /** An exported slice is at least this wide (px): small slices are enlarged by whole pixels. */
 const MIN_WIDTH = 512;
