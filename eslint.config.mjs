@@ -63,7 +63,21 @@ export default tseslint.config(
   // stores, components and pages use it through LiveClient. Stores are zustand's one wrapper.
   {
     files: ['stores/**'],
-    rules: { 'no-restricted-imports': ['error', { paths: [SOCKET_CLIENT] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [SOCKET_CLIENT],
+          patterns: [
+            {
+              group: ['@/components/*', '../components/*'],
+              message:
+                'Stores hold state; the client layer and components use them, not the reverse.',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['app/**', 'components/**'],

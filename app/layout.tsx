@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import type { ReactNode } from 'react';
 import { AppHeader } from '@/components/layout/AppHeader';
+import { LiveClientProvider } from '@/components/live/LiveClientProvider';
 import { StoreProvider } from '@/stores/StoreProvider';
 import './globals.css';
 
@@ -14,8 +15,10 @@ export default function RootLayout({ children }: { children: ReactNode }) {
     <html lang="en" className="dark">
       <body className="min-h-screen antialiased">
         <StoreProvider>
-          <AppHeader />
-          <main className="mx-auto max-w-[1600px] px-4 py-4">{children}</main>
+          <LiveClientProvider>
+            <AppHeader />
+            <main className="mx-auto max-w-[1600px] px-4 py-4">{children}</main>
+          </LiveClientProvider>
         </StoreProvider>
       </body>
     </html>

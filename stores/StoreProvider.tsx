@@ -1,9 +1,8 @@
 'use client';
 
-import { createContext, type ReactNode, useContext, useEffect, useState } from 'react';
+import { createContext, type ReactNode, useContext, useState } from 'react';
 import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
-import { LiveClient } from '@/components/live/LiveClient';
 import { type CommandsState, type CommandsStore, createCommandsStore } from './commandsStore';
 import { type ControlStore, type ControlStoreState, createControlStore } from './controlStore';
 import {
@@ -14,20 +13,21 @@ import {
 import { createRunsStore, type RunsState, type RunsStore } from './runsStore';
 import { createSessionStore, type SessionState, type SessionStore } from './sessionStore';
 
-interface Stores {
+/** The tab's stores: what the client layer (components/live) writes and components read. */
+export interface Stores {
   session: SessionStore;
   runs: RunsStore;
   commands: CommandsStore;
   facilities: FacilitiesStore;
   control: ControlStore;
-  live: LiveClient;
 }
 
 const StoresContext = createContext<Stores | null>(null);
 
 /**
- * One set of stores and one gateway connection per browser tab, created on the client (the App
- * Router renders on the server too, where no module-level store may be shared between requests).
+ * One set of stores per browser tab, created on the client (the App Router renders on the server
+ * too, where no module-level store may be shared between requests). The gateway connection that
+ * feeds them is the client layer's (components/live/LiveClientProvider), inside this provider.
  */
 export function StoreProvider({ children }: { children: ReactNode }) {
   const [stores] = useState<Stores>(() => {
@@ -36,23 +36,13 @@ export function StoreProvider({ children }: { children: ReactNode }) {
     const commands = createCommandsStore();
     const facilities = createFacilitiesStore();
     const control = createControlStore();
-    return {
-      session,
-      runs,
-      commands,
-      facilities,
-      control,
-      live: new LiveClient(session, runs, commands, facilities, control),
-    };
+    return { session, runs, commands, facilities, control };
   });
-  useEffect(() => {
-    stores.live.start();
-    return () => stores.live.stop();
-  }, [stores]);
   return <StoresContext.Provider value={stores}>{children}</StoresContext.Provider>;
 }
 
-function useStores(): Stores {
+/** The tab's stores themselves, for the client layer that feeds them. */
+export function useStores(): Stores {
   const stores = useContext(StoresContext);
   if (!stores) throw new Error('StoreProvider is missing above this component');
   return stores;
@@ -81,8 +71,4 @@ export function useFacilities<T>(selector: (s: FacilitiesState) => T): T {
 /** The facilities store itself, for code that writes to it outside render (fetch results). */
 export function useFacilitiesStore(): FacilitiesStore {
   return useStores().facilities;
-}
-
-export function useLiveClient(): LiveClient {
-  return useStores().live;
 }

@@ -4,7 +4,8 @@ import { useCallback, useEffect, useState } from 'react';
 import { AuditAnswer, AuditCategory, AuditEntry } from '@/lib/protocol';
 import { readAnswer } from '@/lib/rest/readAnswer';
 import { testIds } from '@/lib/testIds';
-import { useLiveClient, useSession } from '@/stores/StoreProvider';
+import { useLiveClient } from '@/components/live/LiveClientProvider';
+import { useSession } from '@/stores/StoreProvider';
 
 const OUTCOMES = ['', ...AuditEntry.shape.outcome.options] as const;
 const CATEGORIES = ['', ...AuditCategory.options] as const;

@@ -1,7 +1,8 @@
 'use client';
 
 import { useMemo } from 'react';
-import { useFacilitiesStore, useLiveClient } from '@/stores/StoreProvider';
+import { useLiveClient } from '@/components/live/LiveClientProvider';
+import { useFacilitiesStore } from '@/stores/StoreProvider';
 import { FacilityApi } from './FacilityApi';
 
 /** The tab's FacilityApi, bound to its LiveClient and facilities store. */

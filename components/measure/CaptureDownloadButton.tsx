@@ -2,7 +2,7 @@
 
 import { useState } from 'react';
 import { readRefusal } from '@/lib/rest/readAnswer';
-import { useLiveClient } from '@/stores/StoreProvider';
+import { useLiveClient } from '@/components/live/LiveClientProvider';
 import { downloadBlob } from './downloadBlob';
 
 /** The file name of a capture's path on the consumer's host (POSIX or Windows separators). */

@@ -5,7 +5,8 @@ import { authorize } from '@/lib/policy';
 import type { ControlAction } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
 import { useNow } from '@/components/runs/useNow';
-import { useControl, useLiveClient, useSession } from '@/stores/StoreProvider';
+import { useLiveClient } from '@/components/live/LiveClientProvider';
+import { useControl, useSession } from '@/stores/StoreProvider';
 
 const button =
   'rounded border border-edge px-2 py-0.5 text-xs hover:bg-white/10 disabled:opacity-40';

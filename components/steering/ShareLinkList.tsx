@@ -4,7 +4,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { ShareLinkList as ShareLinkListReply, type ShareLinkInfo } from '@/lib/protocol';
 import { readRefusal } from '@/lib/rest/readAnswer';
 import { testIds } from '@/lib/testIds';
-import { useLiveClient } from '@/stores/StoreProvider';
+import { useLiveClient } from '@/components/live/LiveClientProvider';
 
 const button =
   'rounded border border-edge px-2 py-0.5 text-xs hover:bg-white/10 disabled:opacity-40';

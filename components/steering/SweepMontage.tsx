@@ -19,7 +19,7 @@ import type {
   SweepInfo,
 } from '@/lib/protocol';
 import { testIds } from '@/lib/testIds';
-import { useLiveClient } from '@/stores/StoreProvider';
+import { useLiveClient } from '@/components/live/LiveClientProvider';
 
 const button = 'rounded border border-edge px-2 py-1 text-xs hover:bg-white/10 disabled:opacity-40';
 const input = 'w-full rounded border border-edge bg-surface px-2 py-1 font-mono text-xs';
