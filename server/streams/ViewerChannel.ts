@@ -1,6 +1,6 @@
 import { type FlowCounters, lodOf, slotKey } from '@/lib/protocol';
 import type { StoredFrame } from './RunRegistry';
-import type { ViewerLink } from './ViewerLink';
+import type { LinkStamp, ViewerLink } from './ViewerLink';
 import { deriveLevel, isWhole, requestBytes } from './levels';
 
 /** Frames a viewer may have unacknowledged per slot: one drawing, one on the wire. */
@@ -26,7 +26,7 @@ interface InFlight {
   at: number;
   bytes: number;
   /** The link estimator's state at sending. */
-  stamp: { delivered: number; deliveredAt: number };
+  stamp: LinkStamp;
 }
 
 interface Slot {
@@ -190,10 +190,15 @@ export class ViewerChannel {
     let out = frame;
     if (this.link?.adapting) {
       const request = this.link.request(frame, this.sliceSlots(), this.now());
-      const inFlight = this.inFlightBytes();
-      const bytes = requestBytes(frame.header.dtype, request);
-      // Always one frame in flight, so a frame larger than the budget still goes, alone.
-      if (inFlight > 0 && inFlight + bytes > this.link.budgetBytes()) return false;
+      // A brick goes whole: its request covers a slice's shape, not the brick's three axes.
+      const bytes = slot.slice
+        ? requestBytes(frame.header.dtype, request)
+        : frame.payload.byteLength;
+      // Over the budget, one frame of each kind may still be in flight: a frame larger than the
+      // budget goes alone, and a volume whose bricks outweigh the budget fills in one brick at a
+      // time beside the slices instead of waiting for a moment with none of them in flight.
+      const [kind, all] = this.inFlightBytes(slot.slice);
+      if (kind > 0 && all + bytes > this.link.budgetBytes()) return false;
       try {
         out = deriveLevel(frame, request);
       } catch {
@@ -227,10 +232,16 @@ export class ViewerChannel {
     return n;
   }
 
-  private inFlightBytes(): number {
-    let sum = 0;
-    for (const slot of this.slots.values()) for (const f of slot.inFlight) sum += f.bytes;
-    return sum;
+  /** Bytes in flight of slice slots (`slice`) or of brick slots, and of all slots. */
+  private inFlightBytes(slice: boolean): [number, number] {
+    let kind = 0;
+    let all = 0;
+    for (const slot of this.slots.values())
+      for (const f of slot.inFlight) {
+        all += f.bytes;
+        if (slot.slice === slice) kind += f.bytes;
+      }
+    return [kind, all];
   }
 
   private transmit(slot: Slot, frame: StoredFrame): void {
@@ -239,7 +250,11 @@ export class ViewerChannel {
     const sent: InFlight = {
       at: now,
       bytes: frame.payload.byteLength,
-      stamp: this.link?.estimator.stamp(now, idle) ?? { delivered: 0, deliveredAt: now },
+      stamp: this.link?.estimator.stamp(now, idle) ?? {
+        delivered: 0,
+        deliveredAt: now,
+        firstSentAt: now,
+      },
     };
     slot.inFlight.push(sent);
     slot.lastSentAt = now;

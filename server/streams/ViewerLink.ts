@@ -41,10 +41,23 @@ interface Sample {
   bytesPerSecond: number;
 }
 
+/** What a frame remembers of the link at its sending (BBR's per-packet delivery state). */
+export interface LinkStamp {
+  /** Bytes acknowledged so far. */
+  delivered: number;
+  /** When the last acknowledgement came (ms). */
+  deliveredAt: number;
+  /** When the frame acknowledged last had been sent (ms). */
+  firstSentAt: number;
+}
+
 /**
  * Throughput to one viewer from its acknowledgements, in the manner of BBR's delivery rate: each
  * frame remembers the bytes acknowledged (and when) at its sending; its own acknowledgement then
- * yields (bytes acknowledged since) / (time since). No sample exceeds what the link carried, so
+ * yields (bytes acknowledged since) over the longer of the time since that acknowledgement and the
+ * time the acknowledged bytes took to send. The second bound is what keeps a burst of late
+ * acknowledgements (a browser busy for a moment, then acknowledging four frames at once) from
+ * reading as a link faster than the one there is. No sample then exceeds what the link carried, so
  * the estimate is the largest over a few seconds; it falls when a slower link's samples are all
  * that remain. Small frames alone cannot fill a link: ViewerLink probes a finer level now and then
  * so the estimate can rise again.
@@ -52,31 +65,35 @@ interface Sample {
 export class LinkEstimator {
   private acknowledgedBytes = 0;
   private lastAckAt = -Infinity;
+  private lastAckedSentAt = -Infinity;
   private samples: Sample[] = [];
   private rtts: { at: number; ms: number }[] = [];
 
   /** What a frame must remember at sending. */
-  stamp(now: number, idle: boolean): { delivered: number; deliveredAt: number } {
+  stamp(now: number, idle: boolean): LinkStamp {
     // A frame sent into an idle channel measures from its own sending, and so do the frames sent
     // with it before any acknowledgement (as BBR restarts its delivery clock after idle).
-    if (idle) this.lastAckAt = now;
-    return { delivered: this.acknowledgedBytes, deliveredAt: this.lastAckAt };
+    if (idle) {
+      this.lastAckAt = now;
+      this.lastAckedSentAt = now;
+    }
+    return {
+      delivered: this.acknowledgedBytes,
+      deliveredAt: this.lastAckAt,
+      firstSentAt: this.lastAckedSentAt,
+    };
   }
 
-  acknowledged(
-    bytes: number,
-    sentAt: number,
-    stamp: { delivered: number; deliveredAt: number },
-    now: number,
-  ): void {
+  acknowledged(bytes: number, sentAt: number, stamp: LinkStamp, now: number): void {
     this.acknowledgedBytes += bytes;
     this.lastAckAt = now;
+    this.lastAckedSentAt = sentAt;
     this.rtts.push({ at: now, ms: now - sentAt });
     while (this.rtts.length > 0 && now - this.rtts[0]!.at > RTT_WINDOW_MS) this.rtts.shift();
     while (this.samples.length > 0 && now - this.samples[0]!.at > RATE_WINDOW_MS)
       this.samples.shift();
-    const elapsed = now - stamp.deliveredAt;
-    if (elapsed <= 0) return;
+    const elapsed = Math.max(now - stamp.deliveredAt, sentAt - stamp.firstSentAt);
+    if (!(elapsed > 0)) return;
     this.samples.push({
       at: now,
       bytesPerSecond: ((this.acknowledgedBytes - stamp.delivered) * 1000) / elapsed,
