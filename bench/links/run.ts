@@ -167,9 +167,12 @@ async function main(): Promise<void> {
     const from = Date.now() + WARMUP_MS;
     const to = from + MEASURE_MS;
     for (const v of viewers) v.send({ type: 'measure', from, to });
+    // The source's rate over the measured window itself, not the warm-up before it.
+    await sleep(from - Date.now());
     const before = { published, skipped };
-    await sleep(to - Date.now() + 200);
+    await sleep(to - Date.now());
     const after = { published, skipped };
+    await sleep(200);
     const results = await Promise.all(
       viewers.map((v) => {
         const r = next(v, 'result');
