@@ -80,6 +80,12 @@ test('over a 5 Mbit/s link every plane updates at least once a second, and a zoo
     expect(Math.min(...samples.map((s) => s[i]!)), `${plane} never stalls`).toBeGreaterThan(0);
   }
 
+  // The preview volume (128³ float32, 8 MiB) comes at a coarser level than exact on this link,
+  // and the 3-D view says so.
+  await expect(page.getByText(/% filled/)).toContainText(/\d+ reduced \(slow link\)/, {
+    timeout: 30_000,
+  });
+
   // A reduced level says so under the cursor.
   const view = page.getByTestId(`slice-view-xy`);
   const readout = page.getByTestId(testIds.sliceReadout('xy'));

@@ -51,13 +51,17 @@ export function LinkStatus({
     link?.bytesPerSecond === undefined
       ? ''
       : ` · link ≈ ${((link.bytesPerSecond * 8) / 1e6).toFixed(1)} Mbit/s${link.rttMs === undefined ? '' : `, ${Math.round(link.rttMs)} ms`}`;
+  // The preview volume's bricks have their own level (a slow link coarsens them first).
+  const volume = link?.streams.find((s) => s.key.endsWith('/volume'));
+  const volumeLevel =
+    volume && volume.level > 0 ? ` · 3-D preview at ${FRACTION[volume.level]}` : '';
   return (
     <span className="flex items-center gap-2 text-sm text-muted">
       <span
         data-testid={testIds.linkStatus}
         data-slow={link?.slow ? 'true' : 'false'}
         className={link?.slow ? 'text-warn' : undefined}
-        title={`What the gateway sends this viewer${rate}`}
+        title={`What the gateway sends this viewer${rate}${volumeLevel}`}
       >
         {describeLink(link)}
       </span>

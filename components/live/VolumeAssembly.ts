@@ -27,7 +27,8 @@ export class VolumeAssembly {
   voxelsFilled = 0;
   /** Increments with each brick; 0 means empty. */
   version = 0;
-  private readonly covered = new Set<string>();
+  /** Brick positions filled, and whether the latest brick there was reduced for a slow link. */
+  private readonly covered = new Map<string, boolean>();
   private readonly log: { version: number; brick: AssembledBrick }[] = [];
 
   constructor(
@@ -53,10 +54,21 @@ export class VolumeAssembly {
     return this.voxelsFilled / this.data.length;
   }
 
+  /** Brick positions whose latest brick came reduced (a slow link), of those filled. */
+  get reducedBricks(): number {
+    let n = 0;
+    for (const reduced of this.covered.values()) if (reduced) n++;
+    return n;
+  }
+
   add(frame: Frame): void {
     const { header, pixels } = frame;
     if (header.stream !== 'volume') return; // a slice is no brick
-    const [d, h, w] = header.shape;
+    // A brick the gateway reduced for this viewer's link covers its full-resolution extent; each
+    // of its voxels fills the 2^level-sided block it is the mean of (nearest, as slices do).
+    const [, rh, rw] = header.shape;
+    const [d, h, w] = header.lod?.extent ?? header.shape;
+    const f = 2 ** (header.lod?.level ?? 0);
     const [ox, oy, oz] = header.brickOffset ?? [0, 0, 0];
     const [X, Y, Z] = this.shape;
     // Clip bricks that overhang the volume (a producer's last brick may be padded).
@@ -69,11 +81,11 @@ export class VolumeAssembly {
     const brick = new Uint8Array(wx * hy * dz);
     for (let z = 0; z < dz; z++) {
       for (let y = 0; y < hy; y++) {
-        const src = (z * h + y) * w;
+        const src = (((z / f) | 0) * rh + ((y / f) | 0)) * rw;
         const dst = (z * hy + y) * wx;
         const vol = ((oz + z) * Y + (oy + y)) * X + ox;
         for (let x = 0; x < wx; x++) {
-          const v = (pixels[src + x]! - lo) * k;
+          const v = (pixels[src + ((x / f) | 0)]! - lo) * k;
           const b = v <= 0 || !(v === v) ? 0 : v >= 255 ? 255 : Math.round(v);
           brick[dst + x] = b;
           this.data[vol + x] = b;
@@ -81,10 +93,8 @@ export class VolumeAssembly {
       }
     }
     const id = `${ox},${oy},${oz}`;
-    if (!this.covered.has(id)) {
-      this.covered.add(id);
-      this.voxelsFilled += wx * hy * dz;
-    }
+    if (!this.covered.has(id)) this.voxelsFilled += wx * hy * dz;
+    this.covered.set(id, f > 1);
     this.bricksReceived++;
     this.version++;
     this.log.push({

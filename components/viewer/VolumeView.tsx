@@ -49,8 +49,10 @@ export function VolumeView({ run, frames, store, stats, planes }: VolumeViewProp
     const timer = setInterval(() => {
       const v = frames.volume(run);
       if (fillRef.current) {
+        // Bricks reduced for a slow link are said so: the 3-D view is then coarser than the data.
+        const reduced = v?.reducedBricks ?? 0;
         fillRef.current.textContent = v
-          ? `${v.shape.join('×')} · ${Math.round(v.fraction * 100)} % filled · ${v.bricksReceived} bricks`
+          ? `${v.shape.join('×')} · ${Math.round(v.fraction * 100)} % filled · ${v.bricksReceived} bricks${reduced > 0 ? ` · ${reduced} reduced (slow link)` : ''}`
           : 'waiting for volume bricks…';
       }
     }, FILL_REFRESH_MS);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LevelOfDetail, levelShape } from './levelOfDetail';
+import { BrickLevelOfDetail, brickLevelShape, LevelOfDetail, levelShape } from './levelOfDetail';
 
 /** Pixel types a frame may carry. Pixels are always little-endian on the wire. */
 export const Dtype = z.enum(['uint8', 'uint16', 'float32']);
@@ -147,6 +147,11 @@ export const BrickHeader = z
         z.number().int().nonnegative(),
       ])
       .optional(),
+    /**
+     * Set by the gateway on a brick it reduced for one viewer on a slow link; never sent by a
+     * producer.
+     */
+    lod: BrickLevelOfDetail.optional(),
   })
   .strict();
 export type BrickHeader = z.infer<typeof BrickHeader>;
@@ -178,13 +183,25 @@ export const FrameHeader = z
       !h.lod ||
       levelShape(h.lod.extent, h.lod.level).join() === h.shape.join(),
     { message: 'a reduced slice has the shape of its extent at its level' },
+  )
+  .refine(
+    (h) =>
+      h.stream !== 'volume' ||
+      !h.lod ||
+      brickLevelShape(h.lod.extent, h.lod.level).join() === h.shape.join(),
+    { message: 'a reduced brick has the shape of its extent at its level' },
   );
 export type FrameHeader = z.infer<typeof FrameHeader>;
 export type FrameHeaderInput = z.input<typeof FrameHeader>;
 
-/** A slice's level of detail when the gateway reduced or cropped it; bricks are never reduced. */
+/** A slice's level of detail when the gateway reduced or cropped it (a brick's is `header.lod`). */
 export function lodOf(header: FrameHeader): LevelOfDetail | undefined {
   return header.stream === 'volume' ? undefined : header.lod;
+}
+
+/** The level a frame was reduced to for its viewer: 0 for a producer's frame, slice or brick. */
+export function levelOf(header: FrameHeader): number {
+  return header.lod?.level ?? 0;
 }
 
 /** A decoded frame: its header and its pixels as a typed array of the header's dtype. */

@@ -36,3 +36,26 @@ export function levelShape(extent: readonly [number, number], level: number): [n
   const f = 2 ** level;
   return [Math.ceil(extent[0] / f), Math.ceil(extent[1] / f)];
 }
+
+/**
+ * On a brick of the preview volume the gateway reduced for one viewer on a slow link: level k
+ * averages 2^k × 2^k × 2^k blocks of full-resolution voxels (same rules as a slice's). `extent` is
+ * the full-resolution brick, [depth, rows, cols], at the header's `brickOffset`; the brick's shape
+ * is ceil(extent / 2^k). Absent: the producer's brick, exact.
+ */
+export const BrickLevelOfDetail = z
+  .object({
+    level: z.number().int().min(1).max(MAX_LEVEL),
+    extent: z.tuple([Edge, Edge, Edge]),
+  })
+  .strict();
+export type BrickLevelOfDetail = z.infer<typeof BrickLevelOfDetail>;
+
+/** Voxels of a reduced brick: ceil(extent / 2^level) per axis. */
+export function brickLevelShape(
+  extent: readonly [number, number, number],
+  level: number,
+): [number, number, number] {
+  const f = 2 ** level;
+  return [Math.ceil(extent[0] / f), Math.ceil(extent[1] / f), Math.ceil(extent[2] / f)];
+}

@@ -4,7 +4,6 @@ import {
   type ParameterValues,
   parameterValues,
   JOB_ENDED,
-  lodOf,
   type ProducerMetrics,
   type RunJob,
   type RunParameters,
@@ -354,9 +353,8 @@ export class RunRegistry extends EventEmitter<RegistryEvents> {
         error: `run ${header.run} belongs to another producer`,
         unauthorized: true,
       };
-    // Levels of detail are the gateway's, per viewer: a producer's frame is always the whole slice.
-    if (lodOf(header))
-      return { ok: false, error: 'lod is set by the gateway, never by a producer' };
+    // Levels of detail are the gateway's, per viewer: a producer's slice or brick is always whole.
+    if (header.lod) return { ok: false, error: 'lod is set by the gateway, never by a producer' };
     const key = streamKey(header.view, header.stream);
     const last = run.lastSeq.get(key) ?? -1;
     if (header.seq <= last) {

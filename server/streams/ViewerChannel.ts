@@ -1,7 +1,7 @@
-import { type FlowCounters, lodOf, slotKey } from '@/lib/protocol';
+import { type FlowCounters, levelOf, slotKey } from '@/lib/protocol';
 import type { StoredFrame } from './RunRegistry';
 import type { LinkStamp, ViewerLink } from './ViewerLink';
-import { deriveLevel, isWhole, requestBytes } from './levels';
+import { brickBytes, deriveBrickLevel, deriveLevel, isWhole, requestBytes } from './levels';
 
 /** Frames a viewer may have unacknowledged per slot: one drawing, one on the wire. */
 export const MAX_IN_FLIGHT = 2;
@@ -189,29 +189,28 @@ export class ViewerChannel {
     if (!frame || slot.inFlight.length >= MAX_IN_FLIGHT) return false;
     let out = frame;
     if (this.link?.adapting) {
-      const request = this.link.request(frame, this.sliceSlots(), this.now());
-      // A brick goes whole: its request covers a slice's shape, not the brick's three axes.
-      const bytes = slot.slice
+      const now = this.now();
+      // A slice: the level and region its view and the link call for. A brick: the level at which
+      // its volume refreshes in time on this link (bricks are never cropped).
+      const request = slot.slice ? this.link.request(frame, this.sliceSlots(), now) : null;
+      const brickLevel = request ? 0 : this.link.brickLevel(frame);
+      const bytes = request
         ? requestBytes(frame.header.dtype, request)
-        : frame.payload.byteLength;
+        : brickBytes(frame, brickLevel);
       // Over the budget, one frame of each kind may still be in flight: a frame larger than the
       // budget goes alone, and a volume whose bricks outweigh the budget fills in one brick at a
       // time beside the slices instead of waiting for a moment with none of them in flight.
       const [kind, all] = this.inFlightBytes(slot.slice);
       if (kind > 0 && all + bytes > this.link.budgetBytes()) return false;
       try {
-        out = deriveLevel(frame, request);
+        out = request ? deriveLevel(frame, request) : deriveBrickLevel(frame, brickLevel);
       } catch {
         // A frame the gateway cannot reduce goes whole: a level of detail is never worth a crash.
         out = frame;
       }
-      if (slot.slice)
-        this.link.sent(
-          frame.key,
-          request.level,
-          !isWhole(frame, { ...request, level: 0 }),
-          this.now(),
-        );
+      if (request)
+        this.link.sent(frame.key, request.level, !isWhole(frame, { ...request, level: 0 }), now);
+      else this.link.sent(frame.key, levelOf(out.header), false, now);
     }
     slot.pending = null;
     this.transmit(slot, out);
@@ -263,7 +262,7 @@ export class ViewerChannel {
     const counts = this.runs.get(slot.run);
     if (counts) {
       counts.delivered++;
-      const level = lodOf(frame.header)?.level ?? 0;
+      const level = levelOf(frame.header);
       counts.deliveredByLevel[level] = (counts.deliveredByLevel[level] ?? 0) + 1;
     }
     let acknowledged = false;

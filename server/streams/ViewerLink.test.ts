@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, lodOf, type Plane, streamKey, type ViewerDisplay } from '@/lib/protocol';
+import {
+  encodeFrame,
+  levelOf,
+  lodOf,
+  type Plane,
+  streamKey,
+  type ViewerDisplay,
+} from '@/lib/protocol';
 import type { StoredFrame } from './RunRegistry';
 import { ViewerChannel } from './ViewerChannel';
 import { LinkEstimator, type LinkStamp, ViewerLink } from './ViewerLink';
@@ -246,17 +253,42 @@ describe('ViewerChannel with levels of detail', () => {
 
   it('bricks of the volume take only what the slices leave: the budget counts their real size', () => {
     // 5 Mbit/s (625 kB/s), 50 ms each way. Whole 128² uint16 slices (32 KiB) at 4 Hz take 63 % of
-    // the link; 16 brick positions of 32³ uint16 (64 KiB each), four new bricks with every slice
-    // set, would take four times the link.
+    // the link; 64 brick positions of 32³ uint16 (64 KiB each, a 4 MiB volume), four new bricks
+    // with every slice set, would take four times the link.
     const sim = new SimulatedLink(625_000, 50);
     sim.link.display(display('auto', 128));
-    sim.publish(128, 4, 12, 0, { edge: 32, positions: 16, perFrame: 4 });
+    sim.publish(128, 4, 12, 0, { edge: 32, positions: 64, perFrame: 4 });
     const last = sim.since(6000, 4);
     expect(last.perPlaneHz).toBeGreaterThanOrEqual(2);
     expect(last.maxAgeMs).toBeLessThanOrEqual(1000);
-    // The bricks still flow, behind the slices.
+    // The bricks still flow, behind the slices, at ½: the whole volume (512 KiB at ½) crosses
+    // the 30 % the slices leave within 8 s; exact, it would take 22 s.
     const bricks = sim.received.filter((r) => r.frame.header.stream === 'volume');
-    expect(bricks.length).toBeGreaterThan(16);
+    expect(bricks.length).toBeGreaterThan(64);
+    const late = bricks.filter((r) => r.at > 4000).map((r) => levelOf(r.frame.header));
+    expect(new Set(late)).toEqual(new Set([1]));
+    expect(bricks.at(-1)!.frame.header).toMatchObject({
+      shape: [16, 16, 16],
+      lod: { level: 1, extent: [32, 32, 32] },
+    });
+    expect(sim.link.report(sim.now).streams.find((s) => s.key === 'full/volume')?.level).toBe(1);
+    const flow = sim.channel.flow('run-1')!;
+    expect(flow.produced).toBe(flow.delivered + flow.replaced + flow.rejected + flow.pending);
+    expect(flow.deliveredByLevel![1]).toBeGreaterThanOrEqual(late.length);
+  });
+
+  it('on a fast link, or in full quality, bricks go exact', () => {
+    for (const [rate, mode] of [
+      [1e9, 'auto'],
+      [625_000, 'full'],
+    ] as const) {
+      const sim = new SimulatedLink(rate, 1);
+      sim.link.display(display(mode, 128));
+      sim.publish(128, 4, 3, 0, { edge: 32, positions: 64, perFrame: 4 });
+      const bricks = sim.received.filter((r) => r.frame.header.stream === 'volume');
+      expect(bricks.length).toBeGreaterThan(0);
+      expect(bricks.every((r) => levelOf(r.frame.header) === 0)).toBe(true);
+    }
   });
 });
 

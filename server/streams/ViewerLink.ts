@@ -1,4 +1,5 @@
 import {
+  BYTES_PER_ELEMENT,
   type DisplayedView,
   type LinkMode,
   type LinkReport,
@@ -31,6 +32,13 @@ const PROBE_EVERY_MS = 3000;
 const PROBE_MS = 300;
 /** A step finer is probed only if it would fit a link this many times the estimate. */
 const PROBE_HEADROOM = 4;
+/**
+ * The preview volume should refresh whole within this long (s) on what the slices leave of the
+ * link; a coarser level of its bricks where it would not.
+ */
+const VOLUME_REFRESH_S = 8;
+/** Volumes this small (bytes; 16 Mbit) always go exact, as light slice streams do. */
+const ALWAYS_FITS_VOLUME_BYTES = ALWAYS_FITS_BYTES_PER_SECOND * VOLUME_REFRESH_S;
 /** A zoomed view whose visible region is under this share of the slice gets a crop, not the whole. */
 const CROP_BELOW_SHARE = 0.5;
 /** Crops are widened by this share of the visible span on each side, so a small pan stays covered. */
@@ -204,6 +212,25 @@ export class ViewerLink {
     if (finer && now < this.probeUntil) index--;
     this.slowNow = index > 0;
     return options[index]!;
+  }
+
+  /**
+   * The level of `brick`'s volume for this viewer: the finest at which the whole volume crosses
+   * what the slices leave of the link (30 % of the estimate) within VOLUME_REFRESH_S, one level
+   * coarser in data saver. Full quality, an unmeasured link and small volumes: exact.
+   */
+  brickLevel(brick: StoredFrame): number {
+    const { header } = brick;
+    if (!this.adapting || header.stream !== 'volume') return 0;
+    const rate = this.estimator.bytesPerSecond();
+    const [x, y, z] = header.volumeShape ?? [header.shape[2], header.shape[1], header.shape[0]];
+    const bytes = x * y * z * BYTES_PER_ELEMENT[header.dtype];
+    const saver = this.mode === 'saver' ? 1 : 0;
+    if (rate === undefined || bytes <= ALWAYS_FITS_VOLUME_BYTES) return saver;
+    const allowance = (1 - PLAN_SHARE) * rate * VOLUME_REFRESH_S;
+    let level = 0;
+    while (level < MAX_LEVEL && bytes / 8 ** level > allowance) level++;
+    return Math.min(MAX_LEVEL, level + saver);
   }
 
   /** A frame of a slice stream went out at `level`. */

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeFrame, streamKey } from '@/lib/protocol';
 import type { StoredFrame } from './RunRegistry';
-import { deriveLevel, reduceArea, requestBytes } from './levels';
+import {
+  brickBytes,
+  deriveBrickLevel,
+  deriveLevel,
+  reduceArea,
+  reduceVolume,
+  requestBytes,
+} from './levels';
 
 function stored(pixels: Uint8Array | Uint16Array | Float32Array, rows: number, cols: number) {
   const dtype =
@@ -150,5 +157,76 @@ describe('deriveLevel', () => {
         reduced.payload,
       ),
     ).toThrow(/inside the full slice/);
+  });
+});
+
+describe('reduceVolume and deriveBrickLevel', () => {
+  /** A [d, h, w] uint16 brick, voxel value = its index. */
+  function brickFrame(shape: [number, number, number]) {
+    const [d, h, w] = shape;
+    const { header, payload } = encodeFrame(
+      {
+        run: 'run-1',
+        stream: 'volume',
+        seq: 9,
+        dtype: 'uint16',
+        shape,
+        voxelSize: [1, 1, 1],
+        volumeShape: [w * 2, h, d],
+        brickOffset: [w, 0, 0],
+        acquiredAt: 1,
+        reconstructedAt: 2,
+        publishedAt: 3,
+      },
+      Uint16Array.from({ length: d * h * w }, (_, i) => i),
+    );
+    const frame: StoredFrame = {
+      key: streamKey('full', 'volume'),
+      header: { ...header, acceptedAt: 3 },
+      payload,
+    };
+    return frame;
+  }
+
+  it('averages 2×2×2 blocks, the odd edge over the voxels that exist', () => {
+    // [d, h, w] = [3, 2, 2]: voxel (z, y, x) = 4z + 2y + x.
+    const voxels = Uint16Array.from({ length: 12 }, (_, i) => i);
+    const out = reduceVolume(voxels, [3, 2, 2], 2);
+    // Block z 0..1: mean of 0..7 = 3.5 → 4 (half up); block z 2 alone: mean of 8..11 = 9.5 → 10.
+    expect([...out]).toEqual([4, 10]);
+    const float = reduceVolume(Float32Array.from(voxels), [3, 2, 2], 2);
+    expect([...float]).toEqual([3.5, 9.5]);
+  });
+
+  it('derives a brick at a level once, with its extent stated, and keeps its place', () => {
+    const frame = brickFrame([8, 8, 8]);
+    const reduced = deriveBrickLevel(frame, 2);
+    expect(deriveBrickLevel(frame, 2)).toBe(reduced);
+    expect(reduced.header).toMatchObject({
+      stream: 'volume',
+      shape: [2, 2, 2],
+      brickOffset: [8, 0, 0],
+      volumeShape: [16, 8, 8],
+      lod: { level: 2, extent: [8, 8, 8] },
+      acceptedAt: 3,
+    });
+    expect(reduced.payload.byteLength).toBe(brickBytes(frame, 2));
+    const { pixels } = decodeFrame(reduced.header, reduced.payload);
+    // First block: z, y, x in 0..3, value 64z + 8y + x: mean 64·1.5 + 8·1.5 + 1.5 = 109.5 → 110.
+    expect(pixels[0]).toBe(110);
+    expect(deriveBrickLevel(frame, 0)).toBe(frame);
+    expect(brickBytes(frame, 0)).toBe(frame.payload.byteLength);
+  });
+
+  it('the protocol refuses a reduced brick whose shape does not match its extent and level', () => {
+    const reduced = deriveBrickLevel(brickFrame([8, 8, 8]), 1);
+    const header = reduced.header;
+    if (header.stream !== 'volume') throw new Error('a brick was expected');
+    expect(() =>
+      encodeFrame(
+        { ...header, lod: { level: 2, extent: [8, 8, 8] } },
+        decodeFrame(reduced.header, reduced.payload).pixels,
+      ),
+    ).toThrow(/reduced brick/);
   });
 });

@@ -1,4 +1,6 @@
 import {
+  type BrickLevelOfDetail,
+  brickLevelShape,
   BYTES_PER_ELEMENT,
   type Dtype,
   encodeFrame,
@@ -51,6 +53,42 @@ export function reduceArea(
       const blockCols = Math.min(factor, extent[1] - oc * factor);
       const mean = sums[oc]! / (blockRows * blockCols);
       out[or * outCols + oc] = integer ? Math.floor(mean + 0.5) : mean;
+    }
+  }
+  return out;
+}
+
+/**
+ * Mean of `factor`³ blocks of a brick of `shape` [depth, rows, cols] (cols fastest), keeping the
+ * dtype as reduceArea does; blocks on an odd edge average only the voxels that exist.
+ */
+export function reduceVolume(
+  voxels: Pixels,
+  shape: readonly [number, number, number],
+  factor: number,
+): Pixels {
+  const [d, h, w] = shape;
+  const [od, oh, ow] = brickLevelShape(shape, Math.log2(factor));
+  const sums = new Float64Array(oh * ow);
+  const counts = new Uint32Array(oh * ow);
+  const out = emptyLike(voxels, od * oh * ow);
+  const integer = !(voxels instanceof Float32Array);
+  for (let oz = 0; oz < od; oz++) {
+    sums.fill(0);
+    counts.fill(0);
+    for (let z = oz * factor; z < Math.min((oz + 1) * factor, d); z++)
+      for (let y = 0; y < h; y++) {
+        const row = ((y / factor) | 0) * ow;
+        const base = (z * h + y) * w;
+        for (let x = 0; x < w; x++) {
+          const o = row + ((x / factor) | 0);
+          sums[o] = sums[o]! + voxels[base + x]!;
+          counts[o] = counts[o]! + 1;
+        }
+      }
+    for (let i = 0; i < oh * ow; i++) {
+      const mean = sums[i]! / counts[i]!;
+      out[oz * oh * ow + i] = integer ? Math.floor(mean + 0.5) : mean;
     }
   }
   return out;
@@ -112,6 +150,39 @@ export function deriveLevel(frame: StoredFrame, request: LevelRequest): StoredFr
   if (cache.size >= MAX_DERIVED_PER_FRAME) cache.delete(cache.keys().next().value!);
   cache.set(id, made);
   return made;
+}
+
+/**
+ * A brick of the preview volume at `level` for viewers on slow links, derived on first need and
+ * shared like deriveLevel's slices; level 0 is the brick itself.
+ */
+export function deriveBrickLevel(frame: StoredFrame, level: number): StoredFrame {
+  const { header } = frame;
+  if (header.stream !== 'volume' || level === 0 || header.lod) return frame;
+  const id = `brick|${level}`;
+  let cache = derived.get(frame);
+  const hit = cache?.get(id);
+  if (hit) return hit;
+  const extent = header.shape;
+  const voxels = reduceVolume(toPixels(frame.payload, header.dtype), extent, 2 ** level);
+  const lod: BrickLevelOfDetail = { level, extent: [...extent] };
+  const encoded = encodeFrame({ ...header, shape: brickLevelShape(extent, level), lod }, voxels);
+  const made: StoredFrame = {
+    key: frame.key,
+    header: { ...encoded.header, acceptedAt: header.acceptedAt },
+    payload: encoded.payload,
+  };
+  if (!cache) derived.set(frame, (cache = new Map()));
+  if (cache.size >= MAX_DERIVED_PER_FRAME) cache.delete(cache.keys().next().value!);
+  cache.set(id, made);
+  return made;
+}
+
+/** Bytes of a brick at `level`, without deriving it. */
+export function brickBytes(frame: StoredFrame, level: number): number {
+  if (frame.header.stream !== 'volume' || level === 0) return frame.payload.byteLength;
+  const [d, h, w] = brickLevelShape(frame.header.shape, level);
+  return d * h * w * BYTES_PER_ELEMENT[frame.header.dtype];
 }
 
 /** Bytes of a request's frame, without deriving it. */
