@@ -292,6 +292,21 @@ describe('ViewerChannel with levels of detail', () => {
   });
 });
 
+describe('ViewerLink.report', () => {
+  it('leaves out a stream that has not sent for 10 s (a snapshot of a view not shown)', () => {
+    const link = new ViewerLink();
+    link.display(display('auto', 128));
+    const roi = streamKey('roi', 'xy');
+    const full = streamKey('full', 'xy');
+    link.sent(roi, 0, false, 0);
+    for (let t = 0; t <= 12_000; t += 250) link.sent(full, 1, false, t);
+    expect(link.report(5000).streams.map((s) => s.key)).toEqual([roi, full]);
+    const later = link.report(12_000).streams;
+    expect(later.map((s) => s.key)).toEqual([full]);
+    expect(later[0]!.framesPerSecond).toBeCloseTo(4, 5);
+  });
+});
+
 describe('LinkEstimator', () => {
   it('on a recorded 5 Mbit/s link, acknowledgements that come in clumps do not read as a faster link', () => {
     // Every send and acknowledgement of the demo's viewer through the e2e's 5 Mbit/s, 50 ms proxy

@@ -250,7 +250,7 @@ export class ViewerLink {
       ...(rttMs !== undefined && { rttMs }),
       slow: this.slowNow,
       streams: [...this.streams]
-        .filter(([, s]) => s.sends.length > 0)
+        .filter(([, s]) => s.sends.length > 0 && now - s.sends.at(-1)! <= STREAM_REPORTED_MS)
         .slice(0, 16)
         .map(([key, s]) => ({
           key,
@@ -268,6 +268,12 @@ export class ViewerLink {
     return s;
   }
 }
+
+/**
+ * A stream is reported while it sent within this long (ms): one the viewer got once (the snapshot
+ * of a view it does not show) would otherwise read as a stalled stream at 0 Hz for good.
+ */
+const STREAM_REPORTED_MS = 10_000;
 
 /** Timestamps kept per stream for its rates: 10 Hz over ~3 s. */
 const KEPT = 32;
