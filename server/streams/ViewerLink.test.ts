@@ -252,12 +252,12 @@ describe('ViewerChannel with levels of detail', () => {
   });
 
   it('bricks of the volume take only what the slices leave: the budget counts their real size', () => {
-    // 5 Mbit/s (625 kB/s), 50 ms each way. Whole 128² uint16 slices (32 KiB) at 4 Hz take 63 % of
-    // the link; 64 brick positions of 32³ uint16 (64 KiB each, a 4 MiB volume), four new bricks
-    // with every slice set, would take four times the link.
+    // 5 Mbit/s (625 kB/s), 50 ms each way. Whole 256² uint16 slices (128 KiB) at 4 Hz would take
+    // 2.5 times the link, at ½ (32 KiB) 63 % of it; 64 brick positions of 32³ uint16 (64 KiB
+    // each, a 4 MiB volume), four new bricks with every slice set, would take four times the link.
     const sim = new SimulatedLink(625_000, 50);
-    sim.link.display(display('auto', 128));
-    sim.publish(128, 4, 12, 0, { edge: 32, positions: 64, perFrame: 4 });
+    sim.link.display(display('auto', 256));
+    sim.publish(256, 4, 12, 0, { edge: 32, positions: 64, perFrame: 4 });
     const last = sim.since(6000, 4);
     expect(last.perPlaneHz).toBeGreaterThanOrEqual(2);
     expect(last.maxAgeMs).toBeLessThanOrEqual(1000);
@@ -277,9 +277,12 @@ describe('ViewerChannel with levels of detail', () => {
     expect(flow.deliveredByLevel![1]).toBeGreaterThanOrEqual(late.length);
   });
 
-  it('on a fast link, or in full quality, bricks go exact', () => {
+  it('on a fast link, one that carries the slices whole, or in full quality, bricks go exact', () => {
     for (const [rate, mode] of [
       [1e9, 'auto'],
+      // 20 Mbit/s: the 128² slices fit whole, so the link is not slow; the 4 MiB volume would not
+      // cross 30 % of it in 8 s, and is sent exact all the same.
+      [2_500_000, 'auto'],
       [625_000, 'full'],
     ] as const) {
       const sim = new SimulatedLink(rate, 1);

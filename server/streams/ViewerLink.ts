@@ -140,6 +140,8 @@ export class ViewerLink {
   private views = new Map<StreamKey, DisplayedView>();
   private readonly streams = new Map<StreamKey, StreamState>();
   private slowNow = false;
+  /** Whether the slices' last choice, probes aside, was coarser than their views need. */
+  private slicesSlow = false;
   private probeUntil = -Infinity;
   private nextProbeAt = -Infinity;
 
@@ -198,10 +200,13 @@ export class ViewerLink {
       rate === undefined || planned(r) <= PLAN_SHARE * rate * headroom;
     // Streams this light fit any link worth adapting to; a busy browser acknowledging late (it
     // looks like a slow link) must not cost it exact pixels.
-    if (!saver && options[0]!.level === 0 && planned(options[0]!) <= ALWAYS_FITS_BYTES_PER_SECOND)
+    if (!saver && options[0]!.level === 0 && planned(options[0]!) <= ALWAYS_FITS_BYTES_PER_SECOND) {
+      this.slicesSlow = false;
       return options[0]!;
+    }
     let index = options.findIndex((r) => fits(r));
     if (index < 0) index = options.length - 1;
+    this.slicesSlow = index > 0;
     // Probe: for a moment, one step finer, if it would fit a link a level's worth (4×) faster
     // than measured; its larger frames queue, so the estimate can rise to the real capacity.
     const finer = options[index - 1];
@@ -215,9 +220,10 @@ export class ViewerLink {
   }
 
   /**
-   * The level of `brick`'s volume for this viewer: the finest at which the whole volume crosses
-   * what the slices leave of the link (30 % of the estimate) within VOLUME_REFRESH_S, one level
-   * coarser in data saver. Full quality, an unmeasured link and small volumes: exact.
+   * The level of `brick`'s volume for this viewer: on a link slow for the slices, the finest at
+   * which the whole volume crosses what the slices leave of the link (30 % of the estimate) within
+   * VOLUME_REFRESH_S; one level coarser in data saver. Full quality, an unmeasured link, a link
+   * the slices fit and small volumes: exact.
    */
   brickLevel(brick: StoredFrame): number {
     const { header } = brick;
@@ -226,7 +232,10 @@ export class ViewerLink {
     const [x, y, z] = header.volumeShape ?? [header.shape[2], header.shape[1], header.shape[0]];
     const bytes = x * y * z * BYTES_PER_ELEMENT[header.dtype];
     const saver = this.mode === 'saver' ? 1 : 0;
-    if (rate === undefined || bytes <= ALWAYS_FITS_VOLUME_BYTES) return saver;
+    // Only a link the slices already find slow reduces the volume: a busy browser acknowledging
+    // late (it looks like a slow link) must not cost a large volume its exact voxels, and a link
+    // that carries the slices whole also carries the volume, if in longer than VOLUME_REFRESH_S.
+    if (rate === undefined || bytes <= ALWAYS_FITS_VOLUME_BYTES || !this.slicesSlow) return saver;
     const allowance = (1 - PLAN_SHARE) * rate * VOLUME_REFRESH_S;
     let level = 0;
     while (level < MAX_LEVEL && bytes / 8 ** level > allowance) level++;
