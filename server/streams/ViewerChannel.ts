@@ -209,7 +209,13 @@ export class ViewerChannel {
         out = frame;
       }
       if (request)
-        this.link.sent(frame.key, request.level, !isWhole(frame, { ...request, level: 0 }), now);
+        this.link.sent(
+          frame.key,
+          request.level,
+          !isWhole(frame, { ...request, level: 0 }),
+          now,
+          bytes,
+        );
       else this.link.sent(frame.key, levelOf(out.header), false, now);
     }
     slot.pending = null;
@@ -246,13 +252,18 @@ export class ViewerChannel {
   private transmit(slot: Slot, frame: StoredFrame): void {
     const now = this.now();
     const idle = this.inFlightCount() === 0;
+    // App-limited: no other frame waits with room in its slot, so only the budget could hold it.
+    let waiting = false;
+    for (const s of this.slots.values())
+      if (s !== slot && s.pending && s.inFlight.length < MAX_IN_FLIGHT) waiting = true;
     const sent: InFlight = {
       at: now,
       bytes: frame.payload.byteLength,
-      stamp: this.link?.estimator.stamp(now, idle) ?? {
+      stamp: this.link?.estimator.stamp(now, idle, !waiting) ?? {
         delivered: 0,
         deliveredAt: now,
         firstSentAt: now,
+        appLimited: !waiting,
       },
     };
     slot.inFlight.push(sent);

@@ -244,6 +244,25 @@ describe('ViewerChannel with levels of detail', () => {
     expect(rows * cols).toBeLessThanOrEqual(96 * 96);
   });
 
+  it('one zoomed plane beside two whole ones: the link is planned with what each plane costs', () => {
+    // 80 kB/s. xy shows rows and cols 112..144 of 256²; xz and yz the whole slice on 256 px.
+    // Its exact crop (64², 8 KiB) at 4 Hz fits beside the other two planes at ⅛ (2 KiB each);
+    // planned beside them at ¼, or as if all three were crops, it would not.
+    const sim = new SimulatedLink(80_000, 50);
+    const report = display('auto', 256);
+    sim.link.display({
+      ...report,
+      views: report.views.map((v) =>
+        v.key === streamKey('full', 'xy') ? { ...v, rows: [112, 144], cols: [112, 144] } : v,
+      ),
+    });
+    sim.publish(256, 10, 8);
+    const xy = sim.received.filter((r) => r.frame.header.stream === 'xy').at(-1)!.frame.header;
+    expect(lodOf(xy)).toMatchObject({ level: 0, extent: [64, 64] });
+    const xz = sim.received.filter((r) => r.frame.header.stream === 'xz').at(-1)!.frame.header;
+    expect(lodOf(xz)?.level).toBeGreaterThan(0);
+  });
+
   it('data saver sends one level coarser than auto', () => {
     const sim = new SimulatedLink(1e9, 1);
     sim.link.display(display('saver', 256));
@@ -311,6 +330,28 @@ describe('ViewerLink.report', () => {
 });
 
 describe('LinkEstimator', () => {
+  it('a quiet stream does not read as a slow link; frames waiting for the budget correct it', () => {
+    const estimator = new LinkEstimator();
+    let now = 0;
+    // One sample per frame: `bytes` sent at `now`, acknowledged `ms` later, alone in flight.
+    const frame = (bytes: number, ms: number, appLimited: boolean) => {
+      const stamp = estimator.stamp(now, true, appLimited);
+      now += ms;
+      estimator.acknowledged(bytes, now - ms, stamp, now);
+      now += 50;
+    };
+    // A burst that waited for the budget: 10 MB/s.
+    for (let i = 0; i < 5; i++) frame(100_000, 10, false);
+    expect(estimator.bytesPerSecond()).toBeCloseTo(10_000_000, -3);
+    // Then 10 s of small frames sent as they came (a quiet source, a page acknowledging late):
+    // each measures 100 kB/s, the demand, and the estimate stays.
+    while (now < 10_000) frame(10_000, 100, true);
+    expect(estimator.bytesPerSecond()).toBeCloseTo(10_000_000, -3);
+    // Frames that wait for the budget measure the link again: 1 MB/s, and the old samples age out.
+    while (now < 15_000) frame(100_000, 100, false);
+    expect(estimator.bytesPerSecond()).toBeCloseTo(1_000_000, -3);
+  });
+
   it('on a recorded 5 Mbit/s link, acknowledgements that come in clumps do not read as a faster link', () => {
     // Every send and acknowledgement of the demo's viewer through the e2e's 5 Mbit/s, 50 ms proxy
     // (2026-12-03): slices and the volume's bricks, the page acknowledging in clumps while busy.

@@ -57,6 +57,8 @@ export interface LinkStamp {
   deliveredAt: number;
   /** When the frame acknowledged last had been sent (ms). */
   firstSentAt: number;
+  /** Whether nothing waited for the budget when it went: the viewer's demand, not the link, set the pace. */
+  appLimited: boolean;
 }
 
 /**
@@ -78,7 +80,7 @@ export class LinkEstimator {
   private rtts: { at: number; ms: number }[] = [];
 
   /** What a frame must remember at sending. */
-  stamp(now: number, idle: boolean): LinkStamp {
+  stamp(now: number, idle: boolean, appLimited = false): LinkStamp {
     // A frame sent into an idle channel measures from its own sending, and so do the frames sent
     // with it before any acknowledgement (as BBR restarts its delivery clock after idle).
     if (idle) {
@@ -89,6 +91,7 @@ export class LinkEstimator {
       delivered: this.acknowledgedBytes,
       deliveredAt: this.lastAckAt,
       firstSentAt: this.lastAckedSentAt,
+      appLimited,
     };
   }
 
@@ -98,14 +101,18 @@ export class LinkEstimator {
     this.lastAckedSentAt = sentAt;
     this.rtts.push({ at: now, ms: now - sentAt });
     while (this.rtts.length > 0 && now - this.rtts[0]!.at > RTT_WINDOW_MS) this.rtts.shift();
-    while (this.samples.length > 0 && now - this.samples[0]!.at > RATE_WINDOW_MS)
-      this.samples.shift();
     const elapsed = Math.max(now - stamp.deliveredAt, sentAt - stamp.firstSentAt);
     if (!(elapsed > 0)) return;
-    this.samples.push({
-      at: now,
-      bytesPerSecond: ((this.acknowledgedBytes - stamp.delivered) * 1000) / elapsed,
-    });
+    const bytesPerSecond = ((this.acknowledgedBytes - stamp.delivered) * 1000) / elapsed;
+    // As BBR does: a frame sent while nothing waited for the budget measures the viewer's demand,
+    // not the link. Below the estimate it is dropped, and the estimate is kept rather than aged
+    // out, so a quiet stream (or a busy page on a fast link) never reads as a slow link; once
+    // frames wait for the budget again, their samples age the old ones out as usual.
+    const current = this.bytesPerSecond();
+    if (stamp.appLimited && current !== undefined && bytesPerSecond < current) return;
+    while (this.samples.length > 0 && now - this.samples[0]!.at > RATE_WINDOW_MS)
+      this.samples.shift();
+    this.samples.push({ at: now, bytesPerSecond });
   }
 
   /** Bytes per second, undefined until the first acknowledgement. */
@@ -125,6 +132,8 @@ interface StreamState {
   sends: number[];
   lastLevel: number;
   lastCropped: boolean;
+  /** Bytes of the slice last sent (0 for the volume's bricks). */
+  lastBytes: number;
 }
 
 /**
@@ -194,8 +203,32 @@ export class ViewerLink {
     const state = this.stream(frame.key);
     const sourceHz = perSecond(state.offers, state.offers[state.offers.length - 1] ?? 0);
     const target = Math.min(saver ? SAVER_TARGET_HZ : TARGET_HZ, Math.max(1, sourceHz));
-    const planned = (r: LevelRequest) =>
-      Math.max(1, slices) * target * requestBytes(frame.header.dtype, r);
+    // The link carries every slice stream: this one at the level in question, the others at what
+    // they were sent at last (a zoomed plane's small crop beside two whole planes), and streams
+    // not sent yet as if they were this one. A zoomed view's crop goes first: it is planned beside
+    // the others at their coarsest, so the detail a scientist zooms into comes exact if it fits at
+    // all, and the others take what it leaves (they see its crop's real size).
+    let others = 0;
+    let othersCoarsest = 0;
+    let known = 0;
+    for (const [key, s] of this.streams)
+      if (
+        key !== frame.key &&
+        s.lastBytes > 0 &&
+        now - (s.sends.at(-1) ?? -Infinity) <= STREAM_REPORTED_MS
+      ) {
+        others += s.lastBytes;
+        othersCoarsest += s.lastCropped
+          ? s.lastBytes
+          : s.lastBytes / 4 ** (MAX_LEVEL - s.lastLevel);
+        known++;
+      }
+    const unknown = Math.max(0, slices - 1 - known);
+    const planned = (r: LevelRequest) => {
+      const bytes = requestBytes(frame.header.dtype, r);
+      const crop = zoomed && r !== options[0];
+      return target * (bytes * (1 + unknown) + (crop ? othersCoarsest : others));
+    };
     const fits = (r: LevelRequest, headroom = 1) =>
       rate === undefined || planned(r) <= PLAN_SHARE * rate * headroom;
     // Streams this light fit any link worth adapting to; a busy browser acknowledging late (it
@@ -243,11 +276,12 @@ export class ViewerLink {
   }
 
   /** A frame of a slice stream went out at `level`. */
-  sent(key: StreamKey, level: number, cropped: boolean, now: number): void {
+  sent(key: StreamKey, level: number, cropped: boolean, now: number, bytes = 0): void {
     const s = this.stream(key);
     push(s.sends, now);
     s.lastLevel = level;
     s.lastCropped = cropped;
+    s.lastBytes = bytes;
   }
 
   report(now: number): LinkReport {
@@ -273,7 +307,10 @@ export class ViewerLink {
   private stream(key: StreamKey): StreamState {
     let s = this.streams.get(key);
     if (!s)
-      this.streams.set(key, (s = { offers: [], sends: [], lastLevel: 0, lastCropped: false }));
+      this.streams.set(
+        key,
+        (s = { offers: [], sends: [], lastLevel: 0, lastCropped: false, lastBytes: 0 }),
+      );
     return s;
   }
 }
