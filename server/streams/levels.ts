@@ -123,27 +123,43 @@ export function isWhole(frame: StoredFrame, request: LevelRequest): boolean {
  */
 export function deriveLevel(frame: StoredFrame, request: LevelRequest): StoredFrame {
   // A sweep is a montage of tiles whose geometry its header states: it is sent whole.
-  if (frame.header.stream === 'volume' || frame.header.view === 'sweep' || isWhole(frame, request))
+  const { header } = frame;
+  if (header.stream === 'volume' || header.view === 'sweep' || isWhole(frame, request))
     return frame;
   const id = `${request.level}|${request.origin.join(',')}|${request.extent.join(',')}`;
+  return derivedOnce(frame, id, () => {
+    const [rows, cols] = header.shape;
+    const source = toPixels(frame.payload, header.dtype);
+    const pixels = reduceArea(source, cols, 2 ** request.level, request.origin, request.extent);
+    const lod: LevelOfDetail = {
+      level: request.level,
+      fullShape: [rows, cols],
+      origin: request.origin,
+      extent: request.extent,
+    };
+    return encodeFrame(
+      { ...header, shape: levelShape(request.extent, request.level), lod },
+      pixels,
+    );
+  });
+}
+
+/**
+ * The version `id` of `frame`, made by `make` on first need and kept with the frame (at most
+ * MAX_DERIVED_PER_FRAME versions, the oldest dropped first).
+ */
+function derivedOnce(
+  frame: StoredFrame,
+  id: string,
+  make: () => ReturnType<typeof encodeFrame>,
+): StoredFrame {
   let cache = derived.get(frame);
   const hit = cache?.get(id);
   if (hit) return hit;
-  const { header } = frame;
-  const [rows, cols] = header.shape;
-  const source = toPixels(frame.payload, header.dtype);
-  const pixels = reduceArea(source, cols, 2 ** request.level, request.origin, request.extent);
-  const lod: LevelOfDetail = {
-    level: request.level,
-    fullShape: [rows, cols],
-    origin: request.origin,
-    extent: request.extent,
-  };
-  const shape = levelShape(request.extent, request.level);
-  const encoded = encodeFrame({ ...header, shape, lod }, pixels);
+  const encoded = make();
   const made: StoredFrame = {
     key: frame.key,
-    header: { ...encoded.header, acceptedAt: header.acceptedAt },
+    header: { ...encoded.header, acceptedAt: frame.header.acceptedAt },
     payload: encoded.payload,
   };
   if (!cache) derived.set(frame, (cache = new Map()));
@@ -159,23 +175,12 @@ export function deriveLevel(frame: StoredFrame, request: LevelRequest): StoredFr
 export function deriveBrickLevel(frame: StoredFrame, level: number): StoredFrame {
   const { header } = frame;
   if (header.stream !== 'volume' || level === 0 || header.lod) return frame;
-  const id = `brick|${level}`;
-  let cache = derived.get(frame);
-  const hit = cache?.get(id);
-  if (hit) return hit;
-  const extent = header.shape;
-  const voxels = reduceVolume(toPixels(frame.payload, header.dtype), extent, 2 ** level);
-  const lod: BrickLevelOfDetail = { level, extent: [...extent] };
-  const encoded = encodeFrame({ ...header, shape: brickLevelShape(extent, level), lod }, voxels);
-  const made: StoredFrame = {
-    key: frame.key,
-    header: { ...encoded.header, acceptedAt: header.acceptedAt },
-    payload: encoded.payload,
-  };
-  if (!cache) derived.set(frame, (cache = new Map()));
-  if (cache.size >= MAX_DERIVED_PER_FRAME) cache.delete(cache.keys().next().value!);
-  cache.set(id, made);
-  return made;
+  return derivedOnce(frame, `brick|${level}`, () => {
+    const extent = header.shape;
+    const voxels = reduceVolume(toPixels(frame.payload, header.dtype), extent, 2 ** level);
+    const lod: BrickLevelOfDetail = { level, extent: [...extent] };
+    return encodeFrame({ ...header, shape: brickLevelShape(extent, level), lod }, voxels);
+  });
 }
 
 /** Bytes of a brick at `level`, without deriving it. */
