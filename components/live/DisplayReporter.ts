@@ -42,6 +42,11 @@ export class DisplayReporter {
   }
 
   /** A view of `run` as drawn now; sent if it changed. */
+  /** The streams whose views this tab shows for `run` now. */
+  shown(run: string): StreamKey[] {
+    return [...(this.views.get(run)?.keys() ?? [])];
+  }
+
   view(run: string, view: DisplayedView): void {
     let views = this.views.get(run);
     if (!views) this.views.set(run, (views = new Map()));

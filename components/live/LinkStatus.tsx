@@ -14,9 +14,15 @@ const MODE_LABEL: Record<LinkMode, string> = {
   saver: 'data saver',
 };
 
-/** "¼ resolution, 4 Hz — slow link": what the slice streams of this viewer get now. */
-export function describeLink(link: LinkReport | undefined): string {
-  const slices = link?.streams.filter((s) => !s.key.endsWith('/volume')) ?? [];
+/**
+ * "¼ resolution, 4 Hz — slow link": what the slice streams of this viewer get now; only those of
+ * the views on screen (`shown`) when given, so a snapshot of another view does not read as 0 Hz.
+ */
+export function describeLink(link: LinkReport | undefined, shown: readonly string[] = []): string {
+  const slices =
+    link?.streams.filter(
+      (s) => !s.key.endsWith('/volume') && (shown.length === 0 || shown.includes(s.key)),
+    ) ?? [];
   if (!link || slices.length === 0) return 'full resolution';
   const level = Math.max(...slices.map((s) => s.level));
   const hz = Math.min(...slices.map((s) => s.framesPerSecond));
@@ -63,7 +69,7 @@ export function LinkStatus({
         className={link?.slow ? 'text-warn' : undefined}
         title={`What the gateway sends this viewer${rate}${volumeLevel}`}
       >
-        {describeLink(link)}
+        {describeLink(link, display.shown(run))}
       </span>
       <select
         aria-label="slice quality"
